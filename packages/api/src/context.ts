@@ -1,0 +1,38 @@
+import type { TDb, TDbProvider } from '@coolant/db';
+import type { TRole } from './lib/roles';
+
+export type TActor =
+  | { kind: 'anonymous' }
+  /** A credential was presented but is unknown, expired or revoked. */
+  | { kind: 'invalid'; reason: string }
+  | { kind: 'user'; id: string; name: string; role: TRole; sessionId: string }
+  | { kind: 'token'; id: string; name: string; role: TRole }
+  | { kind: 'node'; id: string; name: string };
+
+export type TCookieJar = {
+  setSession(value: string, maxAgeSeconds: number): void;
+  clearSession(): void;
+};
+
+export type TRequestInfo = {
+  ip: string | null;
+  userAgent: string | null;
+};
+
+/** Process-wide things the procedures need, built once at start-up. */
+export type TServices = {
+  db: TDb;
+  dbProvider: TDbProvider;
+  version: string;
+  /** Returns the current enrollment secret (from env, or generated and stored). */
+  enrollmentSecret(): Promise<string>;
+  now(): Date;
+};
+
+export type TContext = TServices & {
+  actor: TActor;
+  request: TRequestInfo;
+  cookies: TCookieJar;
+};
+
+export const SESSION_COOKIE = 'coolant_session';

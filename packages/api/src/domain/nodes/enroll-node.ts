@@ -1,0 +1,35 @@
+import type { TDb } from '@coolant/db';
+import { AppError } from '../../lib/app-error';
+import { newSecret, safeEqualHex, sha256 } from '../../lib/secrets';
+import { recordAudit } from '../audit/record-audit';
+
+export type TEnrollNodeRequest = {
+  db: TDb;
+  enrollmentSecret: string;
+  presentedSecret: string;
+  hostname: string;
+  agentVersion: string | null;
+  os: string | null;
+  ip: string | null;
+};
+
+/** Trades the shared enrollment secret for a node token of this node's own. */
+export async function enrollNode(req: TEnrollNodeRequest) {
+  if (!safeEqualHex(sha256(req.presentedSecret), sha256(req.enrollmentSecret))) {
+    await recordAudit({ db: req.db, actor: { kind: 'anonymous' }, action: 'node.enroll_failed', target: req.hostname, reason: 'wrong enrollment token', ip: req.ip });
+    throw new AppError('UNAUTHORIZED', 'Wrong enrollment token');
+  }
+  const nodeToken = newSecret('cn');
+  const node = await req.db.node.create({
+    data: { hostname: req.hostname, tokenHash: sha256(nodeToken), agentVersion: req.agentVersion, os: req.os },
+  });
+  await recordAudit({
+    db: req.db,
+    actor: { kind: 'node', id: node.id, name: node.hostname },
+    action: 'node.enroll',
+    target: node.id,
+    details: { hostname: node.hostname, agentVersion: node.agentVersion },
+    ip: req.ip,
+  });
+  return { nodeId: node.id, nodeToken };
+}

@@ -1,0 +1,55 @@
+import type { TDb } from '@coolant/db';
+import { newPassword, newSecret, sha256 } from '../../lib/secrets';
+import { hashPassword } from '../../lib/secrets';
+import { recordAudit } from '../audit/record-audit';
+
+const system = { kind: 'system', name: 'system' } as const;
+
+/**
+ * First run: if no enabled admin exists, create `admin` with the given password
+ * or a generated one. Returns the generated password so the caller prints it
+ * exactly once.
+ */
+export async function ensureAdmin(req: { db: TDb; password?: string | undefined }): Promise<{ created: boolean; username: string; generatedPassword: string | null }> {
+  const admin = await req.db.user.findFirst({ where: { role: 'admin', disabledAt: null } });
+  if (admin) return { created: false, username: admin.username, generatedPassword: null };
+  const generated = req.password ? null : newPassword();
+  const password = req.password ?? generated!;
+  const username = (await req.db.user.findUnique({ where: { username: 'admin' } })) ? `admin-${Date.now()}` : 'admin';
+  await req.db.user.create({ data: { username, role: 'admin', passwordHash: await hashPassword(password) } });
+  await recordAudit({ db: req.db, actor: system, action: 'user.create', target: username, reason: 'first run: no admin existed', details: { role: 'admin' } });
+  return { created: true, username, generatedPassword: generated };
+}
+
+/** COOLANT_ADMIN_TOKEN: guarantees an unrevoked admin API token with exactly that secret. */
+export async function ensureEnvAdminToken(req: { db: TDb; secret: string }): Promise<void> {
+  const tokenHash = sha256(req.secret);
+  const existing = await req.db.apiToken.findUnique({ where: { tokenHash } });
+  if (existing && !existing.revokedAt && existing.role === 'admin') return;
+  if (existing) {
+    await req.db.apiToken.update({ where: { id: existing.id }, data: { revokedAt: null, revokedBy: null, role: 'admin', fromEnv: true } });
+  } else {
+    await req.db.apiToken.create({ data: { name: 'COOLANT_ADMIN_TOKEN', role: 'admin', tokenHash, prefix: req.secret.slice(0, 7), createdBy: 'system', fromEnv: true } });
+  }
+  await recordAudit({ db: req.db, actor: system, action: 'token.create', target: 'COOLANT_ADMIN_TOKEN', reason: 'guaranteed by COOLANT_ADMIN_TOKEN at start' });
+}
+
+const ENROLL_KEY = 'enrollment.secret';
+
+/** The enrollment secret: COOLANT_ENROLL_TOKEN when set, else generated once and stored. */
+export async function ensureEnrollmentSecret(req: { db: TDb; fromEnv?: string | undefined }): Promise<string> {
+  if (req.fromEnv) return req.fromEnv;
+  const existing = await req.db.setting.findUnique({ where: { key: ENROLL_KEY } });
+  if (existing) return existing.value;
+  const secret = newSecret('ce', 24);
+  // upsert: two instances starting together must end up with one secret.
+  await req.db.setting.upsert({ where: { key: ENROLL_KEY }, create: { key: ENROLL_KEY, value: secret }, update: {} });
+  const stored = await req.db.setting.findUniqueOrThrow({ where: { key: ENROLL_KEY } });
+  return stored.value;
+}
+
+export async function rotateEnrollmentSecret(req: { db: TDb }): Promise<string> {
+  const secret = newSecret('ce', 24);
+  await req.db.setting.upsert({ where: { key: ENROLL_KEY }, create: { key: ENROLL_KEY, value: secret }, update: { value: secret } });
+  return secret;
+}

@@ -1,0 +1,15 @@
+import { z } from 'zod';
+
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export const ZRole = z.enum(ROLES);
+export type TRole = z.infer<typeof ZRole>;
+
+const rank: Record<TRole, number> = { viewer: 1, operator: 2, admin: 3 };
+
+export function roleAtLeast(role: TRole, required: TRole): boolean {
+  return rank[role] >= rank[required];
+}
+
+export function isRole(value: string): value is TRole {
+  return (ROLES as readonly string[]).includes(value);
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { listAuditEvents } from '../domain/audit/list-audit-events';
+import { router, viewerProcedure } from '../trpc';
+
+export const ZListAuditRequest = z.strictObject({
+  action: z.string().max(100).optional(),
+  actor: z.string().max(100).optional(),
+  target: z.string().max(200).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  cursor: z.number().int().positive().optional(),
+  limit: z.number().int().min(1).max(500).default(100),
+});
+
+export const auditRouter = router({
+  list: viewerProcedure.input(ZListAuditRequest.optional()).query(({ ctx, input }) => {
+    const i = input ?? ZListAuditRequest.parse({});
+    return listAuditEvents({
+      db: ctx.db,
+      action: i.action,
+      actor: i.actor,
+      target: i.target,
+      since: i.since ? new Date(i.since) : undefined,
+      until: i.until ? new Date(i.until) : undefined,
+      cursor: i.cursor,
+      limit: i.limit,
+    });
+  }),
+});

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { createApiToken } from '../domain/tokens/create-api-token';
+import { listApiTokens } from '../domain/tokens/list-api-tokens';
+import { revokeApiToken } from '../domain/tokens/revoke-api-token';
+import { ZRole } from '../lib/roles';
+import { adminProcedure, router } from '../trpc';
+
+export const ZCreateApiTokenRequest = z.strictObject({
+  name: z.string().trim().min(1, 'name is required').max(100),
+  role: ZRole,
+  reason: z.string().max(500).optional(),
+});
+
+export const tokensRouter = router({
+  list: adminProcedure
+    .input(z.strictObject({ includeRevoked: z.boolean().default(false) }).optional())
+    .query(({ ctx, input }) => listApiTokens({ db: ctx.db, includeRevoked: input?.includeRevoked ?? false })),
+  create: adminProcedure
+    .input(ZCreateApiTokenRequest)
+    .mutation(({ ctx, input }) => createApiToken({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip })),
+  revoke: adminProcedure
+    .input(z.strictObject({ id: z.string().min(1), reason: z.string().max(500).optional() }))
+    .mutation(({ ctx, input }) => revokeApiToken({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip, now: ctx.now() })),
+});

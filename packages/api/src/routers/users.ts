@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { createUser, listUsers, updateUser } from '../domain/users/users';
+import { ZRole } from '../lib/roles';
+import { adminProcedure, router } from '../trpc';
+
+const ZUsername = z.string().trim().min(1).max(64).regex(/^[a-zA-Z0-9._@-]+$/, 'letters, digits and . _ @ - only');
+const ZPassword = z.string().min(10, 'at least 10 characters').max(1024);
+
+export const usersRouter = router({
+  list: adminProcedure.query(({ ctx }) => listUsers({ db: ctx.db })),
+  create: adminProcedure
+    .input(z.strictObject({ username: ZUsername, password: ZPassword, role: ZRole }))
+    .mutation(({ ctx, input }) => createUser({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip })),
+  update: adminProcedure
+    .input(
+      z.strictObject({
+        id: z.string().min(1),
+        role: ZRole.optional(),
+        disabled: z.boolean().optional(),
+        password: ZPassword.optional(),
+        reason: z.string().max(500).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => updateUser({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip, now: ctx.now() })),
+});

@@ -1,0 +1,3 @@
+export { resolveDbConfig, describeDb, DbConfigError, type TDbConfig, type TDbProvider } from './config';
+export { getDb, closeDb, createPrismaClient, tuneSqlite, type TDb, type TDbTx } from './client';
+export type { Prisma } from '../generated/sqlite/client/client.ts';
