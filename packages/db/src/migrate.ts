@@ -81,6 +81,24 @@ function allowScripts(adapter: TSqlAdapter): TSqlAdapter {
   return adapter;
 }
 
+function trackConnections(inner: SqlMigrationAwareDriverAdapterFactory) {
+  const open: TSqlAdapter[] = [];
+  const track = async (p: Promise<TSqlAdapter>) => {
+    const adapter = await p;
+    open.push(adapter);
+    return adapter;
+  };
+  return {
+    provider: inner.provider,
+    adapterName: inner.adapterName,
+    connect: () => track(inner.connect()),
+    connectToShadowDb: () => track(inner.connectToShadowDb()),
+    async disposeAll() {
+      for (const a of open.splice(0)) await a.dispose().catch(() => {});
+    },
+  };
+}
+
 function sqliteMigrationFactory(file: string): SqlMigrationAwareDriverAdapterFactory {
   const main = new PrismaBetterSqlite3({ url: file });
   return {
@@ -133,7 +151,7 @@ class CatalogPool extends pg.Pool {
  */
 function pgMigrationFactory(url: string): SqlMigrationAwareDriverAdapterFactory {
   const poolConfig = pgPoolConfig(url);
-  const main = new PrismaPg(new CatalogPool(poolConfig));
+  const main = new PrismaPg(new CatalogPool(poolConfig), { disposeExternalPool: true });
   return {
     provider: main.provider,
     adapterName: main.adapterName,
@@ -165,7 +183,7 @@ export function schemaForProvider(provider: TDbProvider): string {
 export async function withSchemaEngine<T>(config: TDbConfig, fn: (engine: SchemaEngine) => Promise<T>): Promise<T> {
   loadEngineWasm();
   ensureSqliteDir(config);
-  const factory = config.provider === 'sqlite' ? sqliteMigrationFactory(config.file) : pgMigrationFactory(config.url);
+  const factory = trackConnections(config.provider === 'sqlite' ? sqliteMigrationFactory(config.file) : pgMigrationFactory(config.url));
   const logs: string[] = [];
   const { SchemaEngine: Engine } = engineGlue as unknown as { SchemaEngine: typeof SchemaEngine };
   const bound = bindMigrationAwareSqlAdapterFactory(factory);
@@ -186,6 +204,9 @@ export async function withSchemaEngine<T>(config: TDbConfig, fn: (engine: Schema
     throw new Error(`schema engine: ${message}${logs.length ? `\n${logs.slice(-5).join('\n')}` : ''}`);
   } finally {
     engine.free();
+    // The engine never closes its connections (and takes SQLite's EXCLUSIVE
+    // lock), so they are closed here, or the app's own client would hit SQLITE_BUSY.
+    await factory.disposeAll();
   }
 }
 
@@ -237,8 +258,8 @@ export async function diffMigrationsToSchema(config: TDbConfig): Promise<{ drift
       exitCode: true,
       filters: noFilters,
     });
-    const sql = (result.stdout ?? '').trim();
-    return { drift: result.exitCode === 2, sql };
+    const drift = result.exitCode === 2;
+    return { drift, sql: drift ? (result.stdout ?? '').trim() : '' };
   });
 }
 

@@ -1,0 +1,2 @@
+export { createTestDb, TEST_PROVIDERS, type TTestDb } from './database';
+export { createTestDatabase, ensurePostgres, postgresUnavailableReason } from './postgres';
