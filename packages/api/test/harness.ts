@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import type { TDb, TDbProvider } from '@coolant/db';
+import { createTestDb, type TTestDb } from '@coolant/db/testing';
+import type { TContext, TServices } from '../src/context';
+import { createRequestContext } from '../src/create-context';
+import { ensureEnrollmentSecret } from '../src/domain/system/bootstrap';
+import type { TRole } from '../src/lib/roles';
+import { hashPassword, newSecret, sha256 } from '../src/lib/secrets';
+import { createCaller } from '../src/root';
+
+export type THarness = {
+  testDb: TTestDb;
+  db: TDb;
+  services: TServices;
+  /** Set-Cookie headers written by the last context built with `request`. */
+  cookies: string[];
+  request(opts?: { authorization?: string | null; cookie?: string | null; ip?: string }): Promise<TContext>;
+  caller(opts?: { authorization?: string | null; cookie?: string | null; ip?: string }): Promise<ReturnType<typeof createCaller>>;
+  makeUser(role: TRole, password?: string): Promise<{ id: string; username: string; password: string }>;
+  /** A live session cookie value for a new user of this role (no scrypt, fast). */
+  sessionFor(role: TRole): Promise<string>;
+  makeToken(role: TRole): Promise<string>;
+  makeNodeToken(hostname?: string): Promise<{ nodeId: string; token: string }>;
+  close(): Promise<void>;
+};
+
+export async function createHarness(provider: TDbProvider): Promise<THarness> {
+  const testDb = await createTestDb(provider);
+  const db = testDb.db;
+  const services: TServices = {
+    db,
+    dbProvider: provider,
+    version: 'test',
+    enrollmentSecret: () => ensureEnrollmentSecret({ db }),
+    now: () => new Date(),
+  };
+  const cookies: string[] = [];
+  const h: THarness = {
+    testDb,
+    db,
+    services,
+    cookies,
+    async request(opts = {}) {
+      cookies.length = 0;
+      return createRequestContext(services, {
+        authorization: opts.authorization ?? null,
+        cookieHeader: opts.cookie ?? null,
+        ip: opts.ip ?? '127.0.0.1',
+        userAgent: 'vitest',
+        secure: false,
+        appendSetCookie: (v) => cookies.push(v),
+      });
+    },
+    async caller(opts = {}) {
+      return createCaller(await h.request(opts));
+    },
+    async makeUser(role, password = 'correct horse battery') {
+      const username = `${role}-${randomBytes(4).toString('hex')}`;
+      const user = await db.user.create({ data: { username, role, passwordHash: await hashPassword(password) } });
+      return { id: user.id, username, password };
+    },
+    async sessionFor(role) {
+      const username = `${role}-${randomBytes(4).toString('hex')}`;
+      const user = await db.user.create({ data: { username, role, passwordHash: 'x' } });
+      const secret = newSecret('cs');
+      await db.session.create({ data: { id: sha256(secret), userId: user.id, expiresAt: new Date(Date.now() + 3_600_000) } });
+      return `coolant_session=${secret}`;
+    },
+    async makeToken(role) {
+      const secret = newSecret('ct');
+      await db.apiToken.create({ data: { name: `t-${role}`, role, tokenHash: sha256(secret), prefix: secret.slice(0, 7) } });
+      return `Bearer ${secret}`;
+    },
+    async makeNodeToken(hostname = 'gpu-test') {
+      const secret = newSecret('cn');
+      const node = await db.node.create({ data: { hostname, tokenHash: sha256(secret) } });
+      return { nodeId: node.id, token: `Bearer ${secret}` };
+    },
+    close: () => testDb.cleanup(),
+  };
+  return h;
+}
+
+/** Calls `a.b.c` on a caller by its dotted path. */
+export async function callPath(caller: unknown, path: string, input: unknown): Promise<unknown> {
+  let target: unknown = caller;
+  for (const part of path.split('.')) target = (target as Record<string, unknown>)[part];
+  return (target as (i: unknown) => Promise<unknown>)(input);
+}
