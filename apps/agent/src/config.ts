@@ -1,0 +1,69 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+export const ZAgentConfig = z.object({
+  server: z.url({ protocol: /^https?$/, error: '--server must be an http(s) URL, e.g. http://console:3000' }),
+  enrollToken: z.string().min(1).optional(),
+  stateDir: z.string().min(1),
+  intervalSeconds: z.number().min(1, '--interval must be at least 1 second').max(3600, '--interval must be at most 3600 seconds'),
+  once: z.boolean(),
+});
+export type TAgentConfig = z.infer<typeof ZAgentConfig>;
+
+export const USAGE = `coolant-agent — reports this host's GPUs to a Coolant console
+
+Usage: coolant-agent --server URL [--enroll-token TOKEN] [--state-dir DIR] [--interval SECONDS] [--once]
+
+  --server URL          console URL (env COOLANT_SERVER)
+  --enroll-token TOKEN  enrollment secret, needed only the first time (env COOLANT_ENROLL_TOKEN)
+  --state-dir DIR       keeps the node token and the report spool (env COOLANT_AGENT_STATE_DIR;
+                        default $STATE_DIRECTORY under systemd, else ~/.coolant-agent)
+  --interval SECONDS    seconds between reports, jittered ±10 % (env COOLANT_AGENT_INTERVAL; default 5)
+  --once                one cycle, then exit 0 (for tests and cron)
+  --version             print the version
+  --help                this text
+`;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): TAgentConfig | { help: true } | { version: true } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        server: { type: 'string' },
+        'enroll-token': { type: 'string' },
+        'state-dir': { type: 'string' },
+        interval: { type: 'string' },
+        once: { type: 'boolean', default: false },
+        version: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return { help: true };
+  if (v.version) return { version: true };
+  const intervalRaw = v.interval ?? env.COOLANT_AGENT_INTERVAL ?? '5';
+  const interval = Number(intervalRaw);
+  if (!Number.isFinite(interval)) throw new ConfigError(`--interval must be a number of seconds, got "${intervalRaw}"`);
+  const server = v.server ?? env.COOLANT_SERVER;
+  if (!server) throw new ConfigError('--server is required (or COOLANT_SERVER)');
+  const result = ZAgentConfig.safeParse({
+    server: server.replace(/\/+$/, ''),
+    enrollToken: v['enroll-token'] ?? env.COOLANT_ENROLL_TOKEN ?? undefined,
+    stateDir: resolve(v['state-dir'] ?? env.COOLANT_AGENT_STATE_DIR ?? env.STATE_DIRECTORY ?? join(homedir(), '.coolant-agent')),
+    intervalSeconds: interval,
+    once: v.once ?? false,
+  });
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => i.message).join('; '));
+  return result.data;
+}
