@@ -201,7 +201,7 @@ export async function withSchemaEngine<T>(config: TDbConfig, fn: (engine: Schema
       const record = bound.errorRegistry.consumeError(Number(id));
       return record ? `${m}: ${formatEngineError((record as { error: unknown }).error)}` : m;
     });
-    throw new Error(`schema engine: ${message}${logs.length ? `\n${logs.slice(-5).join('\n')}` : ''}`);
+    throw new Error(`schema engine: ${message}${logs.length ? `\n${logs.slice(-5).join('\n')}` : ''}`, { cause: error });
   } finally {
     engine.free();
     // The engine never closes its connections (and takes SQLite's EXCLUSIVE

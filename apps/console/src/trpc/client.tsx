@@ -13,8 +13,8 @@ function makeQueryClient() {
     defaultOptions: {
       queries: {
         staleTime: 2_000,
-        // An authorization error will not fix itself by retrying.
-        retry: (count, error) => count < 2 && !/UNAUTHORIZED|FORBIDDEN/.test(String((error as { data?: { code?: string } })?.data?.code ?? '')),
+        // A 4xx (bad input, auth) will not fix itself by retrying; network and 5xx may.
+        retry: (count, error) => count < 2 && ((error as { data?: { httpStatus?: number } })?.data?.httpStatus ?? 500) >= 500,
       },
     },
   });

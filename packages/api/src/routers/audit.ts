@@ -8,7 +8,9 @@ export const ZListAuditRequest = z.strictObject({
   target: z.string().max(200).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
-  cursor: z.number().int().positive().optional(),
+  cursor: z.number().int().positive().nullish(),
+  /** Sent by React Query's infinite queries; pages only go backwards in time. */
+  direction: z.enum(['forward', 'backward']).optional(),
   limit: z.number().int().min(1).max(500).default(100),
 });
 
@@ -22,7 +24,7 @@ export const auditRouter = router({
       target: i.target,
       since: i.since ? new Date(i.since) : undefined,
       until: i.until ? new Date(i.until) : undefined,
-      cursor: i.cursor,
+      cursor: i.cursor ?? undefined,
       limit: i.limit,
     });
   }),

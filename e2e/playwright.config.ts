@@ -1,0 +1,43 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS, findChromium } from './chromium';
+import { ADMIN_PASSWORD, ADMIN_TOKEN } from './tests/helpers';
+
+const PORT = Number(process.env.E2E_PORT ?? 3210);
+const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'coolant-e2e-'));
+const root = resolve(import.meta.dirname, '..');
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: false,
+  workers: 1,
+  // Retries hide flakiness; a flaky e2e test is a bug to fix.
+  retries: 0,
+  timeout: 30_000,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    browserName: 'chromium',
+    launchOptions: { executablePath: findChromium(), args: CHROMIUM_ARGS },
+    trace: 'retain-on-failure',
+  },
+  webServer: {
+    // The built console (next build output), as `npm start` runs it, on a throwaway SQLite database.
+    command: `node ${join(root, 'scripts/start.mjs')}`,
+    url: `http://127.0.0.1:${PORT}/api/health`,
+    timeout: 180_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    env: {
+      PORT: String(PORT),
+      HOST: '127.0.0.1',
+      COOLANT_DATA_DIR: dataDir,
+      COOLANT_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      COOLANT_ADMIN_TOKEN: ADMIN_TOKEN,
+      COOLANT_LOCAL_AGENT: 'false',
+      DATABASE_URL: '',
+    },
+  },
+});
