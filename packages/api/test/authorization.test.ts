@@ -59,7 +59,7 @@ describe.each(TEST_PROVIDERS)('authorization matrix (%s)', (provider) => {
 
   it('declares on each procedure the access the table expects', () => {
     for (const path of procedures) {
-      const meta = (appRouter._def.procedures as Record<string, { _def: { meta?: { access?: TAccess } } }>)[path]!._def.meta;
+      const meta = (appRouter._def.procedures as unknown as Record<string, { _def: { meta?: { access?: TAccess } } }>)[path]!._def.meta;
       expect(meta?.access, path).toBe(EXPECTED[path]);
     }
   });

@@ -23,6 +23,13 @@ const noFilters = { externalTables: [], externalEnums: [] };
 
 let wasmReady = false;
 
+// @types/node 20 does not declare the WebAssembly global; this is the part used here.
+type TWasmApi = {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, unknown>) => { exports: Record<string, unknown> };
+};
+const Wasm = (globalThis as unknown as { WebAssembly: TWasmApi }).WebAssembly;
+
 /**
  * The package's main entry imports the .wasm as an ES module, which Node 20
  * cannot load, so the module is instantiated by hand and handed to the glue.
@@ -31,9 +38,9 @@ function loadEngineWasm(): void {
   if (wasmReady) return;
   const require = createRequire(import.meta.url);
   const wasmPath = join(dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg')), 'schema_engine_bg.wasm');
-  const module = new WebAssembly.Module(readFileSync(wasmPath));
-  const instance = new WebAssembly.Instance(module, { './schema_engine_bg.js': engineGlue as unknown as WebAssembly.ModuleImports });
-  const glue = engineGlue as unknown as { __wbg_set_wasm(exports: WebAssembly.Exports): void };
+  const module = new Wasm.Module(readFileSync(wasmPath));
+  const instance = new Wasm.Instance(module, { './schema_engine_bg.js': engineGlue });
+  const glue = engineGlue as unknown as { __wbg_set_wasm(exports: unknown): void };
   glue.__wbg_set_wasm(instance.exports);
   (instance.exports as { __wbindgen_start(): void }).__wbindgen_start();
   wasmReady = true;
