@@ -1,12 +1,14 @@
 import type { TDb, TDbProvider } from '@coolant/db';
-import type { TRole } from './lib/roles';
+import type { AdmissionService } from './domain/admission/admission-service';
+import type { ConfigSync } from './domain/admission/config-sync';
+import type { TRole, TTokenRole } from './lib/roles';
 
 export type TActor =
   | { kind: 'anonymous' }
   /** A credential was presented but is unknown, expired or revoked. */
   | { kind: 'invalid'; reason: string }
   | { kind: 'user'; id: string; name: string; role: TRole; sessionId: string }
-  | { kind: 'token'; id: string; name: string; role: TRole }
+  | { kind: 'token'; id: string; name: string; role: TTokenRole }
   | { kind: 'node'; id: string; name: string };
 
 export type TCookieJar = {
@@ -27,6 +29,9 @@ export type TServices = {
   /** Returns the current enrollment secret (from env, or generated and stored). */
   enrollmentSecret(): Promise<string>;
   now(): Date;
+  /** This instance's copy of the admission config, kept current across instances. */
+  config: ConfigSync;
+  admission: AdmissionService;
 };
 
 export type TContext = TServices & {

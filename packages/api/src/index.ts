@@ -7,3 +7,7 @@ export { recordAudit } from './domain/audit/record-audit';
 export { AppError } from './lib/app-error';
 export { ROLES, type TRole } from './lib/roles';
 export type { TAccess, TMeta } from './trpc';
+export { startServices, type TRunningServices } from './services';
+export type { TConsumeResponse, TPolicy } from './domain/admission/types';
+export { ZConsumeRequest } from './routers/admission';
+export { describeZodError } from './trpc';

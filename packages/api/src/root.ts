@@ -1,8 +1,10 @@
+import { admissionRouter } from './routers/admission';
 import { agentRouter } from './routers/agent';
 import { auditRouter } from './routers/audit';
 import { authRouter } from './routers/auth';
 import { fleetRouter } from './routers/fleet';
 import { systemRouter } from './routers/system';
+import { tiersRouter } from './routers/tiers';
 import { tokensRouter } from './routers/tokens';
 import { usersRouter } from './routers/users';
 import { createCallerFactory, router } from './trpc';
@@ -14,6 +16,8 @@ export const appRouter = router({
   fleet: fleetRouter,
   agent: agentRouter,
   audit: auditRouter,
+  tiers: tiersRouter,
+  admission: admissionRouter,
   system: systemRouter,
 });
 

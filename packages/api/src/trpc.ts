@@ -5,7 +5,7 @@ import type { TActor, TContext } from './context';
 import { AppError, type TAppErrorCode } from './lib/app-error';
 import { roleAtLeast, type TRole } from './lib/roles';
 
-export type TAccess = 'public' | 'agent' | TRole;
+export type TAccess = 'public' | 'agent' | 'gateway' | TRole;
 export type TMeta = { access: TAccess };
 
 /** Names the offending fields: `subject: String must contain at least 1 character(s)`. */
@@ -75,10 +75,11 @@ function roleProcedure(required: TRole) {
     if (actor.kind === 'anonymous') throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in or send a Bearer token' });
     if (actor.kind === 'node') throw new TRPCError({ code: 'FORBIDDEN', message: 'Node tokens may only call agent.* procedures' });
     if (actor.kind !== 'user' && actor.kind !== 'token') throw new TRPCError({ code: 'UNAUTHORIZED' });
+    if (actor.role === 'gateway') throw new TRPCError({ code: 'FORBIDDEN', message: 'Gateway tokens may only call admission.* procedures' });
     if (!roleAtLeast(actor.role, required)) {
       throw new TRPCError({ code: 'FORBIDDEN', message: `This needs the ${required} role; you are ${actor.role}` });
     }
-    return next({ ctx: { actor } });
+    return next({ ctx: { actor: actor as Extract<TActor, { kind: 'user' | 'token' }> & { role: TRole } } });
   });
 }
 
@@ -91,5 +92,18 @@ export const agentProcedure = base.meta({ access: 'agent' }).use(({ ctx, next })
   rejectInvalid(actor);
   if (actor.kind === 'anonymous') throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Send the node token as Bearer' });
   if (actor.kind !== 'node') throw new TRPCError({ code: 'FORBIDDEN', message: 'Only enrolled agents may call this' });
+  return next({ ctx: { actor } });
+});
+
+/** admission.*: the gateway's token, and operators or admins (drills, debugging). */
+export const gatewayProcedure = base.meta({ access: 'gateway' }).use(({ ctx, next }) => {
+  const actor = ctx.actor;
+  rejectInvalid(actor);
+  if (actor.kind === 'anonymous') throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Send a gateway API token as Bearer' });
+  if (actor.kind === 'node') throw new TRPCError({ code: 'FORBIDDEN', message: 'Node tokens may only call agent.* procedures' });
+  if (actor.kind !== 'user' && actor.kind !== 'token') throw new TRPCError({ code: 'UNAUTHORIZED' });
+  if (actor.role !== 'gateway' && !roleAtLeast(actor.role, 'operator')) {
+    throw new TRPCError({ code: 'FORBIDDEN', message: `admission needs a gateway token or the operator role; you are ${actor.role}` });
+  }
   return next({ ctx: { actor } });
 });

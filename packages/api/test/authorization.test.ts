@@ -26,20 +26,42 @@ const EXPECTED: Record<string, TAccess> = {
   'agent.enroll': 'public',
   'agent.report': 'agent',
   'audit.list': 'viewer',
+  'tiers.list': 'viewer',
+  'tiers.setLimit': 'admin',
+  'tiers.setTemporaryLimit': 'operator',
+  'tiers.clearTemporaryLimit': 'operator',
+  'tiers.pause': 'operator',
+  'tiers.resume': 'operator',
+  'tiers.create': 'admin',
+  'tiers.update': 'admin',
+  'admission.consume': 'gateway',
+  'admission.refund': 'gateway',
   'system.info': 'public',
   'system.enrollment': 'admin',
   'system.rotateEnrollment': 'admin',
 };
 
-type TCallerKind = 'anonymous' | 'viewer' | 'operator' | 'admin' | 'token:viewer' | 'token:operator' | 'token:admin' | 'node' | 'revoked-token';
+type TCallerKind =
+  | 'anonymous'
+  | 'viewer'
+  | 'operator'
+  | 'admin'
+  | 'token:viewer'
+  | 'token:operator'
+  | 'token:admin'
+  | 'token:gateway'
+  | 'node'
+  | 'revoked-token';
 
-const CALLERS: TCallerKind[] = ['anonymous', 'viewer', 'operator', 'admin', 'token:viewer', 'token:operator', 'token:admin', 'node', 'revoked-token'];
+const CALLERS: TCallerKind[] = ['anonymous', 'viewer', 'operator', 'admin', 'token:viewer', 'token:operator', 'token:admin', 'token:gateway', 'node', 'revoked-token'];
 
 function allowed(access: TAccess, caller: TCallerKind): boolean {
   if (caller === 'revoked-token') return false;
   if (access === 'public') return true;
   if (access === 'agent') return caller === 'node';
   const role = caller.replace('token:', '');
+  if (access === 'gateway') return role === 'gateway' || role === 'operator' || role === 'admin';
+  if (role === 'gateway') return false;
   const rank: Record<string, number> = { viewer: 1, operator: 2, admin: 3 };
   return (rank[role] ?? 0) >= rank[access]!;
 }
@@ -75,6 +97,7 @@ describe.each(TEST_PROVIDERS)('authorization matrix (%s)', (provider) => {
       case 'token:viewer':
       case 'token:operator':
       case 'token:admin':
+      case 'token:gateway':
         return { authorization: await h.makeToken(caller.replace('token:', '') as 'viewer') };
       case 'node':
         return { authorization: (await h.makeNodeToken()).token };

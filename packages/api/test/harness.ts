@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { TDb, TDbProvider } from '@coolant/db';
 import { createTestDb, type TTestDb } from '@coolant/db/testing';
-import type { TContext, TServices } from '../src/context';
+import type { TContext } from '../src/context';
 import { createRequestContext } from '../src/create-context';
 import { ensureEnrollmentSecret } from '../src/domain/system/bootstrap';
+import { startServices, type TRunningServices } from '../src/services';
 import type { TRole } from '../src/lib/roles';
 import { hashPassword, newSecret, sha256 } from '../src/lib/secrets';
 import { createCaller } from '../src/root';
@@ -11,7 +12,7 @@ import { createCaller } from '../src/root';
 export type THarness = {
   testDb: TTestDb;
   db: TDb;
-  services: TServices;
+  services: TRunningServices;
   /** Set-Cookie headers written by the last context built with `request`. */
   cookies: string[];
   request(opts?: { authorization?: string | null; cookie?: string | null; ip?: string }): Promise<TContext>;
@@ -19,21 +20,22 @@ export type THarness = {
   makeUser(role: TRole, password?: string): Promise<{ id: string; username: string; password: string }>;
   /** A live session cookie value for a new user of this role (no scrypt, fast). */
   sessionFor(role: TRole): Promise<string>;
-  makeToken(role: TRole): Promise<string>;
+  makeToken(role: TRole | 'gateway'): Promise<string>;
   makeNodeToken(hostname?: string): Promise<{ nodeId: string; token: string }>;
   close(): Promise<void>;
 };
 
-export async function createHarness(provider: TDbProvider): Promise<THarness> {
+export async function createHarness(provider: TDbProvider, opts: { now?: () => Date; background?: boolean } = {}): Promise<THarness> {
   const testDb = await createTestDb(provider);
   const db = testDb.db;
-  const services: TServices = {
+  const services = await startServices({
     db,
-    dbProvider: provider,
+    dbConfig: testDb.config,
     version: 'test',
     enrollmentSecret: () => ensureEnrollmentSecret({ db }),
-    now: () => new Date(),
-  };
+    background: opts.background ?? false,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   const cookies: string[] = [];
   const h: THarness = {
     testDb,
@@ -66,7 +68,7 @@ export async function createHarness(provider: TDbProvider): Promise<THarness> {
       await db.session.create({ data: { id: sha256(secret), userId: user.id, expiresAt: new Date(Date.now() + 3_600_000) } });
       return `coolant_session=${secret}`;
     },
-    async makeToken(role) {
+    async makeToken(role: TRole | 'gateway') {
       const secret = newSecret('ct');
       await db.apiToken.create({ data: { name: `t-${role}`, role, tokenHash: sha256(secret), prefix: secret.slice(0, 7) } });
       return `Bearer ${secret}`;
@@ -76,7 +78,10 @@ export async function createHarness(provider: TDbProvider): Promise<THarness> {
       const node = await db.node.create({ data: { hostname, tokenHash: sha256(secret) } });
       return { nodeId: node.id, token: `Bearer ${secret}` };
     },
-    close: () => testDb.cleanup(),
+    async close() {
+      await services.stop();
+      await testDb.cleanup();
+    },
   };
   return h;
 }

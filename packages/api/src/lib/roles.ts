@@ -13,3 +13,12 @@ export function roleAtLeast(role: TRole, required: TRole): boolean {
 export function isRole(value: string): value is TRole {
   return (ROLES as readonly string[]).includes(value);
 }
+
+/** API tokens may also be `gateway`: the serving gateway's token, good for admission.* only. */
+export const TOKEN_ROLES = ['viewer', 'operator', 'admin', 'gateway'] as const;
+export const ZTokenRole = z.enum(TOKEN_ROLES);
+export type TTokenRole = z.infer<typeof ZTokenRole>;
+
+export function isTokenRole(value: string): value is TTokenRole {
+  return (TOKEN_ROLES as readonly string[]).includes(value);
+}

@@ -2,12 +2,12 @@ import { z } from 'zod';
 import { createApiToken } from '../domain/tokens/create-api-token';
 import { listApiTokens } from '../domain/tokens/list-api-tokens';
 import { revokeApiToken } from '../domain/tokens/revoke-api-token';
-import { ZRole } from '../lib/roles';
+import { ZTokenRole } from '../lib/roles';
 import { adminProcedure, router } from '../trpc';
 
 export const ZCreateApiTokenRequest = z.strictObject({
   name: z.string().trim().min(1, 'name is required').max(100),
-  role: ZRole,
+  role: ZTokenRole,
   reason: z.string().max(500).optional(),
 });
 

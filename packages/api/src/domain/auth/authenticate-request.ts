@@ -1,6 +1,6 @@
 import type { TDb } from '@coolant/db';
 import type { TActor } from '../../context';
-import { isRole } from '../../lib/roles';
+import { isRole, isTokenRole } from '../../lib/roles';
 import { safeEqualHex, sha256 } from '../../lib/secrets';
 
 export type TAuthenticateRequest = {
@@ -36,7 +36,7 @@ export async function authenticateRequest(req: TAuthenticateRequest): Promise<TA
     const token = await db.apiToken.findUnique({ where: { tokenHash: hash } });
     if (token && safeEqualHex(token.tokenHash, hash)) {
       if (token.revokedAt) return { kind: 'invalid', reason: 'This API token has been revoked' };
-      if (!isRole(token.role)) return { kind: 'invalid', reason: 'This API token has an unknown role' };
+      if (!isTokenRole(token.role)) return { kind: 'invalid', reason: 'This API token has an unknown role' };
       touch(`t:${token.id}`, now, () => db.apiToken.update({ where: { id: token.id }, data: { lastUsedAt: now } }));
       return { kind: 'token', id: token.id, name: token.name, role: token.role };
     }

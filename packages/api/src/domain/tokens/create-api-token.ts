@@ -1,10 +1,10 @@
 import type { TDb } from '@coolant/db';
 import type { TActor } from '../../context';
-import type { TRole } from '../../lib/roles';
+import type { TTokenRole } from '../../lib/roles';
 import { newSecret, sha256 } from '../../lib/secrets';
 import { recordAudit } from '../audit/record-audit';
 
-export async function createApiToken(req: { db: TDb; actor: TActor; name: string; role: TRole; reason?: string | undefined; ip: string | null }) {
+export async function createApiToken(req: { db: TDb; actor: TActor; name: string; role: TTokenRole; reason?: string | undefined; ip: string | null }) {
   const secret = newSecret('ct');
   const token = await req.db.apiToken.create({
     data: { name: req.name, role: req.role, tokenHash: sha256(secret), prefix: secret.slice(0, 7), createdBy: actorName(req.actor) },

@@ -1,0 +1,261 @@
+import { randomBytes } from 'node:crypto';
+import type { TDb, TDbProvider } from '@coolant/db';
+import { AppError } from '../../lib/app-error';
+import { effectiveLimits, isPaused, type TTierConfig } from './config-snapshot';
+import type { ConfigSync } from './config-sync';
+import { MemoryAdmissionStore } from './memory-store';
+import { PgAdmissionStore } from './pg-store';
+import { chunk, statUpsertSql } from './sql';
+import { decodeTicket, encodeTicket, newNonce } from './tickets';
+import type { TAdmissionStore, TConsumeResponse, TLimitSlot, TPolicy, TStoreOutcome } from './types';
+import { windowResetMs, windowStartMin } from './windows';
+
+export type TConsumeRequest = { tier: string; subject: string; cost: number; requestId?: string | undefined };
+
+/** How long a requestId's answer is kept for retries. */
+const REQUEST_TTL_MS = 24 * 60 * 60_000;
+const STATS_FLUSH_MS = 1_000;
+const PRUNE_MS = 60_000;
+const RESUME_CHECK_MS = 1_000;
+const TICKET_KEY = 'admission.ticketKey';
+
+export type TAdmissionCounters = Map<string, number>;
+
+/**
+ * Answers "may this subject of this tier generate now?" for the gateway,
+ * from the in-memory config and the counter store.
+ */
+export class AdmissionService {
+  readonly store: TAdmissionStore;
+  private ticketKey: Buffer | null = null;
+  private readonly inflight = new Map<string, Promise<TConsumeResponse>>();
+  private stats = new Map<string, { tierName: string; minute: number; allowed: number; denied: number }>();
+  /** Decisions since start by `tier|reason` (for /metrics). */
+  readonly decisions: TAdmissionCounters = new Map();
+  private timers: NodeJS.Timeout[] = [];
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly opts: { db: TDb; provider: TDbProvider; sync: ConfigSync; now?: () => Date; log?: (m: string) => void; background?: boolean },
+  ) {
+    this.store = opts.provider === 'sqlite' ? new MemoryAdmissionStore(opts.db) : new PgAdmissionStore(opts.db);
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  async start(): Promise<void> {
+    const { db } = this.opts;
+    await db.setting.upsert({ where: { key: TICKET_KEY }, create: { key: TICKET_KEY, value: randomBytes(32).toString('base64') }, update: {} });
+    this.ticketKey = Buffer.from((await db.setting.findUniqueOrThrow({ where: { key: TICKET_KEY } })).value, 'base64');
+    await this.store.start(this.now());
+    if (this.opts.background !== false) {
+      const log = this.opts.log ?? (() => {});
+      this.timers.push(setInterval(() => void this.flushStats().catch((e: Error) => log(`stats flush failed: ${e.message}`)), STATS_FLUSH_MS));
+      this.timers.push(setInterval(() => void this.store.prune(this.now()).catch((e: Error) => log(`prune failed: ${e.message}`)), PRUNE_MS));
+      this.timers.push(setInterval(() => void this.opts.sync.resumeDuePauses().catch((e: Error) => log(`scheduled resume failed: ${e.message}`)), RESUME_CHECK_MS));
+      for (const t of this.timers) t.unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.store.close();
+    await this.flushStats().catch(() => {});
+  }
+
+  private key(): Buffer {
+    if (!this.ticketKey) throw new AppError('UNAVAILABLE', 'admission not started');
+    return this.ticketKey;
+  }
+
+  consume(req: TConsumeRequest): Promise<TConsumeResponse> {
+    const id = req.requestId;
+    if (!id) return this.consumeOnce(req);
+    // Concurrent retries of one request inside this process share one decision.
+    const running = this.inflight.get(id);
+    if (running) return running;
+    const p = this.consumeOnce(req).finally(() => this.inflight.delete(id));
+    this.inflight.set(id, p);
+    return p;
+  }
+
+  private async consumeOnce(req: TConsumeRequest): Promise<TConsumeResponse> {
+    const now = this.now();
+    const requestId = req.requestId ?? null;
+    if (requestId) {
+      const prior = await this.store.lookup(requestId);
+      if (prior) return prior;
+    }
+    const snapshot = this.opts.sync.current;
+    const tier = snapshot.tiers.get(req.tier);
+    const base = { tier: req.tier, configVersion: snapshot.version, ticket: null, pauseReason: null } as const;
+    const requestExpiresAt = new Date(now.getTime() + REQUEST_TTL_MS);
+
+    const answer = async (response: TConsumeResponse) => {
+      this.count(response);
+      if (requestId) await this.store.remember(requestId, response, requestExpiresAt);
+      return response;
+    };
+
+    if (!tier || tier.retired) {
+      return answer({ ...base, allowed: false, reason: 'unknown_tier', limit: null, remaining: null, window: null, resetAt: null, retryAfterSeconds: null, policies: [] });
+    }
+    if (isPaused(tier, now) || this.opts.sync.isPausing(tier.name)) {
+      const resumeAt = tier.pause?.resumeAt ?? null;
+      return answer({
+        ...base,
+        allowed: false,
+        reason: 'tier_paused',
+        limit: null,
+        remaining: null,
+        window: null,
+        resetAt: resumeAt?.toISOString() ?? null,
+        retryAfterSeconds: resumeAt ? Math.max(1, Math.ceil((resumeAt.getTime() - now.getTime()) / 1000)) : null,
+        policies: [],
+        pauseReason: tier.pause?.reason ?? null,
+      });
+    }
+
+    const slots: TLimitSlot[] = effectiveLimits(tier, now).map((l) => {
+      const startMin = windowStartMin(l.window, now.getTime());
+      return { window: l.window, startMin, limit: l.limit, resetMs: windowResetMs(l.window, startMin), source: l.source };
+    });
+    const build = (outcome: TStoreOutcome) => this.build(tier, req, slots, outcome, now, snapshot.version);
+
+    // A cost above a limit can never fit: refuse without touching the store.
+    if (slots.length === 0 || slots.some((s) => req.cost > s.limit)) {
+      const response = build({ ok: slots.length === 0, used: slots.map(() => 0) });
+      if (slots.length === 0) return answer(response);
+      return answer(response);
+    }
+    const response = await this.store.consume({
+      tierId: tier.id,
+      tierName: tier.name,
+      subject: req.subject,
+      cost: req.cost,
+      slots,
+      requestId,
+      requestExpiresAt,
+      now,
+      build,
+    });
+    this.count(response);
+    return response;
+  }
+
+  private build(tier: TTierConfig, req: TConsumeRequest, slots: TLimitSlot[], outcome: TStoreOutcome, now: Date, version: number): TConsumeResponse {
+    const policies: TPolicy[] = slots.map((s, i) => ({
+      window: s.window,
+      limit: s.limit,
+      remaining: Math.max(0, s.limit - outcome.used[i]!),
+      resetAt: new Date(s.resetMs).toISOString(),
+      source: s.source,
+    }));
+    const base = { tier: tier.name, configVersion: version, pauseReason: null, policies };
+    if (slots.length === 0) {
+      return { ...base, allowed: true, reason: 'ok', limit: null, remaining: null, window: null, resetAt: null, retryAfterSeconds: null, ticket: this.ticket(tier, req, slots) };
+    }
+    if (outcome.ok) {
+      // The binding limit is the one with the fewest units left; on a tie, the one that resets last.
+      let b = 0;
+      slots.forEach((s, i) => {
+        const r = policies[i]!.remaining;
+        if (r < policies[b]!.remaining || (r === policies[b]!.remaining && s.resetMs > slots[b]!.resetMs)) b = i;
+      });
+      return {
+        ...base,
+        allowed: true,
+        reason: 'ok',
+        limit: slots[b]!.limit,
+        remaining: policies[b]!.remaining,
+        window: slots[b]!.window,
+        resetAt: policies[b]!.resetAt,
+        retryAfterSeconds: null,
+        ticket: this.ticket(tier, req, slots),
+      };
+    }
+    // Refused: a retry succeeds only once every refusing window has reset.
+    let b = -1;
+    slots.forEach((s, i) => {
+      if (outcome.used[i]! + req.cost > s.limit && (b < 0 || s.resetMs > slots[b]!.resetMs)) b = i;
+    });
+    const s = slots[b]!;
+    return {
+      ...base,
+      allowed: false,
+      reason: 'quota_exceeded',
+      limit: s.limit,
+      remaining: policies[b]!.remaining,
+      window: s.window,
+      resetAt: policies[b]!.resetAt,
+      retryAfterSeconds: Math.max(1, Math.ceil((s.resetMs - now.getTime()) / 1000)),
+      ticket: null,
+    };
+  }
+
+  private ticket(tier: TTierConfig, req: TConsumeRequest, slots: TLimitSlot[]): string {
+    return encodeTicket(this.key(), {
+      v: 1,
+      n: newNonce(),
+      t: tier.id,
+      s: req.subject,
+      c: req.cost,
+      w: slots.map((s) => [s.window, s.startMin]),
+      e: Math.max(this.now().getTime(), ...slots.map((s) => s.resetMs)),
+    });
+  }
+
+  private count(r: TConsumeResponse): void {
+    const k = `${r.tier}|${r.reason}`;
+    this.decisions.set(k, (this.decisions.get(k) ?? 0) + 1);
+    if (r.reason === 'unknown_tier') return;
+    const minute = Math.floor(this.now().getTime() / 60_000);
+    const sk = `${r.tier}|${minute}`;
+    let s = this.stats.get(sk);
+    if (!s) {
+      s = { tierName: r.tier, minute, allowed: 0, denied: 0 };
+      this.stats.set(sk, s);
+    }
+    if (r.allowed) s.allowed++;
+    else s.denied++;
+  }
+
+  async flushStats(): Promise<void> {
+    if (this.stats.size === 0) return;
+    const rows = [...this.stats.values()];
+    this.stats = new Map();
+    try {
+      for (const part of chunk(rows)) {
+        await this.opts.db.$executeRawUnsafe(statUpsertSql(this.opts.provider, part.length), ...part.flatMap((r) => [r.tierName, r.minute, r.allowed, r.denied]));
+      }
+    } catch (error) {
+      // Put them back so a database hiccup loses no counts.
+      for (const r of rows) {
+        const k = `${r.tierName}|${r.minute}`;
+        const s = this.stats.get(k);
+        if (s) {
+          s.allowed += r.allowed;
+          s.denied += r.denied;
+        } else this.stats.set(k, r);
+      }
+      throw error;
+    }
+  }
+
+  async refund(ticket: string): Promise<{ refunded: boolean; reason: 'ok' | 'already_refunded' | 'window_ended' }> {
+    const payload = decodeTicket(this.key(), ticket);
+    if (!payload) throw new AppError('BAD_REQUEST', 'ticket: not a ticket issued by this Coolant (malformed or bad signature)');
+    const now = this.now();
+    if (payload.e <= now.getTime() && payload.w.length > 0) return { refunded: false, reason: 'window_ended' };
+    const ok = await this.store.refund({
+      nonce: payload.n,
+      expiresAt: new Date(Math.max(payload.e, now.getTime() + 60_000)),
+      tierId: payload.t,
+      subject: payload.s,
+      cost: payload.c,
+      windows: payload.w,
+      now,
+    });
+    return ok ? { refunded: true, reason: 'ok' } : { refunded: false, reason: 'already_refunded' };
+  }
+}

@@ -1,0 +1,48 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { ZWindow } from './windows';
+
+/**
+ * A ticket is self-contained and signed: it names what a consume took, so a
+ * refund can give exactly that back without a row per consume. Only refunds
+ * are recorded (to refund once).
+ */
+const ZTicketPayload = z.object({
+  v: z.literal(1),
+  n: z.string(),
+  t: z.string(),
+  s: z.string(),
+  c: z.number().int().positive(),
+  w: z.array(z.tuple([ZWindow, z.number().int()])),
+  /** Expiry (ms since epoch): the end of the longest window; after it nothing is left to refund. */
+  e: z.number().int(),
+});
+export type TTicketPayload = z.infer<typeof ZTicketPayload>;
+
+export function newNonce(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+function sign(key: Buffer, body: string): string {
+  return createHmac('sha256', key).update(body).digest('base64url').slice(0, 32);
+}
+
+export function encodeTicket(key: Buffer, payload: TTicketPayload): string {
+  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+  return `t1.${body}.${sign(key, body)}`;
+}
+
+export function decodeTicket(key: Buffer, ticket: string): TTicketPayload | null {
+  const parts = ticket.split('.');
+  if (parts.length !== 3 || parts[0] !== 't1') return null;
+  const [, body, mac] = parts as [string, string, string];
+  const expected = Buffer.from(sign(key, body));
+  const actual = Buffer.from(mac);
+  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null;
+  try {
+    const parsed = ZTicketPayload.safeParse(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,86 @@
+import type { TWindow } from './windows';
+
+export type TAdmissionReason = 'ok' | 'tier_paused' | 'quota_exceeded' | 'unknown_tier';
+
+export type TPolicy = {
+  window: TWindow;
+  limit: number;
+  remaining: number;
+  resetAt: string;
+  source: 'base' | 'temporary';
+};
+
+export type TConsumeResponse = {
+  allowed: boolean;
+  reason: TAdmissionReason;
+  tier: string;
+  /** The binding limit: the one with the fewest units left (or the one that refused). null: no limit applies. */
+  limit: number | null;
+  remaining: number | null;
+  window: TWindow | null;
+  /** When the binding window resets (ISO, UTC). */
+  resetAt: string | null;
+  /** Only when denied: seconds until a retry can succeed (null while paused without a resume time). */
+  retryAfterSeconds: number | null;
+  /** Only when allowed: hand it to admission.refund if the generation fails. */
+  ticket: string | null;
+  /** Every limit checked, for the RateLimit headers. */
+  policies: TPolicy[];
+  pauseReason: string | null;
+  configVersion: number;
+};
+
+/** One limit a consume must fit, resolved to the current window. */
+export type TLimitSlot = {
+  window: TWindow;
+  startMin: number;
+  limit: number;
+  resetMs: number;
+  source: 'base' | 'temporary';
+};
+
+/** `used` per slot: after the increment when ok, the current value when refused. */
+export type TStoreOutcome = { ok: boolean; used: number[] };
+
+export type TConsumeAttempt = {
+  tierId: string;
+  tierName: string;
+  subject: string;
+  cost: number;
+  slots: TLimitSlot[];
+  requestId: string | null;
+  requestExpiresAt: Date;
+  now: Date;
+  build(outcome: TStoreOutcome): TConsumeResponse;
+};
+
+export type TRefundAttempt = {
+  nonce: string;
+  expiresAt: Date;
+  tierId: string;
+  subject: string;
+  cost: number;
+  windows: [TWindow, number][];
+  now: Date;
+};
+
+/**
+ * Where counters live. `memory` (SQLite, one console process owns the file):
+ * decisions in memory, written in one transaction per batch and answered
+ * after the commit. `postgresql` (any number of instances): each consume is a
+ * transaction of conditional upserts on the shared rows.
+ */
+export type TAdmissionStore = {
+  readonly kind: 'memory' | 'postgresql';
+  start(now: Date): Promise<void>;
+  lookup(requestId: string): Promise<TConsumeResponse | null>;
+  remember(requestId: string, response: TConsumeResponse, expiresAt: Date): Promise<void>;
+  consume(attempt: TConsumeAttempt): Promise<TConsumeResponse>;
+  /** false when the ticket was refunded before. */
+  refund(attempt: TRefundAttempt): Promise<boolean>;
+  /** Deletes counters of ended windows and expired idempotency/refund records. */
+  prune(now: Date): Promise<{ counters: number }>;
+  /** Counter rows and distinct subjects currently held (for the scale benchmark and /metrics). */
+  size(): Promise<{ counterRows: number }>;
+  close(): Promise<void>;
+};

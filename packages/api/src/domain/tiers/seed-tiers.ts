@@ -1,0 +1,24 @@
+import type { TDb } from '@coolant/db';
+
+const SEED_KEY = 'seed.tiers';
+
+/** First start: the tiers of the launch (free capped at 3 a day). Never re-seeds what an admin removed. */
+export async function seedTiers(req: { db: TDb }): Promise<boolean> {
+  const done = await req.db.setting.findUnique({ where: { key: SEED_KEY } });
+  if (done) return false;
+  await req.db.$transaction(async (tx) => {
+    for (const name of ['free', 'plus', 'pro', 'team']) {
+      const tier = await tx.tier.upsert({ where: { name }, create: { name, failMode: name === 'free' ? 'closed' : 'open' }, update: {} });
+      if (name === 'free') {
+        await tx.tierLimit.upsert({
+          where: { tierId_window: { tierId: tier.id, window: 'day' } },
+          create: { tierId: tier.id, window: 'day', limit: 3, updatedBy: 'seed' },
+          update: {},
+        });
+      }
+    }
+    await tx.setting.create({ data: { key: SEED_KEY, value: new Date().toISOString() } });
+    await tx.configState.upsert({ where: { id: 1 }, create: { id: 1, version: 1 }, update: { version: { increment: 1 } } });
+  });
+  return true;
+}

@@ -1,0 +1,72 @@
+import { hostname } from 'node:os';
+import { createNotifier, type TDb, type TDbConfig } from '@coolant/db';
+import type { TServices } from './context';
+import { AdmissionService } from './domain/admission/admission-service';
+import { ConfigSync, INSTANCE_LIVE_MS } from './domain/admission/config-sync';
+import { seedTiers } from './domain/tiers/seed-tiers';
+import { AppError } from './lib/app-error';
+
+export type TStartServicesOptions = {
+  db: TDb;
+  dbConfig: TDbConfig;
+  version: string;
+  enrollmentSecret(): Promise<string>;
+  log?: (msg: string) => void;
+  /** Timers for stats, pruning and scheduled resumes (off in unit tests that drive them by hand). */
+  background?: boolean;
+  now?: () => Date;
+};
+
+export type TRunningServices = TServices & { stop(): Promise<void> };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * An SQLite database has one owner: its counters live in that process's
+ * memory. A second console on the same file would decide on stale counts,
+ * so it refuses to start and says what to do instead.
+ */
+async function assertSoleSqliteOwner(db: TDb, now: Date): Promise<void> {
+  const live = await db.instance.findMany({ where: { heartbeatAt: { gte: new Date(now.getTime() - INSTANCE_LIVE_MS) } } });
+  const other = live.find((i) => !(i.hostname === hostname() && (i.pid === process.pid || !alive(i.pid))));
+  if (other) {
+    throw new AppError(
+      'CONFLICT',
+      `another console (pid ${other.pid} on ${other.hostname}) is using this SQLite database; SQLite supports one console process. ` +
+        'Stop it, or use PostgreSQL (DATABASE_URL=postgresql://…) to run several instances.',
+    );
+  }
+}
+
+export async function startServices(opts: TStartServicesOptions): Promise<TRunningServices> {
+  const now = opts.now ?? (() => new Date());
+  const log = opts.log ?? (() => {});
+  if (opts.dbConfig.provider === 'sqlite') await assertSoleSqliteOwner(opts.db, now());
+  await seedTiers({ db: opts.db });
+  const notifier = createNotifier(opts.dbConfig, log);
+  const config = new ConfigSync({ db: opts.db, provider: opts.dbConfig.provider, notifier, now, log });
+  await config.start();
+  const admission = new AdmissionService({ db: opts.db, provider: opts.dbConfig.provider, sync: config, now, log, background: opts.background ?? true });
+  await admission.start();
+  return {
+    db: opts.db,
+    dbProvider: opts.dbConfig.provider,
+    version: opts.version,
+    enrollmentSecret: opts.enrollmentSecret,
+    now,
+    config,
+    admission,
+    async stop() {
+      await admission.stop();
+      await config.stop();
+      await notifier?.close();
+    },
+  };
+}
