@@ -3,8 +3,9 @@ import { AppError } from '../../lib/app-error';
 import type { TAdmissionStore, TConsumeAttempt, TConsumeResponse, TRefundAttempt } from './types';
 import { WINDOW_MINUTES, windowResetMs, windowStartMin, type TWindow } from './windows';
 
+/** Thrown inside the transaction to roll back the limits already incremented. */
 class Refused extends Error {
-  constructor(public readonly response: TConsumeResponse) {
+  constructor() {
     super('refused');
   }
 }
@@ -74,7 +75,7 @@ export class PgAdmissionStore implements TAdmissionStore {
               a.cost,
               s.limit,
             );
-            if (rows.length === 0) throw new Refused(a.build({ ok: false, used: await this.currentUsed(tx, a) }));
+            if (rows.length === 0) throw new Refused();
             used[i] = Number(rows[0]!.used);
           }
           const response = a.build({ ok: true, used });
@@ -86,15 +87,21 @@ export class PgAdmissionStore implements TAdmissionStore {
         { maxWait: 30_000, timeout: 30_000 },
       );
     } catch (error) {
-      if (error instanceof Refused) {
-        if (a.requestId) await this.remember(a.requestId, error.response, a.requestExpiresAt);
-        return error.response;
-      }
+      if (!(error instanceof Refused)) throw unavailable(error);
+    }
+    // Read after the rollback, so the answer shows what is really spent.
+    let used: number[];
+    try {
+      used = await this.currentUsed(this.db, a);
+    } catch (error) {
       throw unavailable(error);
     }
+    const response = a.build({ ok: false, used });
+    if (a.requestId) await this.remember(a.requestId, response, a.requestExpiresAt);
+    return response;
   }
 
-  private async currentUsed(tx: TDbTx, a: TConsumeAttempt): Promise<number[]> {
+  private async currentUsed(tx: TDb | TDbTx, a: TConsumeAttempt): Promise<number[]> {
     const out: number[] = [];
     for (const s of a.slots) {
       const row = await tx.quotaCounter.findUnique({
