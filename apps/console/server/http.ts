@@ -1,7 +1,19 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { appRouter, authenticateRequest, createRequestContext, parseCookies, SESSION_COOKIE, type TServices } from '@coolant/api';
+import {
+  appRouter,
+  authenticateRequest,
+  createRequestContext,
+  MetricsWriter,
+  parseCookies,
+  rateLimitHeaders,
+  SESSION_COOKIE,
+  writeAdmissionMetrics,
+  type TConsumeResponse,
+  type TServices,
+} from '@coolant/api';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { FAST_PATHS, handleAdmissionFastPath } from './admission-fast-path';
 import type { TConsoleEnv } from './env';
 
 export const ACTOR_HEADER = 'x-coolant-actor';
@@ -53,6 +65,12 @@ export function createRequestListener(opts: { services: TServices; env: TConsole
         secure: isSecure(req, env),
         appendSetCookie: (value) => res.appendHeader('set-cookie', value),
       }),
+    // Batched or GET calls of admission.consume still get the RateLimit fields when there is one answer.
+    responseMeta({ paths, data }) {
+      if (paths?.length !== 1 || paths[0] !== 'admission.consume') return {};
+      const first = data[0] as { result?: { data?: TConsumeResponse } } | undefined;
+      return first?.result?.data ? { headers: rateLimitHeaders(first.result.data, services.now().getTime()) } : {};
+    },
     onError({ error, path }) {
       if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`[api] ${path ?? '?'}:`, error.cause ?? error);
     },
@@ -65,7 +83,28 @@ export function createRequestListener(opts: { services: TServices; env: TConsole
       void health(services).then(({ status, body }) => json(res, status, body));
       return;
     }
+    if (path === '/metrics') {
+      void metrics(services).then(
+        (text) => {
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+          res.end(text);
+        },
+        (error: unknown) => json(res, 503, { error: String((error as Error).message ?? error) }),
+      );
+      return;
+    }
     if (path.startsWith('/api/trpc/')) {
+      const procedure = path.slice('/api/trpc/'.length);
+      if (req.method === 'POST' && FAST_PATHS.has(procedure) && !url.includes('batch=')) {
+        void handleAdmissionFastPath(req, res, procedure, services, {
+          authorization: header(req, 'authorization'),
+          cookieHeader: header(req, 'cookie'),
+          ip: clientIp(req, env),
+          userAgent: header(req, 'user-agent'),
+          secure: isSecure(req, env),
+        });
+        return;
+      }
       trpc(req, res);
       return;
     }
@@ -74,6 +113,15 @@ export function createRequestListener(opts: { services: TServices; env: TConsole
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
     });
   };
+}
+
+async function metrics(services: TServices): Promise<string> {
+  const m = new MetricsWriter();
+  m.family('coolant_info', 'gauge', 'Coolant version and database of this console instance.', [
+    { labels: { version: services.version, db: services.dbProvider, instance: services.config.instanceId }, value: 1 },
+  ]);
+  writeAdmissionMetrics(services, m);
+  return m.toString();
 }
 
 async function health(services: TServices): Promise<{ status: number; body: unknown }> {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import next from 'next';
-import { ensureAdmin, ensureEnrollmentSecret, ensureEnvAdminToken, type TServices } from '@coolant/api';
+import { ensureAdmin, ensureEnrollmentSecret, ensureEnvAdminToken, startServices } from '@coolant/api';
 import { closeDb, describeDb, getDb, resolveDbConfig, tuneSqlite } from '@coolant/db';
 import { applyMigrations } from '@coolant/db/migrate';
 import pkg from '../../../package.json' with { type: 'json' };
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const enrollmentSecret = () => ensureEnrollmentSecret({ db, fromEnv: env.COOLANT_ENROLL_TOKEN });
   await enrollmentSecret();
 
-  const services: TServices = { db, dbProvider: dbConfig.provider, version: pkg.version, enrollmentSecret, now: () => new Date() };
+  const services = await startServices({ db, dbConfig, version: pkg.version, enrollmentSecret, log: (m) => console.warn(`[console] ${m}`) });
 
   const app = next({ dev, dir: CONSOLE_DIR, hostname: env.HOST, port: env.PORT });
   await app.prepare();
@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     if (agent) await stopChild(agent);
     server.closeIdleConnections();
     await new Promise<void>((res) => server.close(() => res()));
+    await services.stop();
     await closeDb();
     process.exit(0);
   };

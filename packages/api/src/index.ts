@@ -11,3 +11,7 @@ export { startServices, type TRunningServices } from './services';
 export type { TConsumeResponse, TPolicy } from './domain/admission/types';
 export { ZConsumeRequest } from './routers/admission';
 export { describeZodError } from './trpc';
+export { rateLimitHeaders } from './lib/rate-limit-headers';
+export { clearCredentialCache } from './domain/auth/authenticate-request';
+export { MetricsWriter } from './lib/prometheus';
+export { writeAdmissionMetrics } from './domain/admission/admission-metrics';

@@ -3,6 +3,7 @@ import { createNotifier, type TDb, type TDbConfig } from '@coolant/db';
 import type { TServices } from './context';
 import { AdmissionService } from './domain/admission/admission-service';
 import { ConfigSync, INSTANCE_LIVE_MS } from './domain/admission/config-sync';
+import { clearCredentialCache } from './domain/auth/authenticate-request';
 import { seedTiers } from './domain/tiers/seed-tiers';
 import { AppError } from './lib/app-error';
 
@@ -52,6 +53,8 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
   await seedTiers({ db: opts.db });
   const notifier = createNotifier(opts.dbConfig, log);
   const config = new ConfigSync({ db: opts.db, provider: opts.dbConfig.provider, notifier, now, log });
+  // A version change may carry a revocation: cached credentials are re-checked.
+  config.onApply(() => clearCredentialCache());
   await config.start();
   const admission = new AdmissionService({ db: opts.db, provider: opts.dbConfig.provider, sync: config, now, log, background: opts.background ?? true });
   await admission.start();

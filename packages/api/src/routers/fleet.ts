@@ -9,5 +9,9 @@ export const fleetRouter = router({
   node: viewerProcedure.input(z.strictObject({ id: z.string().min(1) })).query(({ ctx, input }) => getNode({ db: ctx.db, id: input.id, now: ctx.now() })),
   revokeNode: adminProcedure
     .input(z.strictObject({ id: z.string().min(1), reason: z.string().max(500).optional() }))
-    .mutation(({ ctx, input }) => revokeNode({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip, now: ctx.now() })),
+    .mutation(async ({ ctx, input }) => {
+      const result = await revokeNode({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip, now: ctx.now() });
+      await ctx.config.announce();
+      return result;
+    }),
 });

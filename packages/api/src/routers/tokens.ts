@@ -20,5 +20,9 @@ export const tokensRouter = router({
     .mutation(({ ctx, input }) => createApiToken({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip })),
   revoke: adminProcedure
     .input(z.strictObject({ id: z.string().min(1), reason: z.string().max(500).optional() }))
-    .mutation(({ ctx, input }) => revokeApiToken({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip, now: ctx.now() })),
+    .mutation(async ({ ctx, input }) => {
+      const result = await revokeApiToken({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip, now: ctx.now() });
+      await ctx.config.announce();
+      return result;
+    }),
 });

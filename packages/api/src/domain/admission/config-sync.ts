@@ -159,6 +159,15 @@ export class ConfigSync {
     }
   }
 
+  /**
+   * Tells every instance that something they cache changed (a revoked
+   * credential): bumps the version, which makes each of them reload and run
+   * its onApply listeners.
+   */
+  async announce(): Promise<void> {
+    await this.mutate(async () => undefined);
+  }
+
   /** Ends pauses whose resumeAt has passed, once, whichever instance gets there first. */
   async resumeDuePauses(): Promise<string[]> {
     const now = this.now();

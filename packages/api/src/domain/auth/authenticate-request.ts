@@ -23,6 +23,19 @@ function touch(key: string, now: Date, write: () => Promise<unknown>): void {
 }
 
 /**
+ * Bearer credentials are cached for a few seconds: the gateway calls
+ * admission thousands of times a second with one token. A revocation clears
+ * this instance's cache at once; other instances forget within
+ * CREDENTIAL_CACHE_MS.
+ */
+export const CREDENTIAL_CACHE_MS = 5_000;
+const credentialCache = new Map<string, { actor: TActor; until: number }>();
+
+export function clearCredentialCache(): void {
+  credentialCache.clear();
+}
+
+/**
  * Who is calling. A Bearer header wins over a cookie; a credential that is
  * presented but unknown or revoked yields `invalid`, so the caller gets 401
  * instead of silently being treated as anonymous.
@@ -33,19 +46,12 @@ export async function authenticateRequest(req: TAuthenticateRequest): Promise<TA
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.authorization);
     if (!match?.[1]) return { kind: 'invalid', reason: 'Authorization header must be "Bearer <token>"' };
     const hash = sha256(match[1]);
-    const token = await db.apiToken.findUnique({ where: { tokenHash: hash } });
-    if (token && safeEqualHex(token.tokenHash, hash)) {
-      if (token.revokedAt) return { kind: 'invalid', reason: 'This API token has been revoked' };
-      if (!isTokenRole(token.role)) return { kind: 'invalid', reason: 'This API token has an unknown role' };
-      touch(`t:${token.id}`, now, () => db.apiToken.update({ where: { id: token.id }, data: { lastUsedAt: now } }));
-      return { kind: 'token', id: token.id, name: token.name, role: token.role };
-    }
-    const node = await db.node.findUnique({ where: { tokenHash: hash } });
-    if (node && safeEqualHex(node.tokenHash, hash)) {
-      if (node.revokedAt) return { kind: 'invalid', reason: 'This node token has been revoked' };
-      return { kind: 'node', id: node.id, name: node.hostname };
-    }
-    return { kind: 'invalid', reason: 'Unknown token' };
+    const cached = credentialCache.get(hash);
+    if (cached && cached.until > now.getTime()) return cached.actor;
+    const actor = await authenticateBearer(db, hash, now);
+    if (credentialCache.size > 10_000) credentialCache.clear();
+    credentialCache.set(hash, { actor, until: now.getTime() + CREDENTIAL_CACHE_MS });
+    return actor;
   }
   if (req.sessionCookie) {
     const session = await db.session.findUnique({ where: { id: sha256(req.sessionCookie) }, include: { user: true } });
@@ -56,4 +62,20 @@ export async function authenticateRequest(req: TAuthenticateRequest): Promise<TA
     return { kind: 'user', id: session.user.id, name: session.user.username, role: session.user.role, sessionId: session.id };
   }
   return { kind: 'anonymous' };
+}
+
+async function authenticateBearer(db: TDb, hash: string, now: Date): Promise<TActor> {
+  const token = await db.apiToken.findUnique({ where: { tokenHash: hash } });
+  if (token && safeEqualHex(token.tokenHash, hash)) {
+    if (token.revokedAt) return { kind: 'invalid', reason: 'This API token has been revoked' };
+    if (!isTokenRole(token.role)) return { kind: 'invalid', reason: 'This API token has an unknown role' };
+    touch(`t:${token.id}`, now, () => db.apiToken.update({ where: { id: token.id }, data: { lastUsedAt: now } }));
+    return { kind: 'token', id: token.id, name: token.name, role: token.role };
+  }
+  const node = await db.node.findUnique({ where: { tokenHash: hash } });
+  if (node && safeEqualHex(node.tokenHash, hash)) {
+    if (node.revokedAt) return { kind: 'invalid', reason: 'This node token has been revoked' };
+    return { kind: 'node', id: node.id, name: node.hostname };
+  }
+  return { kind: 'invalid', reason: 'Unknown token' };
 }

@@ -1,0 +1,72 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { appRouter, createCaller, createRequestContext, rateLimitHeaders, type TConsumeResponse, type TIncomingRequest, type TServices } from '@coolant/api';
+import { getErrorShape, TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+
+const MAX_BODY = 16 * 1024;
+export const FAST_PATHS = new Set(['admission.consume', 'admission.refund']);
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `request body over ${MAX_BODY} bytes` }));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/**
+ * The gateway's hot path: a single (unbatched) POST to admission.consume or
+ * admission.refund, answered by plain node:http calling the router's own
+ * procedure (same auth middleware, same zod input, same domain code) without
+ * tRPC's HTTP adapter, which costs several times more per request. The wire
+ * format is exactly tRPC's, so any tRPC client or curl can call it.
+ */
+export async function handleAdmissionFastPath(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  services: TServices,
+  incoming: Omit<TIncomingRequest, 'appendSetCookie'>,
+): Promise<void> {
+  let ctx;
+  let input: unknown;
+  try {
+    const raw = await readBody(req);
+    try {
+      input = raw.length ? JSON.parse(raw) : undefined;
+    } catch {
+      throw new TRPCError({ code: 'PARSE_ERROR', message: 'request body is not valid JSON' });
+    }
+    ctx = await createRequestContext(services, { ...incoming, appendSetCookie: () => {} });
+    const caller = createCaller(ctx);
+    if (path === 'admission.consume') {
+      const result: TConsumeResponse = await caller.admission.consume(input as never);
+      send(res, 200, { result: { data: result } }, rateLimitHeaders(result, services.now().getTime()));
+    } else {
+      send(res, 200, { result: { data: await caller.admission.refund(input as never) } });
+    }
+  } catch (cause) {
+    const error = cause instanceof TRPCError ? cause : new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause });
+    if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`[api] ${path}:`, error.cause ?? error);
+    const shape = getErrorShape({ config: appRouter._def._config, error, type: 'mutation', path, input, ctx });
+    const headers: Record<string, string> = {};
+    if (error.code === 'SERVICE_UNAVAILABLE') headers['Retry-After'] = '1';
+    send(res, getHTTPStatusCodeFromError(error), { error: shape }, headers);
+  }
+}
