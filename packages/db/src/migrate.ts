@@ -208,6 +208,12 @@ export async function withSchemaEngine<T>(config: TDbConfig, fn: (engine: Schema
       const record = bound.errorRegistry.consumeError(Number(id));
       return record ? `${m}: ${formatEngineError((record as { error: unknown }).error)}` : m;
     });
+    if (config.provider === 'sqlite' && /SocketTimeout|database is locked|SQLITE_BUSY/.test(message)) {
+      throw new Error(
+        `the SQLite database ${config.file} is locked by another process (another console running on it?). SQLite supports one console process; use PostgreSQL for several.`,
+        { cause: error },
+      );
+    }
     throw new Error(`schema engine: ${message}${logs.length ? `\n${logs.slice(-5).join('\n')}` : ''}`, { cause: error });
   } finally {
     engine.free();
