@@ -56,7 +56,7 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
   // A version change may carry a revocation: cached credentials are re-checked.
   config.onApply(() => clearCredentialCache());
   await config.start();
-  const admission = new AdmissionService({ db: opts.db, provider: opts.dbConfig.provider, sync: config, now, log, background: opts.background ?? true });
+  const admission = new AdmissionService({ db: opts.db, dbConfig: opts.dbConfig, sync: config, now, log, background: opts.background ?? true });
   await admission.start();
   return {
     db: opts.db,

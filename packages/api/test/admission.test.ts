@@ -1,4 +1,5 @@
 import { TRPCError } from '@trpc/server';
+import { openRawSql, type TSqliteRaw } from '@coolant/db';
 import { TEST_PROVIDERS } from '@coolant/db/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHarness, type THarness } from './harness';
@@ -189,15 +190,19 @@ describe.each(TEST_PROVIDERS)('admission (%s)', (provider) => {
   it('answers UNAVAILABLE (503), never a silent allow, when the database refuses writes', async () => {
     const tier = await tierWith({ day: 10 });
     expect((await gw.admission.consume({ tier, subject: 'u' })).allowed).toBe(true);
-    if (provider === 'sqlite') await h.db.$executeRawUnsafe('PRAGMA query_only = 1');
+    // SQLite: another process holds the write lock for longer than the store waits; PostgreSQL: the table is gone.
+    const locker = provider === 'sqlite' ? (openRawSql(h.testDb.config) as TSqliteRaw) : null;
+    if (locker) locker.exec('BEGIN IMMEDIATE');
     else await h.db.$executeRawUnsafe('ALTER TABLE "QuotaCounter" RENAME TO "QuotaCounterGone"');
     try {
       const e = await err(gw.admission.consume({ tier, subject: 'u' }));
       expect(e.code).toBe('SERVICE_UNAVAILABLE');
       expect(e.message).toContain('database unavailable');
     } finally {
-      if (provider === 'sqlite') await h.db.$executeRawUnsafe('PRAGMA query_only = 0');
-      else await h.db.$executeRawUnsafe('ALTER TABLE "QuotaCounterGone" RENAME TO "QuotaCounter"');
+      if (locker) {
+        locker.exec('ROLLBACK');
+        locker.close();
+      } else await h.db.$executeRawUnsafe('ALTER TABLE "QuotaCounterGone" RENAME TO "QuotaCounter"');
     }
     // The refused decision was rolled back: one unit spent, not two.
     expect((await gw.admission.consume({ tier, subject: 'u' })).remaining).toBe(8);

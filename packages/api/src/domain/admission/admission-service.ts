@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { TDb, TDbProvider } from '@coolant/db';
+import { openRawSql, type TDb, type TDbConfig, type TPgRaw, type TSqliteRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { effectiveLimits, isPaused, type TTierConfig } from './config-snapshot';
 import type { ConfigSync } from './config-sync';
@@ -27,6 +27,7 @@ export type TAdmissionCounters = Map<string, number>;
  */
 export class AdmissionService {
   readonly store: TAdmissionStore;
+  private readonly raw: TSqliteRaw | TPgRaw;
   private ticketKey: Buffer | null = null;
   private readonly inflight = new Map<string, Promise<TConsumeResponse>>();
   private stats = new Map<string, { tierName: string; minute: number; allowed: number; denied: number }>();
@@ -36,9 +37,10 @@ export class AdmissionService {
   private readonly now: () => Date;
 
   constructor(
-    private readonly opts: { db: TDb; provider: TDbProvider; sync: ConfigSync; now?: () => Date; log?: (m: string) => void; background?: boolean },
+    private readonly opts: { db: TDb; dbConfig: TDbConfig; sync: ConfigSync; now?: () => Date; log?: (m: string) => void; background?: boolean },
   ) {
-    this.store = opts.provider === 'sqlite' ? new MemoryAdmissionStore(opts.db) : new PgAdmissionStore(opts.db);
+    this.raw = openRawSql(opts.dbConfig);
+    this.store = this.raw.kind === 'sqlite' ? new MemoryAdmissionStore(opts.db, this.raw) : new PgAdmissionStore(opts.db, this.raw);
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -61,6 +63,7 @@ export class AdmissionService {
     this.timers = [];
     await this.store.close();
     await this.flushStats().catch(() => {});
+    if (this.raw.kind === 'sqlite') this.raw.close();
   }
 
   private key(): Buffer {
@@ -225,9 +228,12 @@ export class AdmissionService {
     const rows = [...this.stats.values()];
     this.stats = new Map();
     try {
-      for (const part of chunk(rows)) {
-        await this.opts.db.$executeRawUnsafe(statUpsertSql(this.opts.provider, part.length), ...part.flatMap((r) => [r.tierName, r.minute, r.allowed, r.denied]));
-      }
+      const statements = chunk(rows).map((part) => ({
+        sql: statUpsertSql(this.raw.kind, part.length),
+        params: part.flatMap((r) => [r.tierName, r.minute, r.allowed, r.denied]),
+      }));
+      if (this.raw.kind === 'sqlite') this.raw.batch(statements);
+      else for (const st of statements) await this.raw.query(st.sql, st.params);
     } catch (error) {
       // Put them back so a database hiccup loses no counts.
       for (const r of rows) {

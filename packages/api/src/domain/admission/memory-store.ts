@@ -1,4 +1,4 @@
-import type { TDb } from '@coolant/db';
+import { sqliteDate, SqliteBusyError, type TDb, type TRawStatement, type TSqliteRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { chunk, counterUpsertSql } from './sql';
 import type { TAdmissionStore, TConsumeAttempt, TConsumeResponse, TRefundAttempt } from './types';
@@ -13,6 +13,7 @@ type TBatch = {
 };
 
 const REQUEST_MEMORY_MS = 10 * 60_000;
+const BUSY_WAIT_MS = 5_000;
 const PAGE = 50_000;
 
 function newBatch(): TBatch {
@@ -34,7 +35,10 @@ export class MemoryAdmissionStore implements TAdmissionStore {
   private flushing: Promise<void> | null = null;
   private closed = false;
 
-  constructor(private readonly db: TDb) {}
+  constructor(
+    private readonly db: TDb,
+    private readonly raw: TSqliteRaw,
+  ) {}
 
   private bucketKey(tierId: string, window: TWindow, startMin: number): string {
     return `${tierId}|${window}|${startMin}`;
@@ -182,11 +186,28 @@ export class MemoryAdmissionStore implements TAdmissionStore {
   private async write(batch: TBatch): Promise<void> {
     const deltas = [...batch.deltas.values()].filter((d) => d.delta !== 0);
     if (deltas.length === 0 && batch.requests.length === 0) return;
-    const statements: Promise<unknown>[] = chunk(deltas).map((rows) =>
-      this.db.$executeRawUnsafe(counterUpsertSql('sqlite', rows.length), ...rows.flatMap((d) => [d.tierId, d.window, d.subject, d.startMin, d.delta])),
-    );
-    for (const rows of chunk(batch.requests)) statements.push(this.db.admissionRequest.createMany({ data: rows }));
-    await this.db.$transaction(statements as Parameters<TDb['$transaction']>[0] & unknown[]);
+    const statements: TRawStatement[] = chunk(deltas).map((rows) => ({
+      sql: counterUpsertSql('sqlite', rows.length),
+      params: rows.flatMap((d) => [d.tierId, d.window, d.subject, d.startMin, d.delta]),
+    }));
+    const now = sqliteDate(new Date());
+    for (const r of batch.requests) {
+      statements.push({
+        sql: 'INSERT INTO "AdmissionRequest" ("requestId","response","createdAt","expiresAt") VALUES (?,?,?,?) ON CONFLICT DO NOTHING',
+        params: [r.requestId, r.response, now, sqliteDate(r.expiresAt)],
+      });
+    }
+    // The Prisma connection may hold the write lock across an await; wait for it without blocking the event loop.
+    const deadline = Date.now() + BUSY_WAIT_MS;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      try {
+        this.raw.batch(statements);
+        return;
+      } catch (error) {
+        if (!(error instanceof SqliteBusyError) || Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   private revert(batch: TBatch): void {
