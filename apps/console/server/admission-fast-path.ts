@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { appRouter, createCaller, createRequestContext, rateLimitHeaders, type TConsumeResponse, type TIncomingRequest, type TServices } from '@coolant/api';
+import { appRouter, createRequestContext, rateLimitHeaders, type TConsumeResponse, type TIncomingRequest, type TServices } from '@coolant/api';
 import { getErrorShape, TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 
@@ -54,13 +54,18 @@ export async function handleAdmissionFastPath(
       throw new TRPCError({ code: 'PARSE_ERROR', message: 'request body is not valid JSON' });
     }
     ctx = await createRequestContext(services, { ...incoming, appendSetCookie: () => {} });
-    const caller = createCaller(ctx);
-    if (path === 'admission.consume') {
-      const result: TConsumeResponse = await caller.admission.consume(input as never);
-      send(res, 200, { result: { data: result } }, rateLimitHeaders(result, services.now().getTime()));
-    } else {
-      send(res, 200, { result: { data: await caller.admission.refund(input as never) } });
-    }
+    // The procedure itself (its middlewares and input parser), without building a caller proxy per request.
+    const procedure = (appRouter._def.procedures as unknown as Record<string, unknown>)[path] as (opts: {
+      ctx: unknown;
+      getRawInput: () => Promise<unknown>;
+      path: string;
+      type: 'mutation';
+      signal: undefined;
+      batchIndex: number;
+    }) => Promise<unknown>;
+    const result = await procedure({ ctx, getRawInput: async () => input, path, type: 'mutation', signal: undefined, batchIndex: 0 });
+    const headers = path === 'admission.consume' ? rateLimitHeaders(result as TConsumeResponse, services.now().getTime()) : {};
+    send(res, 200, { result: { data: result } }, headers);
   } catch (cause) {
     const error = cause instanceof TRPCError ? cause : new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause });
     if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`[api] ${path}:`, error.cause ?? error);

@@ -19,8 +19,12 @@ const ZTicketPayload = z.object({
 });
 export type TTicketPayload = z.infer<typeof ZTicketPayload>;
 
+// A random per-process prefix plus a counter: unique across instances and restarts, without paying for 12 random bytes per decision.
+const NONCE_PREFIX = randomBytes(9).toString('base64url');
+let nonceCounter = 0;
+
 export function newNonce(): string {
-  return randomBytes(12).toString('base64url');
+  return `${NONCE_PREFIX}${(nonceCounter++).toString(36)}`;
 }
 
 function sign(key: Buffer, body: string): string {
