@@ -1,0 +1,350 @@
+/**
+ * Bounded on-disk spool of telemetry samples, for the time the console is unreachable.
+ *
+ * Layout under `dir`:
+ *   state.json                  { version, nextSeq, dropped, corrupt }
+ *   records/<seq, 16 digits>.json   one sample per file
+ *   lock                        pid of the process that has the spool open
+ *
+ * One file per record, each written to a temporary name, fsynced and renamed, so a crash leaves
+ * either a whole record or a `*.tmp` that the next open() deletes: there is no shared file whose
+ * last line can be torn. A record that is damaged anyway (power loss before the data reached the
+ * disk leaves an empty or cut file behind a completed rename) fails validation when read, is
+ * deleted and counted in `corrupt`, and the rest of the spool carries on.
+ *
+ * `seq` is assigned here, so it is one sequence per node across restarts; state.json is written
+ * before the record, so a crash can leave a gap in seq (harmless) but never reuse one (the server
+ * would drop the new sample as a duplicate).
+ */
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { ZCollectedSample, ZTelemetrySample, type TCollectedSample, type TTelemetrySample } from './schema.ts';
+
+export type TSpoolOptions = {
+  dir: string;
+  /** Oldest records are dropped past this many. Default 10 000 (about 28 h at one sample per 10 s). */
+  maxRecords?: number;
+  /** Oldest records are dropped past this many bytes of record files. Default 64 MiB. A single record larger than the cap is still kept, alone. */
+  maxBytes?: number;
+  /** fsync records and state before renaming them into place. Default true; tests may turn it off. */
+  durable?: boolean;
+};
+
+export type TSpoolStats = {
+  records: number;
+  bytes: number;
+  /** Records discarded unsent because a cap was reached; persisted, never reset. */
+  dropped: number;
+  /** Records found unreadable (damaged by a crash) and discarded; persisted. */
+  corrupt: number;
+  nextSeq: number;
+  oldestSeq: number | null;
+  newestSeq: number | null;
+  /** state.json was unreadable at open; seq was moved past anything that could have been used. */
+  stateRecovered: boolean;
+};
+
+export type TDrainOptions = { batchSize?: number };
+
+const ZSpoolState = z.strictObject({
+  version: z.literal(1),
+  nextSeq: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
+  dropped: z.int().min(0),
+  corrupt: z.int().min(0),
+});
+type TSpoolState = z.infer<typeof ZSpoolState>;
+
+const RECORD_NAME = /^(\d{16})\.json$/;
+const SEQ_DIGITS = 16;
+
+type TIndexEntry = { seq: number; bytes: number };
+
+/** Spool directories open in this process (the lock file cannot tell two of them apart). */
+const openDirs = new Set<string>();
+
+export class Spool {
+  private readonly dir: string;
+  private readonly recordsDir: string;
+  private readonly statePath: string;
+  private readonly lockPath: string;
+  private readonly maxRecords: number;
+  private readonly maxBytes: number;
+  private readonly durable: boolean;
+  /** Records on disk, oldest first; seq only grows, so appends keep it sorted. */
+  private index: TIndexEntry[] = [];
+  private bytes = 0;
+  private state: TSpoolState = { version: 1, nextSeq: 1, dropped: 0, corrupt: 0 };
+  private stateRecovered = false;
+  /** Serialises operations within this process; disk order must match seq order. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(options: TSpoolOptions) {
+    this.dir = path.resolve(options.dir);
+    this.recordsDir = path.join(options.dir, 'records');
+    this.statePath = path.join(options.dir, 'state.json');
+    this.lockPath = path.join(options.dir, 'lock');
+    this.maxRecords = options.maxRecords ?? 10_000;
+    this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.durable = options.durable ?? true;
+    if (!(this.maxRecords >= 1) || !(this.maxBytes >= 1)) throw new Error('Spool caps must be at least 1');
+  }
+
+  static async open(options: TSpoolOptions): Promise<Spool> {
+    const spool = new Spool(options);
+    if (openDirs.has(spool.dir)) throw new Error(`spool ${spool.dir} is already open in this process`);
+    openDirs.add(spool.dir);
+    try {
+      await mkdir(spool.recordsDir, { recursive: true });
+      await spool.acquireLock();
+      await spool.load();
+    } catch (error) {
+      openDirs.delete(spool.dir);
+      throw error;
+    }
+    return spool;
+  }
+
+  /** Assigns the next seq, stores the sample, and drops the oldest records if a cap is exceeded. */
+  append(sample: TCollectedSample): Promise<TTelemetrySample> {
+    return this.exclusive(async () => {
+      const collected = ZCollectedSample.parse(sample);
+      const seq = this.state.nextSeq;
+      // Make room first so the stored record can carry the drop count that includes its own arrival.
+      const estimate = Buffer.byteLength(JSON.stringify({ seq, spoolDropped: this.state.dropped, ...collected }));
+      const victims: TIndexEntry[] = [];
+      let count = this.index.length;
+      let bytes = this.bytes;
+      while (count > 0 && (count + 1 > this.maxRecords || bytes + estimate > this.maxBytes)) {
+        const victim = this.index[victims.length];
+        if (!victim) break;
+        victims.push(victim);
+        count -= 1;
+        bytes -= victim.bytes;
+      }
+      this.state = { ...this.state, nextSeq: seq + 1, dropped: this.state.dropped + victims.length };
+      await this.writeState();
+
+      for (const victim of victims) await this.removeRecord(victim);
+      const record: TTelemetrySample = { seq, spoolDropped: this.state.dropped, ...collected };
+      const json = JSON.stringify(record);
+      await this.writeAtomic(this.recordPath(seq), json);
+      this.index.push({ seq, bytes: Buffer.byteLength(json) });
+      this.bytes += Buffer.byteLength(json);
+      return record;
+    });
+  }
+
+  /** Up to `limit` records, oldest first, without removing them. Damaged records are discarded. */
+  peek(limit: number): Promise<TTelemetrySample[]> {
+    return this.exclusive(async () => {
+      const out: TTelemetrySample[] = [];
+      let corruptFound = 0;
+      let i = 0;
+      while (out.length < limit && i < this.index.length) {
+        const entry = this.index[i];
+        if (!entry) break;
+        const record = await this.readRecord(entry.seq);
+        if (record) {
+          out.push(record);
+          i += 1;
+        } else {
+          await this.removeRecord(entry);
+          corruptFound += 1;
+        }
+      }
+      if (corruptFound > 0) {
+        this.state = { ...this.state, corrupt: this.state.corrupt + corruptFound };
+        await this.writeState();
+      }
+      return out;
+    });
+  }
+
+  /** Deletes every record with seq ≤ upToSeq (the console has them). Returns how many went. */
+  ack(upToSeq: number): Promise<number> {
+    return this.exclusive(async () => {
+      let removed = 0;
+      while (this.index[0] && this.index[0].seq <= upToSeq) {
+        await this.removeRecord(this.index[0]);
+        removed += 1;
+      }
+      return removed;
+    });
+  }
+
+  /**
+   * Sends everything, oldest first, in batches; each batch is deleted only after `send` resolves.
+   * A rejection from `send` stops the drain and is rethrown, leaving the unsent records in place.
+   * The lock is not held while `send` runs, so appends (the sampling loop) never wait on the network.
+   */
+  async drain(send: (batch: TTelemetrySample[]) => Promise<void>, options: TDrainOptions = {}): Promise<number> {
+    const batchSize = options.batchSize ?? 100;
+    let sent = 0;
+    for (;;) {
+      const batch = await this.peek(batchSize);
+      const last = batch.at(-1);
+      if (!last) return sent;
+      await send(batch);
+      await this.ack(last.seq);
+      sent += batch.length;
+    }
+  }
+
+  stats(): TSpoolStats {
+    return {
+      records: this.index.length,
+      bytes: this.bytes,
+      dropped: this.state.dropped,
+      corrupt: this.state.corrupt,
+      nextSeq: this.state.nextSeq,
+      oldestSeq: this.index[0]?.seq ?? null,
+      newestSeq: this.index.at(-1)?.seq ?? null,
+      stateRecovered: this.stateRecovered,
+    };
+  }
+
+  /** Waits for queued operations and releases the lock. The spool cannot be used afterwards. */
+  close(): Promise<void> {
+    return this.exclusive(async () => {
+      this.closed = true;
+      await unlink(this.lockPath).catch(() => undefined);
+      openDirs.delete(this.dir);
+    });
+  }
+
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => {
+      if (this.closed) throw new Error('Spool is closed');
+      return operation();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async load(): Promise<void> {
+    let fileState: TSpoolState | null = null;
+    try {
+      fileState = ZSpoolState.parse(JSON.parse(await readFile(this.statePath, 'utf8')));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.stateRecovered = true;
+    }
+
+    const entries: TIndexEntry[] = [];
+    for (const name of await readdir(this.recordsDir)) {
+      const file = path.join(this.recordsDir, name);
+      // Leftovers of a write that never reached its rename.
+      if (name.endsWith('.tmp')) {
+        await unlink(file).catch(() => undefined);
+        continue;
+      }
+      const match = RECORD_NAME.exec(name);
+      if (!match?.[1]) continue;
+      entries.push({ seq: Number(match[1]), bytes: (await stat(file)).size });
+    }
+    entries.sort((a, b) => a.seq - b.seq);
+    this.index = entries;
+    this.bytes = entries.reduce((sum, e) => sum + e.bytes, 0);
+
+    const afterFiles = (entries.at(-1)?.seq ?? 0) + 1;
+    if (fileState) {
+      this.state = { ...fileState, nextSeq: Math.max(fileState.nextSeq, afterFiles) };
+    } else {
+      // With state.json damaged, the highest seq ever used may belong to a record already sent and
+      // deleted. Jump to a time-derived floor (µs since epoch, safe integer until year 2255), which
+      // is above any seq a node can have used at one sample per millisecond or slower.
+      const floor = this.stateRecovered ? Date.now() * 1000 : 1;
+      this.state = { version: 1, nextSeq: Math.max(afterFiles, floor), dropped: 0, corrupt: 0 };
+    }
+    await this.writeState();
+  }
+
+  private async readRecord(seq: number): Promise<TTelemetrySample | null> {
+    try {
+      const parsed = ZTelemetrySample.safeParse(JSON.parse(await readFile(this.recordPath(seq), 'utf8')));
+      return parsed.success && parsed.data.seq === seq ? parsed.data : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private async removeRecord(entry: TIndexEntry): Promise<void> {
+    await unlink(this.recordPath(entry.seq)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+    const at = this.index.indexOf(entry);
+    if (at >= 0) {
+      this.index.splice(at, 1);
+      this.bytes -= entry.bytes;
+    }
+  }
+
+  private recordPath(seq: number): string {
+    return path.join(this.recordsDir, `${String(seq).padStart(SEQ_DIGITS, '0')}.json`);
+  }
+
+  private writeState(): Promise<void> {
+    return this.writeAtomic(this.statePath, JSON.stringify(this.state));
+  }
+
+  private async writeAtomic(file: string, data: string): Promise<void> {
+    const tmp = `${file}.${process.pid}.tmp`;
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(data, 'utf8');
+      if (this.durable) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+    if (this.durable) await syncDirectory(path.dirname(file));
+  }
+
+  /**
+   * One process per spool: two agents appending to one directory would hand out the same seq.
+   * A lock whose pid is dead is taken over (the previous agent crashed).
+   */
+  private async acquireLock(): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      try {
+        const handle = await open(this.lockPath, 'wx');
+        await handle.writeFile(String(process.pid));
+        await handle.close();
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const holder = Number((await readFile(this.lockPath, 'utf8').catch(() => '')).trim());
+        // Our own pid here is a lock left by an instance of this process that was never closed.
+        if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+          throw new Error(`spool ${this.dir} is in use by process ${holder}`, { cause: error });
+        }
+        await unlink(this.lockPath).catch(() => undefined);
+      }
+    }
+    throw new Error(`could not lock spool ${this.dir}`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  // Makes the rename itself durable; not every platform allows fsync on a directory.
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Best effort.
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * A hung nvidia-smi (a known failure on sick GPUs) must not hang the collection: everything that
+ * runs it is killed at the bound, the rest of the sample still comes back, and the hung processes
+ * are really gone. No timing assertion beyond a generous ceiling.
+ */
+import { afterEach, expect, test } from 'vitest';
+import { collectSample, createCollector, ZCollectedSample } from '../src/index.ts';
+import { createFakeHost, processIsGone, waitUntilGone, type TFakeHost } from './fakes/fake-host.ts';
+
+/** Long enough for the worker to start and send host metrics on a slow, busy CI machine. */
+const BOUND_MS = 6_000;
+/** Far above the bound; only catches "did not return at all". */
+const CEILING_MS = BOUND_MS + 15_000;
+const hosts: TFakeHost[] = [];
+
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.cleanup()));
+});
+
+async function hungHost(options: { lspci: boolean }): Promise<TFakeHost> {
+  const host = await createFakeHost({ fixture: 'h200-recording', lspci: options.lspci });
+  hosts.push(host);
+  await host.control({ hang: 'all' });
+  return host;
+}
+
+test('hung nvidia-smi with lspci present: both our query and systeminformation are killed, host metrics survive', async () => {
+  const host = await hungHost({ lspci: true });
+  const started = Date.now();
+  const sample = await collectSample({ timeoutMs: BOUND_MS, env: host.env });
+  expect(Date.now() - started).toBeLessThan(CEILING_MS);
+  expect(ZCollectedSample.parse(sample)).toEqual(sample);
+
+  // Ours hung in --help-query-gpu (first cycle); systeminformation's in graphics().
+  expect(sample.health.timeouts.map((t) => t.part).sort()).toEqual(['nvidia-smi-help', 'si-graphics']);
+  // Measured from when each part started, a little after the cycle did.
+  for (const timeout of sample.health.timeouts) expect(timeout.afterMs).toBeGreaterThan(BOUND_MS - 1_000);
+  expect(sample.health.nvidiaSmi).toMatchObject({ status: 'timeout', exitCode: null });
+  expect(sample.health.inventory.status).toBe('timeout');
+  expect(sample.health.errors).toEqual(
+    expect.arrayContaining([expect.stringMatching(/^nvidia-smi --help-query-gpu timed out after \d+ ms and was killed$/), expect.stringMatching(/^GPU inventory: systeminformation graphics\(\) timed out/)]),
+  );
+  // Nothing to compare when nvidia-smi did not answer.
+  expect(sample.health.inventoryMismatch).toBe(false);
+  expect(sample.gpus).toEqual([]);
+  // The host half had answered before graphics() hung.
+  expect(sample.health.hostMetrics.status).toBe('ok');
+  expect(sample.host.memTotalBytes).toBeGreaterThan(0);
+  expect(sample.host.cpuLoadPercent).toEqual(expect.any(Number));
+
+  // Two fake nvidia-smi processes hung (ours and the worker's grandchild); both must be gone.
+  const pids = await host.nvidiaSmiPids();
+  expect(pids).toHaveLength(2);
+  expect(await waitUntilGone(pids, 5_000)).toEqual([]);
+});
+
+test('hung nvidia-smi without lspci: only our query hangs; the inventory says no-lspci', async () => {
+  const host = await hungHost({ lspci: false });
+  const sample = await collectSample({ timeoutMs: BOUND_MS, env: host.env });
+  expect(sample.health.timeouts.map((t) => t.part)).toEqual(['nvidia-smi-help']);
+  expect(sample.health.inventory.status).toBe('no-lspci');
+  expect(sample.health.hostMetrics.status).toBe('ok');
+  const pids = await host.nvidiaSmiPids();
+  expect(pids).toHaveLength(1);
+  expect(await waitUntilGone(pids, 5_000)).toEqual([]);
+});
+
+test('a long-running collector: a hang mid-life times out the query, kills the worker, and the next cycle recovers', async () => {
+  const host = await createFakeHost({ fixture: 'h200-recording', sample: 'load' });
+  hosts.push(host);
+  const collector = createCollector({ env: host.env });
+  try {
+    const healthy = await collector.collect({ timeoutMs: 20_000 });
+    expect(healthy.health.errors).toEqual([]);
+    const firstWorker = collector.workerPid;
+    expect(firstWorker).toEqual(expect.any(Number));
+
+    // Help is cached now, so the hang hits the query itself.
+    await host.control({ hang: 'query' });
+    const hung = await collector.collect({ timeoutMs: BOUND_MS });
+    expect(hung.health.timeouts.map((t) => t.part).sort()).toEqual(['nvidia-smi-query', 'si-graphics']);
+    expect(hung.health.nvidiaSmi.status).toBe('timeout');
+    // The fields it tried are still reported, to tell a stale-help problem from a hang.
+    expect(hung.health.nvidiaSmi.queriedFields).toContain('clocks_event_reasons.active');
+    expect(collector.workerPid).toBeUndefined();
+    expect(await processIsGone(firstWorker ?? -1)).toBe(true);
+    const hungPids = await host.nvidiaSmiPids();
+    expect(await waitUntilGone(hungPids, 5_000)).toEqual([]);
+
+    await host.control({ hang: null });
+    const recovered = await collector.collect({ timeoutMs: 20_000 });
+    expect(recovered.health.errors).toEqual([]);
+    expect(recovered.gpus[0]?.utilizationGpu).toBe(100);
+    expect(collector.workerPid).not.toBe(firstWorker);
+  } finally {
+    await collector.close();
+  }
+});
+
+test('a bound too short for the worker to start still returns, with the host part timed out', async () => {
+  const host = await createFakeHost({ fixture: 'l40s', lspci: false });
+  hosts.push(host);
+  const sample = await collectSample({ timeoutMs: 1, env: host.env });
+  expect(ZCollectedSample.parse(sample)).toEqual(sample);
+  expect(sample.health.hostMetrics.status).toBe('timeout');
+  expect(sample.health.timeouts.map((t) => t.part)).toContain('si-host');
+  expect(sample.host).toMatchObject({ cpuLoadPercent: null, memTotalBytes: null, os: null, gpuInventory: null });
+  expect(sample.host.hostname.length).toBeGreaterThan(0);
+});
