@@ -1,6 +1,7 @@
 import type { TDb, TDbProvider } from '@coolant/db';
 import type { AdmissionService } from './domain/admission/admission-service';
 import type { ConfigSync } from './domain/admission/config-sync';
+import type { FleetService } from './domain/fleet/fleet-service';
 import type { TRole, TTokenRole } from './lib/roles';
 
 export type TActor =
@@ -32,6 +33,7 @@ export type TServices = {
   /** This instance's copy of the admission config, kept current across instances. */
   config: ConfigSync;
   admission: AdmissionService;
+  fleet: FleetService;
 };
 
 export type TContext = TServices & {

@@ -15,3 +15,4 @@ export { rateLimitHeaders } from './lib/rate-limit-headers';
 export { clearCredentialCache } from './domain/auth/authenticate-request';
 export { MetricsWriter } from './lib/prometheus';
 export { writeAdmissionMetrics } from './domain/admission/admission-metrics';
+export { writeFleetMetrics } from './domain/fleet/fleet-metrics';

@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
-import { createNotifier, type TDb, type TDbConfig } from '@coolant/db';
+import { createNotifier, openRawSql, type TDb, type TDbConfig } from '@coolant/db';
 import type { TServices } from './context';
 import { AdmissionService } from './domain/admission/admission-service';
 import { ConfigSync, INSTANCE_LIVE_MS } from './domain/admission/config-sync';
 import { clearCredentialCache } from './domain/auth/authenticate-request';
+import { FleetService, type TRetention } from './domain/fleet/fleet-service';
 import { seedTiers } from './domain/tiers/seed-tiers';
 import { AppError } from './lib/app-error';
 
@@ -16,6 +17,7 @@ export type TStartServicesOptions = {
   /** Timers for stats, pruning and scheduled resumes (off in unit tests that drive them by hand). */
   background?: boolean;
   now?: () => Date;
+  retention?: TRetention;
 };
 
 export type TRunningServices = TServices & { stop(): Promise<void> };
@@ -56,8 +58,11 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
   // A version change may carry a revocation: cached credentials are re-checked.
   config.onApply(() => clearCredentialCache());
   await config.start();
-  const admission = new AdmissionService({ db: opts.db, dbConfig: opts.dbConfig, sync: config, now, log, background: opts.background ?? true });
+  const raw = openRawSql(opts.dbConfig);
+  const admission = new AdmissionService({ db: opts.db, raw, sync: config, now, log, background: opts.background ?? true });
   await admission.start();
+  const fleet = new FleetService({ db: opts.db, raw, now, log, ...(opts.retention ? { retention: opts.retention } : {}) });
+  fleet.start(opts.background ?? true);
   return {
     db: opts.db,
     dbProvider: opts.dbConfig.provider,
@@ -66,10 +71,14 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
     now,
     config,
     admission,
+    fleet,
     async stop() {
+      fleet.stop();
       await admission.stop();
       await config.stop();
       await notifier?.close();
+      if (raw.kind === 'sqlite') raw.close();
+      else await raw.close();
     },
   };
 }

@@ -47,6 +47,10 @@ const codeMap: Record<TAppErrorCode, TRPC_ERROR_CODE_KEY> = {
 /** The one place AppError becomes TRPCError. */
 const mapErrors = t.middleware(async ({ next }) => {
   const result = await next();
+  // Input errors read the same through createCaller as over HTTP: the fields and what is wrong with them.
+  if (!result.ok && result.error.cause instanceof ZodError && result.error.code === 'BAD_REQUEST') {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: describeZodError(result.error.cause), cause: result.error.cause });
+  }
   if (!result.ok && result.error.cause instanceof AppError) {
     const cause = result.error.cause;
     throw new TRPCError({ code: codeMap[cause.code], message: cause.message, cause });

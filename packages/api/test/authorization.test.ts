@@ -23,6 +23,8 @@ const EXPECTED: Record<string, TAccess> = {
   'fleet.list': 'viewer',
   'fleet.node': 'viewer',
   'fleet.revokeNode': 'admin',
+  'fleet.alertRules': 'viewer',
+  'fleet.setAlertRules': 'admin',
   'agent.enroll': 'public',
   'agent.report': 'agent',
   'audit.list': 'viewer',

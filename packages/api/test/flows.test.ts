@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FAILURES_PER_USER } from '../src/domain/auth/login';
 import { ensureAdmin, ensureEnvAdminToken } from '../src/domain/system/bootstrap';
 import { createHarness, type THarness } from './harness';
+import { gpu, sample } from './samples';
 
 async function codeOf(p: Promise<unknown>): Promise<string | null> {
   try {
@@ -143,14 +144,15 @@ describe.each(TEST_PROVIDERS)('auth, tokens, enrollment, audit (%s)', (provider)
     expect(await codeOf((await h.caller()).agent.enroll({ enrollToken: 'wrong', hostname: 'gpu-1' }))).toBe('UNAUTHORIZED');
     const enrolled = await (await h.caller()).agent.enroll({ enrollToken, hostname: 'gpu-1', agentVersion: '0.1.0' });
     const node = await h.caller({ authorization: `Bearer ${enrolled.nodeToken}` });
-    expect(await node.agent.report({ seq: 1 })).toMatchObject({ accepted: true, duplicate: false });
-    expect(await node.agent.report({ seq: 1 })).toMatchObject({ accepted: false, duplicate: true });
-    expect(await node.agent.report({ seq: 2 })).toMatchObject({ accepted: true });
+    const report = (seq: number) => node.agent.report({ intervalSeconds: 5, samples: [sample(seq, [gpu(0)])] });
+    expect(await report(1)).toMatchObject({ accepted: 1, duplicates: 0, acceptedUpTo: 1 });
+    expect(await report(1)).toMatchObject({ accepted: 0, duplicates: 1, acceptedUpTo: 1 });
+    expect(await report(2)).toMatchObject({ accepted: 1, acceptedUpTo: 2 });
     expect(await codeOf(node.fleet.list())).toBe('FORBIDDEN');
-    const listed = (await admin.fleet.list()).find((n) => n.id === enrolled.nodeId)!;
+    const listed = (await admin.fleet.list()).nodes.find((n) => n.id === enrolled.nodeId)!;
     expect(listed).toMatchObject({ hostname: 'gpu-1', status: 'online', lastSeq: 2 });
     await admin.fleet.revokeNode({ id: enrolled.nodeId, reason: 'decommissioned' });
-    expect(await codeOf((await h.caller({ authorization: `Bearer ${enrolled.nodeToken}` })).agent.report({ seq: 3 }))).toBe('UNAUTHORIZED');
+    expect(await codeOf((await h.caller({ authorization: `Bearer ${enrolled.nodeToken}` })).agent.report({ intervalSeconds: 5, samples: [sample(3, [])] }))).toBe('UNAUTHORIZED');
     const { enrollToken: rotated } = await admin.system.rotateEnrollment();
     expect(rotated).not.toBe(enrollToken);
     expect(await codeOf((await h.caller()).agent.enroll({ enrollToken, hostname: 'gpu-2' }))).toBe('UNAUTHORIZED');

@@ -12,8 +12,15 @@ export type TRawRow = Record<string, unknown>;
  * interactive transactions cost several round trips more on PostgreSQL. The
  * Prisma client stays the one client for everything else.
  */
+export type TSqliteTx = {
+  run(sql: string, params?: unknown[]): { changes: number };
+  all(sql: string, params?: unknown[]): TRawRow[];
+};
+
 export type TSqliteRaw = {
   kind: 'sqlite';
+  /** Runs fn in one IMMEDIATE transaction, synchronously; SqliteBusyError as for batch(). */
+  transaction<T>(fn: (tx: TSqliteTx) => T): T;
   /**
    * Runs the statements in one IMMEDIATE transaction, synchronously. Never
    * waits for a lock (that would block the event loop that the Prisma
@@ -64,15 +71,30 @@ export function openRawSql(config: TDbConfig, opts: { poolSize?: number } = {}):
     const run = db.transaction((statements: TRawStatement[]) => {
       for (const st of statements) prepare(st.sql).run(...(st.params as unknown[]));
     });
+    const txApi: TSqliteTx = {
+      run: (sql, params = []) => ({ changes: prepare(sql).run(...(params as unknown[])).changes }),
+      all: (sql, params = []) => prepare(sql).all(...(params as unknown[])) as TRawRow[],
+    };
+    const generic = db.transaction((fn: (tx: TSqliteTx) => unknown) => fn(txApi));
+    const busy = (error: unknown): never => {
+      const code = (error as { code?: string }).code;
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new SqliteBusyError('database is busy');
+      throw error;
+    };
     return {
       kind: 'sqlite',
       batch(statements) {
         try {
           run.immediate(statements);
         } catch (error) {
-          const code = (error as { code?: string }).code;
-          if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new SqliteBusyError('database is busy');
-          throw error;
+          busy(error);
+        }
+      },
+      transaction<T>(fn: (tx: TSqliteTx) => T): T {
+        try {
+          return generic.immediate(fn as (tx: TSqliteTx) => unknown) as T;
+        } catch (error) {
+          return busy(error);
         }
       },
       all: (sql, params = []) => prepare(sql).all(...(params as unknown[])) as TRawRow[],
@@ -81,6 +103,8 @@ export function openRawSql(config: TDbConfig, opts: { poolSize?: number } = {}):
     };
   }
   const pool = new pg.Pool({ connectionString: config.url, max: opts.poolSize ?? 10 });
+  // Prisma stores DateTime as UTC in timestamp columns; raw statements must read and write them the same way.
+  pool.on('connect', (client) => void client.query("SET TIME ZONE 'UTC'").catch(() => {}));
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   return {
@@ -102,4 +126,26 @@ export function openRawSql(config: TDbConfig, opts: { poolSize?: number } = {}):
     },
     close: () => pool.end(),
   };
+}
+
+/**
+ * Retries a synchronous SQLite write that found the database locked, with
+ * short async waits, so the event loop (and whoever holds the lock) runs.
+ */
+export async function withBusyRetry<T>(fn: () => T, maxWaitMs = 5_000): Promise<T> {
+  const deadline = Date.now() + maxWaitMs;
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    try {
+      return fn();
+    } catch (error) {
+      if (!(error instanceof SqliteBusyError) || Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/** `?` placeholders to PostgreSQL's `$1, $2, …` (the statements here have no `?` inside literals). */
+export function toPgPlaceholders(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
 }

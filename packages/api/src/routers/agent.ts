@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { enrollNode } from '../domain/nodes/enroll-node';
-import { recordReport } from '../domain/nodes/record-report';
+import { ZTelemetrySample } from '@coolant/telemetry/schema';
 import { agentProcedure, publicProcedure, router } from '../trpc';
 
 export const ZEnrollRequest = z.strictObject({
@@ -10,10 +10,11 @@ export const ZEnrollRequest = z.strictObject({
   os: z.string().max(200).optional(),
 });
 
+/** A batch of samples, oldest first: the agent drains its spool through this. */
 export const ZReportRequest = z.strictObject({
-  seq: z.number().int().positive(),
   agentVersion: z.string().max(64).optional(),
-  sentAt: z.iso.datetime({ offset: true }).optional(),
+  intervalSeconds: z.number().min(1).max(3600),
+  samples: z.array(ZTelemetrySample).min(1, 'samples must not be empty').max(100, 'at most 100 samples per report'),
 });
 export type TReportRequest = z.infer<typeof ZReportRequest>;
 
@@ -31,6 +32,6 @@ export const agentRouter = router({
     }),
   ),
   report: agentProcedure.input(ZReportRequest).mutation(({ ctx, input }) =>
-    recordReport({ db: ctx.db, nodeId: ctx.actor.id, seq: input.seq, agentVersion: input.agentVersion ?? null, now: ctx.now() }),
+    ctx.fleet.ingest({ nodeId: ctx.actor.id, intervalSeconds: Math.round(input.intervalSeconds), agentVersion: input.agentVersion ?? null, samples: input.samples }),
   ),
 });

@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import { getNode, listNodes, revokeNode } from '../domain/nodes/list-nodes';
+import { readAlertRules, writeAlertRules, ZAlertRules } from '../domain/fleet/alerts';
+import { getFleetNode, listFleet } from '../domain/fleet/fleet-queries';
+import { recordAudit } from '../domain/audit/record-audit';
+import { revokeNode } from '../domain/nodes/list-nodes';
 import { adminProcedure, router, viewerProcedure } from '../trpc';
 
 export const fleetRouter = router({
   list: viewerProcedure
     .input(z.strictObject({ includeRevoked: z.boolean().default(false) }).optional())
-    .query(({ ctx, input }) => listNodes({ db: ctx.db, now: ctx.now(), includeRevoked: input?.includeRevoked ?? false })),
-  node: viewerProcedure.input(z.strictObject({ id: z.string().min(1) })).query(({ ctx, input }) => getNode({ db: ctx.db, id: input.id, now: ctx.now() })),
+    .query(({ ctx, input }) => listFleet({ db: ctx.db, now: ctx.now(), includeRevoked: input?.includeRevoked ?? false })),
+  node: viewerProcedure.input(z.strictObject({ id: z.string().min(1) })).query(({ ctx, input }) => getFleetNode({ db: ctx.db, id: input.id, now: ctx.now() })),
   revokeNode: adminProcedure
     .input(z.strictObject({ id: z.string().min(1), reason: z.string().max(500).optional() }))
     .mutation(async ({ ctx, input }) => {
@@ -14,4 +17,11 @@ export const fleetRouter = router({
       await ctx.config.announce();
       return result;
     }),
+  alertRules: viewerProcedure.query(({ ctx }) => readAlertRules(ctx.db)),
+  setAlertRules: adminProcedure.input(z.strictObject({ rules: ZAlertRules, reason: z.string().max(500).optional() })).mutation(async ({ ctx, input }) => {
+    const before = await readAlertRules(ctx.db);
+    await writeAlertRules(ctx.db, input.rules);
+    await recordAudit({ db: ctx.db, actor: ctx.actor, action: 'alerts.update_rules', reason: input.reason, details: { before, after: input.rules }, ip: ctx.request.ip });
+    return input.rules;
+  }),
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { openRawSql, type TDb, type TDbConfig, type TPgRaw, type TSqliteRaw } from '@coolant/db';
+import type { TDb, TPgRaw, TSqliteRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { effectiveLimits, isPaused, type TTierConfig } from './config-snapshot';
 import type { ConfigSync } from './config-sync';
@@ -37,9 +37,9 @@ export class AdmissionService {
   private readonly now: () => Date;
 
   constructor(
-    private readonly opts: { db: TDb; dbConfig: TDbConfig; sync: ConfigSync; now?: () => Date; log?: (m: string) => void; background?: boolean },
+    private readonly opts: { db: TDb; raw: TSqliteRaw | TPgRaw; sync: ConfigSync; now?: () => Date; log?: (m: string) => void; background?: boolean },
   ) {
-    this.raw = openRawSql(opts.dbConfig);
+    this.raw = opts.raw;
     this.store = this.raw.kind === 'sqlite' ? new MemoryAdmissionStore(opts.db, this.raw) : new PgAdmissionStore(opts.db, this.raw);
     this.now = opts.now ?? (() => new Date());
   }
@@ -63,7 +63,6 @@ export class AdmissionService {
     this.timers = [];
     await this.store.close();
     await this.flushStats().catch(() => {});
-    if (this.raw.kind === 'sqlite') this.raw.close();
   }
 
   private key(): Buffer {

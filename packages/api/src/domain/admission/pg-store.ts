@@ -140,7 +140,5 @@ export class PgAdmissionStore implements TAdmissionStore {
     return { counterRows: await this.db.quotaCounter.count() };
   }
 
-  async close(): Promise<void> {
-    await this.raw.close();
-  }
+  async close(): Promise<void> {}
 }

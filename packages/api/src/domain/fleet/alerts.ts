@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import type { TDb } from '@coolant/db';
+import { nodeStatus } from './node-status';
+
+export const ZAlertRules = z.strictObject({
+  gpuHot: z.strictObject({ enabled: z.boolean(), temperatureC: z.number().min(30).max(150), forSeconds: z.number().int().min(0).max(3600) }),
+  nodeOffline: z.strictObject({ enabled: z.boolean() }),
+  gpuMissing: z.strictObject({ enabled: z.boolean() }),
+  collectorFailing: z.strictObject({ enabled: z.boolean(), consecutiveReports: z.number().int().min(1).max(100) }),
+});
+export type TAlertRules = z.infer<typeof ZAlertRules>;
+
+export const DEFAULT_ALERT_RULES: TAlertRules = {
+  gpuHot: { enabled: true, temperatureC: 85, forSeconds: 60 },
+  nodeOffline: { enabled: true },
+  gpuMissing: { enabled: true },
+  collectorFailing: { enabled: true, consecutiveReports: 3 },
+};
+
+const RULES_KEY = 'alerts.rules';
+
+export async function readAlertRules(db: TDb): Promise<TAlertRules> {
+  const row = await db.setting.findUnique({ where: { key: RULES_KEY } });
+  if (!row) return DEFAULT_ALERT_RULES;
+  const parsed = ZAlertRules.safeParse(JSON.parse(row.value));
+  return parsed.success ? parsed.data : DEFAULT_ALERT_RULES;
+}
+
+export async function writeAlertRules(db: TDb, rules: TAlertRules): Promise<void> {
+  await db.setting.upsert({ where: { key: RULES_KEY }, create: { key: RULES_KEY, value: JSON.stringify(rules) }, update: { value: JSON.stringify(rules) } });
+}
+
+type TCondition = { kind: string; nodeId: string; gpuIndex: number | null; message: string; value: number | null; forMs: number };
+
+function openKey(c: { kind: string; nodeId: string; gpuIndex: number | null }): string {
+  return `${c.kind}:${c.nodeId}:${c.gpuIndex ?? '-'}`;
+}
+
+/**
+ * One evaluation pass: conditions true now open (pending, then firing once
+ * they held long enough) or stay open; open alerts whose condition cleared
+ * are resolved. Idempotent, so any console instance may run it: the unique
+ * open key makes two instances agree on one alert per condition.
+ */
+export async function evaluateAlerts(db: TDb, now: Date, rules: TAlertRules): Promise<{ firing: number; opened: number; resolved: number }> {
+  const nodes = await db.node.findMany({ where: { revokedAt: null }, include: { gpus: true } });
+  const conditions: TCondition[] = [];
+  for (const n of nodes) {
+    const status = nodeStatus(n, now);
+    if (rules.nodeOffline.enabled && status === 'offline' && n.lastSeenAt) {
+      conditions.push({ kind: 'node_offline', nodeId: n.id, gpuIndex: null, message: `${n.hostname} has not reported since ${n.lastSeenAt.toISOString()}`, value: null, forMs: 0 });
+    }
+    if (status === 'offline') continue;
+    for (const g of n.gpus) {
+      const missing = n.lastSampleAt !== null && g.sampledAt < n.lastSampleAt;
+      if (rules.gpuMissing.enabled && missing) {
+        conditions.push({ kind: 'gpu_missing', nodeId: n.id, gpuIndex: g.gpuIndex, message: `${n.hostname} GPU ${g.gpuIndex} (${g.name ?? 'unknown'}) is missing from its reports`, value: null, forMs: 0 });
+      }
+      if (rules.gpuHot.enabled && !missing && g.temperatureGpu !== null && g.temperatureGpu >= rules.gpuHot.temperatureC) {
+        conditions.push({
+          kind: 'gpu_hot',
+          nodeId: n.id,
+          gpuIndex: g.gpuIndex,
+          message: `${n.hostname} GPU ${g.gpuIndex} at ${g.temperatureGpu} °C (≥ ${rules.gpuHot.temperatureC} °C)`,
+          value: g.temperatureGpu,
+          forMs: rules.gpuHot.forSeconds * 1000,
+        });
+      }
+    }
+    if (rules.collectorFailing.enabled && n.collectorFailures >= rules.collectorFailing.consecutiveReports) {
+      const health = n.health ? (JSON.parse(n.health) as { errors?: string[] }) : null;
+      conditions.push({
+        kind: 'collector_failing',
+        nodeId: n.id,
+        gpuIndex: null,
+        message: `${n.hostname}: collector failing for ${n.collectorFailures} reports: ${health?.errors?.[0] ?? 'unknown error'}`,
+        value: n.collectorFailures,
+        forMs: 0,
+      });
+    }
+  }
+  const open = await db.alert.findMany({ where: { openKey: { not: null } } });
+  const openByKey = new Map(open.map((a) => [a.openKey!, a]));
+  const seen = new Set<string>();
+  let opened = 0;
+  for (const c of conditions) {
+    const key = openKey(c);
+    seen.add(key);
+    const existing = openByKey.get(key);
+    if (!existing) {
+      const firing = c.forMs === 0;
+      await db.alert
+        .create({ data: { kind: c.kind, nodeId: c.nodeId, gpuIndex: c.gpuIndex, state: firing ? 'firing' : 'pending', message: c.message, value: c.value, startedAt: now, firingAt: firing ? now : null, openKey: key } })
+        .then(() => opened++)
+        .catch(() => {}); // another instance opened it first
+      continue;
+    }
+    const firing = existing.state === 'firing' || now.getTime() - existing.startedAt.getTime() >= c.forMs;
+    await db.alert.update({
+      where: { id: existing.id },
+      data: { message: c.message, value: c.value, ...(firing && existing.state !== 'firing' ? { state: 'firing', firingAt: now } : {}) },
+    });
+  }
+  let resolved = 0;
+  for (const a of open) {
+    if (seen.has(a.openKey!)) continue;
+    // A pending alert that cleared never fired: drop it rather than keep noise.
+    if (a.state === 'pending') await db.alert.deleteMany({ where: { id: a.id, state: 'pending' } });
+    else resolved += (await db.alert.updateMany({ where: { id: a.id, openKey: a.openKey }, data: { state: 'resolved', resolvedAt: now, openKey: null } })).count;
+  }
+  const firing = await db.alert.count({ where: { state: 'firing' } });
+  return { firing, opened, resolved };
+}
+
+export function shapeAlert(a: { id: string; kind: string; nodeId: string; gpuIndex: number | null; state: string; message: string; value: number | null; startedAt: Date; firingAt: Date | null; resolvedAt: Date | null }) {
+  return {
+    id: a.id,
+    kind: a.kind,
+    nodeId: a.nodeId,
+    gpuIndex: a.gpuIndex,
+    state: a.state,
+    message: a.message,
+    value: a.value,
+    startedAt: a.startedAt.toISOString(),
+    firingAt: a.firingAt?.toISOString() ?? null,
+    resolvedAt: a.resolvedAt?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,50 @@
+import type { TServices } from '../../context';
+import type { MetricsWriter, TSample } from '../../lib/prometheus';
+import { nodeStatus } from './node-status';
+
+const GPU_GAUGES: [string, string, string][] = [
+  ['coolant_gpu_utilization_percent', 'utilizationGpu', 'GPU utilization (%).'],
+  ['coolant_gpu_memory_utilization_percent', 'utilizationMemory', 'GPU memory controller utilization (%).'],
+  ['coolant_gpu_temperature_celsius', 'temperatureGpu', 'GPU core temperature (°C).'],
+  ['coolant_gpu_memory_temperature_celsius', 'temperatureMemory', 'GPU memory (HBM) temperature (°C).'],
+  ['coolant_gpu_memory_used_mebibytes', 'memoryUsedMiB', 'GPU memory used (MiB).'],
+  ['coolant_gpu_memory_total_mebibytes', 'memoryTotalMiB', 'GPU memory total (MiB).'],
+  ['coolant_gpu_power_draw_watts', 'powerDrawW', 'GPU power draw (W).'],
+  ['coolant_gpu_power_limit_watts', 'powerLimitW', 'GPU power limit (W).'],
+  ['coolant_gpu_clock_graphics_megahertz', 'clockGraphicsMHz', 'GPU graphics clock (MHz).'],
+  ['coolant_gpu_clock_memory_megahertz', 'clockMemoryMHz', 'GPU memory clock (MHz).'],
+];
+
+/**
+ * Fleet families of /metrics: per-GPU gauges labelled by node, GPU index,
+ * model and PCI bus (unknown readings are left out rather than written as 0),
+ * node up/stale, firing alerts, ingest counters.
+ */
+export async function writeFleetMetrics(services: TServices, m: MetricsWriter): Promise<void> {
+  const now = services.now();
+  const nodes = await services.db.node.findMany({ where: { revokedAt: null }, include: { gpus: true } });
+  const gauges = new Map<string, TSample[]>(GPU_GAUGES.map(([name]) => [name, []]));
+  for (const n of nodes) {
+    for (const g of n.gpus) {
+      if (n.lastSampleAt && g.sampledAt < n.lastSampleAt) continue;
+      const labels = { node: n.hostname, node_id: n.id, gpu: g.gpuIndex, model: g.name ?? '', pci_bus: g.pciBusId ?? '' };
+      for (const [name, field] of GPU_GAUGES) {
+        const v = (g as unknown as Record<string, number | null>)[field];
+        if (typeof v === 'number') gauges.get(name)!.push({ labels, value: v });
+      }
+    }
+  }
+  for (const [name, , help] of GPU_GAUGES) m.family(name, 'gauge', help, gauges.get(name)!);
+  const statuses = nodes.map((n) => ({ n, status: nodeStatus(n, now) }));
+  m.family('coolant_node_up', 'gauge', '1 when the node reported recently (online), else 0.', statuses.map(({ n, status }) => ({ labels: { node: n.hostname, node_id: n.id }, value: status === 'online' ? 1 : 0 })));
+  m.family('coolant_node_stale', 'gauge', '1 when the node missed three report intervals but is not yet offline.', statuses.map(({ n, status }) => ({ labels: { node: n.hostname, node_id: n.id }, value: status === 'stale' ? 1 : 0 })));
+  m.family('coolant_node_gpus', 'gauge', 'GPUs in the node\'s last report.', nodes.map((n) => ({ labels: { node: n.hostname, node_id: n.id }, value: n.gpuCount })));
+  const firing = await services.db.alert.groupBy({ by: ['kind'], where: { state: 'firing' }, _count: { _all: true } });
+  const kinds = ['gpu_hot', 'node_offline', 'gpu_missing', 'collector_failing'];
+  m.family('coolant_alerts_firing', 'gauge', 'Firing alerts by kind.', kinds.map((kind) => ({ labels: { kind }, value: firing.find((f) => f.kind === kind)?._count._all ?? 0 })));
+  const c = services.fleet.counters;
+  m.family('coolant_ingest_reports_total', 'counter', 'Agent reports received by this instance.', [{ value: c.reports }]);
+  m.family('coolant_ingest_samples_total', 'counter', 'Telemetry samples stored by this instance.', [{ value: c.samples }]);
+  m.family('coolant_ingest_gpu_samples_total', 'counter', 'GPU samples stored by this instance.', [{ value: c.gpuSamples }]);
+  m.family('coolant_ingest_duplicate_samples_total', 'counter', 'Samples received again (retries) and ignored.', [{ value: c.duplicates }]);
+}

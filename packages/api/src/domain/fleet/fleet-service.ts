@@ -1,0 +1,70 @@
+import type { TDb, TPgRaw, TSqliteRaw } from '@coolant/db';
+import type { TTelemetrySample } from '@coolant/telemetry/schema';
+import { evaluateAlerts, readAlertRules } from './alerts';
+import { ingestReport, type TIngestResult } from './ingest-report';
+
+export type TRetention = { rawHours: number; rollupDays: number };
+export const DEFAULT_RETENTION: TRetention = { rawHours: 2, rollupDays: 14 };
+
+const ALERT_EVERY_MS = 5_000;
+const PRUNE_EVERY_MS = 60_000;
+
+/** Telemetry ingest, alert evaluation and retention for this console instance. */
+export class FleetService {
+  readonly counters = { reports: 0, samples: 0, gpuSamples: 0, duplicates: 0, rejected: 0 };
+  private timers: NodeJS.Timeout[] = [];
+  private evaluating = false;
+
+  constructor(
+    private readonly opts: {
+      db: TDb;
+      raw: TSqliteRaw | TPgRaw;
+      now: () => Date;
+      retention?: TRetention;
+      log?: (m: string) => void;
+    },
+  ) {}
+
+  start(background: boolean): void {
+    if (!background) return;
+    const log = this.opts.log ?? (() => {});
+    this.timers.push(setInterval(() => void this.evaluate().catch((e: Error) => log(`alert evaluation failed: ${e.message}`)), ALERT_EVERY_MS));
+    this.timers.push(setInterval(() => void this.prune().catch((e: Error) => log(`telemetry pruning failed: ${e.message}`)), PRUNE_EVERY_MS));
+    for (const t of this.timers) t.unref();
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  async ingest(req: { nodeId: string; intervalSeconds: number; agentVersion: string | null; samples: TTelemetrySample[] }): Promise<TIngestResult> {
+    this.counters.reports++;
+    const result = await ingestReport({ raw: this.opts.raw, now: this.opts.now(), ...req });
+    this.counters.samples += result.accepted;
+    this.counters.gpuSamples += result.gpuSamples;
+    this.counters.duplicates += result.duplicates;
+    return result;
+  }
+
+  async evaluate() {
+    if (this.evaluating) return null;
+    this.evaluating = true;
+    try {
+      return await evaluateAlerts(this.opts.db, this.opts.now(), await readAlertRules(this.opts.db));
+    } finally {
+      this.evaluating = false;
+    }
+  }
+
+  /** Deletes raw samples past their retention and rollups past theirs. */
+  async prune(): Promise<{ raw: number; rollups: number; alerts: number }> {
+    const { db } = this.opts;
+    const r = this.opts.retention ?? DEFAULT_RETENTION;
+    const now = this.opts.now().getTime();
+    const raw = await db.gpuSample.deleteMany({ where: { atMs: { lt: BigInt(now - r.rawHours * 3_600_000) } } });
+    const rollups = await db.gpuMinute.deleteMany({ where: { minute: { lt: Math.floor((now - r.rollupDays * 86_400_000) / 60_000) } } });
+    const alerts = await db.alert.deleteMany({ where: { state: 'resolved', resolvedAt: { lt: new Date(now - r.rollupDays * 86_400_000) } } });
+    return { raw: raw.count, rollups: rollups.count, alerts: alerts.count };
+  }
+}
