@@ -1,12 +1,17 @@
-import { hostname, release, type } from 'node:os';
+import { release, type } from 'node:os';
+import { join } from 'node:path';
+import { createCollector, Spool, type TCollector } from '@coolant/telemetry';
 import { createApiClient, errorCode, type TApiClient } from './api-client';
 import type { TAgentConfig } from './config';
+import { selfLaunch } from './packaging';
 import { AgentState, type TIdentity } from './state';
 import { AGENT_VERSION } from './version';
 
 export type TLogger = { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
 
 const REQUEST_TIMEOUT_MS = 10_000;
+const BATCH = 100;
+const MAX_BACKOFF_MS = 30_000;
 
 export class FatalAgentError extends Error {
   override name = 'FatalAgentError';
@@ -17,11 +22,25 @@ export function jittered(seconds: number, random = Math.random): number {
   return seconds * 1000 * (0.9 + 0.2 * random());
 }
 
+/** A collection may use most of an interval, never more than 10 s: a hung nvidia-smi must not stop the rhythm. */
+export function collectTimeoutMs(intervalSeconds: number): number {
+  return Math.max(1_000, Math.min(10_000, intervalSeconds * 800));
+}
+
+/**
+ * Two loops: the sampler collects on its rhythm and appends to the on-disk
+ * spool whatever happens to the network; the sender drains the spool, oldest
+ * first, and drops a sample only once the console has stored it.
+ */
 export class Agent {
   private identity: TIdentity | null = null;
   private readonly state: AgentState;
   private readonly api: TApiClient;
-  private seq = 0;
+  private collector: TCollector | null = null;
+  private spool: Spool | null = null;
+  private wakeSender: (() => void) | null = null;
+  private sending: Promise<void> | null = null;
+  readonly stats = { collected: 0, delivered: 0, sendFailures: 0, lastError: null as string | null };
 
   constructor(
     private readonly config: TAgentConfig,
@@ -39,7 +58,7 @@ export class Agent {
     }
     try {
       const res = await this.api.agent.enroll.mutate(
-        { enrollToken: this.config.enrollToken, hostname: hostname(), agentVersion: AGENT_VERSION, os: `${type()} ${release()}` },
+        { enrollToken: this.config.enrollToken, hostname: this.config.hostname, agentVersion: AGENT_VERSION, os: `${type()} ${release()}` },
         { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) },
       );
       const identity = { server: this.config.server, nodeId: res.nodeId, nodeToken: res.nodeToken };
@@ -52,38 +71,119 @@ export class Agent {
     }
   }
 
-  /** One cycle: make sure we are enrolled, then report. */
-  async cycle(signal: AbortSignal): Promise<void> {
+  private async open(): Promise<{ collector: TCollector; spool: Spool }> {
+    this.spool ??= await Spool.open({ dir: join(this.config.stateDir, 'spool') });
+    this.collector ??= createCollector({ workerLaunch: selfLaunch('collector') ?? undefined });
+    return { collector: this.collector, spool: this.spool };
+  }
+
+  /** One sample into the spool. Never touches the network. */
+  async sampleOnce(): Promise<void> {
+    const { collector, spool } = await this.open();
+    const sample = await collector.collect({ timeoutMs: collectTimeoutMs(this.config.intervalSeconds) });
+    const stored = await spool.append(sample);
+    this.stats.collected++;
+    if (sample.health.errors.length) this.log.warn(`collector: ${sample.health.errors.join('; ')}`);
+    if (stored.spoolDropped > 0 && this.stats.collected === 1) this.log.warn(`spool has dropped ${stored.spoolDropped} samples so far`);
+  }
+
+  /** Sends everything spooled; returns true when the spool is empty. */
+  async drain(signal: AbortSignal): Promise<boolean> {
+    const { spool } = await this.open();
     this.identity ??= await this.enroll(signal);
-    this.seq += 1;
-    try {
-      const res = await this.api.agent.report.mutate(
-        { seq: this.seq, agentVersion: AGENT_VERSION, sentAt: new Date().toISOString() },
-        { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) },
-      );
-      if (res.duplicate) this.log.warn(`report ${this.seq} was a duplicate`);
-    } catch (error) {
-      if (errorCode(error) === 'UNAUTHORIZED') {
-        throw new FatalAgentError(`the console no longer accepts this node's token (${(error as Error).message}); an admin revoked it, or enroll again by deleting ${this.state.dir}/node.json`);
+    for (;;) {
+      const batch = await spool.peek(BATCH);
+      if (batch.length === 0) return true;
+      try {
+        const res = await this.api.agent.report.mutate(
+          { agentVersion: AGENT_VERSION, intervalSeconds: this.config.intervalSeconds, samples: batch },
+          { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) },
+        );
+        await spool.ack(res.acceptedUpTo);
+        this.stats.delivered += res.accepted;
+        if (res.acceptedUpTo < batch[batch.length - 1]!.seq) return false;
+      } catch (error) {
+        const code = errorCode(error);
+        if (code === 'UNAUTHORIZED') {
+          throw new FatalAgentError(
+            `the console no longer accepts this node's token (${(error as Error).message}); an admin revoked it, or enroll again by deleting ${this.state.dir}/node.json`,
+          );
+        }
+        if (code === 'BAD_REQUEST') {
+          // A sample the console will never take would block the spool forever: report it and drop that batch.
+          this.log.error(`console refused ${batch.length} samples (${(error as Error).message}); dropping them`);
+          await spool.ack(batch[batch.length - 1]!.seq);
+          continue;
+        }
+        throw error;
       }
-      throw error;
+    }
+  }
+
+  private async senderLoop(signal: AbortSignal): Promise<void> {
+    let backoff = 1_000;
+    while (!signal.aborted) {
+      let empty = false;
+      try {
+        empty = await this.drain(signal);
+        backoff = 1_000;
+      } catch (error) {
+        if (error instanceof FatalAgentError || signal.aborted) throw error;
+        this.stats.sendFailures++;
+        const message = (error as Error).message;
+        if (message !== this.stats.lastError) this.log.warn(`console unreachable, keeping samples in the spool: ${message}`);
+        this.stats.lastError = message;
+        await sleep(backoff, signal);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        continue;
+      }
+      if (this.stats.lastError) {
+        this.log.info('console reachable again; spool drained');
+        this.stats.lastError = null;
+      }
+      if (empty) await new Promise<void>((res) => {
+        this.wakeSender = res;
+        signal.addEventListener('abort', () => res(), { once: true });
+      });
+      this.wakeSender = null;
     }
   }
 
   /** Runs until the signal aborts (SIGTERM) or, with --once, after one cycle. */
   async run(signal: AbortSignal): Promise<void> {
-    for (;;) {
-      try {
-        await this.cycle(signal);
-        if (this.config.once) return;
-      } catch (error) {
-        if (error instanceof FatalAgentError || signal.aborted) throw error;
-        if (this.config.once) throw error;
-        this.log.warn(`cycle failed: ${(error as Error).message}`);
+    try {
+      if (this.config.once) {
+        this.identity ??= await this.enroll(signal);
+        await this.sampleOnce();
+        if (!(await this.drain(signal))) throw new Error('the console did not take every sample');
+        return;
       }
-      await sleep(jittered(this.config.intervalSeconds), signal);
-      if (signal.aborted) return;
+      this.identity ??= await this.enroll(signal);
+      this.sending = this.senderLoop(signal);
+      let fatal: unknown = null;
+      this.sending.catch((e: unknown) => (fatal = e));
+      while (!signal.aborted && !fatal) {
+        const started = Date.now();
+        try {
+          await this.sampleOnce();
+          this.wakeSender?.();
+        } catch (error) {
+          this.log.error(`sampling failed: ${(error as Error).message}`);
+        }
+        await sleep(Math.max(0, jittered(this.config.intervalSeconds) - (Date.now() - started)), signal);
+      }
+      if (fatal) throw fatal;
+      await this.sending.catch(() => {});
+    } finally {
+      await this.close();
     }
+  }
+
+  async close(): Promise<void> {
+    await this.collector?.close().catch(() => {});
+    this.collector = null;
+    await this.spool?.close();
+    this.spool = null;
   }
 }
 

@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { homedir, hostname as osHostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -9,18 +9,22 @@ export const ZAgentConfig = z.object({
   stateDir: z.string().min(1),
   intervalSeconds: z.number().min(1, '--interval must be at least 1 second').max(3600, '--interval must be at most 3600 seconds'),
   once: z.boolean(),
+  hostname: z.string().min(1).max(253).regex(/^[A-Za-z0-9._-]+$/, '--hostname: letters, digits, . _ - only'),
 });
 export type TAgentConfig = z.infer<typeof ZAgentConfig>;
 
 export const USAGE = `coolant-agent — reports this host's GPUs to a Coolant console
 
 Usage: coolant-agent --server URL [--enroll-token TOKEN] [--state-dir DIR] [--interval SECONDS] [--once]
+       coolant-agent install --server URL [--enroll-token TOKEN] [--interval SECONDS] [--print-unit]
+       coolant-agent uninstall [--purge]
 
   --server URL          console URL (env COOLANT_SERVER)
   --enroll-token TOKEN  enrollment secret, needed only the first time (env COOLANT_ENROLL_TOKEN)
   --state-dir DIR       keeps the node token and the report spool (env COOLANT_AGENT_STATE_DIR;
                         default $STATE_DIRECTORY under systemd, else ~/.coolant-agent)
   --interval SECONDS    seconds between reports, jittered ±10 % (env COOLANT_AGENT_INTERVAL; default 5)
+  --hostname NAME       name to enroll under (env COOLANT_AGENT_HOSTNAME; default: the host's name)
   --once                one cycle, then exit 0 (for tests and cron)
   --version             print the version
   --help                this text
@@ -41,6 +45,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): TAgentConfi
         'enroll-token': { type: 'string' },
         'state-dir': { type: 'string' },
         interval: { type: 'string' },
+        hostname: { type: 'string' },
         once: { type: 'boolean', default: false },
         version: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -63,6 +68,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): TAgentConfi
     stateDir: resolve(v['state-dir'] ?? env.COOLANT_AGENT_STATE_DIR ?? env.STATE_DIRECTORY ?? join(homedir(), '.coolant-agent')),
     intervalSeconds: interval,
     once: v.once ?? false,
+    hostname: v.hostname ?? env.COOLANT_AGENT_HOSTNAME ?? osHostname(),
   });
   if (!result.success) throw new ConfigError(result.error.issues.map((i) => i.message).join('; '));
   return result.data;

@@ -1,5 +1,6 @@
 import { Agent, FatalAgentError, type TLogger } from './agent';
 import { ConfigError, parseConfig, USAGE } from './config';
+import { isInstallCommand, runInstallCommand } from './install/cli';
 import { AGENT_VERSION } from './version';
 
 const SHUTDOWN_DEADLINE_MS = 5_000;
@@ -11,9 +12,12 @@ const log: TLogger = {
 };
 
 async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  // install/uninstall are one-shot root commands, not the agent loop.
+  if (isInstallCommand(argv)) return runInstallCommand(argv, process.env);
   let config;
   try {
-    config = parseConfig(process.argv.slice(2), process.env);
+    config = parseConfig(argv, process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`coolant-agent: ${error.message}\n\n${USAGE}`);
