@@ -1,0 +1,121 @@
+/**
+ * The examples under deploy/ are checked by the tools that will read them: systemd-analyze for
+ * the console unit, nginx -t for the proxy, promtool for the Prometheus config. They live here
+ * because deploy/ is not a workspace package.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { toolOrSkip as findTool, type TSkipContext } from './helpers/debian-tool';
+
+const toolOrSkip = (ctx: TSkipContext, command: string, debianPackage: string) => findTool(ctx, command, debianPackage, 'deploy tests');
+
+const deploy = resolve(import.meta.dirname, '../../../deploy');
+const read = (p: string) => readFileSync(join(deploy, p), 'utf8');
+
+function withTempDir<T>(fn: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'coolant-deploy-'));
+  try {
+    return fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('deploy/systemd/coolant-console.service', () => {
+  const unit = read('systemd/coolant-console.service');
+
+  it('runs scripts/start.mjs from /opt/coolant with the environment file, hardened', () => {
+    for (const line of [
+      'WorkingDirectory=/opt/coolant',
+      'EnvironmentFile=/etc/coolant/console.env',
+      'ExecStart=/usr/bin/node scripts/start.mjs',
+      'StateDirectory=coolant',
+      'ProtectSystem=strict',
+      'ProtectHome=yes',
+      'PrivateTmp=yes',
+      'NoNewPrivileges=yes',
+      'KillMode=mixed',
+    ]) {
+      expect(unit.split('\n'), line).toContain(line);
+    }
+    expect(unit).toMatch(/^Environment=.*COOLANT_DATA_DIR=\/var\/lib\/coolant/m);
+  });
+
+  it('passes systemd-analyze verify', (ctx) => {
+    const analyze = toolOrSkip(ctx, 'systemd-analyze', 'systemd');
+    withTempDir((dir) => {
+      // verify needs ExecStart's program to exist: use this machine's node.
+      const path = join(dir, 'coolant-console.service');
+      writeFileSync(path, unit.replace('ExecStart=/usr/bin/node ', `ExecStart=${process.execPath} `));
+      const r = spawnSync(analyze, ['verify', path], { encoding: 'utf8', cwd: dir });
+      expect({ status: r.status, output: (r.stdout + r.stderr).trim() }).toEqual({ status: 0, output: '' });
+    });
+  });
+});
+
+describe('deploy/nginx/coolant.conf', () => {
+  const conf = read('nginx/coolant.conf');
+
+  it('redirects to https and forwards the client and the scheme to two kept-alive consoles', () => {
+    expect(conf).toContain('return 301 https://$host$request_uri;');
+    expect(conf).toContain('proxy_set_header X-Forwarded-Proto $scheme;');
+    // Replaced, never appended: the console trusts the first address.
+    expect(conf).toContain('proxy_set_header X-Forwarded-For $remote_addr;');
+    expect(conf).not.toContain('$proxy_add_x_forwarded_for;');
+    expect(conf.match(/^\s*server [\d.]+:\d+/gm)).toHaveLength(2);
+    expect(conf).toMatch(/keepalive \d+;/);
+    expect(conf).toContain('proxy_set_header Connection "";');
+  });
+
+  it('passes nginx -t with a throwaway certificate', (ctx) => {
+    const nginx = toolOrSkip(ctx, 'nginx', 'nginx');
+    const openssl = toolOrSkip(ctx, 'openssl', 'openssl');
+    withTempDir((dir) => {
+      const cert = join(dir, 'fullchain.pem');
+      const key = join(dir, 'privkey.pem');
+      const tls = spawnSync(openssl, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=coolant.test'], {
+        encoding: 'utf8',
+      });
+      expect(tls.status, tls.stderr).toBe(0);
+      writeFileSync(join(dir, 'coolant.conf'), conf.replace('/etc/coolant/tls/fullchain.pem', cert).replace('/etc/coolant/tls/privkey.pem', key));
+      // Everything nginx -t would create or open goes to the temp dir, so it needs no /var/lib/nginx.
+      writeFileSync(
+        join(dir, 'nginx.conf'),
+        `pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events {}
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  include ${dir}/coolant.conf;
+}
+`,
+      );
+      const r = spawnSync(nginx, ['-t', '-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain('test is successful');
+    });
+  });
+});
+
+describe('deploy/prometheus/prometheus.yml', () => {
+  it('scrapes /metrics of two console instances', () => {
+    const yml = read('prometheus/prometheus.yml');
+    expect(yml).toContain('metrics_path: /metrics');
+    expect(yml.match(/^\s+- [\d.]+:\d+$/gm)).toHaveLength(2);
+  });
+
+  it('passes promtool check config', (ctx) => {
+    const promtool = toolOrSkip(ctx, 'promtool', 'prometheus');
+    const r = spawnSync(promtool, ['check', 'config', join(deploy, 'prometheus/prometheus.yml')], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('SUCCESS');
+  });
+});
