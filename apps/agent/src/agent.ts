@@ -141,10 +141,16 @@ export class Agent {
         this.log.info('console reachable again; spool drained');
         this.stats.lastError = null;
       }
-      if (empty) await new Promise<void>((res) => {
-        this.wakeSender = res;
-        signal.addEventListener('abort', () => res(), { once: true });
-      });
+      if (empty) {
+        await new Promise<void>((res) => {
+          const done = () => {
+            signal.removeEventListener('abort', done);
+            res();
+          };
+          this.wakeSender = done;
+          signal.addEventListener('abort', done, { once: true });
+        });
+      }
       this.wakeSender = null;
     }
   }

@@ -9,6 +9,7 @@ import {
   rateLimitHeaders,
   SESSION_COOKIE,
   writeAdmissionMetrics,
+  writeFleetMetrics,
   type TConsumeResponse,
   type TServices,
 } from '@coolant/api';
@@ -121,6 +122,7 @@ async function metrics(services: TServices): Promise<string> {
     { labels: { version: services.version, db: services.dbProvider, instance: services.config.instanceId }, value: 1 },
   ]);
   writeAdmissionMetrics(services, m);
+  await writeFleetMetrics(services, m);
   return m.toString();
 }
 

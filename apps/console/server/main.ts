@@ -27,7 +27,15 @@ async function main(): Promise<void> {
   const enrollmentSecret = () => ensureEnrollmentSecret({ db, fromEnv: env.COOLANT_ENROLL_TOKEN });
   await enrollmentSecret();
 
-  const services = await startServices({ db, dbConfig, version: pkg.version, enrollmentSecret, log: (m) => console.warn(`[console] ${m}`) });
+  const services = await startServices({
+    db,
+    dbConfig,
+    version: pkg.version,
+    enrollmentSecret,
+    log: (m) => console.warn(`[console] ${m}`),
+    offlineAfterMs: env.COOLANT_NODE_OFFLINE_AFTER_SECONDS * 1000,
+    retention: { rawHours: env.COOLANT_RETENTION_RAW_HOURS, rollupDays: env.COOLANT_RETENTION_ROLLUP_DAYS },
+  });
 
   const app = next({ dev, dir: CONSOLE_DIR, hostname: env.HOST, port: env.PORT });
   await app.prepare();

@@ -5,6 +5,7 @@ import { AdmissionService } from './domain/admission/admission-service';
 import { ConfigSync, INSTANCE_LIVE_MS } from './domain/admission/config-sync';
 import { clearCredentialCache } from './domain/auth/authenticate-request';
 import { FleetService, type TRetention } from './domain/fleet/fleet-service';
+import { DEFAULT_OFFLINE_AFTER_MS, setOfflineAfterMs } from './domain/fleet/node-status';
 import { seedTiers } from './domain/tiers/seed-tiers';
 import { AppError } from './lib/app-error';
 
@@ -18,6 +19,8 @@ export type TStartServicesOptions = {
   background?: boolean;
   now?: () => Date;
   retention?: TRetention;
+  /** A node with no report for this long is offline (default 2 min). */
+  offlineAfterMs?: number;
 };
 
 export type TRunningServices = TServices & { stop(): Promise<void> };
@@ -52,6 +55,7 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
   const now = opts.now ?? (() => new Date());
   const log = opts.log ?? (() => {});
   if (opts.dbConfig.provider === 'sqlite') await assertSoleSqliteOwner(opts.db, now());
+  setOfflineAfterMs(opts.offlineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS);
   await seedTiers({ db: opts.db });
   const notifier = createNotifier(opts.dbConfig, log);
   const config = new ConfigSync({ db: opts.db, provider: opts.dbConfig.provider, notifier, now, log });

@@ -1,32 +1,129 @@
 'use client';
 
+import Link from 'next/link';
 import { useQuery } from '@tanstack/react-query';
+import { useMemo, useState } from 'react';
 import { useTRPC } from '@/trpc/client';
 import { ago } from '@/lib/format';
+import { HEAT_SCALES, heatColor, type THeatMode } from '@/lib/heat';
+import styles from './fleet.module.css';
 
+type TStatusFilter = 'all' | 'online' | 'stale' | 'offline';
+
+/** Every GPU of every node at a glance, live. Built to stay usable with 1,000 nodes × 8 GPUs. */
 export function FleetTable() {
   const trpc = useTRPC();
-  const nodes = useQuery({ ...trpc.fleet.list.queryOptions(), refetchInterval: 5_000 });
-  if (nodes.error) return <div className="error">{nodes.error.message}</div>;
-  if (!nodes.data) return <div className="muted">Loading…</div>;
-  if (nodes.data.length === 0) return <div className="empty">No node has enrolled yet. Start an agent with the enrollment token (Tokens page).</div>;
+  const fleet = useQuery({ ...trpc.fleet.list.queryOptions(), refetchInterval: 5_000 });
+  const [mode, setMode] = useState<THeatMode>('temperature');
+  const [status, setStatus] = useState<TStatusFilter>('all');
+  const [model, setModel] = useState('');
+  const [host, setHost] = useState('');
+
+  const models = useMemo(() => [...new Set(fleet.data?.nodes.flatMap((n) => n.gpus.map((g) => g.name ?? 'unknown')) ?? [])].sort(), [fleet.data]);
+  const nodes = useMemo(() => {
+    const q = host.trim().toLowerCase();
+    return (fleet.data?.nodes ?? [])
+      .filter((n) => status === 'all' || n.status === status)
+      .filter((n) => !model || n.gpus.some((g) => (g.name ?? 'unknown') === model))
+      .filter((n) => !q || n.hostname.toLowerCase().includes(q))
+      // Trouble first: nodes with firing alerts, then offline and stale ones.
+      .sort((a, b) => b.firingAlerts - a.firingAlerts || rank(a.status) - rank(b.status) || a.hostname.localeCompare(b.hostname));
+  }, [fleet.data, status, model, host]);
+
+  if (fleet.error) return <div className="error">{fleet.error.message}</div>;
+  if (!fleet.data) return <div className="muted">Loading…</div>;
+  const { summary, alerts } = fleet.data;
+  const scale = HEAT_SCALES[mode];
+  const hostOf = new Map(fleet.data.nodes.map((n) => [n.id, n.hostname]));
+
   return (
-    <table>
-      <thead>
-        <tr><th>Host</th><th>Status</th><th>Last report</th><th>Agent</th><th>OS</th><th>Enrolled</th></tr>
-      </thead>
-      <tbody>
-        {nodes.data.map((n) => (
-          <tr key={n.id} data-testid="node-row">
-            <td>{n.hostname}</td>
-            <td><span className={`badge ${n.status}`}>{n.status}</span></td>
-            <td>{n.lastSeenAt ? ago(n.lastSeenAt) : 'never'}</td>
-            <td>{n.agentVersion ?? '—'}</td>
-            <td>{n.os ?? '—'}</td>
-            <td>{new Date(n.enrolledAt).toLocaleString()}</td>
-          </tr>
+    <>
+      <div className={styles.summary} data-testid="fleet-summary">
+        <div className={styles.stat}><b>{summary.nodes}</b><span>nodes</span></div>
+        <div className={styles.stat}><b style={{ color: 'var(--ok)' }}>{summary.online}</b><span>online</span></div>
+        <div className={styles.stat}><b style={{ color: 'var(--warn)' }}>{summary.stale}</b><span>stale</span></div>
+        <div className={styles.stat}><b style={{ color: 'var(--bad)' }}>{summary.offline}</b><span>offline</span></div>
+        <div className={styles.stat}><b>{summary.gpus}</b><span>GPUs</span></div>
+        <div className={styles.stat}><b style={{ color: summary.firingAlerts ? 'var(--bad)' : undefined }}>{summary.firingAlerts}</b><span>firing alerts</span></div>
+      </div>
+      {alerts.length > 0 && (
+        <ul className={styles.alerts} data-testid="alerts">
+          {alerts.map((a) => (
+            <li key={a.id} className={a.state === 'pending' ? styles.pending : undefined} data-testid="alert" data-kind={a.kind} data-state={a.state}>
+              <b>{a.kind.replace('_', ' ')}</b> {a.state === 'pending' ? '(pending)' : ''} · <Link href={`/fleet/${a.nodeId}`}>{hostOf.get(a.nodeId) ?? a.nodeId}</Link> · {a.message}{' '}
+              <span className="muted">since {ago(a.firingAt ?? a.startedAt)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <div className={styles.controls}>
+        <label>
+          Colour by
+          <select value={mode} onChange={(e) => setMode(e.target.value as THeatMode)} aria-label="Colour by">
+            <option value="temperature">temperature</option>
+            <option value="utilization">utilization</option>
+          </select>
+        </label>
+        <label>
+          Status
+          <select value={status} onChange={(e) => setStatus(e.target.value as TStatusFilter)} aria-label="Status filter">
+            <option value="all">all</option>
+            <option value="online">online</option>
+            <option value="stale">stale</option>
+            <option value="offline">offline</option>
+          </select>
+        </label>
+        <label>
+          Model
+          <select value={model} onChange={(e) => setModel(e.target.value)} aria-label="Model filter">
+            <option value="">all models</option>
+            {models.map((m) => <option key={m} value={m}>{m}</option>)}
+          </select>
+        </label>
+        <label>Hostname<input value={host} onChange={(e) => setHost(e.target.value)} placeholder="filter" aria-label="Hostname filter" /></label>
+        <div className={styles.legend}>
+          {scale.min}{scale.unit}
+          <div className={styles.legendBar} style={{ background: `linear-gradient(90deg, ${[0, 0.25, 0.5, 0.75, 1].map((t) => heatColor(scale.min + t * (scale.max - scale.min), scale.min, scale.max)).join(',')})` }} />
+          {scale.max}{scale.unit} · grey: unknown
+        </div>
+      </div>
+      {fleet.data.nodes.length === 0 && <div className="empty">No node has enrolled yet. Start an agent with the enrollment token (Tokens page).</div>}
+      <div className={styles.grid} data-testid="heat-grid">
+        {nodes.map((n) => (
+          <Link key={n.id} href={`/fleet/${n.id}`} className={`${styles.node} ${n.firingAlerts ? styles.alerting : ''}`} data-testid="node-row" data-hostname={n.hostname} data-status={n.status}>
+            <div className={styles.nodeHead}>
+              <span title={n.hostname}>
+                <span className={styles.dot} style={{ background: n.status === 'online' ? 'var(--ok)' : n.status === 'stale' ? 'var(--warn)' : 'var(--bad)' }} />
+                {n.hostname}
+              </span>
+              <span className={`badge ${n.status}`}>{n.status}</span>
+            </div>
+            <div className={styles.cells}>
+              {n.gpus.map((g) => {
+                const v = mode === 'temperature' ? g.temp : g.util;
+                return (
+                  <div
+                    key={g.index}
+                    className={`${styles.cell} ${g.missing ? styles.missing : ''}`}
+                    style={{ background: heatColor(v, scale.min, scale.max) }}
+                    title={`GPU ${g.index} ${g.name ?? ''}\n${g.missing ? 'MISSING from the last report\n' : ''}util ${fmt(g.util, '%')} · temp ${fmt(g.temp, '°C')} · ${fmt(g.power, 'W')} · mem ${fmt(g.memUsed, '')}/${fmt(g.memTotal, ' MiB')}`}
+                    data-testid="gpu-cell"
+                  />
+                );
+              })}
+              {n.gpus.length === 0 && <span className="muted" style={{ gridColumn: '1 / -1', fontSize: 11 }}>no GPU reported</span>}
+            </div>
+          </Link>
         ))}
-      </tbody>
-    </table>
+      </div>
+    </>
   );
+}
+
+function rank(s: string): number {
+  return s === 'offline' ? 0 : s === 'stale' ? 1 : 2;
+}
+
+function fmt(v: number | null, unit: string): string {
+  return v === null ? '—' : `${Math.round(v * 10) / 10}${unit}`;
 }

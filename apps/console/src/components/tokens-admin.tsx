@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTRPC } from '@/trpc/client';
 
-type TRole = 'viewer' | 'operator' | 'admin';
+type TRole = 'viewer' | 'operator' | 'admin' | 'gateway';
 
 export function TokensAdmin() {
   const trpc = useTRPC();
@@ -48,6 +48,7 @@ export function TokensAdmin() {
             <option value="viewer">viewer</option>
             <option value="operator">operator</option>
             <option value="admin">admin</option>
+            <option value="gateway">gateway (admission only)</option>
           </select>
         </label>
         <button type="submit" disabled={create.isPending}>Create token</button>
@@ -105,7 +106,7 @@ export function TokensAdmin() {
           <tr><th>Host</th><th>Node id</th><th>Enrolled</th><th>Status</th><th></th></tr>
         </thead>
         <tbody>
-          {nodes.data?.map((n) => (
+          {nodes.data?.nodes.map((n) => (
             <tr key={n.id}>
               <td>{n.hostname}</td>
               <td><code>{n.id}</code></td>

@@ -1,6 +1,7 @@
 import type { TDb } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { shapeAlert } from './alerts';
+import { healthFailing } from './ingest-report';
 import { nodeStatus } from './node-status';
 
 type THost = { cpuLoadPercent: number | null; memUsedBytes: number | null; memTotalBytes: number | null; os: { distro: string | null; release: string | null; kernel: string | null } | null };
@@ -9,6 +10,8 @@ type THealth = {
   errors: string[];
   gpuCount: number;
   nvidiaSmi: { status: string; message: string | null };
+  hostMetrics: { status: string };
+  inventory: { status: string };
   inventoryMismatch: boolean;
   inventoryMismatchReason: string | null;
   timeouts: { part: string; afterMs: number }[];
@@ -54,7 +57,7 @@ export async function listFleet(req: { db: TDb; now: Date; includeRevoked: boole
       memUsedBytes: host?.memUsedBytes ?? null,
       memTotalBytes: host?.memTotalBytes ?? null,
       collector: health
-        ? { ok: health.errors.length === 0 && health.nvidiaSmi.status === 'ok', errors: health.errors, durationMs: health.durationMs, nvidiaSmi: health.nvidiaSmi.status, inventoryMismatch: health.inventoryMismatch }
+        ? { ok: !healthFailing({ health } as never), errors: health.errors, durationMs: health.durationMs, nvidiaSmi: health.nvidiaSmi.status, inventoryMismatch: health.inventoryMismatch }
         : null,
       spoolDropped: n.spoolDropped,
       firingAlerts: alertsByNode.get(n.id) ?? 0,

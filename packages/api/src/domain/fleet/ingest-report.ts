@@ -21,8 +21,14 @@ export type TIngestResult = {
 
 type TNodeRow = { lastSeq: number; collectorFailures: number; revoked: boolean };
 
-function healthFailing(s: TTelemetrySample): boolean {
-  return s.health.errors.length > 0 || s.health.nvidiaSmi.status !== 'ok';
+/**
+ * A collector that cannot do its job: nvidia-smi or a systeminformation part
+ * failed or timed out. A host with no nvidia-smi at all is not failing (it has
+ * no NVIDIA GPU to report), so `missing` does not count.
+ */
+export function healthFailing(s: Pick<TTelemetrySample, 'health'>): boolean {
+  const h = s.health;
+  return h.nvidiaSmi.status === 'failed' || h.nvidiaSmi.status === 'timeout' || h.hostMetrics.status !== 'ok' || h.inventory.status === 'failed' || h.inventory.status === 'timeout';
 }
 
 /** Which GPU slot a reading belongs to: nvidia-smi's index, else its position in the report. */
