@@ -2,6 +2,7 @@ import type { TDb, TDbProvider } from '@coolant/db';
 import type { AdmissionService } from './domain/admission/admission-service';
 import type { ConfigSync } from './domain/admission/config-sync';
 import type { FleetService } from './domain/fleet/fleet-service';
+import type { SmokeService } from './domain/smoke/smoke-service';
 import type { TRole, TTokenRole } from './lib/roles';
 
 export type TActor =
@@ -34,6 +35,7 @@ export type TServices = {
   config: ConfigSync;
   admission: AdmissionService;
   fleet: FleetService;
+  smoke: SmokeService;
 };
 
 export type TContext = TServices & {

@@ -3,6 +3,7 @@ import { agentRouter } from './routers/agent';
 import { auditRouter } from './routers/audit';
 import { authRouter } from './routers/auth';
 import { fleetRouter } from './routers/fleet';
+import { smokeRouter } from './routers/smoke';
 import { systemRouter } from './routers/system';
 import { tiersRouter } from './routers/tiers';
 import { tokensRouter } from './routers/tokens';
@@ -18,6 +19,7 @@ export const appRouter = router({
   audit: auditRouter,
   tiers: tiersRouter,
   admission: admissionRouter,
+  smoke: smokeRouter,
   system: systemRouter,
 });
 

@@ -6,6 +6,7 @@ import { ConfigSync, INSTANCE_LIVE_MS } from './domain/admission/config-sync';
 import { clearCredentialCache } from './domain/auth/authenticate-request';
 import { FleetService, type TRetention } from './domain/fleet/fleet-service';
 import { DEFAULT_OFFLINE_AFTER_MS, setOfflineAfterMs } from './domain/fleet/node-status';
+import { SmokeService } from './domain/smoke/smoke-service';
 import { seedTiers } from './domain/tiers/seed-tiers';
 import { AppError } from './lib/app-error';
 
@@ -67,6 +68,8 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
   await admission.start();
   const fleet = new FleetService({ db: opts.db, raw, now, log, ...(opts.retention ? { retention: opts.retention } : {}) });
   fleet.start(opts.background ?? true);
+  const smoke = new SmokeService({ db: opts.db, now, log });
+  smoke.start(opts.background ?? true);
   return {
     db: opts.db,
     dbProvider: opts.dbConfig.provider,
@@ -76,7 +79,9 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
     config,
     admission,
     fleet,
+    smoke,
     async stop() {
+      smoke.stop();
       fleet.stop();
       await admission.stop();
       await config.stop();

@@ -121,6 +121,8 @@ let cached: TIntModel | undefined;
 
 /** The committed model, read and folded once per thread. */
 export function loadModel(): TIntModel {
-  cached ??= foldWeights(readFileSync(WEIGHTS_URL));
+  // COOLANT_GENERATOR_WEIGHTS points a node at another weights file: how the fleet-wide
+  // determinism check is exercised with a deliberately corrupted copy.
+  cached ??= foldWeights(readFileSync(process.env.COOLANT_GENERATOR_WEIGHTS || WEIGHTS_URL));
   return cached;
 }

@@ -18,6 +18,14 @@ export const ZReportRequest = z.strictObject({
 });
 export type TReportRequest = z.infer<typeof ZReportRequest>;
 
+export const ZJobResultRequest = z.strictObject({
+  jobId: z.string().min(1),
+  /** Rows drawn since the last call: y and the row's palette indices, base64. */
+  rows: z.array(z.strictObject({ y: z.number().int().min(0), data: z.string().max(8192) })).max(1024).default([]),
+  done: z.strictObject({ checksum: z.string().regex(/^[0-9a-f]{64}$/), modelVersion: z.string().max(128), firstRowMs: z.number().min(0), totalMs: z.number().min(0) }).optional(),
+  error: z.string().max(2000).optional(),
+});
+
 export const agentRouter = router({
   /** Public: the caller proves itself with the enrollment secret in the input. */
   enroll: publicProcedure.input(ZEnrollRequest).mutation(async ({ ctx, input }) =>
@@ -31,6 +39,11 @@ export const agentRouter = router({
       ip: ctx.request.ip,
     }),
   ),
+  /** Long poll: a smoke job for this node, or null after waitMs. */
+  nextJob: agentProcedure
+    .input(z.strictObject({ waitMs: z.number().int().min(0).max(30_000) }))
+    .mutation(async ({ ctx, input, signal }) => ({ job: await ctx.smoke.nextJob(ctx.actor.id, input.waitMs, signal) })),
+  jobResult: agentProcedure.input(ZJobResultRequest).mutation(({ ctx, input }) => ctx.smoke.jobResult({ nodeId: ctx.actor.id, ...input })),
   report: agentProcedure.input(ZReportRequest).mutation(({ ctx, input }) =>
     ctx.fleet.ingest({ nodeId: ctx.actor.id, intervalSeconds: Math.round(input.intervalSeconds), agentVersion: input.agentVersion ?? null, samples: input.samples }),
   ),
