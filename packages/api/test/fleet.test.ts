@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { type TRPCError } from '@trpc/server';
 import { TEST_PROVIDERS } from '@coolant/db/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MetricsWriter } from '../src/lib/prometheus';

@@ -66,7 +66,7 @@ function drawShape(mask: Uint8Array, w: number, char: string, size: number): voi
       const py = y + 0.5 - cy;
       const inSquare = Math.abs(px) < r && Math.abs(py) < r;
       const d2 = px * px + py * py;
-      let on = false;
+      let on: boolean;
       switch (char) {
         case '■':
           on = inSquare;
