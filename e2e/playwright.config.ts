@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, findChromium } from './chromium';
-import { ADMIN_PASSWORD, ADMIN_TOKEN } from './tests/helpers';
+import { ADMIN_PASSWORD, ADMIN_TOKEN, ENROLL_TOKEN } from './tests/helpers';
 
 const PORT = Number(process.env.E2E_PORT ?? 3210);
 const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'coolant-e2e-'));
@@ -11,11 +11,12 @@ const root = resolve(import.meta.dirname, '..');
 
 export default defineConfig({
   testDir: './tests',
+  outputDir: process.env.E2E_OUTPUT_DIR ?? 'test-results',
   fullyParallel: false,
   workers: 1,
   // Retries hide flakiness; a flaky e2e test is a bug to fix.
   retries: 0,
-  timeout: 30_000,
+  timeout: 60_000,
   reporter: [['list']],
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
@@ -37,6 +38,9 @@ export default defineConfig({
       COOLANT_ADMIN_PASSWORD: ADMIN_PASSWORD,
       COOLANT_ADMIN_TOKEN: ADMIN_TOKEN,
       COOLANT_LOCAL_AGENT: 'false',
+      COOLANT_ENROLL_TOKEN: ENROLL_TOKEN,
+      // The fleet test watches a stopped agent go stale, then offline, without waiting two minutes.
+      COOLANT_NODE_OFFLINE_AFTER_SECONDS: '8',
       DATABASE_URL: '',
     },
   },

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 
 export const ADMIN_PASSWORD = 'e2e-admin-password';
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
+export const ENROLL_TOKEN = 'e2e-enroll-token-0123456789';
 
 export async function login(page: Page, username: string, password: string): Promise<void> {
   await page.goto('/login');

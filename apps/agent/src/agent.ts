@@ -1,5 +1,6 @@
 import { release, type } from 'node:os';
 import { join } from 'node:path';
+import { generateInWorker } from '@coolant/generator';
 import { createCollector, Spool, type TCollector } from '@coolant/telemetry';
 import { createApiClient, errorCode, type TApiClient } from './api-client';
 import type { TAgentConfig } from './config';
@@ -155,6 +156,57 @@ export class Agent {
     }
   }
 
+  /**
+   * Smoke jobs: long-poll the console, draw the job with the reference
+   * generator on a worker thread, stream rows every 100 ms, report the result.
+   */
+  private async jobLoop(signal: AbortSignal): Promise<void> {
+    let backoff = 1_000;
+    while (!signal.aborted) {
+      let job;
+      try {
+        ({ job } = await this.api.agent.nextJob.mutate({ waitMs: 20_000 }, { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) }));
+        backoff = 1_000;
+      } catch (error) {
+        if (signal.aborted) return;
+        if (errorCode(error) === 'UNAUTHORIZED') return; // the sender reports it and stops the agent
+        await sleep(backoff, signal);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        continue;
+      }
+      if (job) await this.runJob(job, signal);
+    }
+  }
+
+  async runJob(job: { id: string; prompt: string; seed: number; width: number; height: number; timeoutMs: number }, signal: AbortSignal): Promise<void> {
+    this.log.info(`smoke job ${job.id}: "${job.prompt}" seed ${job.seed}, ${job.width}x${job.height}`);
+    let rows: { y: number; data: string }[] = [];
+    let sending = Promise.resolve();
+    const send = (extra: { done?: { checksum: string; modelVersion: string; firstRowMs: number; totalMs: number }; error?: string } = {}) => {
+      const batch = rows;
+      rows = [];
+      sending = sending.then(async () => {
+        await this.api.agent.jobResult.mutate({ jobId: job.id, rows: batch, ...extra }, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      });
+      return sending;
+    };
+    const tick = setInterval(() => void send().catch(() => {}), 100);
+    try {
+      const result = await generateInWorker(
+        { prompt: job.prompt, seed: job.seed, width: job.width, height: job.height },
+        { timeoutMs: job.timeoutMs, signal, onRow: (y, row) => void rows.push({ y, data: Buffer.from(row).toString('base64') }) },
+      );
+      clearInterval(tick);
+      await sending.catch(() => {});
+      await send({ done: { checksum: result.checksum, modelVersion: result.modelVersion, firstRowMs: result.timings.firstRowMs, totalMs: result.timings.totalMs } });
+      this.log.info(`smoke job ${job.id}: ${result.width * result.height} px in ${result.timings.totalMs.toFixed(0)} ms, checksum ${result.checksum.slice(0, 12)}…`);
+    } catch (error) {
+      clearInterval(tick);
+      await sending.catch(() => {});
+      await send({ error: (error as Error).message }).catch((e: Error) => this.log.warn(`could not report smoke job failure: ${e.message}`));
+    }
+  }
+
   /** Runs until the signal aborts (SIGTERM) or, with --once, after one cycle. */
   async run(signal: AbortSignal): Promise<void> {
     try {
@@ -165,10 +217,17 @@ export class Agent {
         return;
       }
       this.identity ??= await this.enroll(signal);
-      this.sending = this.senderLoop(signal);
+      // One signal for the three loops: SIGTERM, or a fatal error in any of them, stops all.
+      const inner = new AbortController();
+      const onAbort = () => inner.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
       let fatal: unknown = null;
-      this.sending.catch((e: unknown) => (fatal = e));
-      while (!signal.aborted && !fatal) {
+      this.sending = this.senderLoop(inner.signal).catch((e: unknown) => {
+        fatal = e;
+        inner.abort();
+      });
+      const jobs = this.jobLoop(inner.signal).catch((e: Error) => this.log.error(`smoke jobs stopped: ${e.message}`));
+      while (!inner.signal.aborted) {
         const started = Date.now();
         try {
           await this.sampleOnce();
@@ -176,10 +235,12 @@ export class Agent {
         } catch (error) {
           this.log.error(`sampling failed: ${(error as Error).message}`);
         }
-        await sleep(Math.max(0, jittered(this.config.intervalSeconds) - (Date.now() - started)), signal);
+        await sleep(Math.max(0, jittered(this.config.intervalSeconds) - (Date.now() - started)), inner.signal);
       }
+      signal.removeEventListener('abort', onAbort);
+      await this.sending;
+      await jobs;
       if (fatal) throw fatal;
-      await this.sending.catch(() => {});
     } finally {
       await this.close();
     }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { TDb } from '@coolant/db';
-import { encodePng, generateInWorker, pictureChecksum, validateGenerateRequest, type TGenerateResult } from '@coolant/generator';
+import { encodePng, generateInWorker, PALETTE, pictureChecksum, validateGenerateRequest, type TGenerateResult } from '@coolant/generator';
 import type { TActor } from '../../context';
 import { AppError } from '../../lib/app-error';
 import { recordAudit } from '../audit/record-audit';
@@ -86,6 +86,8 @@ export function shapeRun(r: TRunRow & { pixels?: Uint8Array | null; png?: Uint8A
     modelVersion: (r.modelVersion as string | null) ?? null,
     expectedChecksum: (r.expectedChecksum as string | null) ?? null,
     match: (r.match as boolean | null) ?? null,
+    /** RGB of each palette index, for drawing `pixels` while the run streams. */
+    palette: PALETTE.map((c) => [c[0], c[1], c[2]] as [number, number, number]),
     ...(r.pixels !== undefined ? { pixels: r.pixels ? Buffer.from(r.pixels).toString('base64') : null } : {}),
     ...(r.png !== undefined ? { png: r.png ? Buffer.from(r.png).toString('base64') : null } : {}),
   };

@@ -1,8 +1,12 @@
-export default function Page() {
+import { SmokeTests } from '@/components/smoke-tests';
+import { currentActor, hasRole } from '@/lib/actor';
+
+export default async function SmokePage() {
+  const actor = await currentActor();
   return (
     <>
       <h1>Smoke tests</h1>
-      <div className="empty">Run the reference generator on a node and compare its checksum. Not available in this version yet.</div>
+      <SmokeTests canRun={!!actor && hasRole(actor, 'operator')} />
     </>
   );
 }
