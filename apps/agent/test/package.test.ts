@@ -128,11 +128,9 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the pack
 
   async function fleet(): Promise<TFleetNode[]> {
     const res = await fetch(`${consoleServer!.url}/api/trpc/fleet.list`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    // The list was an array of nodes and becomes { summary, alerts, nodes } with the telemetry.
-    const body = (await res.json()) as { result?: { data?: TFleetNode[] | { nodes?: TFleetNode[] } } };
+    const body = (await res.json()) as { result?: { data?: { nodes?: TFleetNode[] } } };
     expect(res.status, JSON.stringify(body)).toBe(200);
-    const data = body.result?.data;
-    return (Array.isArray(data) ? data : data?.nodes) ?? [];
+    return body.result?.data?.nodes ?? [];
   }
 
   /** Runs one agent cycle with `command` and returns the node the console now lists for it. */
@@ -156,11 +154,8 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the pack
   function expectReported(node: TFleetNode): void {
     expect(node.hostname).toBe(hostname());
     expect(node.lastSeq).toBeGreaterThanOrEqual(1);
-    // Until the telemetry reaches fleet.list there is no gpus field; once it does, the fake H100 must be in it.
-    if ('gpus' in node) {
-      expect(Array.isArray(node.gpus) ? node.gpus : []).toHaveLength(1);
-      expect(node.gpus).toMatchObject([{ name: FAKE_GPU_NAME }]);
-    }
+    expect(node.gpus).toHaveLength(1);
+    expect(node.gpus).toMatchObject([{ name: FAKE_GPU_NAME }]);
   }
 
   describe('dist/agent/coolant-agent (single executable)', () => {
