@@ -31,6 +31,10 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', 'scripts/**', '**/bin/**', '**/fake-bin/**', '**/test/fixtures/**'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', Buffer: 'readonly' } },
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['process', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Buffer', 'URL', 'AbortSignal', 'AbortController', 'fetch', 'SharedArrayBuffer', 'Atomics', 'performance'].map((g) => [g, 'readonly']),
+      ),
+    },
   },
 );

@@ -5,6 +5,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTRPC } from '@/trpc/client';
 import { ago } from '@/lib/format';
+import { useNow } from '@/lib/use-now';
 import { LineChart } from './line-chart';
 import styles from './fleet.module.css';
 
@@ -19,10 +20,11 @@ export function NodeDetail({ id }: { id: string }) {
   const trpc = useTRPC();
   const node = useQuery({ ...trpc.fleet.node.queryOptions({ id }), refetchInterval: 5_000 });
   const [range, setRange] = useState<'hour' | 'day'>('hour');
+  const now = useNow();
   if (node.error) return <div className="error">{node.error.message}</div>;
   if (!node.data) return <div className="muted">Loading…</div>;
   const n = node.data;
-  const to = Date.now();
+  const to = now;
   const from = to - (range === 'hour' ? 3_600_000 : 86_400_000);
   const series = n.charts[range];
   const h = n.health;

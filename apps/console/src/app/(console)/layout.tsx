@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import { redirect } from 'next/navigation';
+import { AccessBar } from '@/components/access-bar';
 import { NavLinks } from '@/components/nav-links';
 import { currentActor, hasRole } from '@/lib/actor';
 
@@ -14,7 +15,10 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
         <div className="brand">Coolant</div>
         <NavLinks isAdmin={hasRole(actor, 'admin')} name={actor.name} role={actor.role} />
       </nav>
-      <main>{children}</main>
+      <div className="content">
+        <AccessBar canOperate={hasRole(actor, 'operator')} />
+        <main>{children}</main>
+      </div>
     </div>
   );
 }

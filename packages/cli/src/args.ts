@@ -1,0 +1,192 @@
+import { parseArgs } from 'node:util';
+import { parseUntil, UntilError } from './until';
+
+export const WINDOWS = ['minute', 'hour', 'day'] as const;
+export type TWindow = (typeof WINDOWS)[number];
+
+export type TCommand =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'status' }
+  | { kind: 'pause'; tier: string; reason: string; until: Date | null }
+  | { kind: 'resume'; tier: string; reason: string | null }
+  | { kind: 'limits-set'; tier: string; window: TWindow; limit: number | null; reason: string | null }
+  | { kind: 'limits-temp'; tier: string; window: TWindow; limit: number; until: Date; reason: string }
+  | { kind: 'limits-clear-temp'; tier: string; window: TWindow; reason: string | null }
+  | { kind: 'consume'; tier: string; subject: string; cost: number };
+
+export type TInvocation = { command: TCommand; json: boolean };
+
+export const USAGE = `coolant — operate a Coolant console from the shell
+
+Usage:
+  coolant status                                          tiers, limits, pauses and console instances
+  coolant pause <tier> --reason TEXT [--until 2h|ISO]     refuse every request of a tier (auto-resume with --until)
+  coolant resume <tier> [--reason TEXT]
+  coolant limits set <tier> <minute|hour|day> <n|none> [--reason TEXT]     base limit (admin)
+  coolant limits temp <tier> <minute|hour|day> <n> --until 2h|ISO --reason TEXT
+  coolant limits clear-temp <tier> <minute|hour|day> [--reason TEXT]
+  coolant consume <tier> <subject> [--cost N]             one admission decision (drills)
+
+Options:
+  --json      machine-readable output (the API's JSON)
+  --help      this text
+  --version   the CLI's version
+
+Environment:
+  COOLANT_URL     console URL (default http://localhost:3000)
+  COOLANT_TOKEN   API token (Tokens page), sent as Bearer
+
+Exit status: 0 ok; 1 the console refused or could not be reached; 2 bad usage;
+3 consume was denied.
+`;
+
+/** Wrong arguments: the message names what is wrong; the caller prints it with the usage hint. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+type TFlags = { reason?: string | undefined; until?: string | undefined; cost?: string | undefined };
+type TFlag = keyof TFlags;
+
+const USAGE_OF: Record<string, string> = {
+  status: 'coolant status',
+  pause: 'coolant pause <tier> --reason TEXT [--until 2h|ISO]',
+  resume: 'coolant resume <tier> [--reason TEXT]',
+  'limits set': 'coolant limits set <tier> <minute|hour|day> <n|none> [--reason TEXT]',
+  'limits temp': 'coolant limits temp <tier> <minute|hour|day> <n> --until 2h|ISO --reason TEXT',
+  'limits clear-temp': 'coolant limits clear-temp <tier> <minute|hour|day> [--reason TEXT]',
+  consume: 'coolant consume <tier> <subject> [--cost N]',
+};
+
+function positionals(name: string, args: string[], count: number): string[] {
+  if (args.length !== count) {
+    const what = args.length < count ? 'missing arguments' : `unexpected argument "${args[count]}"`;
+    throw new UsageError(`${name}: ${what}; usage: ${USAGE_OF[name]}`);
+  }
+  return args;
+}
+
+function onlyFlags(name: string, flags: TFlags, allowed: TFlag[]): void {
+  for (const f of Object.keys(flags) as TFlag[]) {
+    if (flags[f] !== undefined && !allowed.includes(f)) throw new UsageError(`${name}: --${f} does not apply; usage: ${USAGE_OF[name]}`);
+  }
+}
+
+function requiredText(name: string, flag: TFlag, value: string | undefined): string {
+  const v = value?.trim();
+  if (!v) throw new UsageError(`${name}: --${flag} is required (${flag === 'reason' ? 'say why, it goes to the audit log' : 'a duration like 2h or an ISO date-time'})`);
+  return v;
+}
+
+function optionalText(value: string | undefined): string | null {
+  return value?.trim() ? value.trim() : null;
+}
+
+function window(value: string): TWindow {
+  if (!(WINDOWS as readonly string[]).includes(value)) throw new UsageError(`window: "${value}" must be minute, hour or day`);
+  return value as TWindow;
+}
+
+function wholeNumber(field: string, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`${field}: "${value}" must be a whole number`);
+  const n = Number(value);
+  if (n < min || n > max) throw new UsageError(`${field}: ${n} must be between ${min} and ${max}`);
+  return n;
+}
+
+function until(name: string, value: string | undefined, now: Date): Date {
+  try {
+    return parseUntil(requiredText(name, 'until', value), now);
+  } catch (error) {
+    if (error instanceof UntilError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** argv (without node and the script) → what to do. Throws UsageError with a one-line message. */
+export function parseInvocation(argv: string[], now: Date): TInvocation {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
+        reason: { type: 'string' },
+        until: { type: 'string' },
+        cost: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    // node:util's messages are long and mention "strict"; keep the part that names the option.
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Unknown option/, 'unknown option'));
+  }
+  const { values, positionals: pos } = parsed;
+  const json = values.json ?? false;
+  const flags: TFlags = { reason: values.reason, until: values.until, cost: values.cost };
+  if (values.help || pos[0] === 'help') return { command: { kind: 'help' }, json };
+  if (values.version) return { command: { kind: 'version' }, json };
+  const [verb, ...rest] = pos;
+  switch (verb) {
+    case undefined:
+      throw new UsageError('a command is required');
+    case 'status':
+      positionals('status', rest, 0);
+      onlyFlags('status', flags, []);
+      return { command: { kind: 'status' }, json };
+    case 'pause': {
+      const [tier] = positionals('pause', rest, 1);
+      onlyFlags('pause', flags, ['reason', 'until']);
+      const reason = requiredText('pause', 'reason', flags.reason);
+      return { command: { kind: 'pause', tier: tier!, reason, until: flags.until === undefined ? null : until('pause', flags.until, now) }, json };
+    }
+    case 'resume': {
+      const [tier] = positionals('resume', rest, 1);
+      onlyFlags('resume', flags, ['reason']);
+      return { command: { kind: 'resume', tier: tier!, reason: optionalText(flags.reason) }, json };
+    }
+    case 'consume': {
+      const [tier, subject] = positionals('consume', rest, 2);
+      onlyFlags('consume', flags, ['cost']);
+      const cost = flags.cost === undefined ? 1 : wholeNumber('cost', flags.cost, 1, 1000);
+      return { command: { kind: 'consume', tier: tier!, subject: subject!, cost }, json };
+    }
+    case 'limits':
+      return { command: parseLimits(rest, flags, now), json };
+    default:
+      throw new UsageError(`unknown command "${verb}"`);
+  }
+}
+
+function parseLimits(args: string[], flags: TFlags, now: Date): TCommand {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'set': {
+      const [tier, w, n] = positionals('limits set', rest, 3);
+      onlyFlags('limits set', flags, ['reason']);
+      const limit = n === 'none' ? null : wholeNumber('limit', n!, 0, 1_000_000_000);
+      return { kind: 'limits-set', tier: tier!, window: window(w!), limit, reason: optionalText(flags.reason) };
+    }
+    case 'temp': {
+      const [tier, w, n] = positionals('limits temp', rest, 3);
+      onlyFlags('limits temp', flags, ['reason', 'until']);
+      const win = window(w!);
+      const limit = wholeNumber('limit', n!, 0, 1_000_000_000);
+      const at = until('limits temp', flags.until, now);
+      return { kind: 'limits-temp', tier: tier!, window: win, limit, until: at, reason: requiredText('limits temp', 'reason', flags.reason) };
+    }
+    case 'clear-temp': {
+      const [tier, w] = positionals('limits clear-temp', rest, 2);
+      onlyFlags('limits clear-temp', flags, ['reason']);
+      return { kind: 'limits-clear-temp', tier: tier!, window: window(w!), reason: optionalText(flags.reason) };
+    }
+    case undefined:
+      throw new UsageError('limits: a subcommand is required (set, temp or clear-temp)');
+    default:
+      throw new UsageError(`limits: unknown subcommand "${sub}" (set, temp or clear-temp)`);
+  }
+}
