@@ -124,7 +124,7 @@ export class Agent {
   private async senderLoop(signal: AbortSignal): Promise<void> {
     let backoff = 1_000;
     while (!signal.aborted) {
-      let empty = false;
+      let empty: boolean;
       try {
         empty = await this.drain(signal);
         backoff = 1_000;
