@@ -90,6 +90,8 @@ async function bundle(esbuild, format, outfile) {
     logLevel: 'warning',
     // systeminformation requires these inside try/catch on macOS only.
     external: ['osx-temperature-sensor', 'macos-temperature-sensor'],
+    // The generator's weights travel inside the artifact (smoke jobs on hosts with nothing installed).
+    loader: { '.bin': 'binary' },
     define: {
       __COOLANT_PACKAGING__: '"bundle"',
       // A CommonJS bundle has no import.meta; the single executable's __filename is its own path.

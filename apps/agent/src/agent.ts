@@ -1,10 +1,10 @@
 import { release, type } from 'node:os';
 import { join } from 'node:path';
-import { generateInWorker } from '@coolant/generator';
+import { generate, generateInWorker } from '@coolant/generator';
 import { createCollector, Spool, type TCollector } from '@coolant/telemetry';
 import { createApiClient, errorCode, type TApiClient } from './api-client';
 import type { TAgentConfig } from './config';
-import { selfLaunch } from './packaging';
+import { packaging, selfLaunch } from './packaging';
 import { AgentState, type TIdentity } from './state';
 import { AGENT_VERSION } from './version';
 
@@ -192,10 +192,11 @@ export class Agent {
     };
     const tick = setInterval(() => void send().catch(() => {}), 100);
     try {
-      const result = await generateInWorker(
-        { prompt: job.prompt, seed: job.seed, width: job.width, height: job.height },
-        { timeoutMs: job.timeoutMs, signal, onRow: (y, row) => void rows.push({ y, data: Buffer.from(row).toString('base64') }) },
-      );
+      const request = { prompt: job.prompt, seed: job.seed, width: job.width, height: job.height };
+      const onRow = (y: number, row: Uint8Array) => void rows.push({ y, data: Buffer.from(row).toString('base64') });
+      // From source the generator runs on a worker thread; a packaged agent has no worker file beside
+      // it and draws in-process (milliseconds for a smoke-test picture; nothing else waits on it).
+      const result = packaging() === 'source' ? await generateInWorker(request, { timeoutMs: job.timeoutMs, signal, onRow }) : generate(request, onRow);
       clearInterval(tick);
       await sending.catch(() => {});
       await send({ done: { checksum: result.checksum, modelVersion: result.modelVersion, firstRowMs: result.timings.firstRowMs, totalMs: result.timings.totalMs } });

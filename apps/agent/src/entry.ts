@@ -4,7 +4,11 @@
  * role is imported lazily so a collector child never loads the agent (tRPC client, config) and
  * the agent never runs the collector's module-level set-up.
  */
+import { useEmbeddedWeights } from '@coolant/generator';
+import weights from '../../../packages/generator/model/weights.bin';
 import { AGENT_ROLE_ENV, AGENT_ROLES, type TAgentRole } from './packaging';
+
+useEmbeddedWeights(weights);
 
 const requested = process.env[AGENT_ROLE_ENV] || 'agent';
 const role = AGENT_ROLES.find((r) => r === requested);

@@ -4,7 +4,7 @@
  * is drawn and streamed back, and matches the reference; an agent whose
  * weights file was deliberately corrupted is flagged in a fleet-wide run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,9 +16,9 @@ const ENROLL = 'smoke-enroll-token-0123456789';
 
 type TRun = { id: string; hostname: string | null; state: string; match: boolean | null; reason: string | null; rowsDone: number; height: number; firstRowMs: number | null };
 
-function startAgent(c: TConsoleProcess, name: string, env: Record<string, string> = {}): ChildProcess {
+function startAgent(c: TConsoleProcess, name: string, env: Record<string, string> = {}, command: string[] = [process.execPath, join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'apps/agent/src/main.ts')]): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), `coolant-smoke-${name}-`));
-  return spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'apps/agent/src/main.ts'), '--server', c.url, '--state-dir', join(dir, 'state'), '--interval', '2', '--hostname', name], {
+  return spawn(command[0]!, [...command.slice(1), '--server', c.url, '--state-dir', join(dir, 'state'), '--interval', '2', '--hostname', name], {
     env: { ...process.env, COOLANT_ENROLL_TOKEN: ENROLL, ...env },
     stdio: 'ignore',
   });
@@ -72,6 +72,20 @@ describe('smoke jobs on real agents', () => {
     expect(done.rowsDone).toBe(done.height);
   });
 
+  it('the packaged single executable draws smoke jobs with the weights it carries', async () => {
+    const build = spawnSync(process.execPath, [join(ROOT, 'scripts/package-agent.mjs'), '--if-stale', '--skip-measure'], { encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+    agents.push(startAgent(c, 'smoke-sea', {}, [join(ROOT, 'dist/agent/coolant-agent')]));
+    const nodeId = await online('smoke-sea');
+    const res = await trpc<{ runs: TRun[] }>(c.url, 'smoke.run', { target: nodeId, prompt: 'SEA', seed: 5 }, c.adminToken);
+    const id = res.data.runs[0]!.id;
+    const done = await waitFor('the result', async () => {
+      const r = await trpc<TRun>(c.url, 'smoke.get', { id }, c.adminToken, 'GET');
+      return r.data.state === 'passed' || r.data.state === 'failed' ? r.data : null;
+    });
+    expect(done).toMatchObject({ state: 'passed', match: true });
+  });
+
   it('a fleet-wide run flags the agent started with a corrupted weights file', async () => {
     const corrupted = join(mkdtempSync(join(tmpdir(), 'coolant-weights-')), 'weights.bin');
     copyFileSync(join(ROOT, 'packages/generator/model/weights.bin'), corrupted);
@@ -82,6 +96,7 @@ describe('smoke jobs on real agents', () => {
     agents.push(startAgent(c, 'smoke-corrupt', { COOLANT_GENERATOR_WEIGHTS: corrupted }));
     await online('smoke-corrupt');
     await online('smoke-good');
+    await online('smoke-sea');
     const res = await trpc<{ batchId: string; runs: TRun[] }>(c.url, 'smoke.run', { target: 'all', prompt: 'FLEET', seed: 3 }, c.adminToken);
     expect(res.error).toBeNull();
     const runs = await waitFor('every run of the batch to finish', async () => {
@@ -90,6 +105,7 @@ describe('smoke jobs on real agents', () => {
     });
     const byHost = Object.fromEntries(runs.map((r) => [r.hostname, r]));
     expect(byHost['smoke-good']).toMatchObject({ state: 'passed', match: true });
+    expect(byHost['smoke-sea']).toMatchObject({ state: 'passed', match: true });
     expect(byHost['smoke-corrupt']).toMatchObject({ state: 'failed', match: false });
     expect(byHost['smoke-corrupt']!.reason).toMatch(/differs from the reference|the node reported/);
   });

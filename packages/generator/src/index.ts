@@ -35,6 +35,7 @@ export type { TGenerateResult, TOnRow, TResolvedRequest } from './generate';
 export { generateInWorker } from './generate-in-worker';
 export type { TGenerateInWorkerOptions } from './generate-in-worker';
 export { modelVersion } from './model-info';
+export { useEmbeddedWeights } from './model';
 export { decodePng, encodePng } from './png';
 export type { TEncodePngOptions, TRaster } from './png';
 export { InvalidGenerateRequestError, validateGenerateRequest } from './validate';

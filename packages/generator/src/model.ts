@@ -118,11 +118,23 @@ export function foldWeights(bytes: Uint8Array): TIntModel {
 }
 
 let cached: TIntModel | undefined;
+let embedded: Uint8Array | undefined;
+
+/**
+ * A packaged agent (one executable, no files beside it) carries the weights
+ * inside itself and hands them over here before the first generation.
+ */
+export function useEmbeddedWeights(bytes: Uint8Array): void {
+  embedded = bytes;
+  cached = undefined;
+}
 
 /** The committed model, read and folded once per thread. */
 export function loadModel(): TIntModel {
   // COOLANT_GENERATOR_WEIGHTS points a node at another weights file: how the fleet-wide
   // determinism check is exercised with a deliberately corrupted copy.
-  cached ??= foldWeights(readFileSync(process.env.COOLANT_GENERATOR_WEIGHTS || WEIGHTS_URL));
+  cached ??= foldWeights(
+    process.env.COOLANT_GENERATOR_WEIGHTS ? readFileSync(process.env.COOLANT_GENERATOR_WEIGHTS) : embedded ? Buffer.from(embedded) : readFileSync(WEIGHTS_URL),
+  );
   return cached;
 }
