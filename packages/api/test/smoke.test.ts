@@ -76,6 +76,8 @@ describe('smoke tests', () => {
     expect(await serve(n.api)).toEqual({ ok: true, state: 'passed' });
     const listed = await op.smoke.list({ nodeId: n.nodeId });
     expect(listed.runs[0]).toMatchObject({ state: 'passed', match: true, hostname: 'smoke-a' });
+    expect((await op.fleet.list()).nodes.find((x) => x.id === n.nodeId)!.lastSmoke).toMatchObject({ state: 'passed' });
+    expect((await op.fleet.node({ id: n.nodeId })).lastSmoke).toMatchObject({ state: 'passed', prompt: 'HI' });
   });
 
   it('"all" runs on every online node and flags the one whose pixels differ', async () => {

@@ -96,7 +96,14 @@ export function FleetTable() {
                 <span className={styles.dot} style={{ background: n.status === 'online' ? 'var(--ok)' : n.status === 'stale' ? 'var(--warn)' : 'var(--bad)' }} />
                 {n.hostname}
               </span>
-              <span className={`badge ${n.status}`}>{n.status}</span>
+              <span>
+                {n.lastSmoke && (
+                  <span title={`last smoke test ${n.lastSmoke.state}${n.lastSmoke.reason ? `: ${n.lastSmoke.reason}` : ''}`} style={{ color: n.lastSmoke.state === 'passed' ? 'var(--ok)' : 'var(--bad)', marginRight: 4 }}>
+                    {n.lastSmoke.state === 'passed' ? '✓' : '✗'}
+                  </span>
+                )}
+                <span className={`badge ${n.status}`}>{n.status}</span>
+              </span>
             </div>
             <div className={styles.cells}>
               {n.gpus.map((g) => {

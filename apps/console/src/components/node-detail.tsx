@@ -39,6 +39,19 @@ export function NodeDetail({ id }: { id: string }) {
       <table style={{ marginBottom: 16 }}>
         <tbody>
           <tr><th>Agent</th><td data-testid="agent-version">{n.agentVersion ?? '—'}</td><th>Last report</th><td>{n.lastSeenAt ? ago(n.lastSeenAt) : 'never'} (every ~{n.intervalSeconds}s)</td></tr>
+          <tr>
+            <th>Last smoke test</th>
+            <td colSpan={3} data-testid="last-smoke">
+              {n.lastSmoke ? (
+                <>
+                  <span className={`badge ${n.lastSmoke.state === 'passed' ? 'online' : 'offline'}`}>{n.lastSmoke.state === 'passed' ? '✓ match' : '✗ failed'}</span> &quot;{n.lastSmoke.prompt}&quot; {n.lastSmoke.at ? ago(n.lastSmoke.at) : ''}
+                  {n.lastSmoke.totalMs !== null ? ` · ${n.lastSmoke.totalMs.toFixed(0)} ms` : ''} {n.lastSmoke.reason && <span className="error">{n.lastSmoke.reason}</span>}
+                </>
+              ) : (
+                <span className="muted">none yet (Smoke tests page)</span>
+              )}
+            </td>
+          </tr>
           <tr><th>CPU load</th><td>{n.host?.cpuLoadPercent == null ? '—' : `${n.host.cpuLoadPercent.toFixed(1)} %`}</td><th>Memory</th><td>{n.host?.memUsedBytes == null || n.host.memTotalBytes == null ? '—' : `${(n.host.memUsedBytes / 2 ** 30).toFixed(1)} / ${(n.host.memTotalBytes / 2 ** 30).toFixed(1)} GiB`}</td></tr>
           <tr>
             <th>Collector</th>

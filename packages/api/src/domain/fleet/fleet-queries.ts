@@ -32,10 +32,13 @@ function parse<T>(s: string | null): T | null {
  */
 export async function listFleet(req: { db: TDb; now: Date; includeRevoked: boolean }) {
   const { db, now } = req;
-  const [nodes, alerts] = await Promise.all([
+  const [nodes, alerts, smokes] = await Promise.all([
     db.node.findMany({ where: req.includeRevoked ? {} : { revokedAt: null }, include: { gpus: { orderBy: { gpuIndex: 'asc' } } }, orderBy: { hostname: 'asc' } }),
     db.alert.findMany({ where: { openKey: { not: null } }, orderBy: [{ state: 'asc' }, { startedAt: 'asc' }] }),
+    // The last finished smoke test per node (one row each; the table is small next to telemetry).
+    db.smokeRun.findMany({ where: { nodeId: { not: null }, state: { in: ['passed', 'failed'] } }, orderBy: { finishedAt: 'desc' }, distinct: ['nodeId'], select: { nodeId: true, state: true, finishedAt: true, reason: true } }),
   ]);
+  const lastSmoke = new Map(smokes.map((s) => [s.nodeId!, { state: s.state, at: s.finishedAt?.toISOString() ?? null, reason: s.reason }]));
   const alertsByNode = new Map<string, number>();
   for (const a of alerts) if (a.state === 'firing') alertsByNode.set(a.nodeId, (alertsByNode.get(a.nodeId) ?? 0) + 1);
   const shaped = nodes.map((n) => {
@@ -61,6 +64,7 @@ export async function listFleet(req: { db: TDb; now: Date; includeRevoked: boole
         : null,
       spoolDropped: n.spoolDropped,
       firingAlerts: alertsByNode.get(n.id) ?? 0,
+      lastSmoke: lastSmoke.get(n.id) ?? null,
       gpus: n.gpus.map((g) => ({
         index: g.gpuIndex,
         name: g.name,
@@ -96,10 +100,11 @@ export async function getFleetNode(req: { db: TDb; id: string; now: Date }) {
   if (!n) throw new AppError('NOT_FOUND', `No node with id ${req.id}`);
   const hourAgo = now.getTime() - 3_600_000;
   const dayAgoMin = Math.floor((now.getTime() - 86_400_000) / 60_000);
-  const [raw, minutes, alerts] = await Promise.all([
+  const [raw, minutes, alerts, smoke] = await Promise.all([
     db.gpuSample.findMany({ where: { nodeId: n.id, atMs: { gte: BigInt(hourAgo) } }, orderBy: { atMs: 'asc' } }),
     db.gpuMinute.findMany({ where: { nodeId: n.id, minute: { gte: dayAgoMin } }, orderBy: { minute: 'asc' } }),
     db.alert.findMany({ where: { nodeId: n.id }, orderBy: { startedAt: 'desc' }, take: 50 }),
+    db.smokeRun.findFirst({ where: { nodeId: n.id, state: { in: ['passed', 'failed'] } }, orderBy: { finishedAt: 'desc' }, select: { id: true, state: true, finishedAt: true, reason: true, totalMs: true, prompt: true } }),
   ]);
   const hour = new Map<number, [number, number | null, number | null, number | null, number | null][]>();
   for (const s of raw) {
@@ -172,5 +177,6 @@ export async function getFleetNode(req: { db: TDb; id: string; now: Date }) {
       })),
     },
     alerts: alerts.map(shapeAlert),
+    lastSmoke: smoke ? { id: smoke.id, state: smoke.state, at: smoke.finishedAt?.toISOString() ?? null, reason: smoke.reason, totalMs: smoke.totalMs, prompt: smoke.prompt } : null,
   };
 }
