@@ -156,7 +156,9 @@ export class MemoryAdmissionStore implements TAdmissionStore {
   /** Resolves once everything queued so far is committed. */
   private commit(): Promise<void> {
     const p = new Promise<void>((resolve, reject) => this.batch.waiters.push({ resolve, reject }));
-    if (!this.flushing) this.flushing = this.flushLoop();
+    // Flush after the current I/O phase: every decision made for the requests that arrived
+    // together goes into one transaction.
+    if (!this.flushing) this.flushing = new Promise<void>((r) => setImmediate(r)).then(() => this.flushLoop());
     return p;
   }
 
