@@ -39,6 +39,7 @@ export class Agent {
   private readonly api: TApiClient;
   private collector: TCollector | null = null;
   private spool: Spool | null = null;
+  private spoolOpening: Promise<Spool> | null = null;
   private wakeSender: (() => void) | null = null;
   private sending: Promise<void> | null = null;
   readonly stats = { collected: 0, delivered: 0, sendFailures: 0, lastError: null as string | null };
@@ -73,7 +74,9 @@ export class Agent {
   }
 
   private async open(): Promise<{ collector: TCollector; spool: Spool }> {
-    this.spool ??= await Spool.open({ dir: join(this.config.stateDir, 'spool') });
+    // The sampler and the sender both get here first thing: open the spool once.
+    this.spoolOpening ??= Spool.open({ dir: join(this.config.stateDir, 'spool') });
+    this.spool ??= await this.spoolOpening;
     this.collector ??= createCollector({ workerLaunch: selfLaunch('collector') ?? undefined });
     return { collector: this.collector, spool: this.spool };
   }
@@ -252,6 +255,7 @@ export class Agent {
     this.collector = null;
     await this.spool?.close();
     this.spool = null;
+    this.spoolOpening = null;
   }
 }
 

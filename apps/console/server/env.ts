@@ -26,7 +26,9 @@ export const ZConsoleEnv = z.object({
 export type TConsoleEnv = z.infer<typeof ZConsoleEnv> & { dataDir: string };
 
 export function readEnv(source: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): TConsoleEnv {
-  const parsed = ZConsoleEnv.safeParse(source);
+  // An empty value (VAR= in an env file) means unset, as shells and systemd users expect.
+  const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = ZConsoleEnv.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`Invalid environment:\n${lines.join('\n')}`);
