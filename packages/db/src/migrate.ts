@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -251,6 +252,15 @@ export function loadMigrationList(provider: TDbProvider): MigrationList {
 
 /** Applies the committed migrations not yet recorded in `_prisma_migrations`. */
 export async function applyMigrations(config: TDbConfig): Promise<string[]> {
+  if (config.provider === 'sqlite' && (!existsSync(config.file) || statSync(config.file).size === 0)) {
+    // Only a database without tables can switch to incremental auto-vacuum: done before the first
+    // migration, so pruning a day's counters can give the space back (PRAGMA incremental_vacuum).
+    ensureSqliteDir(config);
+    const db = new Database(config.file);
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.pragma('journal_mode = WAL');
+    db.close();
+  }
   return withSchemaEngine(config, async (engine) => {
     const out = await engine.applyMigrations({ migrationsList: loadMigrationList(config.provider), filters: noFilters });
     return out.appliedMigrationNames;

@@ -58,6 +58,8 @@ export function openRawSql(config: TDbConfig, opts: { poolSize?: number } = {}):
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 0');
+    // The WAL shrinks back after a checkpoint instead of keeping its peak size.
+    db.pragma('journal_size_limit = 67108864');
     const cache = new Map<string, Database.Statement>();
     const prepare = (sql: string) => {
       let s = cache.get(sql);

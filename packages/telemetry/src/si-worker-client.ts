@@ -103,7 +103,12 @@ export class SiWorker {
         pending.inventory ??= { status: 'timeout', afterMs };
         // A worker stuck in execFileSync cannot be asked to stop; kill it and its nvidia-smi, and
         // answer once it is reaped so "killed" in the health report is true when it is read.
-        void this.kill().then(() => pending.done());
+        // Start the replacement now, so its cold start (seconds on a loaded host) is not paid
+        // inside the next collection's deadline, which would time out again, forever.
+        void this.kill().then(() => {
+          pending.done();
+          this.prewarm();
+        });
       }, Math.max(0, deadline - Date.now()));
 
       try {
@@ -116,6 +121,14 @@ export class SiWorker {
         this.failPending(`could not start the systeminformation worker: ${error instanceof Error ? error.message : String(error)}`);
       }
     });
+  }
+
+  private prewarm(): void {
+    try {
+      this.ensureStarted();
+    } catch {
+      // Reported by the next collection, which tries again.
+    }
   }
 
   /** Kills the worker; a collection in flight answers at once with what it has (agent shutdown). */

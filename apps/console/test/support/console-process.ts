@@ -27,13 +27,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export type TStartConsoleOptions = {
+  databaseUrl?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  /** Reuse a data dir (a restart on the same SQLite file and agent-facing state); default: a new temp dir. */
+  dataDir?: string;
+  /** Listen on this port (a restart where agents already point); default: a free one. */
+  port?: number;
+};
+
 /**
  * A real console process, started the way `npm start` starts it (building
  * the Next app first if its build is stale), on its own port and data dir.
  */
-export async function startConsole(opts: { databaseUrl?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<TConsoleProcess> {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'coolant-console-'));
+export async function startConsole(opts: TStartConsoleOptions = {}): Promise<TConsoleProcess> {
+  const port = opts.port ?? (await freePort());
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'coolant-console-'));
   const adminToken = 'test-admin-token-0123456789abcdef';
   let out = '';
   const child = spawn(process.execPath, [join(ROOT, 'scripts/start.mjs')], {

@@ -1,4 +1,4 @@
-import { sqliteDate, SqliteBusyError, type TDb, type TRawStatement, type TSqliteRaw } from '@coolant/db';
+import { sqliteDate, SqliteBusyError, withBusyRetry, type TDb, type TRawStatement, type TSqliteRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { chunk, counterUpsertSql } from './sql';
 import type { TAdmissionStore, TConsumeAttempt, TConsumeResponse, TRefundAttempt } from './types';
@@ -231,6 +231,14 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     }
     await this.db.admissionRequest.deleteMany({ where: { expiresAt: { lte: now } } });
     await this.db.refundedTicket.deleteMany({ where: { expiresAt: { lte: now } } });
+    if (counters > 0) {
+      // Give the freed pages back (auto_vacuum is incremental on databases Coolant created) and
+      // truncate the WAL, so a day with millions of subjects does not leave the file at its peak.
+      await withBusyRetry(() => {
+        this.raw.exec('PRAGMA incremental_vacuum');
+        this.raw.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      }).catch(() => {});
+    }
     return { counters };
   }
 

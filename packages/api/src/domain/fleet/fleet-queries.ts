@@ -33,7 +33,18 @@ function parse<T>(s: string | null): T | null {
 export async function listFleet(req: { db: TDb; now: Date; includeRevoked: boolean }) {
   const { db, now } = req;
   const [nodes, alerts, smokes] = await Promise.all([
-    db.node.findMany({ where: req.includeRevoked ? {} : { revokedAt: null }, include: { gpus: { orderBy: { gpuIndex: 'asc' } } }, orderBy: { hostname: 'asc' } }),
+    // GPUs in their own query, not a nested include: with thousands of nodes Prisma's SQLite
+    // adapter would put every node id in one statement and pass SQLite's parameter limit.
+    db.node.findMany({ where: req.includeRevoked ? {} : { revokedAt: null }, orderBy: { hostname: 'asc' } }).then(async (rows) => {
+      const gpus = await db.gpuState.findMany({ orderBy: [{ nodeId: 'asc' }, { gpuIndex: 'asc' }] });
+      const byNode = new Map<string, typeof gpus>();
+      for (const g of gpus) {
+        const list = byNode.get(g.nodeId) ?? [];
+        list.push(g);
+        byNode.set(g.nodeId, list);
+      }
+      return rows.map((n) => ({ ...n, gpus: byNode.get(n.id) ?? [] }));
+    }),
     db.alert.findMany({ where: { openKey: { not: null } }, orderBy: [{ state: 'asc' }, { startedAt: 'asc' }] }),
     // The last finished smoke test per node (one row each; the table is small next to telemetry).
     db.smokeRun.findMany({ where: { nodeId: { not: null }, state: { in: ['passed', 'failed'] } }, orderBy: { finishedAt: 'desc' }, distinct: ['nodeId'], select: { nodeId: true, state: true, finishedAt: true, reason: true } }),

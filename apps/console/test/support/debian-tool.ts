@@ -1,0 +1,44 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+
+/**
+ * A system tool a test checks output with (promtool). As in apps/agent's deploy tests: when it is
+ * absent and the tests run as root on Debian, `apt-get install` its package (CI starts from a
+ * clean machine); otherwise the reason to skip, which the test prints.
+ */
+function which(command: string): string | null {
+  const r = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+export function findOrInstallTool(command: string, debianPackage: string): { path: string; skip?: undefined } | { path?: undefined; skip: string } {
+  const found = which(command);
+  if (found) return { path: found };
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot || !which('apt-get')) {
+    return { skip: `${command} not found and cannot be installed here (needs root and apt-get); install Debian's ${debianPackage} package to run this check` };
+  }
+  console.log(`[console tests] ${command} not found; installing Debian's ${debianPackage} package…`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () =>
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=300', debianPackage], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  try {
+    try {
+      install();
+    } catch {
+      execFileSync('apt-get', ['update', '-o', 'DPkg::Lock::Timeout=300'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+      install();
+    }
+  } catch (error) {
+    return { skip: `apt-get install ${debianPackage} failed: ${(error as Error).message}` };
+  }
+  const installed = which(command);
+  return installed ? { path: installed } : { skip: `Debian's ${debianPackage} package was installed but provides no ${command}` };
+}
+
+/** The tool's path, or the test is skipped with the reason printed (vitest's own note is easy to miss). */
+export function toolOrSkip(ctx: { skip: (note?: string) => never }, command: string, debianPackage: string): string {
+  const tool = findOrInstallTool(command, debianPackage);
+  if (tool.skip === undefined) return tool.path;
+  console.warn(`[console tests] skipped a check with ${command}: ${tool.skip}`);
+  return ctx.skip(tool.skip);
+}
