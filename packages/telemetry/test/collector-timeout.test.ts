@@ -82,7 +82,8 @@ test('a long-running collector: a hang mid-life times out the query, kills the w
     expect(hung.health.nvidiaSmi.status).toBe('timeout');
     // The fields it tried are still reported, to tell a stale-help problem from a hang.
     expect(hung.health.nvidiaSmi.queriedFields).toContain('clocks_event_reasons.active');
-    expect(collector.workerPid).toBeUndefined();
+    // The hung worker is gone and a fresh one is already starting for the next cycle.
+    expect(collector.workerPid).not.toBe(firstWorker);
     expect(await processIsGone(firstWorker ?? -1)).toBe(true);
     const hungPids = await host.nvidiaSmiPids();
     expect(await waitUntilGone(hungPids, 5_000)).toEqual([]);
