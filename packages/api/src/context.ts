@@ -2,6 +2,7 @@ import type { TDb, TDbProvider } from '@coolant/db';
 import type { AdmissionService } from './domain/admission/admission-service';
 import type { ConfigSync } from './domain/admission/config-sync';
 import type { FleetService } from './domain/fleet/fleet-service';
+import type { GuardService } from './domain/guard/guard-service';
 import type { SmokeService } from './domain/smoke/smoke-service';
 import type { TRole, TTokenRole } from './lib/roles';
 
@@ -36,6 +37,8 @@ export type TServices = {
   admission: AdmissionService;
   fleet: FleetService;
   smoke: SmokeService;
+  /** The launch-day guard (evaluates only on the instance holding its lease). */
+  guard: GuardService;
 };
 
 export type TContext = TServices & {

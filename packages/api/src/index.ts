@@ -16,3 +16,5 @@ export { clearCredentialCache } from './domain/auth/authenticate-request';
 export { MetricsWriter } from './lib/prometheus';
 export { writeAdmissionMetrics } from './domain/admission/admission-metrics';
 export { writeFleetMetrics } from './domain/fleet/fleet-metrics';
+export { getGuard } from './domain/guard/guard-queries';
+export { SIGNAL_KINDS, SIGNAL_LABELS, DEFAULT_GUARD_CONFIG, type TGuardConfig, type TGuardConfigInput } from './domain/guard/guard-config';

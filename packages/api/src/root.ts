@@ -3,6 +3,7 @@ import { agentRouter } from './routers/agent';
 import { auditRouter } from './routers/audit';
 import { authRouter } from './routers/auth';
 import { fleetRouter } from './routers/fleet';
+import { guardRouter } from './routers/guard';
 import { smokeRouter } from './routers/smoke';
 import { systemRouter } from './routers/system';
 import { tiersRouter } from './routers/tiers';
@@ -20,6 +21,7 @@ export const appRouter = router({
   tiers: tiersRouter,
   admission: admissionRouter,
   smoke: smokeRouter,
+  guard: guardRouter,
   system: systemRouter,
 });
 

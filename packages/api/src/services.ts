@@ -5,6 +5,7 @@ import { AdmissionService } from './domain/admission/admission-service';
 import { ConfigSync, INSTANCE_LIVE_MS } from './domain/admission/config-sync';
 import { clearCredentialCache } from './domain/auth/authenticate-request';
 import { FleetService, type TRetention } from './domain/fleet/fleet-service';
+import { GuardService } from './domain/guard/guard-service';
 import { DEFAULT_OFFLINE_AFTER_MS, setOfflineAfterMs } from './domain/fleet/node-status';
 import { SmokeService } from './domain/smoke/smoke-service';
 import { seedTiers } from './domain/tiers/seed-tiers';
@@ -22,6 +23,8 @@ export type TStartServicesOptions = {
   retention?: TRetention;
   /** A node with no report for this long is offline (default 2 min). */
   offlineAfterMs?: number;
+  /** Guard webhook retry base delay (tests shorten it). */
+  webhookBaseDelayMs?: number;
 };
 
 export type TRunningServices = TServices & { stop(): Promise<void> };
@@ -70,6 +73,8 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
   fleet.start(opts.background ?? true);
   const smoke = new SmokeService({ db: opts.db, now, log });
   smoke.start(opts.background ?? true);
+  const guard = new GuardService({ db: opts.db, config, now, log, ...(opts.webhookBaseDelayMs !== undefined ? { webhookBaseDelayMs: opts.webhookBaseDelayMs } : {}) });
+  guard.start(opts.background ?? true);
   return {
     db: opts.db,
     dbProvider: opts.dbConfig.provider,
@@ -80,7 +85,9 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
     admission,
     fleet,
     smoke,
+    guard,
     async stop() {
+      await guard.stop();
       smoke.stop();
       fleet.stop();
       await admission.stop();

@@ -13,7 +13,8 @@ export type TCommand =
   | { kind: 'limits-set'; tier: string; window: TWindow; limit: number | null; reason: string | null }
   | { kind: 'limits-temp'; tier: string; window: TWindow; limit: number; until: Date; reason: string }
   | { kind: 'limits-clear-temp'; tier: string; window: TWindow; reason: string | null }
-  | { kind: 'consume'; tier: string; subject: string; cost: number };
+  | { kind: 'consume'; tier: string; subject: string; cost: number }
+  | { kind: 'drill'; live: boolean; tier: string | null };
 
 export type TInvocation = { command: TCommand; json: boolean };
 
@@ -27,6 +28,9 @@ Usage:
   coolant limits temp <tier> <minute|hour|day> <n> --until 2h|ISO --reason TEXT
   coolant limits clear-temp <tier> <minute|hour|day> [--reason TEXT]
   coolant consume <tier> <subject> [--cost N]             one admission decision (drills)
+  coolant drill [--live --tier <tier>]                    guard drill (admin): synthetic hot signal → decision →
+                                                          committed → applied on every instance; --live really
+                                                          pauses the tier and resumes it
 
 Options:
   --json      machine-readable output (the API's JSON)
@@ -46,7 +50,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-type TFlags = { reason?: string | undefined; until?: string | undefined; cost?: string | undefined };
+type TFlags = { reason?: string | undefined; until?: string | undefined; cost?: string | undefined; tier?: string | undefined; live?: boolean | undefined };
 type TFlag = keyof TFlags;
 
 const USAGE_OF: Record<string, string> = {
@@ -57,6 +61,7 @@ const USAGE_OF: Record<string, string> = {
   'limits temp': 'coolant limits temp <tier> <minute|hour|day> <n> --until 2h|ISO --reason TEXT',
   'limits clear-temp': 'coolant limits clear-temp <tier> <minute|hour|day> [--reason TEXT]',
   consume: 'coolant consume <tier> <subject> [--cost N]',
+  drill: 'coolant drill [--live --tier <tier>]',
 };
 
 function positionals(name: string, args: string[], count: number): string[] {
@@ -119,6 +124,8 @@ export function parseInvocation(argv: string[], now: Date): TInvocation {
         reason: { type: 'string' },
         until: { type: 'string' },
         cost: { type: 'string' },
+        tier: { type: 'string' },
+        live: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -127,7 +134,7 @@ export function parseInvocation(argv: string[], now: Date): TInvocation {
   }
   const { values, positionals: pos } = parsed;
   const json = values.json ?? false;
-  const flags: TFlags = { reason: values.reason, until: values.until, cost: values.cost };
+  const flags: TFlags = { reason: values.reason, until: values.until, cost: values.cost, tier: values.tier, live: values.live };
   if (values.help || pos[0] === 'help') return { command: { kind: 'help' }, json };
   if (values.version) return { command: { kind: 'version' }, json };
   const [verb, ...rest] = pos;
@@ -157,6 +164,14 @@ export function parseInvocation(argv: string[], now: Date): TInvocation {
     }
     case 'limits':
       return { command: parseLimits(rest, flags, now), json };
+    case 'drill': {
+      positionals('drill', rest, 0);
+      onlyFlags('drill', flags, ['live', 'tier']);
+      const live = flags.live ?? false;
+      if (live && !flags.tier) throw new UsageError('drill: --live needs --tier <tier> (the tier to pause and resume)');
+      if (!live && flags.tier) throw new UsageError('drill: --tier goes with --live');
+      return { command: { kind: 'drill', live, tier: flags.tier ?? null }, json };
+    }
     default:
       throw new UsageError(`unknown command "${verb}"`);
   }

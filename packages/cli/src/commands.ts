@@ -52,6 +52,22 @@ export async function execute(cmd: Exclude<TCommand, { kind: 'help' | 'version' 
       const res = await client.tiers.clearTemporaryLimit.mutate({ tier: cmd.tier, window: cmd.window, ...(cmd.reason ? { reason: cmd.reason } : {}) }, opts());
       return { json: res, text: `Cleared the temporary ${res.window} limit of ${res.tier}; the base limit applies (config v${res.configVersion}).`, exitCode: EXIT.ok };
     }
+    case 'drill': {
+      // The drill waits for the deciding instance's next evaluation: up to two intervals and the propagation.
+      const res = await client.guard.drill.mutate({ live: cmd.live, ...(cmd.tier ? { tier: cmd.tier } : {}) }, { signal: AbortSignal.timeout(120_000) });
+      const ms = (v: number | null) => (v === null ? '—' : `${Math.round(v)} ms`);
+      const rows = [
+        ['trigger → decision', ms(res.decisionMs), `goal ≤ one evaluation interval (${res.intervalSeconds} s)`],
+        ['trigger → committed', ms(res.commitMs), `config v${res.configVersion ?? '?'}${res.live ? `, ${res.tier} paused` : ', no change (dry run)'}`],
+        ['trigger → applied on every instance', ms(res.propagationMs), `${res.instances ?? 0} instance(s); ${ms(res.applyAfterCommitMs)} after the commit (goal ≤ 1 s)`],
+      ];
+      const width = Math.max(...rows.map((r) => r[0]!.length));
+      const text = [
+        `Guard drill ${res.id} (${res.live ? `live: paused and resumed ${res.tier}` : 'dry run: nothing paused'}): ${res.state}${res.error ? ` — ${res.error}` : ''}`,
+        ...rows.map((r) => `  ${r[0]!.padEnd(width)}  ${r[1]!.padStart(9)}  ${r[2]}`),
+      ].join('\n');
+      return { json: res, text, exitCode: res.state === 'done' ? EXIT.ok : EXIT.failed };
+    }
     case 'consume': {
       const res = await client.admission.consume.mutate({ tier: cmd.tier, subject: cmd.subject, cost: cmd.cost }, opts());
       return { json: res, text: describeDecision(res, cmd.subject), exitCode: res.allowed ? EXIT.ok : EXIT.denied };

@@ -79,6 +79,14 @@ describe('parseInvocation', () => {
     expect(fails('consume free')).toMatch(/consume: missing arguments/);
   });
 
+  it('drill, dry by default; --live needs --tier', () => {
+    expect(parse('drill').command).toEqual({ kind: 'drill', live: false, tier: null });
+    expect(parse('drill --live --tier free').command).toEqual({ kind: 'drill', live: true, tier: 'free' });
+    expect(fails('drill --live')).toMatch(/--live needs --tier/);
+    expect(fails('drill --tier free')).toMatch(/--tier goes with --live/);
+    expect(fails('drill --reason x')).toMatch(/drill: --reason does not apply/);
+  });
+
   it('help, version, unknown commands and options', () => {
     expect(parse('--help').command).toEqual({ kind: 'help' });
     expect(parse('help').command).toEqual({ kind: 'help' });

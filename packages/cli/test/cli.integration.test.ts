@@ -34,6 +34,24 @@ describe('coolant CLI against a running console', () => {
     await c?.stop();
   });
 
+  it('drill: dry by default, --live pauses and resumes the tier; prints the three figures', async () => {
+    // A short interval: the drill waits for the deciding instance's next evaluation.
+    const get = await trpc<{ config: Record<string, unknown> }>(c.url, 'guard.get', undefined, c.adminToken, 'GET');
+    await trpc(c.url, 'guard.update', { config: { ...get.data.config, intervalSeconds: 1 } }, c.adminToken);
+    await trpc(c.url, 'tiers.create', { name: 'cli-drill' }, c.adminToken);
+    const dry = await coolant(['drill'], env);
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^Guard drill \S+ \(dry run: nothing paused\): done/);
+    expect(dry.stdout).toMatch(/trigger → decision\s+\d+ ms/);
+    expect(dry.stdout).toMatch(/trigger → applied on every instance\s+\d+ ms\s+1 instance/);
+    const live = await coolant(['drill', '--live', '--tier', 'cli-drill', '--json'], env);
+    expect(live.code).toBe(0);
+    expect(JSON.parse(live.stdout)).toMatchObject({ state: 'done', live: true, tier: 'cli-drill', instances: 1 });
+    const tiers = await trpc<{ tiers: { name: string; paused: boolean }[] }>(c.url, 'tiers.list', undefined, c.adminToken, 'GET');
+    expect(tiers.data.tiers.find((t) => t.name === 'cli-drill')!.paused).toBe(false);
+  });
+
   it('pause with --until, status shows it, consume is denied with tier_paused, resume lets it through', async () => {
     const before = Date.now();
     const paused = await coolant(['pause', 'free', '--reason', 'cli drill', '--until', '2h'], env);

@@ -6,6 +6,7 @@ import { useTRPC } from '@/trpc/client';
 import { ago, dateTime, duration } from '@/lib/format';
 import { propagationText, TIERS_LIST_INPUT, TIERS_REFETCH_MS, type TTier } from '@/lib/tiers';
 import { useNow } from '@/lib/use-now';
+import { GuardBanner } from './guard-banner';
 import { PauseDialog } from './pause-dialog';
 
 /**
@@ -24,6 +25,7 @@ export function AccessBar({ canOperate }: { canOperate: boolean }) {
   return (
     <header className="access">
       {paused.length > 0 && <PausedBanner tiers={paused} />}
+      <GuardBanner />
       <div className="tier-chips" aria-label="Tier access">
         <span className="muted small">Access</span>
         {live.map((t) => (

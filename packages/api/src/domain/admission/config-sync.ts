@@ -142,7 +142,7 @@ export class ConfigSync {
    * NOTIFY on PostgreSQL), then applies it here before returning, so the
    * caller's next consume already sees it.
    */
-  async mutate<T>(fn: (tx: TDbTx, version: number) => Promise<T>, opts: { pausing?: string } = {}): Promise<T> {
+  async mutate<T>(fn: (tx: TDbTx, version: number) => Promise<T>, opts: { pausing?: string; onCommitted?: () => void } = {}): Promise<T> {
     if (opts.pausing) this.pausing.add(opts.pausing);
     try {
       const result = await this.opts.db.$transaction(async (tx) => {
@@ -152,6 +152,8 @@ export class ConfigSync {
         if (this.opts.provider === 'postgresql') await tx.$executeRawUnsafe('SELECT pg_notify($1, $2)', CONFIG_CHANNEL, String(version));
         return out;
       });
+      // The guard's drill times the commit itself, before this instance's own reload.
+      opts.onCommitted?.();
       await this.reload();
       return result;
     } finally {

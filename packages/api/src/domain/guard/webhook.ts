@@ -1,0 +1,57 @@
+import { createHmac } from 'node:crypto';
+
+export type TWebhookPayload = {
+  /** The GuardEvent id: a retry after a lost answer delivers the same id again, so receivers can drop duplicates. */
+  id: string | null;
+  /** Slack-compatible: incoming webhooks show this. */
+  text: string;
+  event: string;
+  rule: string | null;
+  step: number | null;
+  tier: string | null;
+  dryRun: boolean;
+  signal: unknown;
+  guardConfigVersion: number;
+  at: string;
+};
+
+export const SIGNATURE_HEADER = 'x-coolant-signature';
+export const TIMESTAMP_HEADER = 'x-coolant-timestamp';
+
+/** HMAC-SHA256 over `${timestamp}.${body}`, hex, as `sha256=<hex>` (the receiver recomputes it with the shared secret). */
+export function signWebhook(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/**
+ * POSTs the payload, retrying on a network error or a non-2xx answer with
+ * doubling delays. Never throws: a dead receiver must not stop the guard.
+ */
+export async function sendWebhook(
+  hook: { url: string; secret: string },
+  payload: TWebhookPayload,
+  opts: { attempts?: number; baseDelayMs?: number; log?: (m: string) => void } = {},
+): Promise<{ ok: boolean; attempts: number; status: number | null }> {
+  const attempts = opts.attempts ?? 4;
+  const body = JSON.stringify(payload);
+  let status: number | null = null;
+  for (let i = 1; i <= attempts; i++) {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    try {
+      const res = await fetch(hook.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(hook.secret, timestamp, body), [TIMESTAMP_HEADER]: timestamp, 'x-coolant-event': payload.event },
+        body,
+        signal: AbortSignal.timeout(5_000),
+      });
+      status = res.status;
+      await res.body?.cancel().catch(() => {});
+      if (res.ok) return { ok: true, attempts: i, status };
+    } catch (error) {
+      opts.log?.(`guard webhook attempt ${i} failed: ${(error as Error).message}`);
+    }
+    if (i < attempts) await new Promise((r) => setTimeout(r, (opts.baseDelayMs ?? 500) * 2 ** (i - 1)));
+  }
+  opts.log?.(`guard webhook gave up after ${attempts} attempts (last status ${status ?? 'none'})`);
+  return { ok: false, attempts, status };
+}
