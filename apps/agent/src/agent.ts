@@ -23,13 +23,9 @@ export function jittered(seconds: number, random = Math.random): number {
   return seconds * 1000 * (0.9 + 0.2 * random());
 }
 
-/**
- * A collection may use most of an interval, never more than 10 s (a hung nvidia-smi must not stop
- * the rhythm), and at least 2.5 s: restarting a killed systeminformation worker takes seconds on a
- * loaded host, and a shorter budget would kill every replacement before it answers.
- */
+/** A collection may use most of an interval, never more than 10 s: a hung nvidia-smi must not stop the rhythm. */
 export function collectTimeoutMs(intervalSeconds: number): number {
-  return Math.max(2_500, Math.min(10_000, intervalSeconds * 800));
+  return Math.max(1_000, Math.min(10_000, intervalSeconds * 800));
 }
 
 /**

@@ -67,6 +67,8 @@ export class SiWorker {
   private pending: TPending | null = null;
   private nextId = 1;
   private stderrTail = '';
+  /** The current worker has sent something: it is past its start-up. */
+  private answered = false;
 
   /** Without `launch`, the worker next to this module; resolved at first start, so a missing tsx is a health error, not a throw. */
   constructor(private readonly options: { env: NodeJS.ProcessEnv; launch?: TWorkerLaunch }) {}
@@ -101,6 +103,13 @@ export class SiWorker {
         pending.timedOut = true;
         pending.host ??= { status: 'timeout', afterMs };
         pending.inventory ??= { status: 'timeout', afterMs };
+        // A worker that has not said anything yet is still starting (seconds on a loaded host, and
+        // it does not call nvidia-smi before its first request): killing it would only restart
+        // the start-up, every cycle. Keep it; its late answer to this request is ignored.
+        if (!this.answered && pending.host === null) {
+          pending.done();
+          return;
+        }
         // A worker stuck in execFileSync cannot be asked to stop; kill it and its nvidia-smi, and
         // answer once it is reaped so "killed" in the health report is true when it is read.
         // Start the replacement now, so its cold start (seconds on a loaded host) is not paid
@@ -140,6 +149,7 @@ export class SiWorker {
   private ensureStarted(): ChildProcess {
     if (this.child) return this.child;
     this.stderrTail = '';
+    this.answered = false;
     const launch = this.options.launch ?? defaultWorkerLaunch();
     const child = fork(launch.entry, [], {
       execPath: process.execPath,
@@ -173,6 +183,7 @@ export class SiWorker {
   }
 
   private onMessage(message: TWorkerMessage): void {
+    this.answered = true;
     const pending = this.pending;
     if (!pending || pending.timedOut || message.id !== pending.id) return;
     if (message.type === 'host') {
