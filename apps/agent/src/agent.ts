@@ -41,6 +41,7 @@ export class Agent {
   private spool: Spool | null = null;
   private spoolOpening: Promise<Spool> | null = null;
   private wakeSender: (() => void) | null = null;
+  private lastCollectorErrors = '';
   private sending: Promise<void> | null = null;
   readonly stats = { collected: 0, delivered: 0, sendFailures: 0, lastError: null as string | null };
 
@@ -87,7 +88,13 @@ export class Agent {
     const sample = await collector.collect({ timeoutMs: collectTimeoutMs(this.config.intervalSeconds) });
     const stored = await spool.append(sample);
     this.stats.collected++;
-    if (sample.health.errors.length) this.log.warn(`collector: ${sample.health.errors.join('; ')}`);
+    // Said once when it changes, not every cycle: a host without nvidia-smi stays that way.
+    const errors = sample.health.errors.join('; ');
+    if (errors !== this.lastCollectorErrors) {
+      if (errors) this.log.warn(`collector: ${errors}`);
+      else if (this.lastCollectorErrors) this.log.info('collector: healthy again');
+      this.lastCollectorErrors = errors;
+    }
     if (stored.spoolDropped > 0 && this.stats.collected === 1) this.log.warn(`spool has dropped ${stored.spoolDropped} samples so far`);
   }
 
