@@ -1,24 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { ADMIN_TOKEN, createUser, ENROLL_TOKEN, login } from './helpers';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-
-/** One real agent with the simulated nvidia-smi of scripts/fleet-sim, as `npm run fleet:sim` starts them. */
-function startAgent(baseURL: string, hostname: string, profile: 'normal' | 'hot'): ChildProcess {
-  const dir = mkdtempSync(join(tmpdir(), `coolant-e2e-${hostname}-`));
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  writeFileSync(join(bin, 'nvidia-smi'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'scripts/fleet-sim/fake-nvidia-smi.mjs')}" "$@"\n`);
-  chmodSync(join(bin, 'nvidia-smi'), 0o755);
-  return spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'apps/agent/src/main.ts'), '--server', baseURL, '--state-dir', join(dir, 'state'), '--interval', '1', '--hostname', hostname], {
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, COOLANT_ENROLL_TOKEN: ENROLL_TOKEN, SIM_SEED: String(hostname.length), SIM_GPUS: '4', SIM_PROFILE: profile },
-    stdio: 'ignore',
-  });
-}
+import { ADMIN_TOKEN, createUser, login, startAgent } from './helpers';
 
 test('the simulated fleet appears, a hot GPU raises an alert, a stopped agent goes stale then offline, the node page charts', async ({ page, request, baseURL }) => {
   test.setTimeout(120_000);

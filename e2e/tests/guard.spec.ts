@@ -1,25 +1,8 @@
 import { expect, test, type APIRequestContext } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { ADMIN_TOKEN, createUser, ENROLL_TOKEN, login } from './helpers';
+import type { ChildProcess } from 'node:child_process';
+import { ADMIN_TOKEN, createUser, login, startAgent } from './helpers';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
-
-/** One real agent with the simulated nvidia-smi of scripts/fleet-sim, as fleet.spec.ts starts them. */
-function startAgent(baseURL: string, hostname: string, profile: 'normal' | 'hot'): ChildProcess {
-  const dir = mkdtempSync(join(tmpdir(), `coolant-e2e-${hostname}-`));
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  writeFileSync(join(bin, 'nvidia-smi'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'scripts/fleet-sim/fake-nvidia-smi.mjs')}" "$@"\n`);
-  chmodSync(join(bin, 'nvidia-smi'), 0o755);
-  return spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'apps/agent/src/main.ts'), '--server', baseURL, '--state-dir', join(dir, 'state'), '--interval', '1', '--hostname', hostname], {
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, COOLANT_ENROLL_TOKEN: ENROLL_TOKEN, SIM_SEED: String(hostname.length), SIM_GPUS: '4', SIM_PROFILE: profile },
-    stdio: 'ignore',
-  });
-}
 
 async function api<T>(request: APIRequestContext, path: string, input?: unknown, method: 'GET' | 'POST' = 'POST'): Promise<T> {
   const res =

@@ -1,5 +1,9 @@
 import { expect, type APIRequestContext, type Page } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 export const ADMIN_PASSWORD = 'e2e-admin-password';
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
@@ -22,4 +26,19 @@ export async function createUser(request: APIRequestContext, role: 'viewer' | 'o
   });
   expect(res.status(), await res.text()).toBe(200);
   return { username, password };
+}
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** One real agent with the simulated nvidia-smi of scripts/fleet-sim, as `npm run fleet:sim` starts them. */
+export function startAgent(baseURL: string, hostname: string, profile: 'normal' | 'hot'): ChildProcess {
+  const dir = mkdtempSync(join(tmpdir(), `coolant-e2e-${hostname}-`));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'nvidia-smi'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'scripts/fleet-sim/fake-nvidia-smi.mjs')}" "$@"\n`);
+  chmodSync(join(bin, 'nvidia-smi'), 0o755);
+  return spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'apps/agent/src/main.ts'), '--server', baseURL, '--state-dir', join(dir, 'state'), '--interval', '1', '--hostname', hostname], {
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, COOLANT_ENROLL_TOKEN: ENROLL_TOKEN, SIM_SEED: String(hostname.length), SIM_GPUS: '4', SIM_PROFILE: profile },
+    stdio: 'ignore',
+  });
 }
