@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { call, consume, metricsText, metricValue, parseMetrics } from './support/api';
 import { makeSimHost, runAgentOnce } from './support/agents';
 import { startConsole, type TConsoleProcess } from './support/console-process';
-import { toolOrSkip } from './support/debian-tool';
+import { toolOrSkip } from '../../agent/test/helpers/debian-tool';
 
 const ENROLL = 'metrics-test-enroll-secret-0123';
 const NODES = [
@@ -63,7 +63,7 @@ test('GET /metrics is valid Prometheus text with per-GPU gauges, node up, admiss
   expect(metricValue(samples, 'coolant_tier_paused', { tier: 'free' })).toBe(0);
   expect(metricValue(samples, 'coolant_ingest_gpu_samples_total')).toBe(NODES.length * 8);
 
-  const promtool = toolOrSkip(ctx, 'promtool', 'prometheus');
+  const promtool = toolOrSkip(ctx, 'promtool', 'prometheus', 'console tests');
   const check = spawnSync(promtool, ['check', 'metrics'], { input: res.text, encoding: 'utf8' });
   // Exit 0 and nothing printed: no parse error (1) and no lint problem (3).
   expect(`${check.stdout}${check.stderr}`, res.text.slice(0, 4000)).toBe('');
