@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import type { TTelemetrySample } from '@coolant/telemetry/schema';
 import { startConsole, trpc } from '../apps/console/test/support/console-process';
+import { gpu, sample } from '../packages/api/test/samples';
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1000' }, loads: { type: 'string', default: '5' } } });
 const NODES = Number(values.nodes);
@@ -18,15 +19,11 @@ const CHROMIUM = process.env.PLAYWRIGHT_CHROMIUM ?? ['/usr/bin/chromium', '/usr/
 if (!CHROMIUM) throw new Error('Chromium not found: install Debian\'s chromium package or set PLAYWRIGHT_CHROMIUM');
 
 function sampleFor(n: number): TTelemetrySample {
-  return {
-    seq: 1,
-    collectedAt: new Date().toISOString(),
-    spoolDropped: 0,
-    host: { hostname: `fleet-${n}`, cpuLoadPercent: 20, memUsedBytes: 100e9, memTotalBytes: 2048e9, os: { platform: 'linux', distro: 'Ubuntu', release: '22.04', kernel: '5.15.0', arch: 'x64' }, gpuInventory: null },
-    gpus: Array.from({ length: GPUS }, (_, index) => {
+  return sample(
+    1,
+    Array.from({ length: GPUS }, (_, index) => {
       const util = (n * 37 + index * 11) % 101;
-      return {
-        index,
+      return gpu(index, {
         uuid: `GPU-fleet-${n}-${index}`,
         name: n % 5 === 0 ? 'NVIDIA H200' : 'NVIDIA H100 80GB HBM3',
         pciBusId: `00000000:${(0x10 + index).toString(16)}:00.0`,
@@ -38,29 +35,14 @@ function sampleFor(n: number): TTelemetrySample {
         memoryUsedMiB: 1000 + util * 700,
         memoryTotalMiB: 81_559,
         powerDrawW: 70 + util * 6,
-        powerLimitW: 700,
         clockGraphicsMHz: 1980,
         clockMemoryMHz: 2619,
-        fanPercent: null,
-        pstate: 'P0',
         throttleReasons: { raw: '0x0000000000000000', names: [] },
-        eccCorrected: 0,
-        eccUncorrected: 0,
-        migEnabled: false,
-      };
+      });
     }),
-    health: {
-      durationMs: 40,
-      errors: [],
-      gpuCount: GPUS,
-      nvidiaSmi: { status: 'ok', exitCode: 0, message: null, queriedFields: [], unsupportedFields: [] },
-      hostMetrics: { status: 'ok', message: null },
-      inventory: { status: 'no-lspci', nvidiaControllers: null, message: null },
-      timeouts: [],
-      inventoryMismatch: false,
-      inventoryMismatchReason: null,
-    },
-  };
+    new Date(),
+    { host: { hostname: `fleet-${n}`, cpuLoadPercent: 20, memUsedBytes: 100e9, memTotalBytes: 2048e9, os: { platform: 'linux', distro: 'Ubuntu', release: '22.04', kernel: '5.15.0', arch: 'x64' }, gpuInventory: null } },
+  );
 }
 
 async function seed(url: string): Promise<number> {

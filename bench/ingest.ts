@@ -12,6 +12,7 @@ import { createTestDatabase } from '@coolant/db/testing';
 import { ZTelemetrySample, type TTelemetrySample } from '@coolant/telemetry/schema';
 import { metricsText, metricValue, parseMetrics } from '../apps/console/test/support/api';
 import { startConsole, trpc } from '../apps/console/test/support/console-process';
+import { gpu, sample } from '../packages/api/test/samples';
 
 const { values } = parseArgs({
   options: {
@@ -31,46 +32,28 @@ const GOAL = { gpuSamplesPerSecond: 10_000, p99: 100 };
 type TLoad = { reportsPerSecond: number; gpuSamplesPerSecond: number; p50: number; p99: number; reports: number; statuses: Record<string, number>; acceptedGpuSamplesTotal: number; firstError: string | null };
 
 /** One valid 8-GPU sample as the agent sends it (the load generator varies seq, time and readings). */
-const template: TTelemetrySample = {
-  seq: 1,
-  collectedAt: new Date().toISOString(),
-  spoolDropped: 0,
-  host: { hostname: 'bench', cpuLoadPercent: 12.5, memUsedBytes: 8e9, memTotalBytes: 64e9, os: { platform: 'linux', distro: 'Debian GNU/Linux', release: '12', kernel: '6.1.0', arch: 'x64' }, gpuInventory: null },
-  gpus: Array.from({ length: GPUS }, (_, index) => ({
-    index,
-    uuid: `GPU-${index}`,
-    name: 'NVIDIA H100 80GB HBM3',
-    pciBusId: `00000000:${(0x10 + index).toString(16)}:00.0`,
-    driverVersion: '590.48.01',
-    utilizationGpu: 50,
-    utilizationMemory: 30,
-    temperatureGpu: 55,
-    temperatureMemory: 60,
-    memoryUsedMiB: 40_000,
-    memoryTotalMiB: 81_559,
-    powerDrawW: 400,
-    powerLimitW: 700,
-    clockGraphicsMHz: 1980,
-    clockMemoryMHz: 2619,
-    fanPercent: null,
-    pstate: 'P0',
-    throttleReasons: { raw: '0x0000000000000000', names: [] },
-    eccCorrected: 0,
-    eccUncorrected: 0,
-    migEnabled: false,
-  })),
-  health: {
-    durationMs: 40,
-    errors: [],
-    gpuCount: GPUS,
-    nvidiaSmi: { status: 'ok', exitCode: 0, message: null, queriedFields: [], unsupportedFields: [] },
-    hostMetrics: { status: 'ok', message: null },
-    inventory: { status: 'no-lspci', nvidiaControllers: null, message: null },
-    timeouts: [],
-    inventoryMismatch: false,
-    inventoryMismatchReason: null,
-  },
-};
+const template: TTelemetrySample = sample(
+  1,
+  Array.from({ length: GPUS }, (_, index) =>
+    gpu(index, {
+      name: 'NVIDIA H100 80GB HBM3',
+      pciBusId: `00000000:${(0x10 + index).toString(16)}:00.0`,
+      driverVersion: '590.48.01',
+      utilizationGpu: 50,
+      utilizationMemory: 30,
+      temperatureGpu: 55,
+      temperatureMemory: 60,
+      memoryUsedMiB: 40_000,
+      memoryTotalMiB: 81_559,
+      powerDrawW: 400,
+      clockGraphicsMHz: 1980,
+      clockMemoryMHz: 2619,
+      throttleReasons: { raw: '0x0000000000000000', names: [] },
+    }),
+  ),
+  new Date(),
+  { host: { hostname: 'bench', cpuLoadPercent: 12.5, memUsedBytes: 8e9, memTotalBytes: 64e9, os: { platform: 'linux', distro: 'Debian GNU/Linux', release: '12', kernel: '6.1.0', arch: 'x64' }, gpuInventory: null } },
+);
 ZTelemetrySample.parse(template);
 
 function load(configFile: string): Promise<TLoad> {
