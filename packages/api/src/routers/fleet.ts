@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { readAlertRules, writeAlertRules, ZAlertRules } from '../domain/fleet/alerts';
 import { getFleetNode, listFleet } from '../domain/fleet/fleet-queries';
 import { recordAudit } from '../domain/audit/record-audit';
-import { revokeNode } from '../domain/nodes/list-nodes';
+import { revokeNode } from '../domain/nodes/revoke-node';
 import { adminProcedure, router, viewerProcedure } from '../trpc';
 
 export const fleetRouter = router({
