@@ -65,7 +65,7 @@ export async function listFleet(req: { db: TDb; now: Date; includeRevoked: boole
       agentVersion: n.agentVersion,
       os: host?.os ? [host.os.distro, host.os.release].filter(Boolean).join(' ') || n.os : n.os,
       intervalSeconds: n.intervalSeconds,
-      lastSeq: n.lastSeq,
+      lastSeq: Number(n.lastSeq),
       gpuCount: n.gpuCount,
       cpuLoadPercent: host?.cpuLoadPercent ?? null,
       memUsedBytes: host?.memUsedBytes ?? null,
@@ -73,7 +73,7 @@ export async function listFleet(req: { db: TDb; now: Date; includeRevoked: boole
       collector: health
         ? { ok: !healthFailing({ health } as never), errors: health.errors, durationMs: health.durationMs, nvidiaSmi: health.nvidiaSmi.status, inventoryMismatch: health.inventoryMismatch }
         : null,
-      spoolDropped: n.spoolDropped,
+      spoolDropped: Number(n.spoolDropped),
       firingAlerts: alertsByNode.get(n.id) ?? 0,
       lastSmoke: lastSmoke.get(n.id) ?? null,
       gpus: n.gpus.map((g) => ({
@@ -125,7 +125,7 @@ export async function getFleetNode(req: { db: TDb; id: string; now: Date }) {
   }
   const day = new Map<number, Map<number, { utilSum: number; utilCount: number; tempMax: number | null; powerSum: number; powerCount: number; memMax: number | null }>>();
   for (const m of minutes) {
-    const bucket = Math.floor(m.minute / 5) * 5;
+    const bucket = Math.floor(Number(m.minute) / 5) * 5;
     const series = day.get(m.gpuIndex) ?? new Map();
     const b = series.get(bucket) ?? { utilSum: 0, utilCount: 0, tempMax: null, powerSum: 0, powerCount: 0, memMax: null };
     b.utilSum += m.utilSum;
@@ -147,8 +147,8 @@ export async function getFleetNode(req: { db: TDb; id: string; now: Date }) {
     lastSeenAt: n.lastSeenAt?.toISOString() ?? null,
     lastSampleAt: n.lastSampleAt?.toISOString() ?? null,
     intervalSeconds: n.intervalSeconds,
-    lastSeq: n.lastSeq,
-    spoolDropped: n.spoolDropped,
+    lastSeq: Number(n.lastSeq),
+    spoolDropped: Number(n.spoolDropped),
     revokedAt: n.revokedAt?.toISOString() ?? null,
     host,
     health: parse<THealth>(n.health),
@@ -172,8 +172,8 @@ export async function getFleetNode(req: { db: TDb; id: string; now: Date }) {
       fanPercent: g.fanPercent,
       pstate: g.pstate,
       throttleReasons: parse<{ raw: string; names: string[] }>(g.throttleReasons),
-      eccCorrected: g.eccCorrected,
-      eccUncorrected: g.eccUncorrected,
+      eccCorrected: g.eccCorrected === null ? null : Number(g.eccCorrected),
+      eccUncorrected: g.eccUncorrected === null ? null : Number(g.eccUncorrected),
       migEnabled: g.migEnabled,
       sampledAt: g.sampledAt.toISOString(),
       missing: n.lastSampleAt !== null && g.sampledAt < n.lastSampleAt,
