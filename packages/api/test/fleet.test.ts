@@ -101,7 +101,7 @@ describe.each(TEST_PROVIDERS)('fleet telemetry (%s)', (provider) => {
     clock += 5_000;
     await report(3, [gpu(0, { temperatureGpu: 60 })]);
     await h.services.fleet.evaluate();
-    expect((await mine()).map((a) => `${a.kind}:${a.gpuIndex}:${a.state}`)).toEqual(['gpu_missing:1:firing']);
+    expect((await mine()).map((a) => `${a.kind}:${a.gpuIndex}:${a.state}`)).toEqual(['gpu_missing:1:pending']);
     for (let seq = 4; seq <= 6; seq++) await report(seq, [gpu(0), gpu(1)], true);
     await h.services.fleet.evaluate();
     expect((await mine()).map((a) => a.kind)).toEqual(['collector_failing']);

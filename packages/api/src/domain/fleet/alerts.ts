@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import type { TDb } from '@coolant/db';
+import { gpuPresence, parseHealth } from './gpu-presence';
 import { nodeStatus } from './node-status';
 
 export const ZAlertRules = z.strictObject({
   gpuHot: z.strictObject({ enabled: z.boolean(), temperatureC: z.number().min(30).max(150), forSeconds: z.number().int().min(0).max(3600) }),
   nodeOffline: z.strictObject({ enabled: z.boolean() }),
-  gpuMissing: z.strictObject({ enabled: z.boolean() }),
+  // A default, so rules stored before the hold existed still parse (instead of falling back to all defaults).
+  gpuMissing: z.strictObject({ enabled: z.boolean(), forSeconds: z.number().int().min(0).max(3600).default(30) }),
   collectorFailing: z.strictObject({ enabled: z.boolean(), consecutiveReports: z.number().int().min(1).max(100) }),
 });
 export type TAlertRules = z.infer<typeof ZAlertRules>;
@@ -13,7 +15,7 @@ export type TAlertRules = z.infer<typeof ZAlertRules>;
 export const DEFAULT_ALERT_RULES: TAlertRules = {
   gpuHot: { enabled: true, temperatureC: 85, forSeconds: 60 },
   nodeOffline: { enabled: true },
-  gpuMissing: { enabled: true },
+  gpuMissing: { enabled: true, forSeconds: 30 },
   collectorFailing: { enabled: true, consecutiveReports: 3 },
 };
 
@@ -45,18 +47,28 @@ function openKey(c: { kind: string; nodeId: string; gpuIndex: number | null }): 
 export async function evaluateAlerts(db: TDb, now: Date, rules: TAlertRules): Promise<{ firing: number; opened: number; resolved: number }> {
   const nodes = await db.node.findMany({ where: { revokedAt: null }, include: { gpus: true } });
   const conditions: TCondition[] = [];
+  /** Open keys whose condition cannot be judged this pass: kept exactly as they are. */
+  const held = new Set<string>();
   for (const n of nodes) {
     const status = nodeStatus(n, now);
     if (rules.nodeOffline.enabled && status === 'offline' && n.lastSeenAt) {
       conditions.push({ kind: 'node_offline', nodeId: n.id, gpuIndex: null, message: `${n.hostname} has not reported since ${n.lastSeenAt.toISOString()}`, value: null, forMs: 0 });
     }
     if (status === 'offline') continue;
+    const health = parseHealth(n.health);
     for (const g of n.gpus) {
-      const missing = n.lastSampleAt !== null && g.sampledAt < n.lastSampleAt;
-      if (rules.gpuMissing.enabled && missing) {
-        conditions.push({ kind: 'gpu_missing', nodeId: n.id, gpuIndex: g.gpuIndex, message: `${n.hostname} GPU ${g.gpuIndex} (${g.name ?? 'unknown'}) is missing from its reports`, value: null, forMs: 0 });
+      const presence = gpuPresence({ lastSampleAt: n.lastSampleAt, gpuCount: n.gpuCount, health }, g);
+      if (presence === 'unknown') {
+        // No answer about this GPU in the latest report: its open alerts neither clear nor start.
+        held.add(openKey({ kind: 'gpu_missing', nodeId: n.id, gpuIndex: g.gpuIndex }));
+        held.add(openKey({ kind: 'gpu_hot', nodeId: n.id, gpuIndex: g.gpuIndex }));
+        continue;
       }
-      if (rules.gpuHot.enabled && !missing && g.temperatureGpu !== null && g.temperatureGpu >= rules.gpuHot.temperatureC) {
+      if (rules.gpuMissing.enabled && presence === 'missing') {
+        const why = n.gpuCount > 0 ? `nvidia-smi lists ${n.gpuCount} GPU${n.gpuCount === 1 ? '' : 's'} without it` : `nvidia-smi lists no GPU while lspci sees ${health?.inventory?.nvidiaControllers} NVIDIA controllers`;
+        conditions.push({ kind: 'gpu_missing', nodeId: n.id, gpuIndex: g.gpuIndex, message: `${n.hostname} GPU ${g.gpuIndex} (${g.name ?? 'unknown'}) is missing: ${why}`, value: null, forMs: rules.gpuMissing.forSeconds * 1000 });
+      }
+      if (rules.gpuHot.enabled && presence === 'present' && g.temperatureGpu !== null && g.temperatureGpu >= rules.gpuHot.temperatureC) {
         conditions.push({
           kind: 'gpu_hot',
           nodeId: n.id,
@@ -68,12 +80,12 @@ export async function evaluateAlerts(db: TDb, now: Date, rules: TAlertRules): Pr
       }
     }
     if (rules.collectorFailing.enabled && n.collectorFailures >= rules.collectorFailing.consecutiveReports) {
-      const health = n.health ? (JSON.parse(n.health) as { errors?: string[] }) : null;
+      const errors = (health as { errors?: string[] } | null)?.errors;
       conditions.push({
         kind: 'collector_failing',
         nodeId: n.id,
         gpuIndex: null,
-        message: `${n.hostname}: collector failing for ${n.collectorFailures} reports: ${health?.errors?.[0] ?? 'unknown error'}`,
+        message: `${n.hostname}: collector failing for ${n.collectorFailures} reports: ${errors?.[0] ?? 'unknown error'}`,
         value: n.collectorFailures,
         forMs: 0,
       });
@@ -103,7 +115,7 @@ export async function evaluateAlerts(db: TDb, now: Date, rules: TAlertRules): Pr
   }
   let resolved = 0;
   for (const a of open) {
-    if (seen.has(a.openKey!)) continue;
+    if (seen.has(a.openKey!) || held.has(a.openKey!)) continue;
     // A pending alert that cleared never fired: drop it rather than keep noise.
     if (a.state === 'pending') await db.alert.deleteMany({ where: { id: a.id, state: 'pending' } });
     else resolved += (await db.alert.updateMany({ where: { id: a.id, openKey: a.openKey }, data: { state: 'resolved', resolvedAt: now, openKey: null } })).count;

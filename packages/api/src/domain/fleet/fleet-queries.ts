@@ -1,6 +1,7 @@
 import type { TDb } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { shapeAlert } from './alerts';
+import { gpuPresence } from './gpu-presence';
 import { healthFailing } from './ingest-report';
 import { nodeStatus } from './node-status';
 
@@ -11,7 +12,7 @@ type THealth = {
   gpuCount: number;
   nvidiaSmi: { status: string; message: string | null };
   hostMetrics: { status: string };
-  inventory: { status: string };
+  inventory: { status: string; nvidiaControllers: number | null };
   inventoryMismatch: boolean;
   inventoryMismatchReason: string | null;
   timeouts: { part: string; afterMs: number }[];
@@ -84,7 +85,7 @@ export async function listFleet(req: { db: TDb; now: Date; includeRevoked: boole
         memUsed: g.memoryUsedMiB,
         memTotal: g.memoryTotalMiB,
         power: g.powerDrawW,
-        missing: n.lastSampleAt !== null && g.sampledAt < n.lastSampleAt,
+        missing: gpuPresence({ lastSampleAt: n.lastSampleAt, gpuCount: n.gpuCount, health }, g) === 'missing',
       })),
     };
   });
@@ -138,6 +139,7 @@ export async function getFleetNode(req: { db: TDb; id: string; now: Date }) {
     day.set(m.gpuIndex, series);
   }
   const host = parse<THost & { gpuInventory: unknown }>(n.host);
+  const health = parse<THealth>(n.health);
   return {
     id: n.id,
     hostname: n.hostname,
@@ -151,7 +153,7 @@ export async function getFleetNode(req: { db: TDb; id: string; now: Date }) {
     spoolDropped: Number(n.spoolDropped),
     revokedAt: n.revokedAt?.toISOString() ?? null,
     host,
-    health: parse<THealth>(n.health),
+    health,
     collectorFailures: n.collectorFailures,
     gpus: n.gpus.map((g) => ({
       index: g.gpuIndex,
@@ -176,7 +178,7 @@ export async function getFleetNode(req: { db: TDb; id: string; now: Date }) {
       eccUncorrected: g.eccUncorrected === null ? null : Number(g.eccUncorrected),
       migEnabled: g.migEnabled,
       sampledAt: g.sampledAt.toISOString(),
-      missing: n.lastSampleAt !== null && g.sampledAt < n.lastSampleAt,
+      missing: gpuPresence({ lastSampleAt: n.lastSampleAt, gpuCount: n.gpuCount, health }, g) === 'missing',
     })),
     charts: {
       /** [t ms, util %, temp °C, power W, memory used MiB] per raw sample. */
