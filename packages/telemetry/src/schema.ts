@@ -152,6 +152,14 @@ export const ZCollectorHealth = z
     timeouts: z.array(z.strictObject({ part: ZCollectionPart, afterMs: z.number().min(0) })).max(8),
     inventoryMismatch: z.boolean(),
     inventoryMismatchReason: text(2000).nullable(),
+    /**
+     * Samples the agent's spool set aside so far because the console refused them one by one (a
+     * 400 or 413 naming that sample alone); persisted, never reset. Filled in by the spool, not the
+     * collector, and optional so samples of agents that predate it stay valid.
+     */
+    spoolQuarantined: boundedInt(LIMITS.bytes).optional(),
+    /** Why the last one was refused, as the console said it. */
+    spoolQuarantineReason: text(2000).nullable().optional(),
   })
   .refine((h) => h.inventoryMismatch === (h.inventoryMismatchReason !== null), {
     message: 'inventoryMismatchReason must be set exactly when inventoryMismatch is true',
@@ -167,7 +175,21 @@ export const ZTelemetrySample = z.strictObject({
   /** Samples this node's spool has discarded so far (cap reached while the console was unreachable). */
   spoolDropped: boundedInt(LIMITS.bytes),
   host: ZHostSample,
-  gpus: z.array(ZGpuSample).max(MAX_GPUS_PER_HOST, `at most ${MAX_GPUS_PER_HOST} GPUs per host`),
+  gpus: z
+    .array(ZGpuSample)
+    .max(MAX_GPUS_PER_HOST, `at most ${MAX_GPUS_PER_HOST} GPUs per host`)
+    .superRefine((gpus, ctx) => {
+      // The console keys a GPU by this slot (the index, else the position); two readings for one
+      // slot in one sample would be one upsert touching a row twice, which PostgreSQL refuses.
+      const seen = new Set<number>();
+      const repeated = new Set<number>();
+      gpus.forEach((g, position) => {
+        const slot = g.index ?? position;
+        if (seen.has(slot)) repeated.add(slot);
+        seen.add(slot);
+      });
+      if (repeated.size > 0) ctx.addIssue({ code: 'custom', message: `duplicate GPU index ${[...repeated].join(', ')}` });
+    }),
   health: ZCollectorHealth,
 });
 export type TTelemetrySample = z.infer<typeof ZTelemetrySample>;

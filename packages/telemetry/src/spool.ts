@@ -2,8 +2,9 @@
  * Bounded on-disk spool of telemetry samples, for the time the console is unreachable.
  *
  * Layout under `dir`:
- *   state.json                  { version, nextSeq, dropped, corrupt }
+ *   state.json                  { version, nextSeq, dropped, corrupt, quarantined?, quarantineReason?, unconfirmedFrom? }
  *   records/<seq, 16 digits>.json   one sample per file
+ *   quarantine/<seq>.json       the last samples the console refused one by one, with its reason (bounded)
  *   lock                        pid of the process that has the spool open
  *
  * One file per record, each written to a temporary name, fsynced and renamed, so a crash leaves
@@ -15,6 +16,11 @@
  * `seq` is assigned here, so it is one sequence per node across restarts; state.json is written
  * before the record, so a crash can leave a gap in seq (harmless) but never reuse one (the server
  * would drop the new sample as a duplicate).
+ *
+ * A spool that starts without its state file cannot know the highest seq the console already has
+ * (the node token may have outlived the spool). Until the agent tells it (`reconcile()` with the
+ * console's acceptedUpTo) it is *unconfirmed*: every seq handed out since is a new sample, and one the
+ * console already counts is renumbered above it rather than acknowledged as a duplicate.
  */
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -38,7 +44,11 @@ export type TSpoolStats = {
   dropped: number;
   /** Records found unreadable (damaged by a crash) and discarded; persisted. */
   corrupt: number;
+  /** Records the console refused on their own, set aside in quarantine/; persisted, never reset. */
+  quarantined: number;
   nextSeq: number;
+  /** The console's acceptedUpTo is not known yet: call reconcile() before acknowledging anything. */
+  unconfirmed: boolean;
   oldestSeq: number | null;
   newestSeq: number | null;
   /** state.json was unreadable at open; seq was moved past anything that could have been used. */
@@ -47,11 +57,26 @@ export type TSpoolStats = {
 
 export type TDrainOptions = { batchSize?: number };
 
+export type TReconcileResult = {
+  /** Records moved above the console's acceptedUpTo (they were numbered after a lost state file). */
+  renumbered: number;
+  /** nextSeq had to jump past the console's acceptedUpTo (the console knew seqs this spool never handed out). */
+  jumped: boolean;
+};
+
+/** Quarantined samples kept on disk for a human to read; older ones are deleted (the count stays). */
+const QUARANTINE_FILES = 100;
+
 const ZSpoolState = z.strictObject({
   version: z.literal(1),
   nextSeq: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
   dropped: z.int().min(0),
   corrupt: z.int().min(0),
+  // Optional so a state file written before they existed still opens.
+  quarantined: z.int().min(0).optional(),
+  quarantineReason: z.string().nullable().optional(),
+  /** First seq handed out since the state file was (re)created; null once the console's acceptedUpTo is known. */
+  unconfirmedFrom: z.int().min(1).nullable().optional(),
 });
 type TSpoolState = z.infer<typeof ZSpoolState>;
 
@@ -68,6 +93,7 @@ export class Spool {
   private readonly recordsDir: string;
   private readonly statePath: string;
   private readonly lockPath: string;
+  private readonly quarantineDir: string;
   private readonly maxRecords: number;
   private readonly maxBytes: number;
   private readonly durable: boolean;
@@ -85,6 +111,7 @@ export class Spool {
     this.recordsDir = path.join(options.dir, 'records');
     this.statePath = path.join(options.dir, 'state.json');
     this.lockPath = path.join(options.dir, 'lock');
+    this.quarantineDir = path.join(options.dir, 'quarantine');
     this.maxRecords = options.maxRecords ?? 10_000;
     this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
     this.durable = options.durable ?? true;
@@ -109,7 +136,10 @@ export class Spool {
   /** Assigns the next seq, stores the sample, and drops the oldest records if a cap is exceeded. */
   append(sample: TCollectedSample): Promise<TTelemetrySample> {
     return this.exclusive(async () => {
-      const collected = ZCollectedSample.parse(sample);
+      const parsed = ZCollectedSample.parse(sample);
+      const quarantined = this.state.quarantined ?? 0;
+      // Carried in the health of every later sample, so the console shows what was set aside.
+      const collected = quarantined > 0 ? { ...parsed, health: { ...parsed.health, spoolQuarantined: quarantined, spoolQuarantineReason: this.state.quarantineReason ?? null } } : parsed;
       const seq = this.state.nextSeq;
       // Make room first so the stored record can carry the drop count that includes its own arrival.
       const estimate = Buffer.byteLength(JSON.stringify({ seq, spoolDropped: this.state.dropped, ...collected }));
@@ -136,15 +166,21 @@ export class Spool {
     });
   }
 
-  /** Up to `limit` records, oldest first, without removing them. Damaged records are discarded. */
-  peek(limit: number): Promise<TTelemetrySample[]> {
+  /**
+   * Up to `limit` records and `maxBytes` of record files (at least one record whatever its size),
+   * oldest first, without removing them. Damaged records are discarded.
+   */
+  peek(limit: number, maxBytes = Number.POSITIVE_INFINITY): Promise<TTelemetrySample[]> {
     return this.exclusive(async () => {
       const out: TTelemetrySample[] = [];
       let corruptFound = 0;
+      let bytes = 0;
       let i = 0;
       while (out.length < limit && i < this.index.length) {
         const entry = this.index[i];
         if (!entry) break;
+        if (out.length > 0 && bytes + entry.bytes > maxBytes) break;
+        bytes += entry.bytes;
         const record = await this.readRecord(entry.seq);
         if (record) {
           out.push(record);
@@ -175,6 +211,68 @@ export class Spool {
   }
 
   /**
+   * Sets aside the record `seq` (the console refused it on its own and always will): it goes to
+   * quarantine/ with the reason, leaves the spool, and is counted. Returns false when no such record.
+   */
+  quarantine(seq: number, reason: string): Promise<boolean> {
+    return this.exclusive(async () => {
+      const entry = this.index.find((e) => e.seq === seq);
+      if (!entry) return false;
+      const record = await this.readRecord(seq);
+      await mkdir(this.quarantineDir, { recursive: true });
+      // Counted before the record leaves: a crash in between counts it twice, never not at all.
+      this.state = { ...this.state, quarantined: (this.state.quarantined ?? 0) + 1, quarantineReason: reason.slice(0, 2000) };
+      await this.writeState();
+      await this.writeAtomic(this.quarantinePath(seq), JSON.stringify({ reason, quarantinedAt: new Date().toISOString(), sample: record }));
+      await this.removeRecord(entry);
+      const kept = (await readdir(this.quarantineDir)).filter((n) => RECORD_NAME.test(n)).sort();
+      for (const name of kept.slice(0, Math.max(0, kept.length - QUARANTINE_FILES))) {
+        await unlink(path.join(this.quarantineDir, name)).catch(() => undefined);
+      }
+      return true;
+    });
+  }
+
+  /**
+   * Tells the spool the console's acceptedUpTo for this node. An unconfirmed spool renumbers every
+   * record it numbered since its state file was recreated and that the console would take for a
+   * duplicate, keeping their order, above acceptedUpTo; either way nextSeq moves past it, so no new
+   * sample is numbered below what the console has.
+   */
+  reconcile(acceptedUpTo: number): Promise<TReconcileResult> {
+    return this.exclusive(async () => {
+      const from = this.state.unconfirmedFrom ?? null;
+      const jumped = from === null && acceptedUpTo >= this.state.nextSeq;
+      // newSeq ≥ oldSeq and strictly increasing, so renaming from the highest down never lands on
+      // a name still in use. The plan is the same if a crash makes us run it again.
+      const plan: { entry: TIndexEntry; to: number }[] = [];
+      let next = acceptedUpTo + 1;
+      if (from !== null) {
+        for (const entry of this.index) {
+          if (entry.seq < from) continue;
+          const to = Math.max(entry.seq, next);
+          next = to + 1;
+          if (to !== entry.seq) plan.push({ entry, to });
+        }
+      }
+      const nextSeq = Math.max(this.state.nextSeq, acceptedUpTo + 1, next);
+      if (!Number.isSafeInteger(nextSeq)) throw new Error(`acceptedUpTo ${acceptedUpTo} leaves no safe sequence number`);
+      // nextSeq first: whatever happens next, no new sample can get one of the target numbers.
+      this.state = { ...this.state, nextSeq };
+      await this.writeState();
+      for (const { entry, to } of plan.reverse()) {
+        // Only the name moves (atomically); the record keeps its original seq inside, and the name wins.
+        await rename(this.recordPath(entry.seq), this.recordPath(to));
+        entry.seq = to;
+      }
+      if (plan.length > 0 && this.durable) await syncDirectory(this.recordsDir);
+      this.state = { ...this.state, unconfirmedFrom: null };
+      await this.writeState();
+      return { renumbered: plan.length, jumped };
+    });
+  }
+
+  /**
    * Sends everything, oldest first, in batches; each batch is deleted only after `send` resolves.
    * A rejection from `send` stops the drain and is rethrown, leaving the unsent records in place.
    * The lock is not held while `send` runs, so appends (the sampling loop) never wait on the network.
@@ -198,7 +296,9 @@ export class Spool {
       bytes: this.bytes,
       dropped: this.state.dropped,
       corrupt: this.state.corrupt,
+      quarantined: this.state.quarantined ?? 0,
       nextSeq: this.state.nextSeq,
+      unconfirmed: (this.state.unconfirmedFrom ?? null) !== null,
       oldestSeq: this.index[0]?.seq ?? null,
       newestSeq: this.index.at(-1)?.seq ?? null,
       stateRecovered: this.stateRecovered,
@@ -255,7 +355,9 @@ export class Spool {
       // deleted. Jump to a time-derived floor (µs since epoch, safe integer until year 2255), which
       // is above any seq a node can have used at one sample per millisecond or slower.
       const floor = this.stateRecovered ? Date.now() * 1000 : 1;
-      this.state = { version: 1, nextSeq: Math.max(afterFiles, floor), dropped: 0, corrupt: 0 };
+      const nextSeq = Math.max(afterFiles, floor);
+      // The records on disk are numbered as the console knows them; what comes from here on is new.
+      this.state = { version: 1, nextSeq, dropped: 0, corrupt: 0, unconfirmedFrom: nextSeq };
     }
     await this.writeState();
   }
@@ -263,7 +365,8 @@ export class Spool {
   private async readRecord(seq: number): Promise<TTelemetrySample | null> {
     try {
       const parsed = ZTelemetrySample.safeParse(JSON.parse(await readFile(this.recordPath(seq), 'utf8')));
-      return parsed.success && parsed.data.seq === seq ? parsed.data : null;
+      // reconcile() renumbers by renaming: the name is the seq; the one inside can only be lower.
+      return parsed.success && parsed.data.seq <= seq ? { ...parsed.data, seq } : null;
     } catch {
       return null;
     }
@@ -282,6 +385,10 @@ export class Spool {
 
   private recordPath(seq: number): string {
     return path.join(this.recordsDir, `${String(seq).padStart(SEQ_DIGITS, '0')}.json`);
+  }
+
+  private quarantinePath(seq: number): string {
+    return path.join(this.quarantineDir, `${String(seq).padStart(SEQ_DIGITS, '0')}.json`);
   }
 
   private writeState(): Promise<void> {

@@ -72,6 +72,13 @@ describe('ZTelemetrySample', () => {
     ]);
   });
 
+  test('two readings for one GPU slot in one sample are refused, naming the index', () => {
+    expect(issues({ ...sample, gpus: [gpu, { ...gpu, index: 1 }, { ...gpu }] })).toEqual(['gpus: duplicate GPU index 0']);
+    // A reading without an index takes its position, as the console stores it.
+    expect(issues({ ...sample, gpus: [{ ...gpu, index: 1 }, { ...gpu, index: null }] })).toEqual(['gpus: duplicate GPU index 1']);
+    expect(issues({ ...sample, seq: Number.MAX_SAFE_INTEGER, gpus: [gpu, { ...gpu, index: 1 }] })).toEqual([]);
+  });
+
   test('unknown is null, never a missing key', () => {
     const { fanPercent: _omitted, ...withoutFan } = gpu;
     expect(issues({ ...sample, gpus: [withoutFan] })[0]).toMatch(/^gpus\.0\.fanPercent: /);
