@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { generate, generateInWorker } from '@coolant/generator';
 import { createCollector, Spool, type TCollector } from '@coolant/telemetry';
 import { createApiClient, errorCode, type TApiClient } from './api-client';
+import { childEnv } from './child-env';
 import type { TAgentConfig } from './config';
 import { packaging, selfLaunch } from './packaging';
 import { AgentState, type TIdentity } from './state';
@@ -78,7 +79,7 @@ export class Agent {
     // The sampler and the sender both get here first thing: open the spool once.
     this.spoolOpening ??= Spool.open({ dir: join(this.config.stateDir, 'spool') });
     this.spool ??= await this.spoolOpening;
-    this.collector ??= createCollector({ workerLaunch: selfLaunch('collector') ?? undefined });
+    this.collector ??= createCollector({ env: childEnv(process.env), workerLaunch: selfLaunch('collector') ?? undefined });
     return { collector: this.collector, spool: this.spool };
   }
 
