@@ -27,6 +27,7 @@ const EXPECTED: Record<string, TAccess> = {
   'fleet.setAlertRules': 'admin',
   'agent.enroll': 'public',
   'agent.report': 'agent',
+  'agent.sequence': 'agent',
   'agent.nextJob': 'agent',
   'agent.jobResult': 'agent',
   'smoke.run': 'operator',

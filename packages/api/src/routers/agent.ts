@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { readAcceptedSeq } from '../domain/fleet/read-accepted-seq';
 import { enrollNode } from '../domain/nodes/enroll-node';
 import { ZTelemetrySample } from '@coolant/telemetry/schema';
 import { agentProcedure, publicProcedure, router } from '../trpc';
@@ -44,6 +45,8 @@ export const agentRouter = router({
     .input(z.strictObject({ waitMs: z.number().int().min(0).max(30_000) }))
     .mutation(async ({ ctx, input, signal }) => ({ job: await ctx.smoke.nextJob(ctx.actor.id, input.waitMs, signal) })),
   jobResult: agentProcedure.input(ZJobResultRequest).mutation(({ ctx, input }) => ctx.smoke.jobResult({ nodeId: ctx.actor.id, ...input })),
+  /** What the console has stored of this node: an agent whose spool lost its numbering asks before sending. */
+  sequence: agentProcedure.query(({ ctx }) => readAcceptedSeq({ db: ctx.db, nodeId: ctx.actor.id })),
   report: agentProcedure.input(ZReportRequest).mutation(({ ctx, input }) =>
     ctx.fleet.ingest({ nodeId: ctx.actor.id, intervalSeconds: Math.round(input.intervalSeconds), agentVersion: input.agentVersion ?? null, samples: input.samples }),
   ),
