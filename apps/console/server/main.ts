@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   await tuneSqlite(db, dbConfig);
 
   const admin = await ensureAdmin({ db, password: env.COOLANT_ADMIN_PASSWORD });
-  if (env.COOLANT_ADMIN_TOKEN) await ensureEnvAdminToken({ db, secret: env.COOLANT_ADMIN_TOKEN });
+  if (env.COOLANT_ADMIN_TOKEN && (await ensureEnvAdminToken({ db, secret: env.COOLANT_ADMIN_TOKEN })) === 'revoked') {
+    console.warn('Warning: COOLANT_ADMIN_TOKEN names an API token that was revoked; it stays revoked. Set a new secret or unset COOLANT_ADMIN_TOKEN.');
+  }
   const enrollmentSecret = () => ensureEnrollmentSecret({ db, fromEnv: env.COOLANT_ENROLL_TOKEN });
   await enrollmentSecret();
 

@@ -21,17 +21,31 @@ export async function ensureAdmin(req: { db: TDb; password?: string | undefined 
   return { created: true, username, generatedPassword: generated };
 }
 
-/** COOLANT_ADMIN_TOKEN: guarantees an unrevoked admin API token with exactly that secret. */
-export async function ensureEnvAdminToken(req: { db: TDb; secret: string }): Promise<void> {
+export type TEnvAdminToken = 'created' | 'present' | 'revoked';
+
+/**
+ * COOLANT_ADMIN_TOKEN: guarantees an admin API token with exactly that secret,
+ * unless an admin revoked it. A revocation is a decision (a leaked secret, an
+ * automation retired) that a restart must not undo: the token stays revoked and
+ * the caller warns that the variable names a revoked token.
+ */
+export async function ensureEnvAdminToken(req: { db: TDb; secret: string }): Promise<TEnvAdminToken> {
   const tokenHash = sha256(req.secret);
   const existing = await req.db.apiToken.findUnique({ where: { tokenHash } });
-  if (existing && !existing.revokedAt && existing.role === 'admin') return;
+  if (existing?.revokedAt) return 'revoked';
   if (existing) {
-    await req.db.apiToken.update({ where: { id: existing.id }, data: { revokedAt: null, revokedBy: null, role: 'admin', fromEnv: true } });
-  } else {
+    if (existing.role !== 'admin') await req.db.apiToken.update({ where: { id: existing.id }, data: { role: 'admin', fromEnv: true } });
+    return 'present';
+  }
+  try {
     await req.db.apiToken.create({ data: { name: 'COOLANT_ADMIN_TOKEN', role: 'admin', tokenHash, prefix: req.secret.slice(0, 7), createdBy: 'system', fromEnv: true } });
+  } catch (error) {
+    // Two instances starting together on one database: the other one created it.
+    if ((error as { code?: string }).code === 'P2002') return 'present';
+    throw error;
   }
   await recordAudit({ db: req.db, actor: system, action: 'token.create', target: 'COOLANT_ADMIN_TOKEN', reason: 'guaranteed by COOLANT_ADMIN_TOKEN at start' });
+  return 'created';
 }
 
 const ENROLL_KEY = 'enrollment.secret';
