@@ -2,6 +2,7 @@
 
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
+import { safeNextPath } from '@/lib/safe-next';
 import { useTRPC } from '@/trpc/client';
 
 export function LoginForm({ next }: { next: string }) {
@@ -10,8 +11,9 @@ export function LoginForm({ next }: { next: string }) {
   const [password, setPassword] = useState('');
   const login = useMutation(
     trpc.auth.login.mutationOptions({
-      // A full navigation, so the server renders the shell with the new session.
-      onSuccess: () => window.location.assign(next),
+      // A full navigation, so the server renders the shell with the new session. Checked again
+      // here so the form cannot be handed an off-site target by another caller.
+      onSuccess: () => window.location.assign(safeNextPath(next)),
     }),
   );
   return (
