@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TDb, TPgRaw, TSqliteRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
+import { assertSameRequest, requestFingerprint } from './idempotency';
 import { effectiveLimits, isPaused, type TTierConfig } from './config-snapshot';
 import type { ConfigSync } from './config-sync';
 import { MemoryAdmissionStore } from './memory-store';
@@ -18,6 +19,8 @@ const STATS_FLUSH_MS = 1_000;
 const PRUNE_MS = 60_000;
 const RESUME_CHECK_MS = 1_000;
 const TICKET_KEY = 'admission.ticketKey';
+/** Tier label of unknown_tier decisions; tier names start with [a-z0-9], so no tier is called this. */
+export const UNKNOWN_TIER_LABEL = '_unknown';
 
 export type TAdmissionCounters = Map<string, number>;
 
@@ -27,9 +30,10 @@ export type TAdmissionCounters = Map<string, number>;
  */
 export class AdmissionService {
   readonly store: TAdmissionStore;
-  private readonly raw: TSqliteRaw | TPgRaw;
+  /** The direct connection that commits admission batches (tests read its pragmas). */
+  readonly raw: TSqliteRaw | TPgRaw;
   private ticketKey: Buffer | null = null;
-  private readonly inflight = new Map<string, Promise<TConsumeResponse>>();
+  private readonly inflight = new Map<string, { fingerprint: string; answer: Promise<TConsumeResponse> }>();
   private stats = new Map<string, { tierName: string; minute: number; allowed: number; denied: number }>();
   /** Decisions since start by `tier|reason` (for /metrics). */
   readonly decisions: TAdmissionCounters = new Map();
@@ -70,23 +74,30 @@ export class AdmissionService {
     return this.ticketKey;
   }
 
-  consume(req: TConsumeRequest): Promise<TConsumeResponse> {
+  async consume(req: TConsumeRequest): Promise<TConsumeResponse> {
     const id = req.requestId;
-    if (!id) return this.consumeOnce(req);
+    if (!id) return this.consumeOnce(req, '');
+    const fingerprint = requestFingerprint(req);
     // Concurrent retries of one request inside this process share one decision.
     const running = this.inflight.get(id);
-    if (running) return running;
-    const p = this.consumeOnce(req).finally(() => this.inflight.delete(id));
-    this.inflight.set(id, p);
-    return p;
+    if (running) {
+      assertSameRequest(id, running.fingerprint, fingerprint);
+      return running.answer;
+    }
+    const answer = this.consumeOnce(req, fingerprint).finally(() => this.inflight.delete(id));
+    this.inflight.set(id, { fingerprint, answer });
+    return answer;
   }
 
-  private async consumeOnce(req: TConsumeRequest): Promise<TConsumeResponse> {
+  private async consumeOnce(req: TConsumeRequest, fingerprint: string): Promise<TConsumeResponse> {
     const now = this.now();
     const requestId = req.requestId ?? null;
     if (requestId) {
-      const prior = await this.store.lookup(requestId);
-      if (prior) return prior;
+      const prior = await this.store.lookup(requestId, now);
+      if (prior) {
+        assertSameRequest(requestId, prior.fingerprint, fingerprint);
+        return prior.response;
+      }
     }
     const snapshot = this.opts.sync.current;
     const tier = snapshot.tiers.get(req.tier);
@@ -94,9 +105,10 @@ export class AdmissionService {
     const requestExpiresAt = new Date(now.getTime() + REQUEST_TTL_MS);
 
     const answer = async (response: TConsumeResponse) => {
-      this.count(response);
-      if (requestId) await this.store.remember(requestId, response, requestExpiresAt);
-      return response;
+      const recorded = requestId ? await this.store.remember({ requestId, fingerprint, response, expiresAt: requestExpiresAt, now }) : response;
+      // Another instance's earlier answer to this request was counted where it was made.
+      if (recorded === response) this.count(response);
+      return recorded;
     };
 
     if (!tier || tier.retired) {
@@ -126,9 +138,7 @@ export class AdmissionService {
 
     // A cost above a limit can never fit: refuse without touching the store.
     if (slots.length === 0 || slots.some((s) => req.cost > s.limit)) {
-      const response = build({ ok: slots.length === 0, used: slots.map(() => 0) });
-      if (slots.length === 0) return answer(response);
-      return answer(response);
+      return answer(build({ ok: slots.length === 0, used: slots.map(() => 0) }));
     }
     const response = await this.store.consume({
       tierId: tier.id,
@@ -137,6 +147,7 @@ export class AdmissionService {
       cost: req.cost,
       slots,
       requestId,
+      fingerprint,
       requestExpiresAt,
       now,
       build,
@@ -208,7 +219,8 @@ export class AdmissionService {
   }
 
   private count(r: TConsumeResponse): void {
-    const k = `${r.tier}|${r.reason}`;
+    // An unknown tier name is whatever the caller sent: one shared label keeps the map and /metrics bounded.
+    const k = `${r.reason === 'unknown_tier' ? UNKNOWN_TIER_LABEL : r.tier}|${r.reason}`;
     this.decisions.set(k, (this.decisions.get(k) ?? 0) + 1);
     if (r.reason === 'unknown_tier') return;
     const minute = Math.floor(this.now().getTime() / 60_000);

@@ -1,14 +1,16 @@
 import { sqliteDate, SqliteBusyError, withBusyRetry, type TDb, type TRawStatement, type TSqliteRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
-import { chunk, counterUpsertSql } from './sql';
-import type { TAdmissionStore, TConsumeAttempt, TConsumeResponse, TRefundAttempt } from './types';
+import { chunk, counterUpsertSql, requestUpsertSql } from './sql';
+import type { TAdmissionStore, TConsumeAttempt, TConsumeResponse, TRefundAttempt, TRequestRecord, TStoredRequest } from './types';
 import { WINDOW_MINUTES, windowResetMs, windowStartMin, type TWindow } from './windows';
 
 type TBucket = { tierId: string; window: TWindow; startMin: number; resetMs: number; used: Map<string, number> };
 type TDelta = { tierId: string; window: TWindow; subject: string; startMin: number; delta: number };
 type TBatch = {
   deltas: Map<string, TDelta>;
-  requests: { requestId: string; response: string; expiresAt: Date }[];
+  requests: (Omit<TRequestRecord, 'response'> & { response: string })[];
+  /** Refunded tickets, written in the same transaction as the counters they give back. */
+  refunds: { nonce: string; expiresAt: Date }[];
   waiters: { resolve(): void; reject(e: unknown): void }[];
 };
 
@@ -17,7 +19,7 @@ const BUSY_WAIT_MS = 5_000;
 const PAGE = 50_000;
 
 function newBatch(): TBatch {
-  return { deltas: new Map(), requests: [], waiters: [] };
+  return { deltas: new Map(), requests: [], refunds: [], waiters: [] };
 }
 
 /**
@@ -30,7 +32,9 @@ function newBatch(): TBatch {
 export class MemoryAdmissionStore implements TAdmissionStore {
   readonly kind = 'memory' as const;
   private buckets = new Map<string, TBucket>();
-  private recent = new Map<string, { response: TConsumeResponse; expiresMs: number }>();
+  private recent = new Map<string, TStoredRequest & { expiresMs: number }>();
+  /** Nonces of refunds queued or being written: not in the database yet, already spent. */
+  private refunding = new Set<string>();
   private batch = newBatch();
   private flushing: Promise<void> | null = null;
   private closed = false;
@@ -84,23 +88,26 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     }
   }
 
-  async lookup(requestId: string): Promise<TConsumeResponse | null> {
+  async lookup(requestId: string, now: Date): Promise<TStoredRequest | null> {
     const hit = this.recent.get(requestId);
-    if (hit) return hit.response;
+    if (hit) return { response: hit.response, fingerprint: hit.fingerprint };
     const pending = this.batch.requests.find((r) => r.requestId === requestId);
-    if (pending) return JSON.parse(pending.response) as TConsumeResponse;
+    if (pending) return { response: JSON.parse(pending.response) as TConsumeResponse, fingerprint: pending.fingerprint };
     const row = await this.db.admissionRequest.findUnique({ where: { requestId } });
-    return row && row.expiresAt > new Date() ? (JSON.parse(row.response) as TConsumeResponse) : null;
+    return row && row.expiresAt > now ? { response: JSON.parse(row.response) as TConsumeResponse, fingerprint: row.fingerprint } : null;
   }
 
-  async remember(requestId: string, response: TConsumeResponse, expiresAt: Date): Promise<void> {
-    this.rememberInMemory(requestId, response);
-    this.batch.requests.push({ requestId, response: JSON.stringify(response), expiresAt });
+  // One process owns the file and AdmissionService runs one decision per requestId at a time, after
+  // lookup() found none: the answer given here is the one recorded.
+  async remember(record: TRequestRecord): Promise<TConsumeResponse> {
+    this.queueRequest(record);
     await this.commit();
+    return record.response;
   }
 
-  private rememberInMemory(requestId: string, response: TConsumeResponse): void {
-    this.recent.set(requestId, { response, expiresMs: Date.now() + REQUEST_MEMORY_MS });
+  private queueRequest(record: TRequestRecord): void {
+    this.recent.set(record.requestId, { response: record.response, fingerprint: record.fingerprint, expiresMs: Date.now() + REQUEST_MEMORY_MS });
+    this.batch.requests.push({ ...record, response: JSON.stringify(record.response) });
   }
 
   async consume(a: TConsumeAttempt): Promise<TConsumeResponse> {
@@ -110,7 +117,7 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     const ok = a.slots.every((s, i) => used[i]! + a.cost <= s.limit);
     if (!ok) {
       const response = a.build({ ok: false, used });
-      if (a.requestId) await this.remember(a.requestId, response, a.requestExpiresAt);
+      if (a.requestId) await this.remember({ requestId: a.requestId, fingerprint: a.fingerprint, response, expiresAt: a.requestExpiresAt, now: a.now });
       return response;
     }
     // All or nothing: every limit had room, so every counter moves.
@@ -118,10 +125,7 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     buckets.forEach((b, i) => b.used.set(a.subject, after[i]!));
     for (const s of a.slots) this.addDelta(a.tierId, s.window, a.subject, s.startMin, a.cost);
     const response = a.build({ ok: true, used: after });
-    if (a.requestId) {
-      this.rememberInMemory(a.requestId, response);
-      this.batch.requests.push({ requestId: a.requestId, response: JSON.stringify(response), expiresAt: a.requestExpiresAt });
-    }
+    if (a.requestId) this.queueRequest({ requestId: a.requestId, fingerprint: a.fingerprint, response, expiresAt: a.requestExpiresAt, now: a.now });
     await this.commit();
     return response;
   }
@@ -133,13 +137,24 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     else this.batch.deltas.set(key, { tierId, window, subject, startMin, delta });
   }
 
+  /**
+   * The ticket row goes into the same batch (one transaction) as the counters
+   * it gives back: a failed commit leaves neither, and the ticket can be
+   * refunded again. Checked and queued without an await in between, so two
+   * refunds of one ticket cannot both pass.
+   */
   async refund(r: TRefundAttempt): Promise<boolean> {
+    if (this.closed) throw new AppError('UNAVAILABLE', 'admission store is shutting down');
+    if (this.refunding.has(r.nonce)) return false;
+    let recorded: boolean;
     try {
-      await this.db.refundedTicket.create({ data: { nonce: r.nonce, expiresAt: r.expiresAt } });
+      recorded = this.raw.all('SELECT 1 FROM "RefundedTicket" WHERE "nonce" = ?', [r.nonce]).length > 0;
     } catch (error) {
-      if ((error as { code?: string }).code === 'P2002') return false;
       throw new AppError('UNAVAILABLE', 'database unavailable', { cause: String(error) });
     }
+    if (recorded) return false;
+    this.refunding.add(r.nonce);
+    this.batch.refunds.push({ nonce: r.nonce, expiresAt: r.expiresAt });
     for (const [window, startMin] of r.windows) {
       if (windowResetMs(window, startMin) <= r.now.getTime()) continue;
       const b = this.buckets.get(this.bucketKey(r.tierId, window, startMin));
@@ -173,6 +188,8 @@ export class MemoryAdmissionStore implements TAdmissionStore {
         this.batch = newBatch();
         try {
           await this.write(batch);
+          // In the database now, where the next refund of these tickets finds them.
+          for (const f of batch.refunds) this.refunding.delete(f.nonce);
           for (const w of batch.waiters) w.resolve();
         } catch (error) {
           this.revert(batch);
@@ -187,17 +204,17 @@ export class MemoryAdmissionStore implements TAdmissionStore {
 
   private async write(batch: TBatch): Promise<void> {
     const deltas = [...batch.deltas.values()].filter((d) => d.delta !== 0);
-    if (deltas.length === 0 && batch.requests.length === 0) return;
+    if (deltas.length === 0 && batch.requests.length === 0 && batch.refunds.length === 0) return;
     const statements: TRawStatement[] = chunk(deltas).map((rows) => ({
       sql: counterUpsertSql('sqlite', rows.length),
       params: rows.flatMap((d) => [d.tierId, d.window, d.subject, d.startMin, d.delta]),
     }));
     const now = sqliteDate(new Date());
     for (const r of batch.requests) {
-      statements.push({
-        sql: 'INSERT INTO "AdmissionRequest" ("requestId","response","createdAt","expiresAt") VALUES (?,?,?,?) ON CONFLICT DO NOTHING',
-        params: [r.requestId, r.response, now, sqliteDate(r.expiresAt)],
-      });
+      statements.push({ sql: requestUpsertSql('sqlite'), params: [r.requestId, r.fingerprint, r.response, sqliteDate(r.now), sqliteDate(r.expiresAt)] });
+    }
+    for (const f of batch.refunds) {
+      statements.push({ sql: 'INSERT INTO "RefundedTicket" ("nonce","refundedAt","expiresAt") VALUES (?,?,?)', params: [f.nonce, now, sqliteDate(f.expiresAt)] });
     }
     // The Prisma connection may hold the write lock across an await; wait for it without blocking the event loop.
     const deadline = Date.now() + BUSY_WAIT_MS;
@@ -218,6 +235,7 @@ export class MemoryAdmissionStore implements TAdmissionStore {
       if (b) b.used.set(d.subject, Math.max(0, (b.used.get(d.subject) ?? 0) - d.delta));
     }
     for (const r of batch.requests) this.recent.delete(r.requestId);
+    for (const f of batch.refunds) this.refunding.delete(f.nonce);
   }
 
   async prune(now: Date): Promise<{ counters: number }> {

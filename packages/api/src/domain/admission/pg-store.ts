@@ -1,6 +1,8 @@
 import type { TDb, TPgQuery, TPgRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
-import type { TAdmissionStore, TConsumeAttempt, TConsumeResponse, TRefundAttempt } from './types';
+import { assertSameRequest } from './idempotency';
+import { requestUpsertSql } from './sql';
+import type { TAdmissionStore, TConsumeAttempt, TConsumeResponse, TRefundAttempt, TRequestRecord, TStoredRequest } from './types';
 import { WINDOW_MINUTES, windowResetMs, windowStartMin, type TWindow } from './windows';
 
 /** Thrown inside the transaction to roll back the limits already incremented. */
@@ -37,26 +39,32 @@ export class PgAdmissionStore implements TAdmissionStore {
 
   async start(): Promise<void> {}
 
-  async lookup(requestId: string): Promise<TConsumeResponse | null> {
+  private async find(query: TPgQuery, requestId: string, now: Date): Promise<TStoredRequest | null> {
+    const rows = await query('SELECT "response","fingerprint" FROM "AdmissionRequest" WHERE "requestId" = $1 AND "expiresAt" > $2', [requestId, now]);
+    return rows[0] ? { response: JSON.parse(String(rows[0].response)) as TConsumeResponse, fingerprint: String(rows[0].fingerprint) } : null;
+  }
+
+  async lookup(requestId: string, now: Date): Promise<TStoredRequest | null> {
     try {
-      const rows = await this.raw.query('SELECT "response" FROM "AdmissionRequest" WHERE "requestId" = $1 AND "expiresAt" > now()', [requestId]);
-      return rows[0] ? (JSON.parse(String(rows[0].response)) as TConsumeResponse) : null;
+      return await this.find(this.raw.query, requestId, now);
     } catch (error) {
       throw unavailable(error);
     }
   }
 
-  private async insertRequest(query: TPgQuery, requestId: string, response: TConsumeResponse, expiresAt: Date): Promise<void> {
-    await query('INSERT INTO "AdmissionRequest" ("requestId","response","createdAt","expiresAt") VALUES ($1,$2,now(),$3) ON CONFLICT DO NOTHING', [
-      requestId,
-      JSON.stringify(response),
-      expiresAt,
-    ]);
+  /** Inserts the answer, or gives the one recorded first (by another instance) when it is for the same request. */
+  private async insertRequest(query: TPgQuery, r: TRequestRecord): Promise<TConsumeResponse> {
+    const inserted = await query(requestUpsertSql('postgresql'), [r.requestId, r.fingerprint, JSON.stringify(r.response), r.now, r.expiresAt]);
+    if (inserted.length > 0) return r.response;
+    const first = await this.find(query, r.requestId, r.now);
+    if (!first) throw new Error(`AdmissionRequest ${r.requestId} neither inserted nor found`);
+    assertSameRequest(r.requestId, first.fingerprint, r.fingerprint);
+    return first.response;
   }
 
-  async remember(requestId: string, response: TConsumeResponse, expiresAt: Date): Promise<void> {
+  async remember(record: TRequestRecord): Promise<TConsumeResponse> {
     try {
-      await this.insertRequest(this.raw.query, requestId, response, expiresAt);
+      return await this.insertRequest(this.raw.query, record);
     } catch (error) {
       throw unavailable(error);
     }
@@ -69,8 +77,11 @@ export class PgAdmissionStore implements TAdmissionStore {
         if (a.requestId) {
           // Serializes retries of one request across instances; the loser then finds the answer.
           await query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [a.requestId]);
-          const prior = await query('SELECT "response" FROM "AdmissionRequest" WHERE "requestId" = $1', [a.requestId]);
-          if (prior[0]) return JSON.parse(String(prior[0].response)) as TConsumeResponse;
+          const prior = await this.find(query, a.requestId, a.now);
+          if (prior) {
+            assertSameRequest(a.requestId, prior.fingerprint, a.fingerprint);
+            return prior.response;
+          }
         }
         const used: number[] = new Array(a.slots.length).fill(0);
         for (const { s, i } of order) {
@@ -79,7 +90,8 @@ export class PgAdmissionStore implements TAdmissionStore {
           used[i] = Number(rows[0]!.used);
         }
         const response = a.build({ ok: true, used });
-        if (a.requestId) await this.insertRequest(query, a.requestId, response, a.requestExpiresAt);
+        // Under the lock no other answer can be recorded; an expired row is replaced.
+        if (a.requestId) return await this.insertRequest(query, { requestId: a.requestId, fingerprint: a.fingerprint, response, expiresAt: a.requestExpiresAt, now: a.now });
         return response;
       });
     } catch (error) {
@@ -100,8 +112,7 @@ export class PgAdmissionStore implements TAdmissionStore {
     } catch (error) {
       throw unavailable(error);
     }
-    if (a.requestId) await this.remember(a.requestId, response, a.requestExpiresAt);
-    return response;
+    return a.requestId ? this.remember({ requestId: a.requestId, fingerprint: a.fingerprint, response, expiresAt: a.requestExpiresAt, now: a.now }) : response;
   }
 
   async refund(r: TRefundAttempt): Promise<boolean> {

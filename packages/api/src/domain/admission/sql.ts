@@ -18,6 +18,18 @@ export function counterUpsertSql(provider: TDbProvider, rows: number): string {
 ON CONFLICT ("tierId","window","subject","windowStartMin") DO UPDATE SET "used" = ${max}(0, "QuotaCounter"."used" + excluded."used")`;
 }
 
+/**
+ * Records a requestId's answer. A row that has expired but is not pruned yet
+ * is replaced (its id is free again); a live one is kept, and on PostgreSQL
+ * RETURNING gives nothing, so the caller reads the first answer instead (on
+ * SQLite the one owning process has checked before).
+ */
+export function requestUpsertSql(provider: TDbProvider): string {
+  return `INSERT INTO "AdmissionRequest" ("requestId","fingerprint","response","createdAt","expiresAt") VALUES ${placeholders(provider, 1, 5)}
+ON CONFLICT ("requestId") DO UPDATE SET "fingerprint" = excluded."fingerprint", "response" = excluded."response", "createdAt" = excluded."createdAt", "expiresAt" = excluded."expiresAt"
+WHERE "AdmissionRequest"."expiresAt" <= excluded."createdAt"${provider === 'postgresql' ? ' RETURNING "requestId"' : ''}`;
+}
+
 export function statUpsertSql(provider: TDbProvider, rows: number): string {
   return `INSERT INTO "AdmissionStat" ("tierName","minute","allowed","denied") VALUES ${placeholders(provider, rows, 4)}
 ON CONFLICT ("tierName","minute") DO UPDATE SET "allowed" = "AdmissionStat"."allowed" + excluded."allowed", "denied" = "AdmissionStat"."denied" + excluded."denied"`;

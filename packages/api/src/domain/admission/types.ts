@@ -30,6 +30,12 @@ export type TConsumeResponse = {
   configVersion: number;
 };
 
+/** The first answer to a requestId and what that request was (see idempotency.ts). */
+export type TStoredRequest = { response: TConsumeResponse; fingerprint: string };
+
+/** An answer to record for a requestId; `now` is the service's clock (expiry is judged by it). */
+export type TRequestRecord = { requestId: string; fingerprint: string; response: TConsumeResponse; expiresAt: Date; now: Date };
+
 /** One limit a consume must fit, resolved to the current window. */
 export type TLimitSlot = {
   window: TWindow;
@@ -49,6 +55,8 @@ export type TConsumeAttempt = {
   cost: number;
   slots: TLimitSlot[];
   requestId: string | null;
+  /** What the requestId names (see idempotency.ts); '' without a requestId. */
+  fingerprint: string;
   requestExpiresAt: Date;
   now: Date;
   build(outcome: TStoreOutcome): TConsumeResponse;
@@ -73,8 +81,13 @@ export type TRefundAttempt = {
 export type TAdmissionStore = {
   readonly kind: 'memory' | 'postgresql';
   start(now: Date): Promise<void>;
-  lookup(requestId: string): Promise<TConsumeResponse | null>;
-  remember(requestId: string, response: TConsumeResponse, expiresAt: Date): Promise<void>;
+  lookup(requestId: string, now: Date): Promise<TStoredRequest | null>;
+  /**
+   * Records the answer to a requestId and resolves with the answer that is
+   * recorded: this one, or the one another instance recorded first (CONFLICT
+   * when that one was for another request).
+   */
+  remember(record: TRequestRecord): Promise<TConsumeResponse>;
   consume(attempt: TConsumeAttempt): Promise<TConsumeResponse>;
   /** false when the ticket was refunded before. */
   refund(attempt: TRefundAttempt): Promise<boolean>;
