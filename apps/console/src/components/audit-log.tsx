@@ -42,7 +42,8 @@ export function AuditLog() {
             <tr key={e.id} data-testid="audit-row">
               <td>{new Date(e.at).toLocaleString()}</td>
               <td>{e.actorName} <span className="muted">({e.actorType})</span></td>
-              <td><code>{e.action}</code></td>
+              {/* Anonymous failures are one row per source and 10-minute window; the time is the latest attempt. */}
+              <td><code>{e.action}</code>{e.count > 1 && <span className="muted" data-testid="audit-count" title={`${e.count} attempts in this window`}> × {e.count}</span>}</td>
               <td>{e.target ?? ''}</td>
               <td>{e.reason ?? ''}</td>
               <td><code className="muted">{e.details ? JSON.stringify(e.details) : ''}</code></td>

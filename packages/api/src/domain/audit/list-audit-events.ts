@@ -37,6 +37,8 @@ export async function listAuditEvents(req: TListAuditEventsRequest) {
       reason: r.reason,
       details: r.details ? (JSON.parse(r.details) as unknown) : null,
       ip: r.ip,
+      /** Attempts folded into this row (aggregated anonymous failures); 1 for ordinary events. */
+      count: r.count,
     })),
     nextCursor: rows.length > req.limit ? (page[page.length - 1]?.id ?? null) : null,
   };

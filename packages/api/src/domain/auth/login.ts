@@ -1,16 +1,29 @@
-import type { TDb } from '@coolant/db';
+import type { TDb, TDbProvider } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { isRole } from '../../lib/roles';
-import { DUMMY_PASSWORD_HASH, newSecret, sha256, verifyPassword } from '../../lib/secrets';
+import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, newSecret, sha256, verifyPassword } from '../../lib/secrets';
+import { recordAnonymousFailure } from '../audit/record-anonymous-failure';
 import { recordAudit } from '../audit/record-audit';
+import {
+  claimAttempt,
+  clearKey,
+  FREE_FAILURES_PER_IP,
+  FREE_FAILURES_PER_USER_IP,
+  giveBackAttempt,
+  ipKey,
+  pruneLoginThrottle,
+  retryAfterSeconds,
+  userIpKey,
+  userKey,
+  userSlowdownMs,
+  type TThrottleDb,
+} from './login-throttle';
 
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
-export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
-export const MAX_FAILURES_PER_USER = 5;
-export const MAX_FAILURES_PER_IP = 20;
 
 export type TLoginRequest = {
   db: TDb;
+  provider: TDbProvider;
   username: string;
   password: string;
   ip: string | null;
@@ -18,38 +31,62 @@ export type TLoginRequest = {
   now: Date;
 };
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function waitText(seconds: number): string {
+  if (seconds < 90) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  return `${Math.ceil(seconds / 60)} minutes`;
+}
+
+async function refuse(req: TLoginRequest, t: TThrottleDb, key: string): Promise<never> {
+  const seconds = await retryAfterSeconds(t, key, req.now);
+  await recordAnonymousFailure({ db: req.db, action: 'auth.login_throttled', target: req.username, reason: 'too many failures', ip: req.ip, at: req.now });
+  throw new AppError('TOO_MANY_REQUESTS', `Too many failed sign-in attempts; try again in ${waitText(seconds)}`, { retryAfterSeconds: seconds });
+}
+
 /**
- * Failed attempts are counted from the audit log, so the limit holds across
- * console instances sharing one database and survives restarts.
+ * Claims this attempt on the (username, IP) and the IP budgets before the password is checked,
+ * so parallel guesses cannot outrun the count (see login-throttle.ts).
  */
-async function assertNotRateLimited(req: TLoginRequest): Promise<void> {
-  const since = new Date(req.now.getTime() - LOGIN_WINDOW_MS);
-  const [byUser, byIp] = await Promise.all([
-    req.db.auditEvent.count({ where: { action: 'auth.login_failed', target: req.username, at: { gte: since } } }),
-    req.ip ? req.db.auditEvent.count({ where: { action: 'auth.login_failed', ip: req.ip, at: { gte: since } } }) : 0,
-  ]);
-  if (byUser >= MAX_FAILURES_PER_USER || byIp >= MAX_FAILURES_PER_IP) {
-    await recordAudit({ db: req.db, actor: { kind: 'anonymous' }, action: 'auth.login_throttled', target: req.username, ip: req.ip, at: req.now });
-    throw new AppError('TOO_MANY_REQUESTS', 'Too many failed sign-in attempts; wait 15 minutes and try again');
+async function claim(req: TLoginRequest, t: TThrottleDb): Promise<void> {
+  await pruneLoginThrottle(t, req.now).catch(() => 0);
+  const ui = userIpKey(req.username, req.ip);
+  if ((await claimAttempt(t, ui, FREE_FAILURES_PER_USER_IP, req.now)) === null) await refuse(req, t, ui);
+  if ((await claimAttempt(t, ipKey(req.ip), FREE_FAILURES_PER_IP, req.now)) === null) {
+    await giveBackAttempt(t, ui);
+    await refuse(req, t, ipKey(req.ip));
   }
 }
 
 export async function login(req: TLoginRequest) {
-  await assertNotRateLimited(req);
-  const user = await req.db.user.findUnique({ where: { username: req.username } });
+  // Usernames match exactly (case-sensitive, as stored); surrounding spaces are not part of one.
+  const username = req.username.trim();
+  const r = { ...req, username };
+  const t: TThrottleDb = { db: req.db, provider: req.provider };
+  await claim(r, t);
+  const slow = await userSlowdownMs(t, username, req.now);
+  if (slow > 0) await sleep(slow);
+  const user = await req.db.user.findUnique({ where: { username } });
   // Verify against a dummy hash for unknown users so timing does not reveal which usernames exist.
   const ok = await verifyPassword(req.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
   if (!user || !ok || user.disabledAt || !isRole(user.role)) {
-    await recordAudit({
+    // The claim already counted this failure; the username's own count only slows, so it is kept after the fact.
+    await claimAttempt(t, userKey(username), null, req.now);
+    await recordAnonymousFailure({
       db: req.db,
-      actor: { kind: 'anonymous' },
       action: 'auth.login_failed',
-      target: req.username,
+      target: username,
       reason: !user ? 'unknown user' : user.disabledAt ? 'account disabled' : 'wrong password',
       ip: req.ip,
       at: req.now,
     });
     throw new AppError('UNAUTHORIZED', 'Wrong username or password');
+  }
+  await clearKey(t, userIpKey(username, req.ip));
+  await giveBackAttempt(t, ipKey(req.ip));
+  if (needsRehash(user.passwordHash)) {
+    // Only if the hash is still the one verified: a password changed meanwhile wins.
+    await req.db.user.updateMany({ where: { id: user.id, passwordHash: user.passwordHash }, data: { passwordHash: await hashPassword(req.password) } });
   }
   const secret = newSecret('cs');
   const expiresAt = new Date(req.now.getTime() + SESSION_TTL_SECONDS * 1000);

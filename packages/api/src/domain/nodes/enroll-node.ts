@@ -1,6 +1,7 @@
 import type { TDb } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { newSecret, safeEqualHex, sha256 } from '../../lib/secrets';
+import { recordAnonymousFailure } from '../audit/record-anonymous-failure';
 import { recordAudit } from '../audit/record-audit';
 
 export type TEnrollNodeRequest = {
@@ -11,12 +12,14 @@ export type TEnrollNodeRequest = {
   agentVersion: string | null;
   os: string | null;
   ip: string | null;
+  now?: Date;
 };
 
 /** Trades the shared enrollment secret for a node token of this node's own. */
 export async function enrollNode(req: TEnrollNodeRequest) {
   if (!safeEqualHex(sha256(req.presentedSecret), sha256(req.enrollmentSecret))) {
-    await recordAudit({ db: req.db, actor: { kind: 'anonymous' }, action: 'node.enroll_failed', target: req.hostname, reason: 'wrong enrollment token', ip: req.ip });
+    // Anyone can send this: counted into one row per source and window, not a row per attempt.
+    await recordAnonymousFailure({ db: req.db, action: 'node.enroll_failed', target: req.hostname, reason: 'wrong enrollment token', ip: req.ip, at: req.now ?? new Date() });
     throw new AppError('UNAUTHORIZED', 'Wrong enrollment token');
   }
   const nodeToken = newSecret('cn');

@@ -1,0 +1,131 @@
+import { sqliteDate, toPgPlaceholders, type TDb, type TDbProvider } from '@coolant/db';
+
+/**
+ * Failed-login counters in the LoginThrottle table. An attempt is claimed (counted as a
+ * failure) in one INSERT … ON CONFLICT statement before the password is checked, and given
+ * back when it succeeds: the row lock serialises the claims, so N parallel guesses get no
+ * more checks than N serial ones, on SQLite, on PostgreSQL and across console instances.
+ *
+ * Keys: "ui:<username>|<ip>" refuses with backoff (the guesser's own budget, so an attacker
+ * elsewhere cannot lock the owner out); "i:<ip>" refuses an address that sprays many
+ * usernames; "u:<username>" only slows (a bounded delay) every attempt on a username under a
+ * distributed attack, and never refuses.
+ */
+
+/** A key's counts restart this long after its first counted failure. */
+export const LOGIN_WINDOW_MS = 60 * 60 * 1000;
+/** Failures per (username, IP) before backoff starts. */
+export const FREE_FAILURES_PER_USER_IP = 5;
+/** Failures per IP, over all usernames, before backoff starts. */
+export const FREE_FAILURES_PER_IP = 100;
+/** The wait after the budget is spent; doubled by each further failure, up to the cap. */
+export const BACKOFF_BASE_MS = 30_000;
+export const BACKOFF_MAX_MS = 15 * 60 * 1000;
+/** Failures on one username (all IPs) from which every attempt on it is slowed. */
+export const USER_SLOW_AFTER_FAILURES = 20;
+export const USER_SLOW_STEP_MS = 100;
+export const USER_SLOW_MAX_MS = 2_000;
+/** Rows idle this long are pruned: their window and any backoff are over (max backoff < window). */
+const IDLE_PRUNE_MS = LOGIN_WINDOW_MS;
+const PRUNE_EVERY_MS = 60_000;
+
+export type TThrottleDb = { db: TDb; provider: TDbProvider };
+
+export function userIpKey(username: string, ip: string | null): string {
+  return `ui:${username}|${ip ?? 'unknown'}`;
+}
+export function ipKey(ip: string | null): string {
+  return `i:${ip ?? 'unknown'}`;
+}
+export function userKey(username: string): string {
+  return `u:${username}`;
+}
+
+/** Backoff set by the failure that brings a key to `failures` (none below the budget). */
+export function backoffMs(failures: number, free: number): number {
+  if (failures < free) return 0;
+  return Math.min(BACKOFF_BASE_MS * 2 ** Math.min(failures - free, 30), BACKOFF_MAX_MS);
+}
+
+function dialect(provider: TDbProvider) {
+  return {
+    ts: provider === 'postgresql' ? 'CAST(? AS TIMESTAMP(3))' : '?',
+    // Prisma keeps UTC in PostgreSQL's timestamp columns and this text form in SQLite's.
+    date: (d: Date) => (provider === 'postgresql' ? d.toISOString() : sqliteDate(d)),
+    sql: (s: string) => (provider === 'postgresql' ? toPgPlaceholders(s) : s),
+  };
+}
+
+/**
+ * Counts one failure for `key` unless the key is in backoff, and sets the backoff the count
+ * calls for (with `free` null it never backs off). Returns the new count, or null when the
+ * key is in backoff and nothing was counted.
+ */
+export async function claimAttempt(t: TThrottleDb, key: string, free: number | null, now: Date): Promise<number | null> {
+  const d = dialect(t.provider);
+  const params: unknown[] = [];
+  const p = (v: unknown, ts = false) => {
+    params.push(v);
+    return ts ? d.ts : '?';
+  };
+  const nowP = () => p(d.date(now), true);
+  const cutoff = () => p(d.date(new Date(now.getTime() - LOGIN_WINDOW_MS)), true);
+  const T = '"LoginThrottle"';
+  const next = () => `(CASE WHEN ${T}."windowStart" < ${cutoff()} THEN 1 ELSE ${T}."failures" + 1 END)`;
+  // The backoff is chosen in SQL from the new count, so claim and block are one statement.
+  const blockFor = (count: () => string): string => {
+    if (free === null) return 'NULL';
+    // Placeholders are numbered in the order they are made, so the text is built left to right.
+    const head = `CASE WHEN ${count()} < ${free} THEN NULL`;
+    const arms: string[] = [];
+    for (let n = free; backoffMs(n, free) < BACKOFF_MAX_MS; n++) arms.push(`WHEN ${count()} = ${n} THEN ${p(d.date(new Date(now.getTime() + backoffMs(n, free))), true)}`);
+    const tail = `ELSE ${p(d.date(new Date(now.getTime() + BACKOFF_MAX_MS)), true)} END`;
+    return `(${head} ${arms.join(' ')} ${tail})`;
+  };
+  const insertValues = `(${p(key)}, 1, ${nowP()}, ${blockFor(() => '1')}, ${nowP()})`;
+  const sql =
+    `INSERT INTO ${T} ("key", "failures", "windowStart", "blockedUntil", "updatedAt") VALUES ${insertValues} ` +
+    `ON CONFLICT ("key") DO UPDATE SET "failures" = ${next()}, ` +
+    `"windowStart" = (CASE WHEN ${T}."windowStart" < ${cutoff()} THEN ${nowP()} ELSE ${T}."windowStart" END), ` +
+    `"blockedUntil" = ${blockFor(next)}, "updatedAt" = ${nowP()} ` +
+    `WHERE ${T}."blockedUntil" IS NULL OR ${T}."blockedUntil" <= ${nowP()} ` +
+    `RETURNING "failures"`;
+  const rows = await t.db.$queryRawUnsafe<Array<{ failures: number | bigint }>>(d.sql(sql), ...params);
+  return rows[0] ? Number(rows[0].failures) : null;
+}
+
+/** Undoes one claim (an attempt that turned out not to be a failure, or was refused later on). */
+export async function giveBackAttempt(t: TThrottleDb, key: string): Promise<void> {
+  await t.db.loginThrottle.updateMany({ where: { key, failures: { gt: 0 } }, data: { failures: { decrement: 1 } } });
+}
+
+/** The key's counts are over: the owner of this (username, IP) proved it knows the password. */
+export async function clearKey(t: TThrottleDb, key: string): Promise<void> {
+  await t.db.loginThrottle.deleteMany({ where: { key } });
+}
+
+/** Seconds until the key's backoff ends (at least 1). */
+export async function retryAfterSeconds(t: TThrottleDb, key: string, now: Date): Promise<number> {
+  const row = await t.db.loginThrottle.findUnique({ where: { key }, select: { blockedUntil: true } });
+  const ms = row?.blockedUntil ? row.blockedUntil.getTime() - now.getTime() : 1000;
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** The delay a username's failures (from every IP) put on each attempt on it: bounded, never a refusal. */
+export async function userSlowdownMs(t: TThrottleDb, username: string, now: Date): Promise<number> {
+  const row = await t.db.loginThrottle.findUnique({ where: { key: userKey(username) }, select: { failures: true, windowStart: true } });
+  if (!row || row.windowStart.getTime() < now.getTime() - LOGIN_WINDOW_MS) return 0;
+  if (row.failures < USER_SLOW_AFTER_FAILURES) return 0;
+  return Math.min((row.failures - USER_SLOW_AFTER_FAILURES + 1) * USER_SLOW_STEP_MS, USER_SLOW_MAX_MS);
+}
+
+const lastPrune = new WeakMap<TDb, number>();
+
+/** Deletes rows idle past their window; at most once a minute per process, from the login path. */
+export async function pruneLoginThrottle(t: TThrottleDb, now: Date, force = false): Promise<number> {
+  const last = lastPrune.get(t.db) ?? 0;
+  if (!force && now.getTime() - last < PRUNE_EVERY_MS && now.getTime() >= last) return 0;
+  lastPrune.set(t.db, now.getTime());
+  const { count } = await t.db.loginThrottle.deleteMany({ where: { updatedAt: { lt: new Date(now.getTime() - IDLE_PRUNE_MS) } } });
+  return count;
+}
