@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { generate, generateInWorker } from '@coolant/generator';
 import { createCollector, Spool, type TCollector } from '@coolant/telemetry';
 import { createApiClient, errorCode, type TApiClient } from './api-client';
+import { NotRetryableError, SpoolSender } from './deliver';
 import { childEnv } from './child-env';
 import type { TAgentConfig } from './config';
 import { packaging, selfLaunch } from './packaging';
@@ -12,7 +13,6 @@ import { AGENT_VERSION } from './version';
 export type TLogger = { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
 
 const REQUEST_TIMEOUT_MS = 10_000;
-const BATCH = 100;
 const MAX_BACKOFF_MS = 30_000;
 
 export class FatalAgentError extends Error {
@@ -42,9 +42,10 @@ export class Agent {
   private spool: Spool | null = null;
   private spoolOpening: Promise<Spool> | null = null;
   private wakeSender: (() => void) | null = null;
+  private sender: SpoolSender | null = null;
   private lastCollectorErrors = '';
   private sending: Promise<void> | null = null;
-  readonly stats = { collected: 0, delivered: 0, sendFailures: 0, lastError: null as string | null };
+  readonly stats = { collected: 0, delivered: 0, quarantined: 0, sendFailures: 0, lastError: null as string | null };
 
   constructor(
     private readonly config: TAgentConfig,
@@ -103,32 +104,34 @@ export class Agent {
   async drain(signal: AbortSignal): Promise<boolean> {
     const { spool } = await this.open();
     this.identity ??= await this.enroll(signal);
-    for (;;) {
-      const batch = await spool.peek(BATCH);
-      if (batch.length === 0) return true;
-      try {
-        const res = await this.api.agent.report.mutate(
-          { agentVersion: AGENT_VERSION, intervalSeconds: this.config.intervalSeconds, samples: batch },
-          { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) },
+    const timeout = () => AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]);
+    this.sender ??= new SpoolSender(
+      spool,
+      (samples) => this.api.agent.report.mutate({ agentVersion: AGENT_VERSION, intervalSeconds: this.config.intervalSeconds, samples }, { signal: timeout() }),
+      this.log,
+      this.stats,
+    );
+    try {
+      await this.sender.confirm(async () => {
+        try {
+          return (await this.api.agent.sequence.query(undefined, { signal: timeout() })).acceptedUpTo;
+        } catch (error) {
+          // A console older than agent.sequence: number on as before.
+          if (errorCode(error) !== 'NOT_FOUND') throw error;
+          this.log.warn('the console cannot say which samples it has (agent.sequence missing); numbering continues from the spool');
+          return 0;
+        }
+      });
+      return await this.sender.drain();
+    } catch (error) {
+      if (errorCode(error instanceof NotRetryableError ? error.cause : error) === 'UNAUTHORIZED') {
+        throw new FatalAgentError(
+          `the console no longer accepts this node's token (${(error as Error).message}); an admin revoked it, or enroll again by deleting ${this.state.dir}/node.json`,
         );
-        await spool.ack(res.acceptedUpTo);
-        this.stats.delivered += res.accepted;
-        if (res.acceptedUpTo < batch[batch.length - 1]!.seq) return false;
-      } catch (error) {
-        const code = errorCode(error);
-        if (code === 'UNAUTHORIZED') {
-          throw new FatalAgentError(
-            `the console no longer accepts this node's token (${(error as Error).message}); an admin revoked it, or enroll again by deleting ${this.state.dir}/node.json`,
-          );
-        }
-        if (code === 'BAD_REQUEST') {
-          // A sample the console will never take would block the spool forever: report it and drop that batch.
-          this.log.error(`console refused ${batch.length} samples (${(error as Error).message}); dropping them`);
-          await spool.ack(batch[batch.length - 1]!.seq);
-          continue;
-        }
-        throw error;
       }
+      // The samples stay in the spool for an agent or console that can deliver them.
+      if (error instanceof NotRetryableError) throw new FatalAgentError(`${error.message}; the samples stay in ${this.state.dir}/spool`, { cause: error });
+      throw error;
     }
   }
 
@@ -263,6 +266,7 @@ export class Agent {
     this.collector = null;
     await this.spool?.close();
     this.spool = null;
+    this.sender = null;
     this.spoolOpening = null;
   }
 }
