@@ -66,7 +66,14 @@ export function NodeDetail({ id }: { id: string }) {
               ) : '—'}
             </td>
             <th>Spool</th>
-            <td>{n.spoolDropped > 0 ? <span className="error">{n.spoolDropped} samples dropped while the console was unreachable</span> : 'nothing dropped'}</td>
+            <td data-testid="spool-health">
+              {n.spoolDropped > 0 ? <span className="error">{n.spoolDropped} samples dropped while the console was unreachable</span> : 'nothing dropped'}
+              {(h?.spoolQuarantined ?? 0) > 0 && (
+                <div className="error">
+                  {h!.spoolQuarantined} samples refused by the console and quarantined on the node{h!.spoolQuarantineReason ? `: ${h!.spoolQuarantineReason}` : ''}
+                </div>
+              )}
+            </td>
           </tr>
         </tbody>
       </table>

@@ -16,6 +16,9 @@ type THealth = {
   inventoryMismatch: boolean;
   inventoryMismatchReason: string | null;
   timeouts: { part: string; afterMs: number }[];
+  /** Samples the agent quarantined because this console refused them one by one (agents since the field exist). */
+  spoolQuarantined?: number;
+  spoolQuarantineReason?: string | null;
 };
 
 function parse<T>(s: string | null): T | null {
