@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { createNotifier, openRawSql, type TDb, type TDbConfig } from '@coolant/db';
+import { createNotifier, openRawSql, sqliteDate, withBusyRetry, type TDb, type TDbConfig, type TSqliteRaw } from '@coolant/db';
 import type { TServices } from './context';
 import { AdmissionService } from './domain/admission/admission-service';
 import { ConfigSync, INSTANCE_LIVE_MS } from './domain/admission/config-sync';
@@ -42,10 +42,33 @@ function alive(pid: number): boolean {
  * An SQLite database has one owner: its counters live in that process's
  * memory. A second console on the same file would decide on stale counts,
  * so it refuses to start and says what to do instead.
+ *
+ * The check and the claim (this instance's row, which ConfigSync then keeps
+ * heartbeating) happen in one IMMEDIATE transaction: SQLite's write lock
+ * serializes two consoles starting at the same moment, so the second one sees
+ * the first one's row. A console that crashed leaves a row that stops counting
+ * once its heartbeat is older than INSTANCE_LIVE_MS, or at once when its pid is
+ * gone on this host.
  */
-async function assertSoleSqliteOwner(db: TDb, now: Date): Promise<void> {
-  const live = await db.instance.findMany({ where: { heartbeatAt: { gte: new Date(now.getTime() - INSTANCE_LIVE_MS) } } });
-  const other = live.find((i) => !(i.hostname === hostname() && (i.pid === process.pid || !alive(i.pid))));
+async function claimSqliteDatabase(raw: TSqliteRaw, instanceId: string, now: Date): Promise<void> {
+  const here = hostname();
+  const other = await withBusyRetry(
+    () =>
+      raw.transaction((tx) => {
+        const rows = tx.all('SELECT "id", "hostname", "pid", "heartbeatAt" FROM "Instance"') as { id: string; hostname: string; pid: number; heartbeatAt: string | number }[];
+        const live = rows.filter((i) => new Date(i.heartbeatAt).getTime() >= now.getTime() - INSTANCE_LIVE_MS);
+        const found = live.find((i) => i.id !== instanceId && !(i.hostname === here && (Number(i.pid) === process.pid || !alive(Number(i.pid)))));
+        if (found) return found;
+        const at = sqliteDate(now);
+        tx.run(
+          `INSERT INTO "Instance" ("id", "hostname", "pid", "startedAt", "heartbeatAt", "configVersion", "appliedAt") VALUES (?, ?, ?, ?, ?, 0, ?)
+           ON CONFLICT ("id") DO UPDATE SET "heartbeatAt" = excluded."heartbeatAt"`,
+          [instanceId, here, process.pid, at, at, at],
+        );
+        return null;
+      }),
+    15_000,
+  );
   if (other) {
     throw new AppError(
       'CONFLICT',
@@ -58,15 +81,22 @@ async function assertSoleSqliteOwner(db: TDb, now: Date): Promise<void> {
 export async function startServices(opts: TStartServicesOptions): Promise<TRunningServices> {
   const now = opts.now ?? (() => new Date());
   const log = opts.log ?? (() => {});
-  if (opts.dbConfig.provider === 'sqlite') await assertSoleSqliteOwner(opts.db, now());
-  setOfflineAfterMs(opts.offlineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS);
-  await seedTiers({ db: opts.db });
+  const raw = openRawSql(opts.dbConfig);
   const notifier = createNotifier(opts.dbConfig, log);
   const config = new ConfigSync({ db: opts.db, provider: opts.dbConfig.provider, notifier, now, log });
+  if (raw.kind === 'sqlite') {
+    try {
+      await claimSqliteDatabase(raw, config.instanceId, now());
+    } catch (error) {
+      raw.close();
+      throw error;
+    }
+  }
+  setOfflineAfterMs(opts.offlineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS);
+  await seedTiers({ db: opts.db });
   // A version change may carry a revocation: cached credentials are re-checked.
   config.onApply(() => clearCredentialCache());
   await config.start();
-  const raw = openRawSql(opts.dbConfig);
   const admission = new AdmissionService({ db: opts.db, raw, sync: config, now, log, background: opts.background ?? true });
   await admission.start();
   const fleet = new FleetService({ db: opts.db, raw, now, log, ...(opts.retention ? { retention: opts.retention } : {}) });
@@ -92,7 +122,6 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
       fleet.stop();
       await admission.stop();
       await config.stop();
-      await notifier?.close();
       if (raw.kind === 'sqlite') raw.close();
       else await raw.close();
     },

@@ -16,7 +16,13 @@ export async function ensureAdmin(req: { db: TDb; password?: string | undefined 
   const generated = req.password ? null : newPassword();
   const password = req.password ?? generated!;
   const username = (await req.db.user.findUnique({ where: { username: 'admin' } })) ? `admin-${Date.now()}` : 'admin';
-  await req.db.user.create({ data: { username, role: 'admin', passwordHash: await hashPassword(password) } });
+  try {
+    await req.db.user.create({ data: { username, role: 'admin', passwordHash: await hashPassword(password) } });
+  } catch (error) {
+    // Two consoles starting together on one fresh database: the other one created it.
+    if ((error as { code?: string }).code === 'P2002') return { created: false, username, generatedPassword: null };
+    throw error;
+  }
   await recordAudit({ db: req.db, actor: system, action: 'user.create', target: username, reason: 'first run: no admin existed', details: { role: 'admin' } });
   return { created: true, username, generatedPassword: generated };
 }
