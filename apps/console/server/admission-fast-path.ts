@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { appRouter, createRequestContext, rateLimitHeaders, type TConsumeResponse, type TIncomingRequest, type TServices } from '@coolant/api';
-import { getErrorShape, TRPCError } from '@trpc/server';
-import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { appRouter, createRequestContext, rateLimitHeaders, toTRPCError, type TConsumeResponse, type TIncomingRequest, type TServices } from '@coolant/api';
+import { TRPCError } from '@trpc/server';
+import { logApiError, readBody, sendTrpcError } from './api-edge';
 
 /** Hot procedures served without tRPC's HTTP adapter, with the largest body each accepts. */
 export const FAST_PATHS = new Map<string, number>([
@@ -10,24 +10,6 @@ export const FAST_PATHS = new Map<string, number>([
   // A spool drained after an outage: up to 100 samples of up to 64 GPUs.
   ['agent.report', 8 * 1024 * 1024],
 ]);
-
-function readBody(req: IncomingMessage, maxBody: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > maxBody) {
-        reject(new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `request body over ${maxBody} bytes` }));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -40,7 +22,8 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
  * (unbatched) POST answered by plain node:http calling the router's own
  * procedure (same auth middleware, same zod input, same domain code) without
  * tRPC's HTTP adapter, which costs several times more per request. The wire
- * format is exactly tRPC's, so any tRPC client or curl can call it.
+ * format is exactly tRPC's, so any tRPC client or curl can call it. The edge
+ * (api-edge.ts) has checked content type, origin and Content-Length already.
  */
 export async function handleAdmissionFastPath(
   req: IncomingMessage,
@@ -52,12 +35,6 @@ export async function handleAdmissionFastPath(
   let ctx;
   let input: unknown;
   try {
-    const raw = await readBody(req, FAST_PATHS.get(path) ?? 16 * 1024);
-    try {
-      input = raw.length ? JSON.parse(raw) : undefined;
-    } catch {
-      throw new TRPCError({ code: 'PARSE_ERROR', message: 'request body is not valid JSON' });
-    }
     ctx = await createRequestContext(services, { ...incoming, appendSetCookie: () => {} });
     // The procedure itself (its middlewares and input parser), without building a caller proxy per request.
     const procedure = (appRouter._def.procedures as unknown as Record<string, unknown>)[path] as (opts: {
@@ -68,15 +45,22 @@ export async function handleAdmissionFastPath(
       signal: undefined;
       batchIndex: number;
     }) => Promise<unknown>;
-    const result = await procedure({ ctx, getRawInput: async () => input, path, type: 'mutation', signal: undefined, batchIndex: 0 });
+    // The input parser runs after the auth middleware, so the body is read only for a caller allowed to send it.
+    const getRawInput = async () => {
+      const raw = await readBody(req, FAST_PATHS.get(path) ?? 16 * 1024);
+      try {
+        input = raw.length ? JSON.parse(raw) : undefined;
+      } catch {
+        throw new TRPCError({ code: 'PARSE_ERROR', message: 'request body is not valid JSON' });
+      }
+      return input;
+    };
+    const result = await procedure({ ctx, getRawInput, path, type: 'mutation', signal: undefined, batchIndex: 0 });
     const headers = path === 'admission.consume' ? rateLimitHeaders(result as TConsumeResponse, services.now().getTime()) : {};
     send(res, 200, { result: { data: result } }, headers);
   } catch (cause) {
-    const error = cause instanceof TRPCError ? cause : new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause });
-    if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`[api] ${path}:`, error.cause ?? error);
-    const shape = getErrorShape({ config: appRouter._def._config, error, type: 'mutation', path, input, ctx });
-    const headers: Record<string, string> = {};
-    if (error.code === 'SERVICE_UNAVAILABLE') headers['Retry-After'] = '1';
-    send(res, getHTTPStatusCodeFromError(error), { error: shape }, headers);
+    const error = toTRPCError(cause);
+    logApiError(path, error);
+    sendTrpcError(req, res, error, path, { input, ctx });
   }
 }

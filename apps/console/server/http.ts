@@ -8,6 +8,8 @@ import {
   parseCookies,
   rateLimitHeaders,
   SESSION_COOKIE,
+  isDatabaseUnavailable,
+  toTRPCError,
   writeAdmissionMetrics,
   writeFleetMetrics,
   type TConsumeResponse,
@@ -15,16 +17,12 @@ import {
 } from '@coolant/api';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { FAST_PATHS, handleAdmissionFastPath } from './admission-fast-path';
+import { checkApiRequest, DEFAULT_MAX_BODY, header, logApiError, readBody, sendTrpcError } from './api-edge';
 import type { TConsoleEnv } from './env';
 
 export const ACTOR_HEADER = 'x-coolant-actor';
 
 type TNextHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
-
-function header(req: IncomingMessage, name: string): string | null {
-  const v = req.headers[name];
-  return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
-}
 
 export function clientIp(req: IncomingMessage, env: Pick<TConsoleEnv, 'COOLANT_TRUST_PROXY'>): string | null {
   if (env.COOLANT_TRUST_PROXY) {
@@ -41,10 +39,22 @@ export function isSecure(req: IncomingMessage, env: Pick<TConsoleEnv, 'COOLANT_S
   return env.COOLANT_TRUST_PROXY && header(req, 'x-forwarded-proto') === 'https';
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+let lastLoggedFailure = '';
+
+/** The driver's message goes to the log (once per distinct message, health is polled); the client gets a plain word. */
+function logFailure(what: string, error: unknown): string {
+  const message = String((error as Error)?.message ?? error);
+  if (message !== lastLoggedFailure) {
+    lastLoggedFailure = message;
+    console.error(`[console] ${what}:`, message);
+  }
+  return isDatabaseUnavailable(error) ? 'database unavailable' : `${what} failed (logged on the console)`;
 }
 
 /**
@@ -57,23 +67,32 @@ export function createRequestListener(opts: { services: TServices; env: TConsole
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/api/trpc/',
-    createContext: ({ req, res }) =>
-      createRequestContext(services, {
-        authorization: header(req, 'authorization'),
-        cookieHeader: header(req, 'cookie'),
-        ip: clientIp(req, env),
-        userAgent: header(req, 'user-agent'),
-        secure: isSecure(req, env),
-        appendSetCookie: (value) => res.appendHeader('set-cookie', value),
-      }),
+    // The edge has read (and capped) the body already; this is the adapter's own backstop.
+    maxBodySize: DEFAULT_MAX_BODY,
+    createContext: async ({ req, res }) => {
+      try {
+        return await createRequestContext(services, {
+          authorization: header(req, 'authorization'),
+          cookieHeader: header(req, 'cookie'),
+          ip: clientIp(req, env),
+          userAgent: header(req, 'user-agent'),
+          secure: isSecure(req, env),
+          appendSetCookie: (value) => res.appendHeader('set-cookie', value),
+        });
+      } catch (error) {
+        // Authentication reads the database: an outage is a 503, not tRPC's default 500 with Prisma's message.
+        throw toTRPCError(error);
+      }
+    },
     // Batched or GET calls of admission.consume still get the RateLimit fields when there is one answer.
-    responseMeta({ paths, data }) {
+    responseMeta({ paths, data, errors }) {
+      if (errors.some((e) => e.code === 'SERVICE_UNAVAILABLE')) return { headers: { 'retry-after': '1' } };
       if (paths?.length !== 1 || paths[0] !== 'admission.consume') return {};
       const first = data[0] as { result?: { data?: TConsumeResponse } } | undefined;
       return first?.result?.data ? { headers: rateLimitHeaders(first.result.data, services.now().getTime()) } : {};
     },
     onError({ error, path }) {
-      if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`[api] ${path ?? '?'}:`, error.cause ?? error);
+      logApiError(path, error);
     },
   });
 
@@ -81,7 +100,7 @@ export function createRequestListener(opts: { services: TServices; env: TConsole
     const url = req.url ?? '/';
     const path = url.split('?')[0]!;
     if (path === '/api/health') {
-      void health(services).then(({ status, body }) => json(res, status, body));
+      void health(services).then(({ status, body }) => json(res, status, body, status === 503 ? { 'retry-after': '1' } : {}));
       return;
     }
     if (path === '/metrics') {
@@ -90,13 +109,21 @@ export function createRequestListener(opts: { services: TServices; env: TConsole
           res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
           res.end(text);
         },
-        (error: unknown) => json(res, 503, { error: String((error as Error).message ?? error) }),
+        (error: unknown) => json(res, 503, { error: logFailure('metrics', error) }, { 'retry-after': '1' }),
       );
       return;
     }
     if (path.startsWith('/api/trpc/')) {
       const procedure = path.slice('/api/trpc/'.length);
-      if (req.method === 'POST' && FAST_PATHS.has(procedure) && !url.includes('batch=')) {
+      const fast = req.method === 'POST' && FAST_PATHS.has(procedure) && !url.includes('batch=');
+      const maxBody = fast ? FAST_PATHS.get(procedure)! : DEFAULT_MAX_BODY;
+      const refused = checkApiRequest(req, env, maxBody);
+      if (refused) {
+        sendTrpcError(req, res, refused, procedure);
+        return;
+      }
+      if (fast) {
+        // Reads its body only after the caller is authenticated (agent.report takes up to 8 MiB).
         void handleAdmissionFastPath(req, res, procedure, services, {
           authorization: header(req, 'authorization'),
           cookieHeader: header(req, 'cookie'),
@@ -106,12 +133,25 @@ export function createRequestListener(opts: { services: TServices; env: TConsole
         });
         return;
       }
-      trpc(req, res);
+      // The adapter buffers whatever it is given: it gets the body read here under the cap.
+      readBody(req, maxBody).then(
+        (body) => {
+          if (req.method !== 'GET' && req.method !== 'HEAD') (req as IncomingMessage & { body?: string }).body = body;
+          trpc(req, res);
+        },
+        (error: unknown) => sendTrpcError(req, res, toTRPCError(error), procedure),
+      );
       return;
     }
     void forwardToNext(req, res, opts).catch((error: unknown) => {
+      if (res.headersSent) return;
+      if (isDatabaseUnavailable(error)) {
+        logFailure('page', error);
+        json(res, 503, { error: 'database unavailable' }, { 'retry-after': '1' });
+        return;
+      }
       console.error('[console] page error:', error);
-      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      json(res, 500, { error: 'internal error' });
     });
   };
 }
@@ -131,7 +171,7 @@ async function health(services: TServices): Promise<{ status: number; body: unkn
     await services.db.$queryRawUnsafe('SELECT 1');
     return { status: 200, body: { status: 'ok', db: services.dbProvider, version: services.version } };
   } catch (error) {
-    return { status: 503, body: { status: 'unavailable', db: services.dbProvider, version: services.version, error: String((error as Error).message ?? error) } };
+    return { status: 503, body: { status: 'unavailable', db: services.dbProvider, version: services.version, error: logFailure('health check', error) } };
   }
 }
 

@@ -8,8 +8,8 @@ import type { TRole, TTokenRole } from './lib/roles';
 
 export type TActor =
   | { kind: 'anonymous' }
-  /** A credential was presented but is unknown, expired or revoked. */
-  | { kind: 'invalid'; reason: string }
+  /** A credential was presented but is unknown, expired or revoked; `credential` says which kind (public procedures ignore a bad cookie). */
+  | { kind: 'invalid'; reason: string; credential: 'bearer' | 'cookie' }
   | { kind: 'user'; id: string; name: string; role: TRole; sessionId: string }
   | { kind: 'token'; id: string; name: string; role: TTokenRole }
   | { kind: 'node'; id: string; name: string };

@@ -3,6 +3,7 @@ import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { ZodError } from 'zod';
 import type { TActor, TContext } from './context';
 import { AppError, type TAppErrorCode } from './lib/app-error';
+import { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from './lib/db-unavailable';
 import { roleAtLeast, type TRole } from './lib/roles';
 
 export type TAccess = 'public' | 'agent' | 'gateway' | TRole;
@@ -21,14 +22,16 @@ const t = initTRPC
   .create({
     errorFormatter({ shape, error }) {
       const zod = error.cause instanceof ZodError ? error.cause : null;
+      // A 500 is a bug or an unclassified failure: its message (Prisma's, a stack's) is for the log, not the client.
+      const internal = error.code === 'INTERNAL_SERVER_ERROR';
       return {
         ...shape,
-        message: zod ? describeZodError(zod) : shape.message,
+        message: zod ? describeZodError(zod) : internal ? 'internal error (logged on the console)' : shape.message,
         data: {
           ...shape.data,
           stack: undefined,
           issues: zod ? zod.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) : undefined,
-          details: error.cause instanceof AppError ? error.cause.details : undefined,
+          details: error.cause instanceof AppError ? publicDetails(error.cause.details) : undefined,
         },
       };
     },
@@ -44,17 +47,35 @@ const codeMap: Record<TAppErrorCode, TRPC_ERROR_CODE_KEY> = {
   UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 };
 
-/** The one place AppError becomes TRPCError. */
+/** Domain code may attach the driver's message as `cause` (for logs); it never goes on the wire. */
+function publicDetails(details: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!details || !('cause' in details)) return details;
+  const { cause: _cause, ...rest } = details;
+  return Object.keys(rest).length ? rest : undefined;
+}
+
+/**
+ * The one place AppError (and an unreachable database) becomes TRPCError:
+ * used by the procedures' middleware and by the HTTP edge for what fails
+ * outside a procedure (building the context authenticates against the database).
+ */
+export function toTRPCError(error: unknown): TRPCError {
+  const cause = error instanceof TRPCError && error.code === 'INTERNAL_SERVER_ERROR' && error.cause ? error.cause : error;
+  if (cause instanceof AppError) return new TRPCError({ code: codeMap[cause.code], message: cause.message, cause });
+  if (isDatabaseUnavailable(cause)) return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: DATABASE_UNAVAILABLE, cause });
+  if (error instanceof TRPCError) return error;
+  return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause: error });
+}
+
 const mapErrors = t.middleware(async ({ next }) => {
   const result = await next();
+  if (result.ok) return result;
   // Input errors read the same through createCaller as over HTTP: the fields and what is wrong with them.
-  if (!result.ok && result.error.cause instanceof ZodError && result.error.code === 'BAD_REQUEST') {
+  if (result.error.cause instanceof ZodError && result.error.code === 'BAD_REQUEST') {
     throw new TRPCError({ code: 'BAD_REQUEST', message: describeZodError(result.error.cause), cause: result.error.cause });
   }
-  if (!result.ok && result.error.cause instanceof AppError) {
-    const cause = result.error.cause;
-    throw new TRPCError({ code: codeMap[cause.code], message: cause.message, cause });
-  }
+  const mapped = toTRPCError(result.error);
+  if (mapped !== result.error) throw mapped;
   return result;
 });
 
@@ -67,9 +88,30 @@ function rejectInvalid(actor: TActor): void {
   if (actor.kind === 'invalid') throw new TRPCError({ code: 'UNAUTHORIZED', message: actor.reason });
 }
 
-export const publicProcedure = base.meta({ access: 'public' }).use(({ ctx, next }) => {
-  rejectInvalid(ctx.actor);
-  return next();
+/**
+ * A stale or made-up session cookie must not stop the browser from signing in
+ * again: public procedures treat it as anonymous and expire it (unless the
+ * procedure itself set a new one). A bad Bearer token is still a 401.
+ */
+export const publicProcedure = base.meta({ access: 'public' }).use(async ({ ctx, next }) => {
+  if (ctx.actor.kind !== 'invalid' || ctx.actor.credential !== 'cookie') {
+    rejectInvalid(ctx.actor);
+    return next();
+  }
+  let cookieWritten = false;
+  const cookies = {
+    setSession: (value: string, maxAgeSeconds: number) => {
+      cookieWritten = true;
+      ctx.cookies.setSession(value, maxAgeSeconds);
+    },
+    clearSession: () => {
+      cookieWritten = true;
+      ctx.cookies.clearSession();
+    },
+  };
+  const result = await next({ ctx: { actor: { kind: 'anonymous' } as TActor, cookies } });
+  if (!cookieWritten) ctx.cookies.clearSession();
+  return result;
 });
 
 function roleProcedure(required: TRole) {

@@ -115,7 +115,9 @@ describe.each(TEST_PROVIDERS)('auth, tokens, enrollment, audit (%s)', (provider)
     await admin.users.update({ id: v.id, role: 'operator', reason: 'on call' });
     expect(await (await h.caller({ cookie: veraCookie })).auth.me()).toMatchObject({ role: 'operator' });
     await admin.users.update({ id: v.id, disabled: true });
-    expect(await codeOf((await h.caller({ cookie: veraCookie })).auth.me())).toBe('UNAUTHORIZED');
+    // Protected procedures refuse the ended session; public ones (auth.me) treat it as signed out.
+    expect(await codeOf((await h.caller({ cookie: veraCookie })).fleet.list())).toBe('UNAUTHORIZED');
+    expect(await (await h.caller({ cookie: veraCookie })).auth.me()).toBeNull();
     const self = (await admin.users.list()).find((u) => u.username === first.username)!;
     expect(await codeOf(admin.users.update({ id: self.id, role: 'viewer' }))).toBe('CONFLICT');
     const changes = await admin.audit.list({ action: 'user.' });

@@ -44,7 +44,7 @@ export async function authenticateRequest(req: TAuthenticateRequest): Promise<TA
   const { db, now } = req;
   if (req.authorization) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.authorization);
-    if (!match?.[1]) return { kind: 'invalid', reason: 'Authorization header must be "Bearer <token>"' };
+    if (!match?.[1]) return { kind: 'invalid', reason: 'Authorization header must be "Bearer <token>"', credential: 'bearer' };
     const hash = sha256(match[1]);
     const cached = credentialCache.get(hash);
     if (cached && cached.until > now.getTime()) return cached.actor;
@@ -55,9 +55,9 @@ export async function authenticateRequest(req: TAuthenticateRequest): Promise<TA
   }
   if (req.sessionCookie) {
     const session = await db.session.findUnique({ where: { id: sha256(req.sessionCookie) }, include: { user: true } });
-    if (!session || session.expiresAt <= now) return { kind: 'invalid', reason: 'Your session has expired; sign in again' };
-    if (session.user.disabledAt) return { kind: 'invalid', reason: 'This account is disabled' };
-    if (!isRole(session.user.role)) return { kind: 'invalid', reason: 'This account has an unknown role' };
+    if (!session || session.expiresAt <= now) return { kind: 'invalid', reason: 'Your session has expired; sign in again', credential: 'cookie' };
+    if (session.user.disabledAt) return { kind: 'invalid', reason: 'This account is disabled', credential: 'cookie' };
+    if (!isRole(session.user.role)) return { kind: 'invalid', reason: 'This account has an unknown role', credential: 'cookie' };
     touch(`s:${session.id}`, now, () => db.session.update({ where: { id: session.id }, data: { lastSeenAt: now } }));
     return { kind: 'user', id: session.user.id, name: session.user.username, role: session.user.role, sessionId: session.id };
   }
@@ -67,15 +67,15 @@ export async function authenticateRequest(req: TAuthenticateRequest): Promise<TA
 async function authenticateBearer(db: TDb, hash: string, now: Date): Promise<TActor> {
   const token = await db.apiToken.findUnique({ where: { tokenHash: hash } });
   if (token && safeEqualHex(token.tokenHash, hash)) {
-    if (token.revokedAt) return { kind: 'invalid', reason: 'This API token has been revoked' };
-    if (!isTokenRole(token.role)) return { kind: 'invalid', reason: 'This API token has an unknown role' };
+    if (token.revokedAt) return { kind: 'invalid', reason: 'This API token has been revoked', credential: 'bearer' };
+    if (!isTokenRole(token.role)) return { kind: 'invalid', reason: 'This API token has an unknown role', credential: 'bearer' };
     touch(`t:${token.id}`, now, () => db.apiToken.update({ where: { id: token.id }, data: { lastUsedAt: now } }));
     return { kind: 'token', id: token.id, name: token.name, role: token.role };
   }
   const node = await db.node.findUnique({ where: { tokenHash: hash } });
   if (node && safeEqualHex(node.tokenHash, hash)) {
-    if (node.revokedAt) return { kind: 'invalid', reason: 'This node token has been revoked' };
+    if (node.revokedAt) return { kind: 'invalid', reason: 'This node token has been revoked', credential: 'bearer' };
     return { kind: 'node', id: node.id, name: node.hostname };
   }
-  return { kind: 'invalid', reason: 'Unknown token' };
+  return { kind: 'invalid', reason: 'Unknown token', credential: 'bearer' };
 }
