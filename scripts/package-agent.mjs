@@ -14,6 +14,8 @@
 //   --if-stale      keep the artifacts when build-info.json says they are newer than every input
 //   --skip-measure  do not measure start-up time and idle memory (the table then has sizes only)
 //   --keep-symbols  do not strip the copied node binary (strip saves ~13 MB of symbols)
+//   --bundle-only   build coolant-agent.mjs only (what `npm start`'s local agent runs); no executable,
+//                   no measurement, and no check that this node can make one
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -39,6 +41,7 @@ const { values: opts } = parseArgs({
     'if-stale': { type: 'boolean', default: false },
     'skip-measure': { type: 'boolean', default: false },
     'keep-symbols': { type: 'boolean', default: false },
+    'bundle-only': { type: 'boolean', default: false },
   },
 });
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
@@ -61,7 +64,7 @@ function checkHost() {
 
 /** Fresh when every file esbuild read, this script and the node binary are older than the build. */
 function isFresh() {
-  if (!existsSync(INFO_PATH) || !existsSync(SEA_PATH) || !existsSync(BUNDLE_PATH)) return false;
+  if (!existsSync(INFO_PATH) || !existsSync(BUNDLE_PATH)) return false;
   let info;
   try {
     info = JSON.parse(readFileSync(INFO_PATH, 'utf8'));
@@ -69,6 +72,8 @@ function isFresh() {
     return false;
   }
   if (info.node !== process.version || info.nodeBinary !== process.execPath || info.version !== version) return false;
+  // A bundle-only build leaves any older executable behind: stale for a full package.
+  if (!opts['bundle-only'] && (info.bundleOnly || !existsSync(SEA_PATH))) return false;
   const inputs = [...info.inputs.map((p) => join(root, p)), fileURLToPath(import.meta.url), process.execPath];
   return inputs.every((p) => existsSync(p) && statSync(p).mtimeMs <= info.builtAtMs);
 }
@@ -148,6 +153,16 @@ async function build() {
   const work = mkdtempSync(join(root, 'dist', '.agent-package-'));
   try {
     const bundleTmp = join(work, 'coolant-agent.mjs');
+    if (opts['bundle-only']) {
+      const inputs = (await bundle(esbuild, 'esm', bundleTmp)).map((p) => relative(root, resolve(root, p))).sort();
+      chmodSync(bundleTmp, 0o755);
+      const out = execFileSync(process.execPath, [bundleTmp, '--version'], { encoding: 'utf8', env: {} }).trim();
+      if (out !== version) fail(`${bundleTmp} --version printed "${out}", expected ${version}`);
+      renameSync(bundleTmp, BUNDLE_PATH);
+      const info = { version, node: process.version, nodeBinary: process.execPath, bundleOnly: true, builtAtMs, inputs };
+      writeFileSync(INFO_PATH, `${JSON.stringify(info, null, 2)}\n`);
+      return info;
+    }
     const cjs = join(work, 'coolant-agent.cjs');
     const [esmInputs, cjsInputs] = await Promise.all([bundle(esbuild, 'esm', bundleTmp), bundle(esbuild, 'cjs', cjs)]);
     chmodSync(bundleTmp, 0o755);
@@ -311,7 +326,7 @@ function printTable(rows) {
   }
 }
 
-checkHost();
+if (!opts['bundle-only']) checkHost();
 const started = Date.now();
 let info;
 if (opts['if-stale'] && isFresh()) {
@@ -319,8 +334,10 @@ if (opts['if-stale'] && isFresh()) {
   console.log(`dist/agent is up to date (coolant-agent ${info.version}, built with node ${info.node})`);
 } else {
   info = await build();
-  console.log(`Built coolant-agent ${version} for linux-x64 in ${((Date.now() - started) / 1000).toFixed(1)}s (base: node ${process.version}${info.stripped ? ', stripped' : ''})`);
+  const what = opts['bundle-only'] ? `${relative(root, BUNDLE_PATH)}` : 'for linux-x64';
+  console.log(`Built coolant-agent ${version} ${what} in ${((Date.now() - started) / 1000).toFixed(1)}s (${opts['bundle-only'] ? 'bundle only' : `base: node ${process.version}${info.stripped ? ', stripped' : ''}`})`);
 }
+if (opts['bundle-only']) process.exit(0);
 
 const artifacts = [
   { name: relative(root, SEA_PATH), path: SEA_PATH, command: SEA_PATH, args: [] },

@@ -1,65 +1,33 @@
 #!/usr/bin/env node
-// `npm start`: build the console if its build is missing or older than its
-// sources, then run it (it migrates the database and starts a local agent).
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// `npm start`: build what is missing or older than its sources (scripts/build-console.mjs
+// --if-stale: the pages, the server bundle, the local agent's bundle), then run the built
+// console server in this very process (it migrates the database and starts a local agent).
+// Plain node on JavaScript: no TypeScript compiler, and no launcher process left waiting.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const consoleDir = join(root, 'apps/console');
-const buildId = join(consoleDir, '.next/BUILD_ID');
 
-function newestMtime(dir) {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
-    const p = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
+// The console reads COOLANT_LOCAL_AGENT itself (server/env.ts); here it only decides whether the
+// agent bundle is needed, so a deployment without a local agent never has to write dist/agent.
+const localAgent = !['false', '0', 'no'].includes(process.env.COOLANT_LOCAL_AGENT ?? '');
+const build = spawnSync(process.execPath, [join(root, 'scripts/build-console.mjs'), '--if-stale', ...(localAgent ? [] : ['--no-agent'])], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+process.env.NEXT_TELEMETRY_DISABLED = '1';
+// Next's configuration as `next build` resolved it, the way Next's own standalone server starts:
+// otherwise every start compiles next.config.ts with Next's SWC binding (~25 MB resident). Headers
+// and redirects from the config are already in the build's routes manifest.
+if (!process.argv.includes('--dev')) {
+  const serverFiles = join(root, 'apps/console/.next/required-server-files.json');
+  process.env.__NEXT_PRIVATE_STANDALONE_CONFIG ??= JSON.stringify(JSON.parse(readFileSync(serverFiles, 'utf8')).config);
 }
-
-const sources = [join(consoleDir, 'src'), join(root, 'packages/api/src'), join(root, 'packages/telemetry/src')];
-const isStale = () => !existsSync(buildId) || sources.some((d) => newestMtime(d) > statSync(buildId).mtimeMs);
-const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
-const lock = join(consoleDir, '.build-lock');
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// Several consoles started at once (tests, two instances) must not run two
-// `next build`s in one directory: one builds, the others wait for it.
-const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-for (let waited = 0; isStale(); ) {
-  try {
-    mkdirSync(lock);
-  } catch {
-    const owner = Number(existsSync(join(lock, 'pid')) ? readFileSync(join(lock, 'pid'), 'utf8') : 0);
-    if (owner && !alive(owner)) rmSync(lock, { recursive: true, force: true });
-    else if ((waited += 500) > 600_000) throw new Error('waited 10 minutes for another console build to finish');
-    sleep(500);
-    continue;
-  }
-  try {
-    writeFileSync(join(lock, 'pid'), String(process.pid));
-    if (isStale()) {
-      console.log('Building the console (first start or sources changed)…');
-      const r = spawnSync('npm', ['run', 'build', '-w', '@coolant/console'], { cwd: root, stdio: 'inherit', env });
-      if (r.status !== 0) process.exit(r.status ?? 1);
-    }
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-const tsx = join(root, 'node_modules/tsx/dist/cli.mjs');
-const child = spawn(process.execPath, [tsx, join(consoleDir, 'server/main.ts'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit', env });
-for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+// As before, when the server was a child started in the repository root: a relative COOLANT_DATA_DIR
+// means the same directory whether started as `npm start` or `npm start -w @coolant/console`.
+process.chdir(root);
+await import(pathToFileURL(join(root, 'apps/console/dist/server.mjs')).href);

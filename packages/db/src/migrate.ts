@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -12,8 +12,18 @@ import * as engineGlue from '@prisma/schema-engine-wasm/schema_engine_bg';
 import type { MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
 import { ensureSqliteDir, type TDbConfig, type TDbProvider } from './config';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const PRISMA_DIR = resolve(here, '../../../prisma');
+/**
+ * The repository's prisma/ directory (schema and migrations are read from disk, not bundled): the
+ * nearest one above this module, which is packages/db/src from source and apps/console/dist in
+ * the console's bundle.
+ */
+function findPrismaDir(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'prisma/schema.prisma'))) return join(dir, 'prisma');
+    if (dirname(dir) === dir) throw new Error(`no prisma/schema.prisma in ${from} or any directory above it`);
+  }
+}
+export const PRISMA_DIR = findPrismaDir(dirname(fileURLToPath(import.meta.url)));
 export const SCHEMA_PATH = join(PRISMA_DIR, 'schema.prisma');
 
 export function migrationsDir(provider: TDbProvider): string {

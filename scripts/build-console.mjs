@@ -1,0 +1,198 @@
+#!/usr/bin/env node
+// What the console runs, built once so nothing compiles TypeScript at run time
+// (`npm run build` through apps/console's build script, and `npm start` with --if-stale):
+//
+//   apps/console/.next            `next build`: the pages
+//   apps/console/dist/server.mjs  server/main.ts with the workspace packages (@coolant/api, db, telemetry,
+//                                 generator: TypeScript sources) bundled in by esbuild; npm dependencies
+//                                 (next, react, @prisma/*, better-sqlite3, pg, …) stay in node_modules
+//   apps/console/dist/worker.js   the generator's worker thread (smoke tests), weights inside: the
+//                                 generator looks for worker.js beside the module that calls it
+//   dist/agent/coolant-agent.mjs  the agent bundle the local agent runs, the one `npm run agent:package`
+//                                 ships (scripts/package-agent.mjs --bundle-only)
+//
+// Options:
+//   --if-stale  build only the parts older than one of their inputs (the server's inputs are the files
+//               esbuild read, recorded in dist/build-info.json; the pages' are their source trees)
+//   --no-agent  leave the agent bundle alone (a console without a local agent does not need it)
+//
+// Several consoles started at once (tests, two instances) must not build in one directory together:
+// one builds under a lock directory, the others wait for it and then find the build fresh.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const consoleDir = join(root, 'apps/console');
+const distDir = join(consoleDir, 'dist');
+const buildId = join(consoleDir, '.next/BUILD_ID');
+const serverInfo = join(distDir, 'build-info.json');
+const lock = join(consoleDir, '.build-lock');
+const lockfile = join(root, 'package-lock.json');
+const self = fileURLToPath(import.meta.url);
+
+const { values: opts } = parseArgs({
+  options: { 'if-stale': { type: 'boolean', default: false }, 'no-agent': { type: 'boolean', default: false } },
+});
+
+function newestMtime(path) {
+  if (!existsSync(path)) return 0;
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = 0;
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    newest = Math.max(newest, newestMtime(join(path, entry.name)));
+  }
+  return newest;
+}
+
+// The pages import @coolant/api/client, and `next build` type-checks through it into every
+// workspace package the api uses (the generated Prisma types included).
+const pageInputs = [
+  'apps/console/src',
+  'apps/console/next.config.ts',
+  'apps/console/tsconfig.json',
+  'apps/console/package.json',
+  'packages/api/src',
+  'packages/db/src',
+  'packages/db/generated',
+  'packages/telemetry/src',
+  'packages/generator/src',
+  'package-lock.json',
+].map((p) => join(root, p));
+
+const pagesStale = () => !existsSync(buildId) || pageInputs.some((p) => newestMtime(p) > statSync(buildId).mtimeMs);
+
+function serverStale() {
+  let info;
+  try {
+    info = JSON.parse(readFileSync(serverInfo, 'utf8'));
+  } catch {
+    return true;
+  }
+  if (info.node !== process.version || !existsSync(join(distDir, 'server.mjs')) || !existsSync(join(distDir, 'worker.js'))) return true;
+  const inputs = [...info.inputs.map((p) => join(root, p)), lockfile, self];
+  return inputs.some((p) => !existsSync(p) || statSync(p).mtimeMs > info.builtAtMs);
+}
+
+function run(command, args, cwd) {
+  const r = spawnSync(command, args, { cwd, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
+  if (r.status !== 0) {
+    console.error(`build: ${[command, ...args].map((a) => (a.startsWith(root) ? relative(root, a) : a)).join(' ')} failed (${r.status ?? r.signal})`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+function buildPages() {
+  const started = Date.now();
+  run(process.execPath, [join(root, 'node_modules/next/dist/bin/next'), 'build'], consoleDir);
+  // Dated at the start: a source saved during the build makes the next start rebuild.
+  utimesSync(buildId, started / 1000, started / 1000);
+}
+
+/** npm dependencies stay external (resolved from node_modules at run time); @coolant/* are bundled in. */
+const externalPackages = {
+  name: 'external-packages',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (isAbsolute(args.path) || args.path.startsWith('@coolant/')) return undefined;
+      return { path: args.path, external: true };
+    });
+  },
+};
+
+// The worker thread reads the weights from the bundle instead of ../model/weights.bin, a path that
+// means nothing beside apps/console/dist. Imported after useEmbeddedWeights(), as worker.ts draws at once.
+const workerEntry = `
+import { useEmbeddedWeights } from './packages/generator/src/model.ts';
+import weights from './packages/generator/model/weights.bin';
+useEmbeddedWeights(weights);
+await import('./packages/generator/src/worker.ts');
+`;
+
+async function buildServer() {
+  const esbuild = createRequire(join(root, 'package.json'))('esbuild');
+  mkdirSync(distDir, { recursive: true });
+  rmSync(serverInfo, { force: true });
+  const builtAtMs = Date.now();
+  // Beside the output: the final renames must not cross file systems (a running console keeps its inode).
+  const work = mkdtempSync(join(distDir, '.build-'));
+  try {
+    const common = {
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      // Not minified: stack traces from a console in the field stay readable.
+      legalComments: 'none',
+      metafile: true,
+      logLevel: 'warning',
+      plugins: [externalPackages],
+      loader: { '.bin': 'binary' },
+      // CommonJS code bundled into ESM still calls require() for Node's builtins.
+      banner: { js: 'import { createRequire as __coolantCreateRequire } from "node:module"; const require = __coolantCreateRequire(import.meta.url);' },
+    };
+    const [server, worker] = await Promise.all([
+      esbuild.build({ ...common, entryPoints: [join(consoleDir, 'server/main.ts')], outfile: join(work, 'server.mjs') }),
+      esbuild.build({ ...common, stdin: { contents: workerEntry, resolveDir: root, sourcefile: '<generator-worker>', loader: 'ts' }, outfile: join(work, 'worker.js') }),
+    ]);
+    renameSync(join(work, 'worker.js'), join(distDir, 'worker.js'));
+    renameSync(join(work, 'server.mjs'), join(distDir, 'server.mjs'));
+    const inputs = [...new Set([...Object.keys(server.metafile.inputs), ...Object.keys(worker.metafile.inputs)])]
+      .filter((p) => !p.startsWith('<'))
+      .map((p) => relative(root, resolve(root, p)))
+      .sort();
+    writeFileSync(serverInfo, `${JSON.stringify({ node: process.version, builtAtMs, inputs }, null, 2)}\n`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const ifStale = opts['if-stale'];
+const anyStale = () => !ifStale || pagesStale() || serverStale();
+for (let waited = 0; ; ) {
+  try {
+    mkdirSync(lock);
+  } catch {
+    const owner = Number(existsSync(join(lock, 'pid')) ? readFileSync(join(lock, 'pid'), 'utf8') : 0);
+    if (owner && !alive(owner)) rmSync(lock, { recursive: true, force: true });
+    else if ((waited += 500) > 600_000) throw new Error('waited 10 minutes for another console build to finish');
+    sleep(500);
+    continue;
+  }
+  try {
+    writeFileSync(join(lock, 'pid'), String(process.pid));
+    if (anyStale()) {
+      if (ifStale) console.log('Building the console (first start or sources changed)…');
+      if (!ifStale || pagesStale()) buildPages();
+      if (!ifStale || serverStale()) {
+        const t = Date.now();
+        await buildServer();
+        console.log(`Built ${relative(root, join(distDir, 'server.mjs'))} in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+      }
+    }
+    // package-agent.mjs keeps its own record of inputs; always "if stale" here, and quiet when fresh.
+    if (!opts['no-agent']) {
+      const r = spawnSync(process.execPath, [join(root, 'scripts/package-agent.mjs'), '--bundle-only', '--if-stale'], { cwd: root, encoding: 'utf8' });
+      if (r.status !== 0 || !/up to date/.test(r.stdout)) process.stdout.write(r.stdout + r.stderr);
+      if (r.status !== 0) process.exit(r.status ?? 1);
+    }
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+  break;
+}
