@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { useTRPC } from '@/trpc/client';
+import { groupAlerts } from '@/lib/alert-groups';
 import { ago } from '@/lib/format';
 import { HEAT_SCALES, heatColor, type THeatMode } from '@/lib/heat';
 import styles from './fleet.module.css';
@@ -35,6 +36,7 @@ export function FleetTable() {
   const { summary, alerts } = fleet.data;
   const scale = HEAT_SCALES[mode];
   const hostOf = new Map(fleet.data.nodes.map((n) => [n.id, n.hostname]));
+  const groups = groupAlerts(alerts, (id) => hostOf.get(id));
 
   return (
     <>
@@ -46,15 +48,24 @@ export function FleetTable() {
         <div className={styles.stat}><b>{summary.gpus}</b><span>GPUs</span></div>
         <div className={styles.stat}><b style={{ color: summary.firingAlerts ? 'var(--bad)' : undefined }}>{summary.firingAlerts}</b><span>firing alerts</span></div>
       </div>
-      {alerts.length > 0 && (
-        <ul className={styles.alerts} data-testid="alerts">
-          {alerts.map((a) => (
-            <li key={a.id} className={a.state === 'pending' ? styles.pending : undefined} data-testid="alert" data-kind={a.kind} data-state={a.state}>
-              <b>{a.kind.replace('_', ' ')}</b> {a.state === 'pending' ? '(pending)' : ''} · <Link href={`/fleet/${a.nodeId}`}>{hostOf.get(a.nodeId) ?? a.nodeId}</Link> · {a.message}{' '}
-              <span className="muted">since {ago(a.firingAt ?? a.startedAt)}</span>
-            </li>
+      {groups.length > 0 && (
+        // One row per node, expanding to its alerts; the list scrolls past a few rows so the grid stays in view.
+        <div className={styles.alerts} data-testid="alerts">
+          {groups.map((g) => (
+            <details key={g.nodeId} className={g.state === 'pending' ? styles.pending : undefined} data-testid="alert-group" data-hostname={g.hostname} data-state={g.state} data-kinds={g.kinds.join(' ')}>
+              <summary>
+                <Link href={`/fleet/${g.nodeId}`}>{g.hostname}</Link>: {g.summary} <span className="muted">since {ago(g.since)}</span>
+              </summary>
+              <ul>
+                {g.alerts.map((a) => (
+                  <li key={a.id} className={a.state === 'pending' ? styles.pending : undefined} data-testid="alert" data-kind={a.kind} data-state={a.state}>
+                    <b>{a.kind.replace('_', ' ')}</b> {a.state === 'pending' ? '(pending)' : ''} · {a.message} <span className="muted">since {ago(a.firingAt ?? a.startedAt)}</span>
+                  </li>
+                ))}
+              </ul>
+            </details>
           ))}
-        </ul>
+        </div>
       )}
       <div className={styles.controls}>
         <label>
