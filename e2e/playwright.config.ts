@@ -25,7 +25,8 @@ export default defineConfig({
     trace: 'retain-on-failure',
   },
   webServer: {
-    // The built console (next build output), as `npm start` runs it, on a throwaway SQLite database.
+    // The built console (next build and the server bundle, scripts/build-console.mjs), as `npm start`
+    // runs it, on a throwaway SQLite database.
     command: `node ${join(root, 'scripts/start.mjs')}`,
     url: `http://127.0.0.1:${PORT}/api/health`,
     timeout: 180_000,
