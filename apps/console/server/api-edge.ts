@@ -39,7 +39,7 @@ export function tooLarge(maxBody: number): TRPCError {
 export function readBody(req: IncomingMessage, maxBody: number): Promise<string> {
   const declared = declaredLength(req);
   if (declared !== null && declared > maxBody) return Promise.reject(tooLarge(maxBody));
-  if (req.complete || (declared === 0 && !req.headers['transfer-encoding'])) return Promise.resolve('');
+  if (req.readableEnded || (declared === 0 && !req.headers['transfer-encoding'])) return Promise.resolve('');
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

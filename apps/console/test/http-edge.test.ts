@@ -96,9 +96,14 @@ describe('request bodies are capped before they are read', () => {
     expect(over.status).toBe(413);
     expect(JSON.parse(over.body)).toMatchObject({ error: { data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413, path: 'agent.report' } } });
 
-    // 2 MiB of spaces is over the 1 MiB default but within agent.report's own cap: read, then refused as input.
+    // 2 MiB of spaces is over the 1 MiB default but within agent.report's own cap: read (all of it), then refused as JSON.
     const under = await streamUpload(`${c.url}/api/trpc/agent.report`, 2 * MB, { authorization: `Bearer ${nodeToken}`, 'content-length': String(2 * MB) });
     expect(under.status).toBe(400);
+    expect(errorCode(under)).toBe('PARSE_ERROR');
+    // A body that arrived whole while the token was being checked is still read.
+    const small = await postRaw(c.url, 'agent.report', JSON.stringify({ samples: 'not a list' }), nodeToken);
+    expect(small.status).toBe(400);
+    expect(JSON.stringify(small.json)).toMatch(/samples/);
   });
 });
 
