@@ -12,6 +12,7 @@ import {
   recordAnonymousFailure,
 } from '../src/domain/audit/record-anonymous-failure';
 import { FREE_FAILURES_PER_USER_IP } from '../src/domain/auth/login-throttle';
+import { makeCheapUser } from './cheap-user';
 import { createHarness, type THarness } from './harness';
 
 async function codeOf(p: Promise<unknown>): Promise<string | null> {
@@ -26,7 +27,7 @@ async function codeOf(p: Promise<unknown>): Promise<string | null> {
 describe.each(TEST_PROVIDERS)('aggregated anonymous audit rows (%s)', (provider) => {
   let h: THarness;
   // Mid-window, so a test's attempts do not straddle two windows.
-  let clock = Math.floor(Date.now() / AGGREGATE_WINDOW_MS) * AGGREGATE_WINDOW_MS + AGGREGATE_WINDOW_MS / 2;
+  const clock = Math.floor(Date.now() / AGGREGATE_WINDOW_MS) * AGGREGATE_WINDOW_MS + AGGREGATE_WINDOW_MS / 2;
   beforeAll(async () => {
     h = await createHarness(provider, { now: () => new Date(clock) });
   });
@@ -48,7 +49,7 @@ describe.each(TEST_PROVIDERS)('aggregated anonymous audit rows (%s)', (provider)
   });
 
   it('200 parallel sign-ins from one IP: the checked failures and the throttled rest are one row each, 200 in all', async () => {
-    const u = await h.makeUser('viewer');
+    const u = await makeCheapUser(h, 'viewer');
     const anon = await h.caller({ ip: '10.9.0.2' });
     const codes = await Promise.all(Array.from({ length: 200 }, (_, i) => codeOf(anon.auth.login({ username: u.username, password: `guess ${i}` }))));
     expect(codes.filter((c) => c === 'UNAUTHORIZED')).toHaveLength(FREE_FAILURES_PER_USER_IP);
