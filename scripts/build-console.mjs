@@ -164,18 +164,22 @@ function alive(pid) {
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 const ifStale = opts['if-stale'];
 const anyStale = () => !ifStale || pagesStale() || serverStale();
-for (let waited = 0; ; ) {
+// Checked before taking the lock, too: a fresh build on a read-only tree (the systemd unit) starts
+// without writing anything.
+for (let waited = 0; anyStale(); ) {
   try {
     mkdirSync(lock);
-  } catch {
+  } catch (error) {
+    if (error.code !== 'EEXIST') throw new Error(`cannot take the build lock ${lock}: ${error.message} (the build is stale; build it with npm run build)`, { cause: error });
     const owner = Number(existsSync(join(lock, 'pid')) ? readFileSync(join(lock, 'pid'), 'utf8') : 0);
     if (owner && !alive(owner)) rmSync(lock, { recursive: true, force: true });
-    else if ((waited += 500) > 600_000) throw new Error('waited 10 minutes for another console build to finish');
+    else if ((waited += 500) > 600_000) throw new Error('waited 10 minutes for another console build to finish', { cause: error });
     sleep(500);
     continue;
   }
   try {
     writeFileSync(join(lock, 'pid'), String(process.pid));
+    // Another process may have built it while this one waited for the lock.
     if (anyStale()) {
       if (ifStale) console.log('Building the console (first start or sources changed)…');
       if (!ifStale || pagesStale()) buildPages();
@@ -185,14 +189,16 @@ for (let waited = 0; ; ) {
         console.log(`Built ${relative(root, join(distDir, 'server.mjs'))} in ${((Date.now() - t) / 1000).toFixed(1)}s`);
       }
     }
-    // package-agent.mjs keeps its own record of inputs; always "if stale" here, and quiet when fresh.
-    if (!opts['no-agent']) {
-      const r = spawnSync(process.execPath, [join(root, 'scripts/package-agent.mjs'), '--bundle-only', '--if-stale'], { cwd: root, encoding: 'utf8' });
-      if (r.status !== 0 || !/up to date/.test(r.stdout)) process.stdout.write(r.stdout + r.stderr);
-      if (r.status !== 0) process.exit(r.status ?? 1);
-    }
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
   break;
+}
+
+// package-agent.mjs keeps its own record of inputs, and replaces its files by rename (two builds at
+// once are harmless), so it runs outside the lock; always "if stale" here, and quiet when fresh.
+if (!opts['no-agent']) {
+  const r = spawnSync(process.execPath, [join(root, 'scripts/package-agent.mjs'), '--bundle-only', '--if-stale'], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0 || !/up to date/.test(r.stdout)) process.stdout.write(r.stdout + r.stderr);
+  if (r.status !== 0) process.exit(r.status ?? 1);
 }
