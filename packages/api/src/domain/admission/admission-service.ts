@@ -80,9 +80,12 @@ export class AdmissionService {
     const fingerprint = requestFingerprint(req);
     // Concurrent retries of one request inside this process share one decision.
     const running = this.inflight.get(id);
+    if (running?.fingerprint === fingerprint) return running.answer;
     if (running) {
-      assertSameRequest(id, running.fingerprint, fingerprint);
-      return running.answer;
+      // Another request holds this id here, but another instance may have recorded a third one first:
+      // the store decides which was first, so wait for this one and ask again (then lookup answers).
+      await running.answer.catch(() => {});
+      return this.consume(req);
     }
     const answer = this.consumeOnce(req, fingerprint).finally(() => this.inflight.delete(id));
     this.inflight.set(id, { fingerprint, answer });
