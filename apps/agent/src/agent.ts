@@ -30,6 +30,19 @@ export function collectTimeoutMs(intervalSeconds: number): number {
 }
 
 /**
+ * What a caller other than main.ts may swap in, so many agents can run in one process (the light
+ * fleet simulation, apps/agent/src/sim/): each keeps its own spool, sender and job loop.
+ */
+export type TAgentDeps = {
+  /** Instead of the real collector (nvidia-smi plus the systeminformation child). Closed with the agent. */
+  collector?: TCollector;
+  /** Passed to the spool (default true: fsync every record and state write). */
+  spoolDurable?: boolean;
+  /** Draw smoke jobs on this thread, as a packaged agent does, instead of a worker per job. */
+  drawInProcess?: boolean;
+};
+
+/**
  * Two loops: the sampler collects on its rhythm and appends to the on-disk
  * spool whatever happens to the network; the sender drains the spool, oldest
  * first, and drops a sample only once the console has stored it.
@@ -50,6 +63,7 @@ export class Agent {
   constructor(
     private readonly config: TAgentConfig,
     private readonly log: TLogger,
+    private readonly deps: TAgentDeps = {},
   ) {
     this.state = new AgentState(config.stateDir);
     this.api = createApiClient(config.server, () => this.identity?.nodeToken ?? null);
@@ -78,9 +92,9 @@ export class Agent {
 
   private async open(): Promise<{ collector: TCollector; spool: Spool }> {
     // The sampler and the sender both get here first thing: open the spool once.
-    this.spoolOpening ??= Spool.open({ dir: join(this.config.stateDir, 'spool') });
+    this.spoolOpening ??= Spool.open({ dir: join(this.config.stateDir, 'spool'), durable: this.deps.spoolDurable });
     this.spool ??= await this.spoolOpening;
-    this.collector ??= createCollector({ env: childEnv(process.env), workerLaunch: selfLaunch('collector') ?? undefined });
+    this.collector ??= this.deps.collector ?? createCollector({ env: childEnv(process.env), workerLaunch: selfLaunch('collector') ?? undefined });
     return { collector: this.collector, spool: this.spool };
   }
 
@@ -210,7 +224,7 @@ export class Agent {
       const onRow = (y: number, row: Uint8Array) => void rows.push({ y, data: Buffer.from(row).toString('base64') });
       // From source the generator runs on a worker thread; a packaged agent has no worker file beside
       // it and draws in-process (milliseconds for a smoke-test picture; nothing else waits on it).
-      const result = packaging() === 'source' ? await generateInWorker(request, { timeoutMs: job.timeoutMs, signal, onRow }) : generate(request, onRow);
+      const result = packaging() === 'source' && !this.deps.drawInProcess ? await generateInWorker(request, { timeoutMs: job.timeoutMs, signal, onRow }) : generate(request, onRow);
       clearInterval(tick);
       await sending.catch(() => {});
       await send({ done: { checksum: result.checksum, modelVersion: result.modelVersion, firstRowMs: result.timings.firstRowMs, totalMs: result.timings.totalMs } });
