@@ -156,8 +156,10 @@ function crossOrigin(req: IncomingMessage, env: Pick<TConsoleEnv, 'COOLANT_TRUST
   const origin = header(req, 'origin');
   if (origin) {
     const url = URL.canParse(origin) ? new URL(origin) : null;
-    if (url && url.host && url.host.toLowerCase() === ownHost(req, env, url.protocol)) return null;
-    return `cross-origin request refused: Origin ${origin} is not this console; a session cookie works only from the console's own pages (API clients send a Bearer token)`;
+    const own = ownHost(req, env, url?.protocol ?? 'http:');
+    if (url && url.host && url.host.toLowerCase() === own) return null;
+    // Naming the host we compared with: behind a proxy that rewrites Host, this is the line that says why.
+    return `cross-origin request refused: Origin ${origin} is not this console (${own ?? 'no Host header'}); a session cookie works only from the console's own pages, API clients send a Bearer token (behind a reverse proxy: pass the Host header, or X-Forwarded-Host with COOLANT_TRUST_PROXY=true)`;
   }
   // Browsers that omit Origin still say where the request came from; curl and the CLI send neither.
   const site = header(req, 'sec-fetch-site');

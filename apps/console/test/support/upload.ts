@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
  * console process as the kernel counts it.
  */
 
-export type TUploadAnswer = { status: number; headers: Record<string, string | string[] | undefined>; body: string; sentBytes: number };
+export type TUploadAnswer = { status: number; headers: Record<string, string | string[] | undefined>; body: string; sentBytes: number; answeredAfterMs: number };
 
 /**
  * POSTs `totalBytes` of spaces to `url`, resolving with the first answer (the
@@ -28,17 +28,19 @@ export function streamUpload(url: string, totalBytes: number, headers: Record<st
       this.push(n === chunk.length ? chunk : chunk.subarray(0, n));
     },
   });
+  const started = Date.now();
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } });
     req.on('response', (res) => {
       const sentBytes = sent;
+      const answeredAfterMs = Date.now() - started;
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
       res.on('end', () => {
         body.destroy();
         req.destroy();
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, sentBytes });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, sentBytes, answeredAfterMs });
       });
     });
     req.on('error', (error) => reject(new Error(`upload to ${url} failed after ${sent} bytes without an answer: ${error.message}`)));

@@ -15,7 +15,7 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'
 const PG_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
 // Prisma's driver-adapter error kinds (meta.driverAdapterError.cause.kind).
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'DatabaseDoesNotExist']);
-const MESSAGES = /Can't reach database server|Connection terminated|connection timeout|Timed out fetching a new connection|Server has closed the connection|the database system is (shutting down|starting up)/i;
+const MESSAGES = /Can't reach database server|Connection terminated|Timed out fetching a new connection|Server has closed the connection|the database system is (shutting down|starting up)/i;
 
 type TErrorLike = { code?: unknown; errorCode?: unknown; message?: unknown; cause?: unknown; errors?: unknown; meta?: unknown };
 
