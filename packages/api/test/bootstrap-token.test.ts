@@ -2,9 +2,9 @@
  * COOLANT_ADMIN_TOKEN guarantees an admin token at start, but a token an admin revoked stays
  * revoked across restarts (ensureEnvAdminToken runs at every start).
  */
-import { TEST_PROVIDERS } from '@coolant/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureEnvAdminToken } from '../src/domain/system/bootstrap';
+import { createTestDb, TEST_PROVIDERS } from '@coolant/db/testing';
+import { ensureEnrollmentSecret, ensureEnvAdminToken } from '../src/domain/system/bootstrap';
 import { createHarness, type THarness } from './harness';
 
 const SECRET = 'env-admin-secret-0123456789abcdef';
@@ -41,5 +41,18 @@ describe.each(TEST_PROVIDERS)('COOLANT_ADMIN_TOKEN (%s)', (provider) => {
     const results = await Promise.all([ensureEnvAdminToken({ db: h.db, secret }), ensureEnvAdminToken({ db: h.db, secret })]);
     expect(results.sort()).toEqual(['created', 'present']);
     expect(await h.db.apiToken.count({ where: { prefix: secret.slice(0, 7), name: 'COOLANT_ADMIN_TOKEN', fromEnv: true, revokedAt: null } })).toBe(1);
+  });
+});
+
+describe.each(TEST_PROVIDERS)('the generated enrollment secret (%s)', (provider) => {
+  it('a burst of first enrollments on a fresh database agrees on one secret, none fails', async () => {
+    const testDb = await createTestDb(provider);
+    try {
+      const secrets = await Promise.all(Array.from({ length: 100 }, () => ensureEnrollmentSecret({ db: testDb.db })));
+      expect(new Set(secrets).size).toBe(1);
+      expect(await testDb.db.setting.count({ where: { key: 'enrollment.secret' } })).toBe(1);
+    } finally {
+      await testDb.cleanup();
+    }
   });
 });

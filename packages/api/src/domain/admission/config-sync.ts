@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { TDb, TDbProvider, TDbTx, TNotifier } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
+import { createOnce } from '../../lib/unique-violation';
 import { recordAudit } from '../audit/record-audit';
 import { loadConfigSnapshot, readConfigVersion, type TConfigSnapshot } from './config-snapshot';
 
@@ -60,7 +61,7 @@ export class ConfigSync {
   async start(): Promise<void> {
     const { db } = this.opts;
     // The version row exists from the first start on.
-    await db.configState.upsert({ where: { id: 1 }, create: { id: 1, version: 1 }, update: {} });
+    await createOnce(async () => (await db.configState.findUnique({ where: { id: 1 } })) ?? db.configState.create({ data: { id: 1, version: 1 } }));
     await this.reload();
     if (this.opts.notifier) {
       await this.opts.notifier.listen(CONFIG_CHANNEL, () => void this.reload(), () => void this.reload());

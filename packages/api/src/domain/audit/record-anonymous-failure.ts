@@ -1,4 +1,5 @@
 import type { TDb } from '@coolant/db';
+import { isUniqueViolation } from '../../lib/unique-violation';
 
 /**
  * Failures anyone can cause without credentials (failed logins, failed enrollments) are folded
@@ -27,10 +28,6 @@ export type TRecordAnonymousFailureRequest = {
 
 export function aggregateKey(action: string, ip: string, target: string, windowStart: Date): string {
   return `${action}:${ip}|${target}:${windowStart.toISOString()}`;
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: string }).code === 'P2002';
 }
 
 /** Adds one to the row of key; false when it does not exist yet. */

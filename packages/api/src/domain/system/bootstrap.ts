@@ -1,6 +1,7 @@
 import type { TDb } from '@coolant/db';
 import { newPassword, newSecret, sha256 } from '../../lib/secrets';
 import { hashPassword } from '../../lib/secrets';
+import { createOnce, isUniqueViolation } from '../../lib/unique-violation';
 import { recordAudit } from '../audit/record-audit';
 
 const system = { kind: 'system', name: 'system' } as const;
@@ -20,7 +21,7 @@ export async function ensureAdmin(req: { db: TDb; password?: string | undefined 
     await req.db.user.create({ data: { username, role: 'admin', passwordHash: await hashPassword(password) } });
   } catch (error) {
     // Two consoles starting together on one fresh database: the other one created it.
-    if ((error as { code?: string }).code === 'P2002') return { created: false, username, generatedPassword: null };
+    if (isUniqueViolation(error)) return { created: false, username, generatedPassword: null };
     throw error;
   }
   await recordAudit({ db: req.db, actor: system, action: 'user.create', target: username, reason: 'first run: no admin existed', details: { role: 'admin' } });
@@ -47,7 +48,7 @@ export async function ensureEnvAdminToken(req: { db: TDb; secret: string }): Pro
     await req.db.apiToken.create({ data: { name: 'COOLANT_ADMIN_TOKEN', role: 'admin', tokenHash, prefix: req.secret.slice(0, 7), createdBy: 'system', fromEnv: true } });
   } catch (error) {
     // Two instances starting together on one database: the other one created it.
-    if ((error as { code?: string }).code === 'P2002') return 'present';
+    if (isUniqueViolation(error)) return 'present';
     throw error;
   }
   await recordAudit({ db: req.db, actor: system, action: 'token.create', target: 'COOLANT_ADMIN_TOKEN', reason: 'guaranteed by COOLANT_ADMIN_TOKEN at start' });
@@ -62,8 +63,8 @@ export async function ensureEnrollmentSecret(req: { db: TDb; fromEnv?: string | 
   const existing = await req.db.setting.findUnique({ where: { key: ENROLL_KEY } });
   if (existing) return existing.value;
   const secret = newSecret('ce', 24);
-  // upsert: two instances starting together must end up with one secret.
-  await req.db.setting.upsert({ where: { key: ENROLL_KEY }, create: { key: ENROLL_KEY, value: secret }, update: {} });
+  // Two instances starting together (or a burst of first enrollments) end up with one secret.
+  await createOnce(() => req.db.setting.create({ data: { key: ENROLL_KEY, value: secret } }));
   const stored = await req.db.setting.findUniqueOrThrow({ where: { key: ENROLL_KEY } });
   return stored.value;
 }
