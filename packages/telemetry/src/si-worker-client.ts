@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { killProcessGroup, trackProcessGroup } from './process-group.ts';
 import type { TPciGpu } from './schema.ts';
-import type { TWorkerHostMetrics, TWorkerMessage, TWorkerRequest } from './si-worker-protocol.ts';
+import type { TWorkerMessage, TWorkerRequest } from './si-worker-protocol.ts';
 
 export type TWorkerLaunch = {
   /** Absolute path of the module to fork: si-worker.ts/.js, or a packaged agent forking itself. */
@@ -14,18 +14,11 @@ export type TWorkerLaunch = {
   env?: Record<string, string>;
 };
 
-export type THostPart =
-  | { status: 'ok'; metrics: TWorkerHostMetrics }
-  | { status: 'failed'; message: string }
-  | { status: 'timeout'; afterMs: number };
-
 export type TInventoryPart =
   | { status: 'ok'; controllers: TPciGpu[] }
   | { status: 'no-lspci'; message: string }
   | { status: 'failed'; message: string }
   | { status: 'timeout'; afterMs: number };
-
-export type TWorkerCollectResult = { host: THostPart; inventory: TInventoryPart };
 
 /**
  * How to start the worker that sits next to this module: `si-worker.ts` when this module runs as
@@ -46,188 +39,126 @@ export function workerLaunchFor(entry: string): TWorkerLaunch {
   return { entry, execArgv: ['--import', pathToFileURL(require.resolve('tsx')).href] };
 }
 
-type TPending = {
-  id: number;
-  started: number;
-  host: THostPart | null;
-  inventory: TInventoryPart | null;
-  /** Set once the deadline passed; late messages from the dying worker are ignored. */
-  timedOut: boolean;
-  done: () => void;
-};
-
 /**
- * A long-lived systeminformation worker. It is kept between collections because si.currentLoad()
- * measures the interval since its previous call in the same process; it is killed (whole process
- * group) when a collection overruns its deadline and started again on the next one.
+ * Runs one inventory in a fresh child (systeminformation graphics(), which runs lspci and
+ * nvidia-smi), and makes sure the child is gone when the answer is returned: it exits by itself
+ * once it has answered, and is killed with its whole process group when it has not answered by
+ * the deadline or does not exit promptly after answering. So between two inventories no helper
+ * process of the collector exists.
  */
-export class SiWorker {
+export class InventoryChild {
   private child: ChildProcess | null = null;
-  private untrack: () => void = () => {};
-  private pending: TPending | null = null;
   private nextId = 1;
-  private stderrTail = '';
-  /** The current worker has sent something: it is past its start-up. */
-  private answered = false;
+  private abort: ((message: string) => void) | null = null;
 
-  /** Without `launch`, the worker next to this module; resolved at first start, so a missing tsx is a health error, not a throw. */
+  /** Without `launch`, the worker next to this module; resolved at each start, so a missing tsx is a health error, not a throw. */
   constructor(private readonly options: { env: NodeJS.ProcessEnv; launch?: TWorkerLaunch }) {}
 
-  /** Pid of the running worker, if any; exposed for tests that check it was killed. */
+  /** Pid of the child while an inventory runs; undefined otherwise. */
   get pid(): number | undefined {
     return this.child?.pid;
   }
 
-  collect(deadline: number): Promise<TWorkerCollectResult> {
-    if (this.pending) throw new Error('SiWorker.collect called while a collection is in flight');
-    return new Promise((resolve) => {
-      const pending: TPending = {
-        id: this.nextId++,
-        started: Date.now(),
-        host: null,
-        inventory: null,
-        timedOut: false,
-        done: () => {
-          if (this.pending !== pending) return;
-          clearTimeout(timer);
-          this.pending = null;
-          resolve({
-            host: pending.host ?? { status: 'failed', message: 'worker ended without host metrics' },
-            inventory: pending.inventory ?? { status: 'failed', message: 'worker ended without an inventory' },
-          });
-        },
+  run(deadline: number): Promise<TInventoryPart> {
+    if (this.child) throw new Error('InventoryChild.run called while an inventory is in flight');
+    const started = Date.now();
+    const id = this.nextId++;
+    return new Promise<TInventoryPart>((resolve) => {
+      let result: TInventoryPart | null = null;
+      let stderrTail = '';
+      let settled = false;
+      let child: ChildProcess;
+      let untrack = () => {};
+      const finish = (part: TInventoryPart) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        clearTimeout(exitGrace);
+        untrack();
+        this.child = null;
+        this.abort = null;
+        resolve(part);
       };
-      this.pending = pending;
-      const timer = setTimeout(() => {
-        const afterMs = Date.now() - pending.started;
-        pending.timedOut = true;
-        pending.host ??= { status: 'timeout', afterMs };
-        pending.inventory ??= { status: 'timeout', afterMs };
-        // A worker that has not said anything yet is still starting (seconds on a loaded host, and
-        // it does not call nvidia-smi before its first request): killing it would only restart
-        // the start-up, every cycle. Keep it; its late answer to this request is ignored.
-        if (!this.answered && pending.host === null) {
-          pending.done();
-          return;
-        }
-        // A worker stuck in execFileSync cannot be asked to stop; kill it and its nvidia-smi, and
-        // answer once it is reaped so "killed" in the health report is true when it is read.
-        // Start the replacement now, so its cold start (seconds on a loaded host) is not paid
-        // inside the next collection's deadline, which would time out again, forever.
-        void this.kill().then(() => {
-          pending.done();
-          this.prewarm();
-        });
-      }, Math.max(0, deadline - Date.now()));
+      // Answers once the child is reaped, so "killed" and "no child between inventories" are true when read.
+      const killThen = (part: TInventoryPart) => {
+        result = part;
+        killProcessGroup(child?.pid);
+        if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) finish(part);
+        // SIGKILL cannot be ignored, but do not let a reaping hiccup hold a collection.
+        else setTimeout(() => finish(part), 1000);
+      };
+      let exitGrace: NodeJS.Timeout | undefined;
+      const timer = setTimeout(
+        () => {
+          if (result) return;
+          killThen({ status: 'timeout', afterMs: Date.now() - started });
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      this.abort = (message) => {
+        if (!result) killThen({ status: 'failed', message });
+      };
 
       try {
-        const child = this.ensureStarted();
-        const request: TWorkerRequest = { type: 'collect', id: pending.id };
-        child.send(request, (error) => {
-          if (error) this.failPending(`could not send to the systeminformation worker: ${error.message}`);
+        const launch = this.options.launch ?? defaultWorkerLaunch();
+        child = fork(launch.entry, [], {
+          execPath: process.execPath,
+          execArgv: launch.execArgv,
+          env: { ...this.options.env, ...launch.env },
+          // Own process group, so a timeout can kill the child together with its nvidia-smi.
+          detached: true,
+          stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+          serialization: 'json',
         });
       } catch (error) {
-        this.failPending(`could not start the systeminformation worker: ${error instanceof Error ? error.message : String(error)}`);
+        finish({ status: 'failed', message: `could not start the inventory child: ${describe(error)}` });
+        return;
       }
+      this.child = child;
+      untrack = child.pid === undefined ? () => {} : trackProcessGroup(child.pid);
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderrTail = (stderrTail + chunk.toString('utf8')).slice(-2000);
+      });
+      child.on('message', (raw: unknown) => {
+        const message = raw as TWorkerMessage;
+        if (result || message?.id !== id) return;
+        result = message.status === 'ok' ? { status: 'ok', controllers: message.controllers } : { status: 'failed', message: message.error };
+        // It exits by itself right after answering; a child that lingers is killed.
+        exitGrace = setTimeout(() => killThen(result!), 1000);
+      });
+      child.on('error', (error) => {
+        if (!result) killThen({ status: 'failed', message: `inventory child error: ${error.message}` });
+      });
+      child.on('exit', (code, signal) => {
+        const stderr = stderrTail.trim();
+        // Whatever it left in its group (a shell, lspci) goes with it.
+        killProcessGroup(child.pid);
+        finish(result ?? { status: 'failed', message: `inventory child exited (${signal ?? `code ${code}`}) without an answer${stderr ? `: ${stderr}` : ''}` });
+      });
+      const request: TWorkerRequest = { type: 'inventory', id };
+      child.send(request, (error) => {
+        if (error && !result) killThen({ status: 'failed', message: `could not send to the inventory child: ${error.message}` });
+      });
     });
   }
 
-  private prewarm(): void {
-    try {
-      this.ensureStarted();
-    } catch {
-      // Reported by the next collection, which tries again.
-    }
-  }
-
-  /** Kills the worker; a collection in flight answers at once with what it has (agent shutdown). */
-  close(): Promise<void> {
-    this.failPending('collector closed');
-    return this.kill();
-  }
-
-  private ensureStarted(): ChildProcess {
-    if (this.child) return this.child;
-    this.stderrTail = '';
-    this.answered = false;
-    const launch = this.options.launch ?? defaultWorkerLaunch();
-    const child = fork(launch.entry, [], {
-      execPath: process.execPath,
-      execArgv: launch.execArgv,
-      env: { ...this.options.env, ...launch.env },
-      // Own process group, so a timeout can kill the worker together with its nvidia-smi.
-      detached: true,
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
-    this.child = child;
-    this.untrack = child.pid === undefined ? () => {} : trackProcessGroup(child.pid);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
-    });
-    child.on('message', (message: unknown) => this.onMessage(message as TWorkerMessage));
-    child.on('error', (error) => {
-      if (this.child === child) this.forget();
-      this.failPending(`systeminformation worker error: ${error.message}`);
-    });
-    child.on('exit', (code, signal) => {
-      if (this.child !== child) return;
-      this.forget();
-      const stderr = this.stderrTail.trim();
-      this.failPending(`systeminformation worker exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr}` : ''}`);
-    });
-    // The agent must be able to exit while the worker idles between collections.
-    child.unref();
-    (child.channel as { unref?: () => void } | null | undefined)?.unref?.();
-    return child;
-  }
-
-  private onMessage(message: TWorkerMessage): void {
-    this.answered = true;
-    const pending = this.pending;
-    if (!pending || pending.timedOut || message.id !== pending.id) return;
-    if (message.type === 'host') {
-      pending.host = message.ok ? { status: 'ok', metrics: message.host } : { status: 'failed', message: message.error };
-    } else if (message.status === 'ok') {
-      pending.inventory = { status: 'ok', controllers: message.controllers };
-    } else if (message.status === 'no-lspci') {
-      pending.inventory = { status: 'no-lspci', message: `lspci not found on PATH (${message.searchedPath || 'empty'})` };
-    } else {
-      pending.inventory = { status: 'failed', message: message.error };
-    }
-    if (pending.host && pending.inventory) pending.done();
-  }
-
-  private failPending(message: string): void {
-    const pending = this.pending;
-    if (!pending || pending.timedOut) return;
-    pending.host ??= { status: 'failed', message };
-    pending.inventory ??= { status: 'failed', message };
-    pending.done();
-  }
-
-  private kill(): Promise<void> {
+  /** Kills a running inventory (agent shutdown); its run() answers "failed" once the child is reaped. */
+  async close(): Promise<void> {
     const child = this.child;
-    if (!child) return Promise.resolve();
-    this.forget();
+    if (!child) return;
     const exited = new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      // SIGKILL cannot be ignored, but do not let a reaping hiccup hold a collection. This timer
-      // stays ref'd on purpose: the child is unref'd, and without it a caller awaiting close()
-      // at the end of a script would see the event loop empty before the exit arrives.
       const fallback = setTimeout(resolve, 1000);
       child.once('exit', () => {
         clearTimeout(fallback);
         resolve();
       });
     });
-    killProcessGroup(child.pid);
-    return exited;
+    this.abort?.('collector closed');
+    await exited;
   }
+}
 
-  private forget(): void {
-    this.untrack();
-    this.untrack = () => {};
-    this.child = null;
-  }
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,5 @@
 /**
- * Entry of the collector's worker process (see collector-child.ts for why it exists). The
+ * Entry of the collector's inventory child process (see collector-child.ts for why it exists). The
  * collector forks this file: as .ts under `--import tsx` from sources, as .js once compiled. A
  * packaged agent forks itself instead and calls runCollectorChild() in its collector role.
  */

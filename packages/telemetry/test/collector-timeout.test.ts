@@ -5,9 +5,9 @@
  */
 import { afterEach, expect, test } from 'vitest';
 import { collectSample, createCollector, ZCollectedSample } from '../src/index.ts';
-import { createFakeHost, processIsGone, waitUntilGone, type TFakeHost } from './fakes/fake-host.ts';
+import { childProcesses, createFakeHost, processIsGone, waitUntilGone, type TFakeHost } from './fakes/fake-host.ts';
 
-/** Long enough for the worker to start and send host metrics on a slow, busy CI machine. */
+/** Long enough for the inventory child to start on a slow, busy CI machine. */
 const BOUND_MS = 6_000;
 /** Far above the bound; only catches "did not return at all". */
 const CEILING_MS = BOUND_MS + 15_000;
@@ -24,7 +24,7 @@ async function hungHost(options: { lspci: boolean }): Promise<TFakeHost> {
   return host;
 }
 
-test('hung nvidia-smi with lspci present: both our query and systeminformation are killed, host metrics survive', async () => {
+test('hung nvidia-smi with lspci present: both our query and the inventory child are killed, host metrics survive', async () => {
   const host = await hungHost({ lspci: true });
   const started = Date.now();
   const sample = await collectSample({ timeoutMs: BOUND_MS, env: host.env });
@@ -43,15 +43,16 @@ test('hung nvidia-smi with lspci present: both our query and systeminformation a
   // Nothing to compare when nvidia-smi did not answer.
   expect(sample.health.inventoryMismatch).toBe(false);
   expect(sample.gpus).toEqual([]);
-  // The host half had answered before graphics() hung.
+  // Host metrics come from the kernel in this process; graphics() hanging cannot touch them.
   expect(sample.health.hostMetrics.status).toBe('ok');
   expect(sample.host.memTotalBytes).toBeGreaterThan(0);
   expect(sample.host.cpuLoadPercent).toEqual(expect.any(Number));
 
-  // Two fake nvidia-smi processes hung (ours and the worker's grandchild); both must be gone.
+  // Two fake nvidia-smi processes hung (ours and the inventory child's); both must be gone, and the child with them.
   const pids = await host.nvidiaSmiPids();
   expect(pids).toHaveLength(2);
   expect(await waitUntilGone(pids, 5_000)).toEqual([]);
+  expect(await childProcesses(process.pid, 'si-worker')).toEqual([]);
 });
 
 test('hung nvidia-smi without lspci: only our query hangs; the inventory says no-lspci', async () => {
@@ -65,26 +66,34 @@ test('hung nvidia-smi without lspci: only our query hangs; the inventory says no
   expect(await waitUntilGone(pids, 5_000)).toEqual([]);
 });
 
-test('a long-running collector: a hang mid-life times out the query, kills the worker, and the next cycle recovers', async () => {
+test('a long-running collector: a hang mid-life times out the query and the inventory due that cycle, kills its child, and the next cycle recovers', async () => {
   const host = await createFakeHost({ fixture: 'h200-recording', sample: 'load' });
   hosts.push(host);
-  const collector = createCollector({ env: host.env });
+  // An inventory every cycle, so the hang also reaches systeminformation's graphics().
+  const collector = createCollector({ env: host.env, inventoryRefreshMs: 0, inventoryRetryMs: 0 });
   try {
     const healthy = await collector.collect({ timeoutMs: 20_000 });
     expect(healthy.health.errors).toEqual([]);
-    const firstWorker = collector.workerPid;
-    expect(firstWorker).toEqual(expect.any(Number));
+    expect(collector.workerPid).toBeUndefined();
 
     // Help is cached now, so the hang hits the query itself.
     await host.control({ hang: 'query' });
-    const hung = await collector.collect({ timeoutMs: BOUND_MS });
+    const inFlight = collector.collect({ timeoutMs: BOUND_MS });
+    let hungChild: number | undefined;
+    while (hungChild === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      hungChild = collector.workerPid;
+    }
+    const hung = await inFlight;
     expect(hung.health.timeouts.map((t) => t.part).sort()).toEqual(['nvidia-smi-query', 'si-graphics']);
     expect(hung.health.nvidiaSmi.status).toBe('timeout');
+    expect(hung.health.inventory).toMatchObject({ status: 'timeout', ageMs: 0, message: expect.stringMatching(/inventory child and its children killed$/) });
     // The fields it tried are still reported, to tell a stale-help problem from a hang.
     expect(hung.health.nvidiaSmi.queriedFields).toContain('clocks_event_reasons.active');
-    // The hung worker is gone and a fresh one is already starting for the next cycle.
-    expect(collector.workerPid).not.toBe(firstWorker);
-    expect(await processIsGone(firstWorker ?? -1)).toBe(true);
+    // The hung child is gone when the sample is returned, and none is started ahead of the next cycle.
+    expect(await processIsGone(hungChild)).toBe(true);
+    expect(collector.workerPid).toBeUndefined();
+    expect(await childProcesses(process.pid, 'si-worker')).toEqual([]);
     const hungPids = await host.nvidiaSmiPids();
     expect(await waitUntilGone(hungPids, 5_000)).toEqual([]);
 
@@ -92,19 +101,22 @@ test('a long-running collector: a hang mid-life times out the query, kills the w
     const recovered = await collector.collect({ timeoutMs: 20_000 });
     expect(recovered.health.errors).toEqual([]);
     expect(recovered.gpus[0]?.utilizationGpu).toBe(100);
-    expect(collector.workerPid).not.toBe(firstWorker);
+    expect(recovered.health.inventory).toMatchObject({ status: 'ok', nvidiaControllers: 1 });
   } finally {
     await collector.close();
   }
 });
 
-test('a bound too short for the worker to start still returns, with the host part timed out', async () => {
-  const host = await createFakeHost({ fixture: 'l40s', lspci: false });
+test('a bound too short for the inventory child to start: host metrics (from the kernel) still come, the child is killed', async () => {
+  const host = await createFakeHost({ fixture: 'l40s', lspci: true });
   hosts.push(host);
   const sample = await collectSample({ timeoutMs: 1, env: host.env });
   expect(ZCollectedSample.parse(sample)).toEqual(sample);
-  expect(sample.health.hostMetrics.status).toBe('timeout');
-  expect(sample.health.timeouts.map((t) => t.part)).toContain('si-host');
-  expect(sample.host).toMatchObject({ cpuLoadPercent: null, memTotalBytes: null, os: null, gpuInventory: null });
+  expect(sample.health.hostMetrics.status).toBe('ok');
+  expect(sample.host.memTotalBytes).toBeGreaterThan(0);
+  expect(sample.health.inventory.status).toBe('timeout');
+  expect(sample.health.timeouts.map((t) => t.part)).toContain('si-graphics');
+  expect(sample.host.gpuInventory).toBeNull();
   expect(sample.host.hostname.length).toBeGreaterThan(0);
+  expect(await childProcesses(process.pid, 'si-worker')).toEqual([]);
 });

@@ -1,6 +1,7 @@
 /**
- * The systeminformation worker must start both as TypeScript (the agent runs under tsx in
- * development; vitest runs the sources) and as compiled JavaScript (a built or bundled agent).
+ * The inventory child (systeminformation's graphics()) must start both as TypeScript (the agent
+ * runs under tsx in development; vitest runs the sources) and as compiled JavaScript (a built or
+ * bundled agent).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -36,9 +37,9 @@ beforeAll(async () => {
 });
 afterAll(() => rm(COMPILED, { recursive: true, force: true }));
 
-/** One collection on a fake L40S host without lspci, through the given worker launch. */
+/** One collection on a fake L40S host (with lspci, so the inventory child runs), through the given launch. */
 async function collectWith(workerLaunch: TCollectorOptions['workerLaunch']) {
-  const host = await createFakeHost({ fixture: 'l40s', lspci: false });
+  const host = await createFakeHost({ fixture: 'l40s' });
   const collector = createCollector({ env: host.env, workerLaunch });
   try {
     return await collector.collect({ timeoutMs: 20_000 });
@@ -55,25 +56,26 @@ test('from sources, the worker is the .ts file started with the tsx loader', () 
   expect(workerLaunchFor('/opt/agent/dist/si-worker.js')).toEqual({ entry: '/opt/agent/dist/si-worker.js', execArgv: [] });
 });
 
-test('under the tsx CLI (how the agent runs in development) the worker starts and collects', async () => {
-  const host = await createFakeHost({ fixture: 'h200-recording', lspci: false });
+test('under the tsx CLI (how the agent runs in development) the inventory child starts and collects', async () => {
+  const host = await createFakeHost({ fixture: 'h200-recording' });
   try {
     const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
     const script = path.join(SRC, '..', 'test', 'fakes', 'print-sample.ts');
     const { stdout } = await promisify(execFile)(process.execPath, [tsxCli, script], { env: host.env });
     const sample = ZCollectedSample.parse(JSON.parse(stdout));
     expect(sample.health.hostMetrics.status).toBe('ok');
+    expect(sample.health.inventory).toMatchObject({ status: 'ok', nvidiaControllers: 1 });
     expect(sample.gpus[0]?.name).toBe('NVIDIA H200');
   } finally {
     await host.cleanup();
   }
 });
 
-test('compiled to JavaScript, the worker runs under plain node and collects', async () => {
+test('compiled to JavaScript, the inventory child runs under plain node and collects', async () => {
   // Type-only imports are erased: the two files need nothing else from the package.
   expect(Object.fromEntries(compiledImports)).toEqual({ 'si-worker': ['./collector-child.js'], 'collector-child': [] });
   const sample = await collectWith(workerLaunchFor(path.join(COMPILED, 'si-worker.js')));
-  expect(sample.health.hostMetrics.status).toBe('ok');
+  expect(sample.health.inventory).toMatchObject({ status: 'ok', nvidiaControllers: 1 });
   expect(sample.health.errors).toEqual([]);
 });
 
@@ -82,14 +84,14 @@ test('a launch can add env for the worker (a packaged agent forking itself in it
   const entry = path.join(COMPILED, 'role-entry.mjs');
   const child = JSON.stringify(path.join(COMPILED, 'collector-child.js'));
   await writeFile(entry, `if (process.env.ROLE === 'collector') (await import(${child})).runCollectorChild();\nelse process.exit(3);\n`);
-  expect((await collectWith({ entry, execArgv: [], env: { ROLE: 'collector' } })).health.hostMetrics.status).toBe('ok');
-  expect((await collectWith({ entry, execArgv: [] })).health.hostMetrics).toMatchObject({ status: 'failed', message: 'systeminformation worker exited (code 3)' });
+  expect((await collectWith({ entry, execArgv: [], env: { ROLE: 'collector' } })).health.inventory.status).toBe('ok');
+  expect((await collectWith({ entry, execArgv: [] })).health.inventory).toMatchObject({ status: 'failed', message: 'inventory child exited (code 3) without an answer' });
 });
 
-test('a worker that cannot start is reported in health, not thrown', async () => {
+test('an inventory child that cannot start is reported in health, not thrown', async () => {
   const sample = await collectWith(workerLaunchFor(path.join(COMPILED, 'does-not-exist.js')));
-  expect(sample.health.hostMetrics).toMatchObject({ status: 'failed', message: expect.stringMatching(/^systeminformation worker exited \(code 1\): .*Cannot find module/s) });
-  expect(sample.health.inventory.status).toBe('failed');
-  // nvidia-smi does not depend on the worker.
+  expect(sample.health.inventory).toMatchObject({ status: 'failed', message: expect.stringMatching(/^inventory child exited \(code 1\) without an answer: .*Cannot find module/s) });
+  // Host metrics and nvidia-smi do not depend on the child.
+  expect(sample.health.hostMetrics.status).toBe('ok');
   expect(sample.gpus).toHaveLength(1);
 });

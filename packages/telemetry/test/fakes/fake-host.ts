@@ -35,8 +35,25 @@ export type TFakeHost = {
   calls(): Promise<TFakeCall[]>;
   /** Pids of every fake nvidia-smi started so far. */
   nvidiaSmiPids(): Promise<number[]>;
+  /** Fake kernel files for the collector's `hostFiles` option (host metrics from /proc). */
+  hostFiles: { procStat: string; procMeminfo: string; osRelease: string };
+  /** Rewrites one of the fake kernel files. */
+  writeHostFile(name: keyof TFakeHost['hostFiles'], text: string): Promise<void>;
   cleanup(): Promise<void>;
 };
+
+/** An aggregate and one per-CPU line, as Linux prints them: user nice system idle iowait irq softirq steal guest guest_nice. */
+export function procStat(ticks: { user: number; system: number; idle: number; iowait?: number }): string {
+  const line = (name: string) => `${name} ${ticks.user} 0 ${ticks.system} ${ticks.idle} ${ticks.iowait ?? 0} 0 0 0 0 0`;
+  return `${line('cpu ')}\n${line('cpu0')}\nintr 1 2 3\nctxt 42\nbtime 1764600000\n`;
+}
+
+export function procMeminfo(kB: { total: number; free: number; available?: number }): string {
+  const lines = [`MemTotal:       ${kB.total} kB`, `MemFree:        ${kB.free} kB`];
+  if (kB.available !== undefined) lines.push(`MemAvailable:   ${kB.available} kB`);
+  lines.push('Buffers:          1024 kB', 'Cached:         2048 kB', 'SwapTotal:            0 kB');
+  return `${lines.join('\n')}\n`;
+}
 
 export function loadFixture(id: string): Promise<TGpuFixture> {
   return readFile(path.join(FIXTURES_DIR, `${id}.json`), 'utf8').then((text) => JSON.parse(text) as TGpuFixture);
@@ -75,6 +92,13 @@ export async function createFakeHost(options: {
     if (found) await symlink(found, path.join(bin, tool));
   }
 
+  const kernel = path.join(dir, 'kernel');
+  await mkdir(kernel);
+  const hostFiles = { procStat: path.join(kernel, 'stat'), procMeminfo: path.join(kernel, 'meminfo'), osRelease: path.join(kernel, 'os-release') };
+  await writeFile(hostFiles.procStat, procStat({ user: 1000, system: 500, idle: 8500 }));
+  await writeFile(hostFiles.procMeminfo, procMeminfo({ total: 16 * 1024 * 1024, free: 4 * 1024 * 1024, available: 12 * 1024 * 1024 }));
+  await writeFile(hostFiles.osRelease, 'PRETTY_NAME="Ubuntu 22.04.4 LTS"\nNAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\n');
+
   const controlPath = path.join(dir, 'control.json');
   let control: TFakeControl = { fixture: fixturePath, sample: options.sample ?? 'idle', pidDir, log: path.join(dir, 'calls.jsonl') };
   await writeFile(controlPath, JSON.stringify(control));
@@ -96,8 +120,28 @@ export async function createFakeHost(options: {
     async nvidiaSmiPids() {
       return (await readdir(pidDir)).map(Number);
     },
+    hostFiles,
+    writeHostFile: (name, text) => writeFile(hostFiles[name], text),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/** Live (not zombie) children of `parent` whose command line contains `needle`, from /proc. */
+export async function childProcesses(parent: number, needle: string): Promise<{ pid: number; cmd: string }[]> {
+  const found: { pid: number; cmd: string }[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) !== parent || fields[0] === 'Z') continue;
+      const cmd = (await readFile(`/proc/${name}/cmdline`, 'utf8')).replace(/\0/g, ' ').trim();
+      if (cmd.includes(needle)) found.push({ pid: Number(name), cmd });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
 }
 
 /** True once `pid` is gone or a zombie (killed, waiting for whoever reaps orphans). */
