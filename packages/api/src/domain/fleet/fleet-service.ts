@@ -1,7 +1,8 @@
 import type { TDb, TPgRaw, TSqliteRaw } from '@coolant/db';
 import type { TTelemetrySample } from '@coolant/telemetry/schema';
 import { evaluateAlerts, readAlertRules } from './alerts';
-import { ingestReport, type TIngestResult } from './ingest-report';
+import { IngestBatcher } from './ingest-batcher';
+import type { TIngestResult } from './ingest-report';
 
 export type TRetention = { rawHours: number; rollupDays: number };
 export const DEFAULT_RETENTION: TRetention = { rawHours: 2, rollupDays: 14 };
@@ -14,6 +15,8 @@ export class FleetService {
   readonly counters = { reports: 0, samples: 0, gpuSamples: 0, duplicates: 0, rejected: 0 };
   private timers: NodeJS.Timeout[] = [];
   private evaluating = false;
+  /** Stores the reports of one I/O phase in one transaction (see ingest-batcher.ts). */
+  readonly batcher: IngestBatcher;
 
   constructor(
     private readonly opts: {
@@ -23,7 +26,9 @@ export class FleetService {
       retention?: TRetention;
       log?: (m: string) => void;
     },
-  ) {}
+  ) {
+    this.batcher = new IngestBatcher(opts.raw);
+  }
 
   start(background: boolean): void {
     if (!background) return;
@@ -40,7 +45,7 @@ export class FleetService {
 
   async ingest(req: { nodeId: string; intervalSeconds: number; agentVersion: string | null; samples: TTelemetrySample[] }): Promise<TIngestResult> {
     this.counters.reports++;
-    const result = await ingestReport({ raw: this.opts.raw, now: this.opts.now(), ...req });
+    const result = await this.batcher.ingest({ now: this.opts.now(), ...req });
     this.counters.samples += result.accepted;
     this.counters.gpuSamples += result.gpuSamples;
     this.counters.duplicates += result.duplicates;

@@ -1,4 +1,4 @@
-import { sqliteDate, toPgPlaceholders, withBusyRetry, type TPgRaw, type TRawStatement, type TSqliteRaw } from '@coolant/db';
+import { sqliteDate, toPgPlaceholders, withBusyRetry, type TPgRaw, type TRawStatement, type TSqliteRaw, type TSqliteTx } from '@coolant/db';
 import type { TTelemetrySample } from '@coolant/telemetry/schema';
 import { AppError } from '../../lib/app-error';
 
@@ -19,7 +19,7 @@ export type TIngestResult = {
   gpuSamples: number;
 };
 
-type TNodeRow = { lastSeq: number; collectorFailures: number; revoked: boolean };
+export type TNodeRow = { lastSeq: number; collectorFailures: number; revoked: boolean };
 
 /**
  * A collector that cannot do its job: nvidia-smi or a systeminformation part
@@ -32,11 +32,46 @@ export function healthFailing(s: Pick<TTelemetrySample, 'health'>): boolean {
 }
 
 /** Which GPU slot a reading belongs to: nvidia-smi's index, else its position in the report. */
-function gpuIndexOf(g: TTelemetrySample['gpus'][number], position: number): number {
+export function gpuIndexOf(g: TTelemetrySample['gpus'][number], position: number): number {
   return g.index ?? position;
 }
 
-const rows = (n: number, cols: number) => Array.from({ length: n }, () => `(${new Array(cols).fill('?').join(',')})`).join(',');
+const placeholders = new Map<string, string>();
+/** `(?,?,…),(…)` for n rows of cols columns, built once per shape (it was a visible part of the profile). */
+const rows = (n: number, cols: number) => {
+  const key = `${n}x${cols}`;
+  let text = placeholders.get(key);
+  if (text === undefined) {
+    text = Array.from({ length: n }, () => `(${new Array(cols).fill('?').join(',')})`).join(',');
+    if (placeholders.size < 1024) placeholders.set(key, text);
+  }
+  return text;
+};
+
+const GPU_STATE_COLS = ['nodeId', 'gpuIndex', 'uuid', 'name', 'pciBusId', 'driverVersion', 'utilizationGpu', 'utilizationMemory', 'temperatureGpu', 'temperatureMemory', 'memoryUsedMiB', 'memoryTotalMiB', 'powerDrawW', 'powerLimitW', 'clockGraphicsMHz', 'clockMemoryMHz', 'fanPercent', 'pstate', 'throttleReasons', 'eccCorrected', 'eccUncorrected', 'migEnabled', 'sampledAt'];
+const maxOf = (col: string) =>
+  `"${col}" = CASE WHEN excluded."${col}" IS NULL THEN "GpuMinute"."${col}" WHEN "GpuMinute"."${col}" IS NULL OR excluded."${col}" > "GpuMinute"."${col}" THEN excluded."${col}" ELSE "GpuMinute"."${col}" END`;
+/** What a GpuMinute row already there becomes when more samples of its minute arrive (both dialects). */
+export const GPU_MINUTE_MERGE = `"samples" = "GpuMinute"."samples" + excluded."samples", "utilSum" = "GpuMinute"."utilSum" + excluded."utilSum", "utilCount" = "GpuMinute"."utilCount" + excluded."utilCount", "powerSum" = "GpuMinute"."powerSum" + excluded."powerSum", "powerCount" = "GpuMinute"."powerCount" + excluded."powerCount", ${maxOf('utilMax')}, ${maxOf('tempMax')}, ${maxOf('memMax')}`;
+/** What a GpuState row becomes on a newer reading: every column but the key. */
+export const GPU_STATE_MERGE = GPU_STATE_COLS.slice(2).map((c) => `"${c}" = excluded."${c}"`).join(', ');
+export const GPU_STATE_COLUMNS = GPU_STATE_COLS.map((c) => `"${c}"`).join(',');
+const GPU_SAMPLE_SQL = (n: number) => `INSERT INTO "GpuSample" ("nodeId","gpuIndex","atMs","utilizationGpu","temperatureGpu","memoryUsedMiB","powerDrawW") VALUES ${rows(n, 7)} ON CONFLICT DO NOTHING`;
+const GPU_MINUTE_SQL = (n: number) => `INSERT INTO "GpuMinute" ("nodeId","gpuIndex","minute","samples","utilSum","utilCount","utilMax","tempMax","powerSum","powerCount","memMax") VALUES ${rows(n, 11)}
+ON CONFLICT ("nodeId","gpuIndex","minute") DO UPDATE SET ${GPU_MINUTE_MERGE}`;
+const GPU_STATE_SQL = (n: number) => `INSERT INTO "GpuState" (${GPU_STATE_COLUMNS}) VALUES ${rows(n, GPU_STATE_COLS.length)}
+ON CONFLICT ("nodeId","gpuIndex") DO UPDATE SET ${GPU_STATE_MERGE}`;
+const sqlCache = new Map<string, string>();
+/** One SQL text per (kind, rows): the prepared-statement cache then finds it without rebuilding it. */
+const cachedSql = (kind: 'sample' | 'minute' | 'state', n: number) => {
+  const key = `${kind}${n}`;
+  let text = sqlCache.get(key);
+  if (text === undefined) {
+    text = kind === 'sample' ? GPU_SAMPLE_SQL(n) : kind === 'minute' ? GPU_MINUTE_SQL(n) : GPU_STATE_SQL(n);
+    if (sqlCache.size < 256) sqlCache.set(key, text);
+  }
+  return text;
+};
 
 /**
  * The statements that store the new samples of one report: raw GPU samples
@@ -44,7 +79,7 @@ const rows = (n: number, cols: number) => Array.from({ length: n }, () => `(${ne
  * node row. The node update is conditional on the lastSeq that was read, so
  * two deliveries of the same report cannot both be counted.
  */
-function buildStatements(req: TIngestRequest, node: TNodeRow, fresh: TTelemetrySample[], dialect: 'sqlite' | 'postgresql') {
+function buildStatements(req: Omit<TIngestRequest, 'raw'>, node: TNodeRow, fresh: TTelemetrySample[], dialect: 'sqlite' | 'postgresql') {
   const date = (d: Date) => (dialect === 'sqlite' ? sqliteDate(d) : d);
   const bool = (b: boolean | null) => (b === null ? null : dialect === 'sqlite' ? (b ? 1 : 0) : b);
   const statements: TRawStatement[] = [];
@@ -57,14 +92,11 @@ function buildStatements(req: TIngestRequest, node: TNodeRow, fresh: TTelemetryS
     const minute = Math.floor(atMs / 60_000);
     gpuSamples += s.gpus.length;
     statements.push({
-      sql: `INSERT INTO "GpuSample" ("nodeId","gpuIndex","atMs","utilizationGpu","temperatureGpu","memoryUsedMiB","powerDrawW") VALUES ${rows(s.gpus.length, 7)} ON CONFLICT DO NOTHING`,
+      sql: cachedSql('sample', s.gpus.length),
       params: s.gpus.flatMap((g, i) => [req.nodeId, gpuIndexOf(g, i), atMs, g.utilizationGpu, g.temperatureGpu, g.memoryUsedMiB, g.powerDrawW]),
     });
-    const max = (col: string) =>
-      `"${col}" = CASE WHEN excluded."${col}" IS NULL THEN "GpuMinute"."${col}" WHEN "GpuMinute"."${col}" IS NULL OR excluded."${col}" > "GpuMinute"."${col}" THEN excluded."${col}" ELSE "GpuMinute"."${col}" END`;
     statements.push({
-      sql: `INSERT INTO "GpuMinute" ("nodeId","gpuIndex","minute","samples","utilSum","utilCount","utilMax","tempMax","powerSum","powerCount","memMax") VALUES ${rows(s.gpus.length, 11)}
-ON CONFLICT ("nodeId","gpuIndex","minute") DO UPDATE SET "samples" = "GpuMinute"."samples" + excluded."samples", "utilSum" = "GpuMinute"."utilSum" + excluded."utilSum", "utilCount" = "GpuMinute"."utilCount" + excluded."utilCount", "powerSum" = "GpuMinute"."powerSum" + excluded."powerSum", "powerCount" = "GpuMinute"."powerCount" + excluded."powerCount", ${max('utilMax')}, ${max('tempMax')}, ${max('memMax')}`,
+      sql: cachedSql('minute', s.gpus.length),
       params: s.gpus.flatMap((g, i) => [
         req.nodeId,
         gpuIndexOf(g, i),
@@ -83,10 +115,8 @@ ON CONFLICT ("nodeId","gpuIndex","minute") DO UPDATE SET "samples" = "GpuMinute"
   const latest = fresh[fresh.length - 1]!;
   const sampledAt = date(new Date(latest.collectedAt));
   if (latest.gpus.length > 0) {
-    const cols = ['nodeId', 'gpuIndex', 'uuid', 'name', 'pciBusId', 'driverVersion', 'utilizationGpu', 'utilizationMemory', 'temperatureGpu', 'temperatureMemory', 'memoryUsedMiB', 'memoryTotalMiB', 'powerDrawW', 'powerLimitW', 'clockGraphicsMHz', 'clockMemoryMHz', 'fanPercent', 'pstate', 'throttleReasons', 'eccCorrected', 'eccUncorrected', 'migEnabled', 'sampledAt'];
     statements.push({
-      sql: `INSERT INTO "GpuState" (${cols.map((c) => `"${c}"`).join(',')}) VALUES ${rows(latest.gpus.length, cols.length)}
-ON CONFLICT ("nodeId","gpuIndex") DO UPDATE SET ${cols.slice(2).map((c) => `"${c}" = excluded."${c}"`).join(', ')}`,
+      sql: cachedSql('state', latest.gpus.length),
       params: latest.gpus.flatMap((g, i) => [
         req.nodeId,
         gpuIndexOf(g, i),
@@ -135,51 +165,71 @@ ON CONFLICT ("nodeId","gpuIndex") DO UPDATE SET ${cols.slice(2).map((c) => `"${c
   return { statements, gpuSamples };
 }
 
-class DuplicateRace extends Error {}
+/** The conditional node update found another lastSeq: another delivery of this node's report won. */
+export class DuplicateRace extends Error {}
+
+export const REVOKED_MESSAGE = 'This node token has been revoked';
+export const GONE_MESSAGE = 'this node no longer exists';
+
+export function readNode(r: Record<string, unknown> | undefined): TNodeRow {
+  if (!r) throw new AppError('NOT_FOUND', GONE_MESSAGE);
+  return { lastSeq: Number(r.lastSeq), collectorFailures: Number(r.collectorFailures), revoked: r.revokedAt !== null };
+}
+
+/** The report's samples oldest first. */
+export function sortedSamples(samples: TTelemetrySample[]): TTelemetrySample[] {
+  return [...samples].sort((a, b) => a.seq - b.seq);
+}
+
+/** The samples not stored yet (above the node's lastSeq, each seq once); throws for a revoked node. */
+export function freshSamples(sorted: TTelemetrySample[], node: TNodeRow): TTelemetrySample[] {
+  if (node.revoked) throw new AppError('UNAUTHORIZED', REVOKED_MESSAGE);
+  return sorted.filter((s, i) => s.seq > node.lastSeq && (i === 0 || s.seq !== sorted[i - 1]!.seq));
+}
+
+const TOUCH_SQL = 'UPDATE "Node" SET "lastSeenAt" = ? WHERE "id" = ?';
+const READ_NODE_SQL = 'SELECT "lastSeq", "collectorFailures", "revokedAt" FROM "Node" WHERE "id" = ?';
 
 /**
- * Stores one report's samples exactly once. Samples at or below the node's
- * highest stored seq are duplicates (retries) and are acknowledged without
- * being stored again.
+ * One report inside an open SQLite transaction (its own or a batch's): reads the node row, which
+ * shows what reports earlier in the same transaction wrote, so several reports of one node in a
+ * batch are counted as if they had come one after another.
+ */
+export function ingestInSqliteTx(tx: TSqliteTx, req: Omit<TIngestRequest, 'raw'>): TIngestResult {
+  const sorted = sortedSamples(req.samples);
+  const node = readNode(tx.all(READ_NODE_SQL, [req.nodeId])[0]);
+  const fresh = freshSamples(sorted, node);
+  if (fresh.length === 0) {
+    tx.run(TOUCH_SQL, [sqliteDate(req.now), req.nodeId]);
+    return { acceptedUpTo: node.lastSeq, accepted: 0, duplicates: sorted.length, gpuSamples: 0 };
+  }
+  const { statements, gpuSamples } = buildStatements(req, node, fresh, 'sqlite');
+  let last = 0;
+  for (const st of statements) last = tx.run(st.sql, st.params).changes;
+  if (last !== 1) throw new DuplicateRace();
+  return { acceptedUpTo: fresh[fresh.length - 1]!.seq, accepted: fresh.length, duplicates: sorted.length - fresh.length, gpuSamples };
+}
+
+/**
+ * Stores one report's samples exactly once, in its own transaction. Samples at or below the
+ * node's highest stored seq are duplicates (retries) and are acknowledged without being stored
+ * again. The batcher (ingest-batcher.ts) stores many reports per transaction and falls back to
+ * this when its batch fails.
  */
 export async function ingestReport(req: TIngestRequest): Promise<TIngestResult> {
-  const sorted = [...req.samples].sort((a, b) => a.seq - b.seq);
-  const readNode = (r: Record<string, unknown> | undefined): TNodeRow => {
-    if (!r) throw new AppError('NOT_FOUND', 'this node no longer exists');
-    return { lastSeq: Number(r.lastSeq), collectorFailures: Number(r.collectorFailures), revoked: r.revokedAt !== null };
-  };
-  const plan = (node: TNodeRow) => {
-    if (node.revoked) throw new AppError('UNAUTHORIZED', 'This node token has been revoked');
-    const fresh = sorted.filter((s, i) => s.seq > node.lastSeq && (i === 0 || s.seq !== sorted[i - 1]!.seq));
-    return fresh;
-  };
-  const touchSql = 'UPDATE "Node" SET "lastSeenAt" = ? WHERE "id" = ?';
+  const sorted = sortedSamples(req.samples);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       if (req.raw.kind === 'sqlite') {
         const raw = req.raw;
-        return await withBusyRetry(() =>
-          raw.transaction((tx) => {
-            const node = readNode(tx.all('SELECT "lastSeq", "collectorFailures", "revokedAt" FROM "Node" WHERE "id" = ?', [req.nodeId])[0]);
-            const fresh = plan(node);
-            if (fresh.length === 0) {
-              tx.run(touchSql, [sqliteDate(req.now), req.nodeId]);
-              return { acceptedUpTo: node.lastSeq, accepted: 0, duplicates: sorted.length, gpuSamples: 0 };
-            }
-            const { statements, gpuSamples } = buildStatements(req, node, fresh, 'sqlite');
-            let last = 0;
-            for (const st of statements) last = tx.run(st.sql, st.params).changes;
-            if (last !== 1) throw new DuplicateRace();
-            return { acceptedUpTo: fresh[fresh.length - 1]!.seq, accepted: fresh.length, duplicates: sorted.length - fresh.length, gpuSamples };
-          }),
-        );
+        return await withBusyRetry(() => raw.transaction((tx) => ingestInSqliteTx(tx, req)));
       }
       return await req.raw.transaction(async (q) => {
         // The row lock serializes concurrent reports of one node.
-        const node = readNode((await q('SELECT "lastSeq", "collectorFailures", "revokedAt" FROM "Node" WHERE "id" = $1 FOR UPDATE', [req.nodeId]))[0]);
-        const fresh = plan(node);
+        const node = readNode((await q(`${toPgPlaceholders(READ_NODE_SQL)} FOR UPDATE`, [req.nodeId]))[0]);
+        const fresh = freshSamples(sorted, node);
         if (fresh.length === 0) {
-          await q(toPgPlaceholders(touchSql), [req.now, req.nodeId]);
+          await q(toPgPlaceholders(TOUCH_SQL), [req.now, req.nodeId]);
           return { acceptedUpTo: node.lastSeq, accepted: 0, duplicates: sorted.length, gpuSamples: 0 };
         }
         const { statements, gpuSamples } = buildStatements(req, node, fresh, 'postgresql');
@@ -188,9 +238,14 @@ export async function ingestReport(req: TIngestRequest): Promise<TIngestResult> 
       });
     } catch (error) {
       if (error instanceof DuplicateRace) continue;
-      if (error instanceof AppError) throw error;
-      throw new AppError('UNAVAILABLE', 'database unavailable: the report was not stored; send it again', { cause: String((error as Error).message ?? error) });
+      throw asIngestError(error);
     }
   }
   throw new AppError('CONFLICT', 'the report raced with another delivery of itself; send it again');
+}
+
+/** A domain error as it is; anything else is the database failing, said without its internals. */
+export function asIngestError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  return new AppError('UNAVAILABLE', 'database unavailable: the report was not stored; send it again', { cause: String((error as Error).message ?? error) });
 }

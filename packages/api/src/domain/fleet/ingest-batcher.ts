@@ -1,0 +1,118 @@
+/**
+ * Group commit for agent.report, as admission does for its decisions (admission/memory-store.ts):
+ * reports that arrive in the same I/O phase are stored in one transaction, and each is answered
+ * only after that transaction has committed (the agent deletes what it was told is stored). With
+ * synchronous=FULL every SQLite commit syncs the WAL, and on PostgreSQL every transaction costs
+ * its round trips: one per batch instead of one per report is what lets a console carry a fleet.
+ *
+ * Each report keeps its own answer: a node that is gone or revoked fails alone (decided before
+ * anything is written), and if a batch fails as a whole its reports are stored one by one, each
+ * in its own transaction, so one bad report cannot fail the others.
+ */
+import { SqliteBusyError, type TPgRaw, type TSqliteRaw } from '@coolant/db';
+import { AppError } from '../../lib/app-error';
+import { writePgBatch, type TBatchOutcome } from './ingest-batch-pg';
+import { asIngestError, ingestInSqliteTx, ingestReport, type TIngestRequest, type TIngestResult } from './ingest-report';
+
+type TReport = Omit<TIngestRequest, 'raw'>;
+type TPending = { report: TReport; resolve(r: TIngestResult): void; reject(e: unknown): void };
+
+/** A transaction stays short: at most this many GPU readings (a drained spool can hold 6,400 in one report). */
+const MAX_GPU_ROWS_PER_BATCH = 20_000;
+const MAX_REPORTS_PER_BATCH = 500;
+const BUSY_WAIT_MS = 5_000;
+
+export class IngestBatcher {
+  private queue: TPending[] = [];
+  private flushing: Promise<void> | null = null;
+  /** Transactions committed and reports they carried, for the bench and /metrics readers. */
+  readonly stats = { batches: 0, reports: 0, fallbacks: 0 };
+
+  constructor(private readonly raw: TSqliteRaw | TPgRaw) {}
+
+  ingest(report: TReport): Promise<TIngestResult> {
+    const p = new Promise<TIngestResult>((resolve, reject) => this.queue.push({ report, resolve, reject }));
+    // After the current I/O phase, so every report whose body arrived in it joins the batch.
+    this.flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.flushLoop());
+    return p;
+  }
+
+  /** Resolves once every report queued so far is answered. */
+  async drain(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  /** While one batch is written (PostgreSQL awaits its round trips), the next one fills up. */
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) await this.writeOne(this.take());
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  private take(): TPending[] {
+    let rows = 0;
+    let n = 0;
+    while (n < this.queue.length && n < MAX_REPORTS_PER_BATCH) {
+      rows += this.queue[n]!.report.samples.reduce((sum, s) => sum + Math.max(1, s.gpus.length), 0);
+      if (n > 0 && rows > MAX_GPU_ROWS_PER_BATCH) break;
+      n++;
+    }
+    return this.queue.splice(0, n);
+  }
+
+  private async writeOne(batch: TPending[]): Promise<void> {
+    let outcomes: TBatchOutcome[];
+    try {
+      outcomes = await this.write(batch.map((p) => p.report));
+      this.stats.batches++;
+      this.stats.reports += batch.length;
+    } catch (error) {
+      // Still locked after the wait: one by one would wait as long again for each report.
+      if (error instanceof SqliteBusyError) {
+        for (const p of batch) p.reject(asIngestError(error));
+        return;
+      }
+      // Nothing of this batch was stored (the transaction rolled back): each report on its own,
+      // so the one that failed it is answered with its own error and the others are stored.
+      this.stats.fallbacks++;
+      for (const p of batch) await ingestReport({ raw: this.raw, ...p.report }).then(p.resolve, p.reject);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if (o instanceof AppError) p.reject(o);
+      else p.resolve(o);
+    });
+  }
+
+  private async write(reports: TReport[]): Promise<TBatchOutcome[]> {
+    if (this.raw.kind === 'postgresql') return writePgBatch(this.raw, reports);
+    const raw = this.raw;
+    // Reports are applied in arrival order inside one IMMEDIATE transaction; each reads its node
+    // row after the earlier ones wrote theirs, so two reports of one node count as sequential.
+    const run = () =>
+      raw.transaction((tx) =>
+        reports.map((r): TBatchOutcome => {
+          try {
+            return ingestInSqliteTx(tx, r);
+          } catch (error) {
+            // Refused before it wrote anything (node gone or revoked): this report only.
+            if (error instanceof AppError) return error;
+            throw error;
+          }
+        }),
+      );
+    // The Prisma connection may hold the write lock across an await: wait without blocking the event loop.
+    const deadline = Date.now() + BUSY_WAIT_MS;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      try {
+        return run();
+      } catch (error) {
+        if (!(error instanceof SqliteBusyError) || Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+}
