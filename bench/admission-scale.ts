@@ -1,8 +1,10 @@
 // Admission at scale, in-process (no HTTP): decisions/s with a small counter table, after
 // 1,000,000 distinct subjects have been admitted over a simulated day, and after the day rolls
 // over and the ended window is pruned; database size before and after pruning. The clock is
-// injected, so a "day" takes as long as the load does.
-//   npx tsx bench/admission-scale.ts [--subjects 1000000] [--pg-subjects 1000000] [--seconds 5] [--concurrency 256] [--db sqlite,postgresql]
+// injected, so a "day" takes as long as the load does. The process's RSS at the end of the day is
+// reported after a full GC and as the peak seen during that database's run (sampled every 50 ms).
+// Built code, not tsx: bundled by esbuild and run by plain node (with --expose-gc) through
+//   node bench/lib/run-bundled.mjs bench/admission-scale.ts [--subjects 1000000] [--pg-subjects 1000000] [--seconds 5] [--concurrency 256] [--db sqlite,postgresql]
 import { statSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ensureEnrollmentSecret, startServices, type TRunningServices } from '@coolant/api';
@@ -30,7 +32,7 @@ const MIN = 60_000;
 const DAY0 = Date.parse('2026-11-27T00:00:00Z');
 
 type TRate = { rps: number; p50: number; p99: number; count: number; denied: number };
-type TRow = { db: string; phase: string; subjects: string; rows: string; r?: TRate; note?: string; size?: string };
+type TRow = { db: string; phase: string; subjects: string; rows: string; r?: TRate; note?: string; size?: string; rss?: string };
 const rows: TRow[] = [];
 
 let nowMs = DAY0 + 30 * MIN;
@@ -75,6 +77,20 @@ async function load(s: TRunningServices, offset: number, count: number, dayFrom:
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run through bench/lib/run-bundled.mjs (node --expose-gc): RSS after a GC needs global.gc');
+
+/** The highest RSS seen since the last reset, sampled every 50 ms (and at each read). */
+const peak = { max: 0, reset: () => (peak.max = process.memoryUsage.rss()), read: () => Math.max(peak.max, process.memoryUsage.rss()) };
+setInterval(() => (peak.max = Math.max(peak.max, process.memoryUsage.rss())), 50).unref();
+
+function rssNow(): string {
+  const top = peak.read();
+  gc!();
+  const m = process.memoryUsage();
+  return `${mb(m.rss)} after GC (heap ${mb(m.heapUsed)}); peak ${mb(top)}`;
+}
+
 async function sqliteSize(t: TTestDb): Promise<{ text: string; file: number }> {
   const q = async (pragma: string) => Number(Object.values(((await t.db.$queryRawUnsafe(`PRAGMA ${pragma}`)) as Record<string, unknown>[])[0]!)[0]);
   const pageSize = await q('page_size');
@@ -99,6 +115,8 @@ async function counterRows(s: TRunningServices): Promise<string> {
 
 async function run(provider: TDbProvider): Promise<void> {
   nowMs = DAY0 + 30 * MIN;
+  gc!();
+  peak.reset();
   const t = await createTestDb(provider);
   const s = await startServices({ db: t.db, dbConfig: t.config, version: 'bench', enrollmentSecret: () => ensureEnrollmentSecret({ db: t.db }), background: false, now });
   const size = provider === 'sqlite' ? () => sqliteSize(t) : () => pgSize(t);
@@ -115,7 +133,7 @@ async function run(provider: TDbProvider): Promise<void> {
     // Warm-up (JIT, connection pool), not reported.
     await measure(s, (i) => `s-${i % SMALL}`, 1);
     const small = await measure(s, (i) => `s-${i % SMALL}`);
-    rows.push({ db: provider, phase: 'small table', subjects: SMALL.toLocaleString('en-US'), rows: await counterRows(s), r: small, size: (await size()).text });
+    rows.push({ db: provider, phase: 'small table', subjects: SMALL.toLocaleString('en-US'), rows: await counterRows(s), r: small, size: (await size()).text, rss: rssNow() });
 
     let loaded: TRate;
     let note: string;
@@ -142,10 +160,13 @@ async function run(provider: TDbProvider): Promise<void> {
       note = `${viaConsume.toLocaleString('en-US')} through consume at ${Math.round(loaded.rps).toLocaleString('en-US')}/s, ${rest.toLocaleString('en-US')} by INSERT…SELECT (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
       await t.db.$executeRawUnsafe('ANALYZE "QuotaCounter"');
     }
-    const rss = process.memoryUsage().rss;
+    // With a profiling preload that starts/stops on SIGUSR2 (PROF_DIR set), profile this measurement.
+    if (process.env.PROF_DIR) process.kill(process.pid, 'SIGUSR2');
     const big = await measure(s, (i) => `s-${(i * 7919) % target}`);
+    if (process.env.PROF_DIR) process.kill(process.pid, 'SIGUSR2');
+    const rss = rssNow();
     const before = await size();
-    rows.push({ db: provider, phase: `end of day, ${target.toLocaleString('en-US')} subjects`, subjects: target.toLocaleString('en-US'), rows: await counterRows(s), r: big, size: before.text, note: `${note}; bench RSS ${mb(rss)}` });
+    rows.push({ db: provider, phase: `end of day, ${target.toLocaleString('en-US')} subjects`, subjects: target.toLocaleString('en-US'), rows: await counterRows(s), r: big, size: before.text, note, rss });
 
     // Roll over: the next day starts; the ended day's counters are still stored until pruned.
     nowMs = DAY0 + 24 * 60 * MIN + MIN;
@@ -187,9 +208,9 @@ for (const provider of values.db!.split(',') as TDbProvider[]) await run(provide
 
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-');
 console.log(`\nAdmission at scale, in-process (admission.consume on the service, no HTTP): ${CONCURRENCY} concurrent callers, ${SECONDS} s per measurement, one tier with a day limit, injected clock\n`);
-console.log('| db | phase | subjects | counter rows | decisions/s | p50 ms | p99 ms | ratio / notes | database size |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| db | phase | subjects | counter rows | decisions/s | p50 ms | p99 ms | ratio / notes | process RSS | database size |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.db} | ${r.phase} | ${r.subjects} | ${r.rows} | ${r.r ? Math.round(r.r.rps).toLocaleString('en-US') : '-'} | ${r.r ? f(r.r.p50) : '-'} | ${r.r ? f(r.r.p99) : '-'} | ${r.note ?? ''} | ${r.size ?? ''} |`);
+  console.log(`| ${r.db} | ${r.phase} | ${r.subjects} | ${r.rows} | ${r.r ? Math.round(r.r.rps).toLocaleString('en-US') : '-'} | ${r.r ? f(r.r.p50) : '-'} | ${r.r ? f(r.r.p99) : '-'} | ${r.note ?? ''} | ${r.rss ?? ''} | ${r.size ?? ''} |`);
 }
 process.exit(0);

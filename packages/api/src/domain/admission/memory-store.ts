@@ -1,10 +1,10 @@
 import { sqliteDate, SqliteBusyError, withBusyRetry, type TDb, type TRawStatement, type TSqliteRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { chunk, counterUpsertSql, requestUpsertSql } from './sql';
+import { counterKey, ResidentCounters } from './resident-counters';
 import type { TAdmissionStore, TConsumeAttempt, TConsumeResponse, TRefundAttempt, TRequestRecord, TStoredRequest } from './types';
 import { WINDOW_MINUTES, windowResetMs, windowStartMin, type TWindow } from './windows';
 
-type TBucket = { tierId: string; window: TWindow; startMin: number; resetMs: number; used: Map<string, number> };
 type TDelta = { tierId: string; window: TWindow; subject: string; startMin: number; delta: number };
 type TBatch = {
   deltas: Map<string, TDelta>;
@@ -16,85 +16,98 @@ type TBatch = {
 
 const REQUEST_MEMORY_MS = 10 * 60_000;
 const BUSY_WAIT_MS = 5_000;
-const PAGE = 50_000;
+/**
+ * Counters kept in memory (~120 bytes each with their key): the hot ones. The rest are read from
+ * QuotaCounter by primary key when needed, a few microseconds on the direct connection.
+ */
+export const DEFAULT_RESIDENT_COUNTERS = 65_536;
+/** requestId answers kept in memory for lookup(); older ones are read from AdmissionRequest. */
+export const DEFAULT_RESIDENT_REQUESTS = 16_384;
+
+const COUNTER_READ_SQL = 'SELECT "used" FROM "QuotaCounter" WHERE "tierId" = ? AND "window" = ? AND "subject" = ? AND "windowStartMin" = ?';
+const REQUEST_READ_SQL = 'SELECT "response", "fingerprint", "expiresAt" FROM "AdmissionRequest" WHERE "requestId" = ?';
 
 function newBatch(): TBatch {
   return { deltas: new Map(), requests: [], refunds: [], waiters: [] };
 }
 
 /**
- * Counters held by the one process that owns the SQLite database. A decision
- * is made in memory (JavaScript runs one at a time, so it is exact), queued,
- * and answered only after the batch it belongs to has committed: an answer
- * the gateway sees is durable. If the commit fails, the batch's increments
- * are taken back and its requests get `unavailable`.
+ * Counters of the one process that owns the SQLite database. A decision is
+ * made synchronously against the counter's exact value (JavaScript runs one at
+ * a time, so it is exact): from memory when the counter is resident, else read
+ * from QuotaCounter by primary key on the direct connection, without an await
+ * between the read and the decision. It is queued, and answered only after
+ * the batch it belongs to has committed: an answer the gateway sees is
+ * durable. If the commit fails, the batch's increments are taken back and its
+ * requests get `unavailable`.
+ *
+ * What is resident is bounded (ResidentCounters): a counter is dropped only
+ * once its increments have committed, so the table then holds its value. The
+ * table and memory cannot diverge: this process is the only writer of the file
+ * (one console per SQLite file is enforced at start).
  */
 export class MemoryAdmissionStore implements TAdmissionStore {
   readonly kind = 'memory' as const;
-  private buckets = new Map<string, TBucket>();
+  private readonly counters: ResidentCounters;
+  private readonly requestCapacity: number;
+  /** Answers by requestId, oldest first; the open batch's are the newest (see queueRequest). */
   private recent = new Map<string, TStoredRequest & { expiresMs: number }>();
   /** Nonces of refunds queued or being written: not in the database yet, already spent. */
   private refunding = new Set<string>();
   private batch = newBatch();
+  /** The batch being written (while a busy database is waited for): its counters stay resident. */
+  private writing: TBatch | null = null;
   private flushing: Promise<void> | null = null;
   private closed = false;
 
   constructor(
     private readonly db: TDb,
     private readonly raw: TSqliteRaw,
-  ) {}
-
-  private bucketKey(tierId: string, window: TWindow, startMin: number): string {
-    return `${tierId}|${window}|${startMin}`;
+    opts: { residentCounters?: number; residentRequests?: number } = {},
+  ) {
+    this.counters = new ResidentCounters(opts.residentCounters ?? DEFAULT_RESIDENT_COUNTERS);
+    this.requestCapacity = opts.residentRequests ?? DEFAULT_RESIDENT_REQUESTS;
   }
 
-  private bucket(tierId: string, window: TWindow, startMin: number): TBucket {
-    const key = this.bucketKey(tierId, window, startMin);
-    let b = this.buckets.get(key);
-    if (!b) {
-      b = { tierId, window, startMin, resetMs: windowResetMs(window, startMin), used: new Map() };
-      this.buckets.set(key, b);
-    }
-    return b;
+  /** Counters are read when first needed; nothing to load. */
+  async start(_now: Date): Promise<void> {}
+
+  /** Resident counters and requestId answers (for tests and the scale benchmark). */
+  resident(): { counters: number; requests: number } {
+    return { counters: this.counters.size, requests: this.recent.size };
   }
 
-  /** Loads the counters of every window still open, page by page. */
-  async start(now: Date): Promise<void> {
-    const oldestOpen = windowStartMin('day', now.getTime());
-    let cursor = { tierId: '', window: '', subject: '', startMin: -1 };
-    for (;;) {
-      const rows = await this.db.quotaCounter.findMany({
-        where: {
-          windowStartMin: { gte: oldestOpen },
-          OR: [
-            { tierId: { gt: cursor.tierId } },
-            { tierId: cursor.tierId, window: { gt: cursor.window } },
-            { tierId: cursor.tierId, window: cursor.window, subject: { gt: cursor.subject } },
-            { tierId: cursor.tierId, window: cursor.window, subject: cursor.subject, windowStartMin: { gt: cursor.startMin } },
-          ],
-        },
-        orderBy: [{ tierId: 'asc' }, { window: 'asc' }, { subject: 'asc' }, { windowStartMin: 'asc' }],
-        take: PAGE,
-      });
-      for (const r of rows) {
-        const window = r.window as TWindow;
-        if (!(window in WINDOW_MINUTES)) continue;
-        if (windowResetMs(window, r.windowStartMin) <= now.getTime()) continue;
-        this.bucket(r.tierId, window, r.windowStartMin).used.set(r.subject, r.used);
-      }
-      if (rows.length < PAGE) break;
-      const last = rows[rows.length - 1]!;
-      cursor = { tierId: last.tierId, window: last.window, subject: last.subject, startMin: last.windowStartMin };
+  private readonly pinned = (key: string): boolean => this.batch.deltas.has(key) || (this.writing?.deltas.has(key) ?? false);
+
+  /** The counter's exact value: resident, or read from the table (synchronously) and made resident. */
+  private used(tierId: string, window: TWindow, startMin: number, subject: string): number {
+    const key = counterKey(tierId, window, startMin, subject);
+    const hit = this.counters.get(key);
+    if (hit !== undefined) return hit;
+    let rows;
+    try {
+      rows = this.raw.all(COUNTER_READ_SQL, [tierId, window, subject, startMin]);
+    } catch (error) {
+      throw new AppError('UNAVAILABLE', 'database unavailable', { cause: String(error) });
     }
+    const used = rows.length > 0 ? Number(rows[0]!.used) : 0;
+    this.counters.set(key, window, startMin, used);
+    this.counters.trim(this.pinned);
+    return used;
   }
 
   async lookup(requestId: string, now: Date): Promise<TStoredRequest | null> {
     const hit = this.recent.get(requestId);
     if (hit) return { response: hit.response, fingerprint: hit.fingerprint };
-    const pending = this.batch.requests.find((r) => r.requestId === requestId);
-    if (pending) return { response: JSON.parse(pending.response) as TConsumeResponse, fingerprint: pending.fingerprint };
-    const row = await this.db.admissionRequest.findUnique({ where: { requestId } });
-    return row && row.expiresAt > now ? { response: JSON.parse(row.response) as TConsumeResponse, fingerprint: row.fingerprint } : null;
+    let rows;
+    try {
+      rows = this.raw.all(REQUEST_READ_SQL, [requestId]);
+    } catch (error) {
+      throw new AppError('UNAVAILABLE', 'database unavailable', { cause: String(error) });
+    }
+    const row = rows[0] as { response: string; fingerprint: string; expiresAt: string | number } | undefined;
+    const expiresMs = row ? (typeof row.expiresAt === 'number' ? row.expiresAt : Date.parse(row.expiresAt)) : 0;
+    return row && expiresMs > now.getTime() ? { response: JSON.parse(row.response) as TConsumeResponse, fingerprint: row.fingerprint } : null;
   }
 
   // One process owns the file and AdmissionService runs one decision per requestId at a time, after
@@ -106,14 +119,25 @@ export class MemoryAdmissionStore implements TAdmissionStore {
   }
 
   private queueRequest(record: TRequestRecord): void {
+    // Re-inserted, so the open batch's answers are always the newest entries (trimRequests relies on it).
+    this.recent.delete(record.requestId);
     this.recent.set(record.requestId, { response: record.response, fingerprint: record.fingerprint, expiresMs: Date.now() + REQUEST_MEMORY_MS });
     this.batch.requests.push({ ...record, response: JSON.stringify(record.response) });
   }
 
+  /** Drops the oldest answers beyond the bound; only committed ones (lookup then reads the table). */
+  private trimRequests(): void {
+    const uncommitted = this.batch.requests.length + (this.writing?.requests.length ?? 0);
+    for (const id of this.recent.keys()) {
+      if (this.recent.size - uncommitted <= this.requestCapacity) break;
+      this.recent.delete(id);
+    }
+  }
+
   async consume(a: TConsumeAttempt): Promise<TConsumeResponse> {
     if (this.closed) throw new AppError('UNAVAILABLE', 'admission store is shutting down');
-    const buckets = a.slots.map((s) => this.bucket(a.tierId, s.window, s.startMin));
-    const used = buckets.map((b) => b.used.get(a.subject) ?? 0);
+    // No await from here to the queued increments: nothing can change a counter in between.
+    const used = a.slots.map((s) => this.used(a.tierId, s.window, s.startMin, a.subject));
     const ok = a.slots.every((s, i) => used[i]! + a.cost <= s.limit);
     if (!ok) {
       const response = a.build({ ok: false, used });
@@ -122,8 +146,10 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     }
     // All or nothing: every limit had room, so every counter moves.
     const after = used.map((u) => u + a.cost);
-    buckets.forEach((b, i) => b.used.set(a.subject, after[i]!));
-    for (const s of a.slots) this.addDelta(a.tierId, s.window, a.subject, s.startMin, a.cost);
+    a.slots.forEach((s, i) => {
+      this.counters.set(counterKey(a.tierId, s.window, s.startMin, a.subject), s.window, s.startMin, after[i]!);
+      this.addDelta(a.tierId, s.window, a.subject, s.startMin, a.cost);
+    });
     const response = a.build({ ok: true, used: after });
     if (a.requestId) this.queueRequest({ requestId: a.requestId, fingerprint: a.fingerprint, response, expiresAt: a.requestExpiresAt, now: a.now });
     await this.commit();
@@ -131,7 +157,7 @@ export class MemoryAdmissionStore implements TAdmissionStore {
   }
 
   private addDelta(tierId: string, window: TWindow, subject: string, startMin: number, delta: number): void {
-    const key = `${tierId}|${window}|${startMin}|${subject}`;
+    const key = counterKey(tierId, window, startMin, subject);
     const d = this.batch.deltas.get(key);
     if (d) d.delta += delta;
     else this.batch.deltas.set(key, { tierId, window, subject, startMin, delta });
@@ -157,11 +183,11 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     this.batch.refunds.push({ nonce: r.nonce, expiresAt: r.expiresAt });
     for (const [window, startMin] of r.windows) {
       if (windowResetMs(window, startMin) <= r.now.getTime()) continue;
-      const b = this.buckets.get(this.bucketKey(r.tierId, window, startMin));
-      const current = b?.used.get(r.subject) ?? 0;
+      // An evicted counter is read back: a refund gives back what the table holds, too.
+      const current = this.used(r.tierId, window, startMin, r.subject);
       const give = Math.min(current, r.cost);
       if (give <= 0) continue;
-      b!.used.set(r.subject, current - give);
+      this.counters.update(counterKey(r.tierId, window, startMin, r.subject), current - give);
       this.addDelta(r.tierId, window, r.subject, startMin, -give);
     }
     await this.commit();
@@ -186,12 +212,18 @@ export class MemoryAdmissionStore implements TAdmissionStore {
       while (this.batch.waiters.length > 0) {
         const batch = this.batch;
         this.batch = newBatch();
+        this.writing = batch;
         try {
           await this.write(batch);
+          this.writing = null;
           // In the database now, where the next refund of these tickets finds them.
           for (const f of batch.refunds) this.refunding.delete(f.nonce);
+          // Its counters are in the table now and may go; the open batch's stay.
+          this.counters.trim(this.pinned);
+          this.trimRequests();
           for (const w of batch.waiters) w.resolve();
         } catch (error) {
+          this.writing = null;
           this.revert(batch);
           const failure = new AppError('UNAVAILABLE', 'database unavailable: the decision could not be recorded', { cause: String((error as Error).message ?? error) });
           for (const w of batch.waiters) w.reject(failure);
@@ -230,17 +262,15 @@ export class MemoryAdmissionStore implements TAdmissionStore {
   }
 
   private revert(batch: TBatch): void {
-    for (const d of batch.deltas.values()) {
-      const b = this.buckets.get(this.bucketKey(d.tierId, d.window, d.startMin));
-      if (b) b.used.set(d.subject, Math.max(0, (b.used.get(d.subject) ?? 0) - d.delta));
-    }
+    // Resident by construction: a counter with uncommitted increments is never dropped.
+    for (const [key, d] of batch.deltas) this.counters.update(key, Math.max(0, (this.counters.get(key) ?? 0) - d.delta));
     for (const r of batch.requests) this.recent.delete(r.requestId);
     for (const f of batch.refunds) this.refunding.delete(f.nonce);
   }
 
   async prune(now: Date): Promise<{ counters: number }> {
     const nowMs = now.getTime();
-    for (const [key, b] of this.buckets) if (b.resetMs <= nowMs) this.buckets.delete(key);
+    this.counters.dropEnded(nowMs);
     for (const [id, r] of this.recent) if (r.expiresMs <= nowMs) this.recent.delete(id);
     let counters = 0;
     for (const window of Object.keys(WINDOW_MINUTES) as TWindow[]) {

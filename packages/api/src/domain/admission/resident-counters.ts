@@ -1,0 +1,74 @@
+// The counters the SQLite store keeps in memory: a bounded LRU of the hot ones, so the console's
+// memory does not grow with the number of subjects seen in a day (a launch brings tens of millions).
+// A counter that is not resident is read from the QuotaCounter table, which holds its exact value:
+// only counters whose every increment has committed are ever dropped (see MemoryAdmissionStore).
+import { windowResetMs, type TWindow } from './windows';
+
+export type TCounterKey = { tierId: string; window: TWindow; startMin: number; subject: string };
+
+/** One string per counter; the subject last, so a subject containing '|' cannot collide. */
+export function counterKey(tierId: string, window: TWindow, startMin: number, subject: string): string {
+  return `${tierId}|${window}|${startMin}|${subject}`;
+}
+
+type TEntry = { used: number; resetMs: number };
+
+export class ResidentCounters {
+  // A Map iterates in insertion order: re-inserting on use keeps the least recently used first.
+  private readonly entries = new Map<string, TEntry>();
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`resident counter capacity must be a positive integer, got ${capacity}`);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The counter's value if resident (and marks it used), else undefined. */
+  get(key: string): number | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e.used;
+  }
+
+  set(key: string, window: TWindow, startMin: number, used: number): void {
+    const e = this.entries.get(key);
+    if (e) {
+      e.used = used;
+      return;
+    }
+    this.entries.set(key, { used, resetMs: windowResetMs(window, startMin) });
+  }
+
+  /** Updates a resident counter only (a reverted increment of a counter that is resident by construction). */
+  update(key: string, used: number): void {
+    const e = this.entries.get(key);
+    if (e) e.used = used;
+  }
+
+  /**
+   * Drops least recently used counters until at most `capacity` remain, skipping the pinned ones
+   * (increments not committed yet: the table does not have them, so they must stay).
+   */
+  trim(pinned: (key: string) => boolean): void {
+    if (this.entries.size <= this.capacity) return;
+    let excess = this.entries.size - this.capacity;
+    const keep: [string, TEntry][] = [];
+    for (const [key, e] of this.entries) {
+      if (excess <= 0) break;
+      this.entries.delete(key);
+      if (pinned(key)) keep.push([key, e]);
+      else excess--;
+    }
+    // Pinned ones go back as most recently used: they were just written.
+    for (const [key, e] of keep) this.entries.set(key, e);
+  }
+
+  /** Drops the counters of windows that have ended. */
+  dropEnded(nowMs: number): void {
+    for (const [key, e] of this.entries) if (e.resetMs <= nowMs) this.entries.delete(key);
+  }
+}
