@@ -1,0 +1,57 @@
+// Bundles the light fleet simulation (apps/agent/src/sim/light-main.ts) with esbuild into
+// dist/fleet-sim/light-fleet.mjs, so it runs on plain node with no TypeScript compiler at run time,
+// the way scripts/package-agent.mjs bundles the agent. Rebuilt only when an input is newer.
+//   node scripts/fleet-sim/build-light.mjs   (prints the bundle's path)
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const LIGHT_BUNDLE = join(root, 'dist/fleet-sim/light-fleet.mjs');
+const INFO = join(root, 'dist/fleet-sim/build-info.json');
+
+function fresh() {
+  if (!existsSync(LIGHT_BUNDLE) || !existsSync(INFO)) return false;
+  let info;
+  try {
+    info = JSON.parse(readFileSync(INFO, 'utf8'));
+  } catch {
+    return false;
+  }
+  const inputs = [...info.inputs.map((p) => join(root, p)), fileURLToPath(import.meta.url)];
+  return info.node === process.version && inputs.every((p) => existsSync(p) && statSync(p).mtimeMs <= info.builtAtMs);
+}
+
+/** Returns the bundle's path, building it first when stale. */
+export async function buildLight() {
+  if (fresh()) return LIGHT_BUNDLE;
+  const builtAtMs = Date.now();
+  const esbuild = await import('esbuild');
+  mkdirSync(dirname(LIGHT_BUNDLE), { recursive: true });
+  const result = await esbuild.build({
+    entryPoints: [join(root, 'apps/agent/src/sim/light-main.ts')],
+    outfile: LIGHT_BUNDLE,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+    external: ['osx-temperature-sensor', 'macos-temperature-sensor'],
+    loader: { '.bin': 'binary' },
+    // As in the agent's bundle: packaging() says "bundle", so nothing looks for .ts files beside it.
+    define: { __COOLANT_PACKAGING__: '"bundle"' },
+    banner: { js: 'import { createRequire as __coolantCreateRequire } from "node:module"; const require = __coolantCreateRequire(import.meta.url);' },
+  });
+  await esbuild.stop?.();
+  const inputs = Object.keys(result.metafile.inputs).map((p) => relative(root, resolve(root, p)));
+  writeFileSync(INFO, `${JSON.stringify({ node: process.version, builtAtMs, inputs }, null, 2)}\n`);
+  return LIGHT_BUNDLE;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  console.log(await buildLight());
+}
