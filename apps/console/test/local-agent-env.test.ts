@@ -4,7 +4,8 @@
  * else the console was given), and the collector not even the enrollment secret. Read from
  * /proc/<pid>/environ of the real processes, found below the console by parent pid.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { waitFor } from './support/api';
@@ -36,8 +37,14 @@ function environ(pid: number): Record<string, string> {
 }
 
 beforeAll(async () => {
+  // The collector child lives only while it takes the PCI inventory: a slow lspci keeps it there
+  // long enough to be read.
+  const bin = mkdtempSync(join(tmpdir(), 'coolant-env-bin-'));
+  writeFileSync(join(bin, 'lspci'), '#!/bin/sh\nsleep 3\n');
+  chmodSync(join(bin, 'lspci'), 0o755);
   c = await startConsole({
     env: {
+      PATH: `${bin}:${process.env.PATH}`,
       COOLANT_LOCAL_AGENT: 'true',
       COOLANT_ENROLL_TOKEN: ENROLL,
       // A SQLite URL stands for any database URL: the variable itself must not travel.
@@ -57,8 +64,16 @@ afterAll(async () => {
 test('the local agent and its collector child get neither the database URL, the admin password nor the admin token', async () => {
   // The console server is the process startConsole started (start.mjs runs the bundle in-process).
   const agent = await waitFor('the local agent', async () => childrenOf(c.child.pid!).find((p) => p.cmd.includes('coolant-agent')) ?? null, 60_000);
-  // The collector is forked at the agent's first collection.
-  const collector = await waitFor('its collector child', async () => childrenOf(agent.pid).find((p) => p.cmd.includes('coolant-agent')) ?? null, 60_000);
+  // The collector child is forked for the inventory at the agent's first collection; read at once.
+  const collectorEnv = await waitFor(
+    'its collector child',
+    async () => {
+      const child = childrenOf(agent.pid).find((p) => p.cmd.includes('coolant-agent'));
+      return child ? environ(child.pid) : null;
+    },
+    60_000,
+    20,
+  );
   expect(agent.cmd).toContain('dist/agent/coolant-agent.mjs');
   expect(agent.cmd).not.toMatch(/tsx/);
 
@@ -66,7 +81,6 @@ test('the local agent and its collector child get neither the database URL, the 
   for (const name of SECRETS) expect(consoleEnv[name], `the console itself has ${name}`).toBeDefined();
 
   const agentEnv = environ(agent.pid);
-  const collectorEnv = environ(collector.pid);
   for (const name of SECRETS) {
     expect(agentEnv[name], `local agent has ${name}`).toBeUndefined();
     expect(collectorEnv[name], `collector child has ${name}`).toBeUndefined();
