@@ -88,7 +88,7 @@ function rssNow(): string {
   const top = peak.read();
   gc!();
   const m = process.memoryUsage();
-  return `${mb(m.rss)} after GC (heap ${mb(m.heapUsed)}); peak ${mb(top)}`;
+  return `${mb(m.rss)} after GC (heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}); peak ${mb(top)}`;
 }
 
 async function sqliteSize(t: TTestDb): Promise<{ text: string; file: number }> {
@@ -165,6 +165,8 @@ async function run(provider: TDbProvider): Promise<void> {
     const big = await measure(s, (i) => `s-${(i * 7919) % target}`);
     if (process.env.PROF_DIR) process.kill(process.pid, 'SIGUSR2');
     const rss = rssNow();
+    const store = s.admission.store as { resident?: () => { counters: number } };
+    if (store.resident) note += `; ${store.resident().counters.toLocaleString('en-US')} counters resident`;
     const before = await size();
     rows.push({ db: provider, phase: `end of day, ${target.toLocaleString('en-US')} subjects`, subjects: target.toLocaleString('en-US'), rows: await counterRows(s), r: big, size: before.text, note, rss });
 

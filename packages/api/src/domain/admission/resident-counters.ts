@@ -50,11 +50,13 @@ export class ResidentCounters {
   }
 
   /**
-   * Drops least recently used counters until at most `capacity` remain, skipping the pinned ones
-   * (increments not committed yet: the table does not have them, so they must stay).
+   * Drops least recently used counters once there are an eighth more than `capacity`, down to
+   * `capacity`, skipping the pinned ones (increments not committed yet: the table does not have
+   * them, so they must stay). In chunks, not one per new counter: a Map deleted from its front one
+   * entry at a time walks the holes left by the previous deletions on every call.
    */
   trim(pinned: (key: string) => boolean): void {
-    if (this.entries.size <= this.capacity) return;
+    if (this.entries.size <= this.capacity + (this.capacity >> 3)) return;
     let excess = this.entries.size - this.capacity;
     const keep: [string, TEntry][] = [];
     for (const [key, e] of this.entries) {
