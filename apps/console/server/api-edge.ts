@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { appRouter, parseCookies, SESSION_COOKIE, type TContext } from '@coolant/api';
-import { getErrorShape, TRPCError } from '@trpc/server';
-import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { errorAnswer, parseCookies, SESSION_COOKIE, type TContext } from '@coolant/api';
+import { TRPCError } from '@trpc/server';
 import type { TConsoleEnv } from './env';
 
 /**
@@ -12,8 +11,19 @@ import type { TConsoleEnv } from './env';
  * attacker's request costs the console about what it costs the attacker.
  */
 
-/** The cap of every API body unless a fast path names a larger one (agent.report). */
+/** The cap of every API body unless a hot procedure names its own (agent.report: 8 MiB, admission: 16 KiB). */
 export const DEFAULT_MAX_BODY = 1024 * 1024;
+
+/**
+ * On every answer this server writes itself (/api/*, /metrics, its own error
+ * answers); Next sets its own on pages. JSON is never to be sniffed, cached
+ * or rendered as a document.
+ */
+export const OWN_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+};
 
 /** An unread rest this small is drained so the connection stays usable; a larger one closes it. */
 const DRAIN_UP_TO = 64 * 1024;
@@ -123,14 +133,26 @@ export function logApiError(path: string | undefined, error: TRPCError): void {
   }
 }
 
-/** A tRPC-shaped error answer (what any tRPC client or the agent reads), for errors raised outside a procedure. */
-export function sendTrpcError(req: IncomingMessage, res: ServerResponse, error: TRPCError, path: string | undefined, extra: { input?: unknown; ctx?: TContext } = {}): void {
+/**
+ * A tRPC-shaped error answer (what any tRPC client or the agent reads), for
+ * errors raised outside the adapter: status, headers and shape come from the
+ * one mapping (errorAnswer). A batch URL gets one error per call it named,
+ * as the adapter would answer.
+ */
+export function sendTrpcError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  cause: unknown,
+  path: string | undefined,
+  extra: { input?: unknown; ctx?: TContext; batch?: boolean } = {},
+): void {
   settleUnreadBody(req, res);
-  const shape = getErrorShape({ config: appRouter._def._config, error, type: 'unknown', path, input: extra.input, ctx: extra.ctx });
-  const text = JSON.stringify({ error: shape });
-  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' };
-  if (error.code === 'SERVICE_UNAVAILABLE') headers['retry-after'] = '1';
-  res.writeHead(getHTTPStatusCodeFromError(error), headers);
+  const paths = extra.batch && path ? path.split(',') : [path];
+  const answers = paths.map((p) => errorAnswer(cause, { path: p, input: extra.input, ctx: extra.ctx }));
+  const first = answers[0]!;
+  logApiError(path, first.error);
+  const text = JSON.stringify(extra.batch ? answers.map((a) => ({ error: a.shape })) : { error: first.shape });
+  res.writeHead(first.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...OWN_HEADERS, ...first.headers });
   res.end(text);
 }
 

@@ -2,22 +2,26 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { TLSSocket } from 'node:tls';
 import {
   appRouter,
+  authenticateIncoming,
   authenticateRequest,
+  authorize,
   createRequestContext,
+  errorHeaders,
+  HOT_PROCEDURES,
   MetricsWriter,
   parseCookies,
-  rateLimitHeaders,
+  resultHeaders,
   SESSION_COOKIE,
   isDatabaseUnavailable,
-  toTRPCError,
   writeAdmissionMetrics,
   writeFleetMetrics,
-  type TConsumeResponse,
+  type TActor,
+  type TContext,
   type TServices,
 } from '@coolant/api';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { FAST_PATHS, handleAdmissionFastPath } from './admission-fast-path';
-import { checkApiRequest, DEFAULT_MAX_BODY, header, logApiError, readBody, sendTrpcError } from './api-edge';
+import { checkApiRequest, DEFAULT_MAX_BODY, header, logApiError, OWN_HEADERS, readBody, sendTrpcError } from './api-edge';
+import { serveHotProcedure } from './hot-path';
 import type { TConsoleEnv } from './env';
 
 export const ACTOR_HEADER = 'x-coolant-actor';
@@ -41,8 +45,49 @@ export function isSecure(req: IncomingMessage, env: Pick<TConsoleEnv, 'COOLANT_S
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...OWN_HEADERS, ...headers });
   res.end(text);
+}
+
+/** The contexts the edge built (authenticated before the body was read), handed to the adapter's createContext. */
+const contexts = new WeakMap<IncomingMessage, TContext>();
+
+/**
+ * The body cap of an adapter call: the largest of its procedures' caps, where
+ * a hot procedure's cap above the default counts only for a caller allowed to
+ * call it (an anonymous batch to agent.report is not buffered up to 8 MiB).
+ * `actor` null: before authentication, the largest any caller may send.
+ */
+function adapterBodyCap(paths: string[], actor: TActor | null): number {
+  let cap = 0;
+  for (const path of paths) {
+    const def = HOT_PROCEDURES.get(path);
+    let c = def?.maxBody ?? DEFAULT_MAX_BODY;
+    if (def && actor && c > DEFAULT_MAX_BODY) {
+      try {
+        authorize(def.access, actor);
+      } catch {
+        c = DEFAULT_MAX_BODY;
+      }
+    }
+    cap = Math.max(cap, c);
+  }
+  return cap || DEFAULT_MAX_BODY;
+}
+
+/** Headers of an adapter answer: the RateLimit fields of a single decision, the longest Retry-After of its errors. */
+function adapterHeaders(paths: readonly string[] | undefined, data: readonly unknown[], errors: Parameters<typeof errorHeaders>[0][], nowMs: number): Record<string, string> {
+  if (errors.length) {
+    let retry: string | undefined;
+    for (const e of errors) {
+      const r = errorHeaders(e)['retry-after'];
+      if (r && (!retry || Number(r) > Number(retry))) retry = r;
+    }
+    return retry ? { 'retry-after': retry } : {};
+  }
+  if (paths?.length !== 1) return {};
+  const first = data[0] as { result?: { data?: unknown } } | undefined;
+  return (first?.result && resultHeaders(paths[0]!, first.result.data, nowMs)) || {};
 }
 
 let lastLoggedFailure = '';
@@ -68,33 +113,43 @@ export function createRequestListener(opts: { services: TServices; env: TConsole
     router: appRouter,
     basePath: '/api/trpc/',
     // The edge has read (and capped) the body already; this is the adapter's own backstop.
-    maxBodySize: DEFAULT_MAX_BODY,
-    createContext: async ({ req, res }) => {
-      try {
-        return await createRequestContext(services, {
+    maxBodySize: 8 * 1024 * 1024,
+    createContext: ({ req }) => contexts.get(req)!,
+    responseMeta({ paths, data, errors }) {
+      return { headers: adapterHeaders(paths, data, errors, services.now().getTime()) };
+    },
+    onError({ error, path }) {
+      logApiError(path, error);
+    },
+  });
+
+  /** Everything else under /api/trpc: tRPC's adapter, given the body read here under the cap and the context built here. */
+  async function serveThroughAdapter(req: IncomingMessage, res: ServerResponse, procedure: string, batch: boolean, actor: Promise<TActor>): Promise<void> {
+    let ctx: TContext;
+    let body: string;
+    try {
+      ctx = await createRequestContext(
+        services,
+        {
           authorization: header(req, 'authorization'),
           cookieHeader: header(req, 'cookie'),
           ip: clientIp(req, env),
           userAgent: header(req, 'user-agent'),
           secure: isSecure(req, env),
           appendSetCookie: (value) => res.appendHeader('set-cookie', value),
-        });
-      } catch (error) {
-        // Authentication reads the database: an outage is a 503, not tRPC's default 500 with Prisma's message.
-        throw toTRPCError(error);
-      }
-    },
-    // Batched or GET calls of admission.consume still get the RateLimit fields when there is one answer.
-    responseMeta({ paths, data, errors }) {
-      if (errors.some((e) => e.code === 'SERVICE_UNAVAILABLE')) return { headers: { 'retry-after': '1' } };
-      if (paths?.length !== 1 || paths[0] !== 'admission.consume') return {};
-      const first = data[0] as { result?: { data?: TConsumeResponse } } | undefined;
-      return first?.result?.data ? { headers: rateLimitHeaders(first.result.data, services.now().getTime()) } : {};
-    },
-    onError({ error, path }) {
-      logApiError(path, error);
-    },
-  });
+        },
+        await actor,
+      );
+      body = await readBody(req, adapterBodyCap(procedure.split(','), ctx.actor));
+    } catch (error) {
+      sendTrpcError(req, res, error, procedure, { batch });
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') (req as IncomingMessage & { body?: string }).body = body;
+    contexts.set(req, ctx);
+    for (const [name, value] of Object.entries(OWN_HEADERS)) res.setHeader(name, value);
+    trpc(req, res);
+  }
 
   return (req, res) => {
     const url = req.url ?? '/';
@@ -106,7 +161,7 @@ export function createRequestListener(opts: { services: TServices; env: TConsole
     if (path === '/metrics') {
       void metrics(services).then(
         (text) => {
-          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', ...OWN_HEADERS });
           res.end(text);
         },
         (error: unknown) => json(res, 503, { error: logFailure('metrics', error) }, { 'retry-after': '1' }),
@@ -115,32 +170,21 @@ export function createRequestListener(opts: { services: TServices; env: TConsole
     }
     if (path.startsWith('/api/trpc/')) {
       const procedure = path.slice('/api/trpc/'.length);
-      const fast = req.method === 'POST' && FAST_PATHS.has(procedure) && !url.includes('batch=');
-      const maxBody = fast ? FAST_PATHS.get(procedure)! : DEFAULT_MAX_BODY;
-      const refused = checkApiRequest(req, env, maxBody);
+      const batch = url.includes('batch=');
+      const hot = req.method === 'POST' && !batch ? HOT_PROCEDURES.get(procedure) : undefined;
+      const refused = checkApiRequest(req, env, hot?.maxBody ?? adapterBodyCap(procedure.split(','), null));
       if (refused) {
-        sendTrpcError(req, res, refused, procedure);
+        sendTrpcError(req, res, refused, procedure, { batch });
         return;
       }
-      if (fast) {
-        // Reads its body only after the caller is authenticated (agent.report takes up to 8 MiB).
-        void handleAdmissionFastPath(req, res, procedure, services, {
-          authorization: header(req, 'authorization'),
-          cookieHeader: header(req, 'cookie'),
-          ip: clientIp(req, env),
-          userAgent: header(req, 'user-agent'),
-          secure: isSecure(req, env),
-        });
+      const incoming = { authorization: header(req, 'authorization'), cookieHeader: header(req, 'cookie') };
+      // Authenticated before the body is read, on both paths: a caller refused by its credential sends nothing we buffer.
+      const actor = authenticateIncoming(services, incoming);
+      if (hot) {
+        void serveHotProcedure(req, res, hot, services, actor);
         return;
       }
-      // The adapter buffers whatever it is given: it gets the body read here under the cap.
-      readBody(req, maxBody).then(
-        (body) => {
-          if (req.method !== 'GET' && req.method !== 'HEAD') (req as IncomingMessage & { body?: string }).body = body;
-          trpc(req, res);
-        },
-        (error: unknown) => sendTrpcError(req, res, toTRPCError(error), procedure),
-      );
+      void serveThroughAdapter(req, res, procedure, batch, actor);
       return;
     }
     void forwardToNext(req, res, opts).catch((error: unknown) => {

@@ -1,5 +1,5 @@
 export { appRouter, createCaller, type AppRouter } from './root';
-export { createRequestContext, parseCookies, type TIncomingRequest } from './create-context';
+export { authenticateIncoming, createRequestContext, parseCookies, type TIncomingRequest } from './create-context';
 export { SESSION_COOKIE, type TActor, type TContext, type TServices } from './context';
 export { authenticateRequest } from './domain/auth/authenticate-request';
 export { ensureAdmin, ensureEnrollmentSecret, ensureEnvAdminToken } from './domain/system/bootstrap';
@@ -17,5 +17,9 @@ export { clearCredentialCache } from './domain/auth/authenticate-request';
 export { MetricsWriter } from './lib/prometheus';
 export { writeAdmissionMetrics } from './domain/admission/admission-metrics';
 export { writeFleetMetrics } from './domain/fleet/fleet-metrics';
-export { getGuard } from './domain/guard/guard-queries';
+export { getGuard } from './domain/guard/get-guard';
 export { SIGNAL_KINDS, SIGNAL_LABELS, DEFAULT_GUARD_CONFIG, type TGuardConfig, type TGuardConfigInput } from './domain/guard/guard-config';
+export { authorize, type TActorFor } from './lib/authorize';
+export { HOT_PROCEDURES, type TAnyHotProcedure } from './hot-procedures';
+export type { THotProcedure } from './hot-procedure';
+export { errorAnswer, errorHeaders, resultHeaders, type TErrorAnswer } from './http-answer';

@@ -1,12 +1,14 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
-import { ZodError } from 'zod';
-import type { TActor, TContext } from './context';
+import { ZodError, type output, type ZodType } from 'zod';
+import type { TContext } from './context';
+import type { THotProcedure } from './hot-procedure';
 import { AppError, type TAppErrorCode } from './lib/app-error';
+import { authorize, type TAccess, type TActorFor } from './lib/authorize';
 import { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from './lib/db-unavailable';
-import { roleAtLeast, type TRole } from './lib/roles';
+import type { TRole } from './lib/roles';
 
-export type TAccess = 'public' | 'agent' | 'gateway' | TRole;
+export type { TAccess } from './lib/authorize';
 export type TMeta = { access: TAccess };
 
 /** Names the offending fields: `subject: String must contain at least 1 character(s)`. */
@@ -81,12 +83,10 @@ const mapErrors = t.middleware(async ({ next }) => {
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
+/** The formatter and transformer the adapter uses, for error answers written outside it (http-answer.ts). */
+export const trpcConfig = t._config;
 
 const base = t.procedure.use(mapErrors);
-
-function rejectInvalid(actor: TActor): void {
-  if (actor.kind === 'invalid') throw new TRPCError({ code: 'UNAUTHORIZED', message: actor.reason });
-}
 
 /**
  * A stale or made-up session cookie must not stop the browser from signing in
@@ -94,10 +94,8 @@ function rejectInvalid(actor: TActor): void {
  * procedure itself set a new one). A bad Bearer token is still a 401.
  */
 export const publicProcedure = base.meta({ access: 'public' }).use(async ({ ctx, next }) => {
-  if (ctx.actor.kind !== 'invalid' || ctx.actor.credential !== 'cookie') {
-    rejectInvalid(ctx.actor);
-    return next();
-  }
+  const actor = authorize('public', ctx.actor);
+  if (actor === ctx.actor) return next();
   let cookieWritten = false;
   const cookies = {
     setSession: (value: string, maxAgeSeconds: number) => {
@@ -109,47 +107,40 @@ export const publicProcedure = base.meta({ access: 'public' }).use(async ({ ctx,
       ctx.cookies.clearSession();
     },
   };
-  const result = await next({ ctx: { actor: { kind: 'anonymous' } as TActor, cookies } });
+  const result = await next({ ctx: { actor, cookies } });
   if (!cookieWritten) ctx.cookies.clearSession();
   return result;
 });
 
-function roleProcedure(required: TRole) {
-  return base.meta({ access: required }).use(({ ctx, next }) => {
-    const actor = ctx.actor;
-    rejectInvalid(actor);
-    if (actor.kind === 'anonymous') throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in or send a Bearer token' });
-    if (actor.kind === 'node') throw new TRPCError({ code: 'FORBIDDEN', message: 'Node tokens may only call agent.* procedures' });
-    if (actor.kind !== 'user' && actor.kind !== 'token') throw new TRPCError({ code: 'UNAUTHORIZED' });
-    if (actor.role === 'gateway') throw new TRPCError({ code: 'FORBIDDEN', message: 'Gateway tokens may only call admission.* procedures' });
-    if (!roleAtLeast(actor.role, required)) {
-      throw new TRPCError({ code: 'FORBIDDEN', message: `This needs the ${required} role; you are ${actor.role}` });
-    }
-    return next({ ctx: { actor: actor as Extract<TActor, { kind: 'user' | 'token' }> & { role: TRole } } });
-  });
+function roleProcedure<R extends TRole>(required: R) {
+  return base.meta({ access: required }).use(({ ctx, next }) => next({ ctx: { actor: authorize(required, ctx.actor) } }));
 }
 
 export const viewerProcedure = roleProcedure('viewer');
 export const operatorProcedure = roleProcedure('operator');
 export const adminProcedure = roleProcedure('admin');
 
-export const agentProcedure = base.meta({ access: 'agent' }).use(({ ctx, next }) => {
-  const actor = ctx.actor;
-  rejectInvalid(actor);
-  if (actor.kind === 'anonymous') throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Send the node token as Bearer' });
-  if (actor.kind !== 'node') throw new TRPCError({ code: 'FORBIDDEN', message: 'Only enrolled agents may call this' });
-  return next({ ctx: { actor } });
-});
+export const agentProcedure = base.meta({ access: 'agent' }).use(({ ctx, next }) => next({ ctx: { actor: authorize('agent', ctx.actor) } }));
 
 /** admission.*: the gateway's token, and operators or admins (drills, debugging). */
-export const gatewayProcedure = base.meta({ access: 'gateway' }).use(({ ctx, next }) => {
-  const actor = ctx.actor;
-  rejectInvalid(actor);
-  if (actor.kind === 'anonymous') throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Send a gateway API token as Bearer' });
-  if (actor.kind === 'node') throw new TRPCError({ code: 'FORBIDDEN', message: 'Node tokens may only call agent.* procedures' });
-  if (actor.kind !== 'user' && actor.kind !== 'token') throw new TRPCError({ code: 'UNAUTHORIZED' });
-  if (actor.role !== 'gateway' && !roleAtLeast(actor.role, 'operator')) {
-    throw new TRPCError({ code: 'FORBIDDEN', message: `admission needs a gateway token or the operator role; you are ${actor.role}` });
-  }
-  return next({ ctx: { actor } });
-});
+export const gatewayProcedure = base.meta({ access: 'gateway' }).use(({ ctx, next }) => next({ ctx: { actor: authorize('gateway', ctx.actor) } }));
+
+const byAccess = {
+  public: publicProcedure,
+  viewer: viewerProcedure,
+  operator: operatorProcedure,
+  admin: adminProcedure,
+  agent: agentProcedure,
+  gateway: gatewayProcedure,
+};
+
+/**
+ * The router's procedure of a hot procedure: its base procedure (same
+ * access), its schema and its handler, from the one declaration the
+ * console's plain-HTTP path serves too (hot-procedures.ts).
+ */
+export function hotMutation<A extends TAccess, S extends ZodType, O>(def: THotProcedure<A, S, O>) {
+  // Every base procedure narrows ctx.actor to TActorFor of its access; the table is typed by that access.
+  const procedure = byAccess[def.access] as unknown as typeof gatewayProcedure;
+  return procedure.input(def.input).mutation(({ ctx, input }): Promise<O> => def.handler(input as output<S>, ctx.actor as TActorFor<A>, ctx));
+}

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { gatewayProcedure, router } from '../trpc';
+import { defineHotProcedure } from '../hot-procedure';
+import { rateLimitHeaders } from '../lib/rate-limit-headers';
+import { hotMutation, router } from '../trpc';
 
 export const MAX_COST = 1000;
 
@@ -14,9 +16,27 @@ export const ZConsumeRequest = z.strictObject({
 });
 export type TConsumeInput = z.infer<typeof ZConsumeRequest>;
 
+export const ZRefundRequest = z.strictObject({ ticket: z.string().min(1, 'ticket is required').max(2048) });
+
+/** The gateway's calls, served by the router and by the console's plain-HTTP path alike. */
+export const consumeProcedure = defineHotProcedure({
+  path: 'admission.consume',
+  access: 'gateway',
+  input: ZConsumeRequest,
+  maxBody: 16 * 1024,
+  handler: (input, _actor, services) => services.admission.consume(input),
+  headers: rateLimitHeaders,
+});
+
+export const refundProcedure = defineHotProcedure({
+  path: 'admission.refund',
+  access: 'gateway',
+  input: ZRefundRequest,
+  maxBody: 16 * 1024,
+  handler: (input, _actor, services) => services.admission.refund(input.ticket),
+});
+
 export const admissionRouter = router({
-  consume: gatewayProcedure.input(ZConsumeRequest).mutation(({ ctx, input }) => ctx.admission.consume(input)),
-  refund: gatewayProcedure
-    .input(z.strictObject({ ticket: z.string().min(1, 'ticket is required').max(2048) }))
-    .mutation(({ ctx, input }) => ctx.admission.refund(input.ticket)),
+  consume: hotMutation(consumeProcedure),
+  refund: hotMutation(refundProcedure),
 });

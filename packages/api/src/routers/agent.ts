@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { readAcceptedSeq } from '../domain/fleet/read-accepted-seq';
 import { enrollNode } from '../domain/nodes/enroll-node';
 import { ZTelemetrySample } from '@coolant/telemetry/schema';
-import { agentProcedure, publicProcedure, router } from '../trpc';
+import { defineHotProcedure } from '../hot-procedure';
+import { agentProcedure, hotMutation, publicProcedure, router } from '../trpc';
 
 export const ZEnrollRequest = z.strictObject({
   enrollToken: z.string().min(1, 'enrollToken is required').max(512),
@@ -18,6 +19,17 @@ export const ZReportRequest = z.strictObject({
   samples: z.array(ZTelemetrySample).min(1, 'samples must not be empty').max(100, 'at most 100 samples per report'),
 });
 export type TReportRequest = z.infer<typeof ZReportRequest>;
+
+/** The agents' reports, served by the router and by the console's plain-HTTP path alike. */
+export const reportProcedure = defineHotProcedure({
+  path: 'agent.report',
+  access: 'agent',
+  input: ZReportRequest,
+  // A spool drained after an outage: up to 100 samples of up to 64 GPUs.
+  maxBody: 8 * 1024 * 1024,
+  handler: (input, actor, services) =>
+    services.fleet.ingest({ nodeId: actor.id, intervalSeconds: Math.round(input.intervalSeconds), agentVersion: input.agentVersion ?? null, samples: input.samples }),
+});
 
 export const ZJobResultRequest = z.strictObject({
   jobId: z.string().min(1),
@@ -47,7 +59,5 @@ export const agentRouter = router({
   jobResult: agentProcedure.input(ZJobResultRequest).mutation(({ ctx, input }) => ctx.smoke.jobResult({ nodeId: ctx.actor.id, ...input })),
   /** What the console has stored of this node: an agent whose spool lost its numbering asks before sending. */
   sequence: agentProcedure.query(({ ctx }) => readAcceptedSeq({ db: ctx.db, nodeId: ctx.actor.id })),
-  report: agentProcedure.input(ZReportRequest).mutation(({ ctx, input }) =>
-    ctx.fleet.ingest({ nodeId: ctx.actor.id, intervalSeconds: Math.round(input.intervalSeconds), agentVersion: input.agentVersion ?? null, samples: input.samples }),
-  ),
+  report: hotMutation(reportProcedure),
 });

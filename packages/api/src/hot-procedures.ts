@@ -1,0 +1,15 @@
+import type { ZodType } from 'zod';
+import type { THotProcedure } from './hot-procedure';
+import type { TAccess } from './lib/authorize';
+import { consumeProcedure, refundProcedure } from './routers/admission';
+import { reportProcedure } from './routers/agent';
+
+/**
+ * The procedures the console also serves over plain HTTP (a single unbatched
+ * POST), by path. Each is the router's own declaration, not a copy.
+ */
+export type TAnyHotProcedure = THotProcedure<TAccess, ZodType, unknown>;
+
+export const HOT_PROCEDURES: ReadonlyMap<string, TAnyHotProcedure> = new Map(
+  ([consumeProcedure, refundProcedure, reportProcedure] as unknown as TAnyHotProcedure[]).map((p) => [p.path, p]),
+);
