@@ -40,6 +40,8 @@ export type TAgentDeps = {
   spoolDurable?: boolean;
   /** Draw smoke jobs on this thread, as a packaged agent does, instead of a worker per job. */
   drawInProcess?: boolean;
+  /** false: no smoke-job long poll (a simulated node that only reports). Default true. */
+  smokeJobs?: boolean;
 };
 
 /**
@@ -255,7 +257,7 @@ export class Agent {
         fatal = e;
         inner.abort();
       });
-      const jobs = this.jobLoop(inner.signal).catch((e: Error) => this.log.error(`smoke jobs stopped: ${e.message}`));
+      const jobs = (this.deps.smokeJobs === false ? Promise.resolve() : this.jobLoop(inner.signal)).catch((e: Error) => this.log.error(`smoke jobs stopped: ${e.message}`));
       while (!inner.signal.aborted) {
         const started = Date.now();
         try {

@@ -24,6 +24,8 @@ export type TLightFleetOptions = {
   prefix: string;
   /** Each node's state (node.json, spool/) lives in <stateDir>/<hostname>. */
   stateDir: string;
+  /** Nodes 0..jobNodes-1 long-poll for smoke jobs, as every real agent does; the rest only report. Default all. */
+  jobNodes?: number;
   /** fsync every spool write, as the real agent does. Default true. */
   durable?: boolean;
   /** Called for every warning and error of a node, prefixed with its hostname; info is dropped unless verbose. */
@@ -64,7 +66,7 @@ export function startLightFleet(o: TLightFleetOptions): TLightFleet {
     const profile = profileOf(i, o);
     const config: TAgentConfig = { server: o.server, enrollToken: o.enrollToken, stateDir: join(o.stateDir, hostname), intervalSeconds: o.intervalSeconds, once: false, hostname };
     const log = nodeLogger(hostname, o);
-    const deps = { collector: createSimCollector({ seed: i, gpus: o.gpus, profile, hostname }), spoolDurable: o.durable ?? true, drawInProcess: true };
+    const deps = { collector: createSimCollector({ seed: i, gpus: o.gpus, profile, hostname }), spoolDurable: o.durable ?? true, drawInProcess: true, smokeJobs: i < (o.jobNodes ?? o.nodes) };
     const agent = new Agent(config, log, deps);
     // Spread over one interval, so a thousand nodes do not enroll and report in one burst.
     const delay = (i / o.nodes) * o.intervalSeconds * 1000;

@@ -24,6 +24,8 @@ const USAGE = `fleet:sim --light: many simulated agents in one process
   --hot N               nodes that run >= 85 °C (default nodes/10, at least 1)
   --flaky N             nodes that lose a GPU now and then (default 1)
   --prefix P            hostnames P-001... (default sim)
+  --job-nodes N         only the first N nodes long-poll for smoke jobs (default all; each long poll
+                        costs the console a query every 250 ms, see the README)
   --state-dir DIR       node tokens and spools, one dir per node (default a new temp dir)
   --no-fsync            spools skip fsync (the real agent fsyncs; see the README for the cost)
   --duration S          stop after S seconds, send what the spools still hold, print a summary
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     hot: { type: 'string' },
     flaky: { type: 'string', default: '1' },
     prefix: { type: 'string', default: 'sim' },
+    'job-nodes': { type: 'string' },
     'state-dir': { type: 'string' },
     'no-fsync': { type: 'boolean', default: false },
     duration: { type: 'string' },
@@ -71,6 +74,7 @@ const interval = Number(values.interval);
 if (!(interval >= 1 && interval <= 3600)) fail(`--interval must be 1..3600 seconds, got "${values.interval}"`);
 const hot = integer('hot', values.hot ?? String(Math.max(1, Math.round(nodes / 10))), 0, nodes);
 const flaky = integer('flaky', values.flaky, 0, nodes - hot);
+const jobNodes = integer('job-nodes', values['job-nodes'] ?? String(nodes), 0, nodes);
 const duration = values.duration === undefined ? null : Number(values.duration);
 if (duration !== null && !(duration > 0)) fail(`--duration must be a positive number of seconds, got "${values.duration}"`);
 if (!values['enroll-token']) fail('needs --enroll-token (or COOLANT_ENROLL_TOKEN): the enrollment secret from the Tokens page');
@@ -86,11 +90,12 @@ const fleet = startLightFleet({
   flaky,
   prefix: values.prefix,
   stateDir,
+  jobNodes,
   durable: !values['no-fsync'],
   verbose: values.verbose,
   log: (line) => console.error(line),
 });
-console.log(`fleet:sim --light: ${nodes} simulated agents × ${gpus} GPUs in one process (pid ${process.pid}; ${hot} hot, ${flaky} flaky) → ${values.server}, every ~${interval} s; state in ${stateDir}${values['no-fsync'] ? ' (spools without fsync)' : ''}. Ctrl-C to stop.`);
+console.log(`fleet:sim --light: ${nodes} simulated agents × ${gpus} GPUs in one process (pid ${process.pid}; ${hot} hot, ${flaky} flaky, ${jobNodes === nodes ? 'all' : jobNodes} taking smoke jobs) → ${values.server}, every ~${interval} s; state in ${stateDir}${values['no-fsync'] ? ' (spools without fsync)' : ''}. Ctrl-C to stop.`);
 
 // The achieved rate, every 10 s: what the console stored, not what was sampled.
 const started = Date.now();
