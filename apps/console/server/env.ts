@@ -16,7 +16,7 @@ export const ZConsoleEnv = z.object({
   COOLANT_ENROLL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional().describe('Agent enrollment secret; generated and stored when unset'),
   COOLANT_LOCAL_AGENT: ZBool.default(true).describe('Start a local agent next to the console'),
   COOLANT_SECURE_COOKIES: z.enum(['auto', 'always', 'never']).default('auto').describe('Secure session cookies: auto = when the request came over https'),
-  COOLANT_TRUST_PROXY: ZBool.default(false).describe('Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy'),
+  COOLANT_TRUST_PROXY: ZBool.default(false).describe('Trust X-Forwarded-For / X-Forwarded-Proto / X-Forwarded-Host from a reverse proxy (client IP, https, and the host browser mutations are checked against)'),
   COOLANT_NODE_OFFLINE_AFTER_SECONDS: z.coerce.number().int().min(5).max(86400).default(120).describe('A node with no report for this long is offline'),
   COOLANT_RETENTION_RAW_HOURS: z.coerce.number().min(0.1).max(720).default(2).describe('Keep raw GPU samples this long'),
   COOLANT_RETENTION_ROLLUP_DAYS: z.coerce.number().min(1).max(3650).default(14).describe('Keep per-minute GPU rollups this long'),
