@@ -1,9 +1,16 @@
 import { z } from 'zod';
 import { ZWindow } from '../domain/admission/windows';
-import { clearTemporaryLimit, setLimit, setTemporaryLimit } from '../domain/tiers/change-limits';
+import type { TContext } from '../context';
+import type { TPersonActor } from '../domain/actors/actor';
+import { clearTemporaryLimit } from '../domain/tiers/clear-temporary-limit';
+import { createTier } from '../domain/tiers/create-tier';
 import { listTiers } from '../domain/tiers/list-tiers';
-import { createTier, updateTier } from '../domain/tiers/manage-tiers';
-import { pauseTier, resumeTier } from '../domain/tiers/pause-tier';
+import { pauseTier } from '../domain/tiers/pause-tier';
+import { resumeTier } from '../domain/tiers/resume-tier';
+import { setLimit } from '../domain/tiers/set-limit';
+import { setTemporaryLimit } from '../domain/tiers/set-temporary-limit';
+import type { TTierRequest } from '../domain/tiers/tier-request';
+import { updateTier } from '../domain/tiers/update-tier';
 import { adminProcedure, operatorProcedure, router, viewerProcedure } from '../trpc';
 
 const ZTierName = z.string().trim().min(1, 'tier is required').max(64).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _');
@@ -16,22 +23,27 @@ export const ZSetLimitRequest = z.strictObject({ tier: ZTierName, window: ZWindo
 export const ZSetTemporaryLimitRequest = z.strictObject({ tier: ZTierName, window: ZWindow, limit: ZLimit, until: ZFutureDate, reason: ZReason });
 export const ZPauseRequest = z.strictObject({ tier: ZTierName, reason: ZReason, resumeAt: ZFutureDate.optional() });
 
+/** Who changes the tier, from where, now: the part every tier change shares. */
+function by(ctx: Pick<TContext, 'config' | 'now' | 'request'> & { actor: TPersonActor }): TTierRequest {
+  return { config: ctx.config, actor: ctx.actor, now: ctx.now(), ip: ctx.request.ip };
+}
+
 export const tiersRouter = router({
   list: viewerProcedure
     .input(z.strictObject({ includeRetired: z.boolean().default(false) }).optional())
     .query(({ ctx, input }) => listTiers({ db: ctx.db, now: ctx.now(), includeRetired: input?.includeRetired ?? false })),
-  setLimit: adminProcedure.input(ZSetLimitRequest).mutation(({ ctx, input }) => setLimit(ctx, input)),
-  setTemporaryLimit: operatorProcedure.input(ZSetTemporaryLimitRequest).mutation(({ ctx, input }) => setTemporaryLimit(ctx, input)),
+  setLimit: adminProcedure.input(ZSetLimitRequest).mutation(({ ctx, input }) => setLimit({ ...by(ctx), ...input })),
+  setTemporaryLimit: operatorProcedure.input(ZSetTemporaryLimitRequest).mutation(({ ctx, input }) => setTemporaryLimit({ ...by(ctx), ...input })),
   clearTemporaryLimit: operatorProcedure
     .input(z.strictObject({ tier: ZTierName, window: ZWindow, reason: z.string().max(500).optional() }))
-    .mutation(({ ctx, input }) => clearTemporaryLimit(ctx, input)),
-  pause: operatorProcedure.input(ZPauseRequest).mutation(({ ctx, input }) => pauseTier(ctx, input)),
+    .mutation(({ ctx, input }) => clearTemporaryLimit({ ...by(ctx), ...input })),
+  pause: operatorProcedure.input(ZPauseRequest).mutation(({ ctx, input }) => pauseTier({ ...by(ctx), ...input })),
   resume: operatorProcedure
     .input(z.strictObject({ tier: ZTierName, reason: z.string().max(500).optional() }))
-    .mutation(({ ctx, input }) => resumeTier(ctx, input)),
+    .mutation(({ ctx, input }) => resumeTier({ ...by(ctx), ...input })),
   create: adminProcedure
     .input(z.strictObject({ name: ZTierName, failMode: ZFailMode.default('closed'), reason: z.string().max(500).optional() }))
-    .mutation(({ ctx, input }) => createTier(ctx, input)),
+    .mutation(({ ctx, input }) => createTier({ ...by(ctx), ...input })),
   update: adminProcedure
     .input(
       z.strictObject({
@@ -42,5 +54,5 @@ export const tiersRouter = router({
         reason: z.string().max(500).optional(),
       }),
     )
-    .mutation(({ ctx, input }) => updateTier(ctx, input)),
+    .mutation(({ ctx, input }) => updateTier({ ...by(ctx), ...input })),
 });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { TDb, TDbProvider, TDbTx, TNotifier } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { createOnce } from '../../lib/unique-violation';
-import { recordAudit } from '../audit/record-audit';
+import { resumeDuePauses } from '../tiers/resume-due-pauses';
 import { loadConfigSnapshot, readConfigVersion, type TConfigSnapshot } from './config-snapshot';
 
 export const CONFIG_CHANNEL = 'coolant_config';
@@ -171,31 +171,8 @@ export class ConfigSync {
     await this.mutate(async () => undefined);
   }
 
-  /** Ends pauses whose resumeAt has passed, once, whichever instance gets there first. */
-  async resumeDuePauses(): Promise<string[]> {
-    const now = this.now();
-    const due = await this.opts.db.tier.findMany({ where: { pausedAt: { not: null }, resumeAt: { lte: now } } });
-    const resumed: string[] = [];
-    for (const tier of due) {
-      const won = await this.mutate(async (tx) => {
-        const r = await tx.tier.updateMany({
-          where: { id: tier.id, pausedAt: tier.pausedAt, resumeAt: { lte: now } },
-          data: { pausedAt: null, pausedBy: null, pauseReason: null, resumeAt: null, pauseVersion: null },
-        });
-        if (r.count === 1) {
-          await recordAudit({
-            db: tx,
-            actor: { kind: 'system', name: 'scheduler' },
-            action: 'tier.resume',
-            target: tier.name,
-            reason: 'scheduled resume',
-            details: { before: { pausedAt: tier.pausedAt, pauseReason: tier.pauseReason, resumeAt: tier.resumeAt }, after: { paused: false } },
-          });
-        }
-        return r.count === 1;
-      });
-      if (won) resumed.push(tier.name);
-    }
-    return resumed;
+  /** Ends pauses whose resumeAt has passed, once, whichever instance gets there first (the tiers module writes it). */
+  resumeDuePauses(): Promise<string[]> {
+    return resumeDuePauses({ db: this.opts.db, config: this, now: this.now() });
   }
 }

@@ -1,14 +1,15 @@
 import type { TDb, TDbTx } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import type { ConfigSync } from '../admission/config-sync';
+import { GUARD_ACTOR } from '../actors/actor';
 import { recordAudit } from '../audit/record-audit';
+import { findActiveTemporaryLimit, findTemporaryLimitInForce, isPausedAt, pausedByGuard, setByGuard, writeClearTemporaryLimit, writePause, writeResume, writeTemporaryLimit } from '../tiers/tier-state';
 import { decideRule, emptyRuleRuntime, type TRuleRuntime, type TStepRecord } from './decide';
 import { DEFAULT_GUARD_CONFIG, describeStep, ZGuardConfig, type TGuardConfig, type TGuardRule, type TGuardStep } from './guard-config';
 import { computeSignals, signalFor, type TFleetSignals } from './signals';
 import { sendWebhook, type TWebhookPayload } from './webhook';
 
-export const GUARD_ACTOR = { kind: 'system', name: 'guard' } as const;
-export const GUARD_NAME = 'guard';
+export { GUARD_ACTOR };
 
 export type TGuardRuntime = { rules: Record<string, TRuleRuntime>; lastEvalAt: string | null; lastEvalBy: string | null };
 
@@ -294,7 +295,7 @@ export class GuardService {
       prev.steps.map(async (s) => {
         if (s.status !== 'applied') return s;
         const stillOurs = s.action === 'pause'
-          ? ((await db.tier.findUnique({ where: { name: s.tier } }))?.pausedBy === GUARD_NAME)
+          ? pausedByGuard((await db.tier.findUnique({ where: { name: s.tier } })) ?? { pausedAt: null, pausedByKind: null })
           : s.tempLimitId
             ? Boolean(await db.temporaryLimit.findFirst({ where: { id: s.tempLimitId, clearedAt: null, until: { gt: ctx.now } } }))
             : false;
@@ -315,7 +316,8 @@ export class GuardService {
 
   private async operatorChange(tier: string, now: Date, graceMinutes: number) {
     return this.opts.db.auditEvent.findFirst({
-      where: { target: tier, action: { startsWith: 'tier.' }, actorName: { not: GUARD_NAME }, at: { gte: new Date(now.getTime() - graceMinutes * 60_000) } },
+      // Anyone but the guard itself, recognised by identity (a system actor), not by the name a user could take.
+      where: { target: tier, action: { startsWith: 'tier.' }, NOT: { actorType: GUARD_ACTOR.kind, actorName: GUARD_ACTOR.name }, at: { gte: new Date(now.getTime() - graceMinutes * 60_000) } },
       orderBy: { at: 'desc' },
     });
   }
@@ -448,27 +450,16 @@ export async function applyStep(tx: TDbTx, step: TGuardStep, now: Date, version:
   const tier = await tx.tier.findUnique({ where: { name: step.tier } });
   if (!tier) return { applied: false, tempLimitId: null, note: `no tier named "${step.tier}"` };
   if (tier.retiredAt) return { applied: false, tempLimitId: null, note: `tier "${step.tier}" is retired` };
-  const reason = `guard: rule ${guard.rule} step ${guard.step + 1}`;
+  const change = { tx, version, actor: GUARD_ACTOR, now, reason: `guard: rule ${guard.rule} step ${guard.step + 1}`, context: { guard }, auditAt: now };
   if (step.action === 'pause') {
-    if (tier.pausedAt && (!tier.resumeAt || tier.resumeAt > now)) return { applied: false, tempLimitId: null, note: `${step.tier} is already paused by ${tier.pausedBy ?? 'someone'}` };
-    await tx.tier.update({ where: { id: tier.id }, data: { pausedAt: now, pausedBy: GUARD_NAME, pauseReason: reason, resumeAt: null, pauseVersion: version } });
-    await recordAudit({ db: tx, actor: GUARD_ACTOR, action: 'tier.pause', target: tier.name, reason, details: { before: { paused: false }, after: { pausedAt: now }, configVersion: version, guard }, at: now });
+    if (isPausedAt(tier, now)) return { applied: false, tempLimitId: null, note: `${step.tier} is already paused by ${tier.pausedBy ?? 'someone'}` };
+    await writePause({ ...change, tier, resumeAt: null });
     return { applied: true, tempLimitId: null, note: null };
   }
-  const active = await tx.temporaryLimit.findFirst({ where: { tierId: tier.id, window: step.window, clearedAt: null, until: { gt: now } } });
-  if (active && active.createdBy !== GUARD_NAME) return { applied: false, tempLimitId: null, note: `${step.tier} already has a temporary ${step.window} limit set by ${active.createdBy}` };
-  if (active) await tx.temporaryLimit.update({ where: { id: active.id }, data: { clearedAt: now, clearedBy: GUARD_NAME } });
+  const active = await findActiveTemporaryLimit(tx, { tierId: tier.id, window: step.window, now });
+  if (active && !setByGuard(active)) return { applied: false, tempLimitId: null, note: `${step.tier} already has a temporary ${step.window} limit set by ${active.createdBy}` };
   const until = new Date(now.getTime() + step.hours * 3_600_000);
-  const created = await tx.temporaryLimit.create({ data: { tierId: tier.id, window: step.window, limit: step.limit, until, reason, createdBy: GUARD_NAME } });
-  await recordAudit({
-    db: tx,
-    actor: GUARD_ACTOR,
-    action: 'tier.set_temporary_limit',
-    target: tier.name,
-    reason,
-    details: { window: step.window, before: active ? { limit: active.limit, until: active.until } : null, after: { limit: step.limit, until }, configVersion: version, guard },
-    at: now,
-  });
+  const created = await writeTemporaryLimit({ ...change, tier, window: step.window, limit: step.limit, until, reason: change.reason });
   return { applied: true, tempLimitId: created.id, note: null };
 }
 
@@ -476,17 +467,9 @@ export async function applyStep(tx: TDbTx, step: TGuardStep, now: Date, version:
 export async function undoStep(tx: TDbTx, rec: Pick<TStepRecord, 'tier' | 'action' | 'tempLimitId'>, now: Date, version: number, guard: TGuardDetails): Promise<boolean> {
   const tier = await tx.tier.findUnique({ where: { name: rec.tier } });
   if (!tier) return false;
-  const reason = `guard: rule ${guard.rule} undoes step ${guard.step + 1}`;
-  if (rec.action === 'pause') {
-    if (!tier.pausedAt || tier.pausedBy !== GUARD_NAME) return false;
-    await tx.tier.update({ where: { id: tier.id }, data: { pausedAt: null, pausedBy: null, pauseReason: null, resumeAt: null, pauseVersion: null } });
-    await recordAudit({ db: tx, actor: GUARD_ACTOR, action: 'tier.resume', target: tier.name, reason, details: { before: { pausedAt: tier.pausedAt, reason: tier.pauseReason }, after: { paused: false }, configVersion: version, guard }, at: now });
-    return true;
-  }
+  const change = { tx, version, actor: GUARD_ACTOR, now, reason: `guard: rule ${guard.rule} undoes step ${guard.step + 1}`, context: { guard }, auditAt: now };
+  if (rec.action === 'pause') return pausedByGuard(tier) && writeResume({ ...change, tier });
   if (!rec.tempLimitId) return false;
-  const active = await tx.temporaryLimit.findFirst({ where: { id: rec.tempLimitId, clearedAt: null, until: { gt: now } } });
-  if (!active) return false;
-  await tx.temporaryLimit.update({ where: { id: active.id }, data: { clearedAt: now, clearedBy: GUARD_NAME } });
-  await recordAudit({ db: tx, actor: GUARD_ACTOR, action: 'tier.clear_temporary_limit', target: tier.name, reason, details: { window: active.window, before: { limit: active.limit, until: active.until }, after: null, configVersion: version, guard }, at: now });
-  return true;
+  const active = await findTemporaryLimitInForce(tx, { id: rec.tempLimitId, now });
+  return active !== null && writeClearTemporaryLimit({ ...change, tier, limit: active });
 }

@@ -1,13 +1,14 @@
-import type { TDb } from '@coolant/db';
-import { INSTANCE_LIVE_MS } from '../admission/config-sync';
-import { effectiveLimits, isPaused, loadConfigSnapshot } from '../admission/config-snapshot';
-import { WINDOWS } from '../admission/windows';
-
 /**
  * Tiers as operators see them: limits in force, temporary limits with time
  * left, pause state with how far it has propagated, and the last hour of
  * decisions per minute.
  */
+import type { TDb } from '@coolant/db';
+import { INSTANCE_LIVE_MS } from '../admission/config-sync';
+import { effectiveLimits, isPaused, loadConfigSnapshot } from '../admission/config-snapshot';
+import { WINDOWS } from '../admission/windows';
+import { propagationOf } from './propagation';
+
 export async function listTiers(req: { db: TDb; now: Date; includeRetired: boolean }) {
   const { db, now } = req;
   const snapshot = await loadConfigSnapshot(db, now);
@@ -26,17 +27,12 @@ export async function listTiers(req: { db: TDb; now: Date; includeRetired: boole
     .map((t) => {
       let propagation = null;
       if (t.pause?.version != null) {
-        // For each live instance, the first time it applied a version that includes this pause.
-        const perInstance = instances.map((i) => {
-          const times = applications.filter((a) => a.instanceId === i.id && a.version >= t.pause!.version!).map((a) => a.appliedAt.getTime());
-          return { instanceId: i.id, appliedAt: times.length ? new Date(Math.min(...times)).toISOString() : null };
-        });
-        const all = perInstance.length > 0 && perInstance.every((p) => p.appliedAt !== null);
+        const p = propagationOf({ version: t.pause.version, instanceIds: instances.map((i) => i.id), applications });
         propagation = {
           issuedAt: t.pause.at.toISOString(),
-          instances: perInstance,
-          appliedByAll: all,
-          lastAppliedAt: all ? new Date(Math.max(...perInstance.map((p) => new Date(p.appliedAt!).getTime()))).toISOString() : null,
+          instances: p.instances.map((i) => ({ instanceId: i.instanceId, appliedAt: i.appliedAt?.toISOString() ?? null })),
+          appliedByAll: p.appliedByAllAt !== null,
+          lastAppliedAt: p.appliedByAllAt?.toISOString() ?? null,
         };
       }
       const tierStats = stats.filter((s) => s.tierName === t.name);

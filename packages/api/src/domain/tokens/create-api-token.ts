@@ -2,6 +2,7 @@ import type { TDb } from '@coolant/db';
 import type { TActor } from '../../context';
 import type { TTokenRole } from '../../lib/roles';
 import { newSecret, sha256 } from '../../lib/secrets';
+import { actorName } from '../actors/actor';
 import { recordAudit } from '../audit/record-audit';
 
 export async function createApiToken(req: { db: TDb; actor: TActor; name: string; role: TTokenRole; reason?: string | undefined; ip: string | null }) {
@@ -14,6 +15,5 @@ export async function createApiToken(req: { db: TDb; actor: TActor; name: string
   return { id: token.id, name: token.name, role: req.role, prefix: token.prefix, secret };
 }
 
-export function actorName(actor: TActor): string {
-  return actor.kind === 'user' || actor.kind === 'token' || actor.kind === 'node' ? actor.name : actor.kind;
-}
+// Moved to the actors leaf; re-exported for the callers that still import it from here.
+export { actorName } from '../actors/actor';

@@ -1,0 +1,37 @@
+/**
+ * Sets (or with `limit: null` removes) the base limit of a tier on a window.
+ * Counters are keyed by (tier, window, subject, window start), not by the
+ * limit, so what subjects already spent in this window still counts.
+ */
+import { actorName } from '../actors/actor';
+import type { TWindow } from '../admission/windows';
+import { recordAudit } from '../audit/record-audit';
+import { findTierOrThrow } from './tier-lookup';
+import type { TTierRequest } from './tier-request';
+
+export async function setLimit(req: TTierRequest & { tier: string; window: TWindow; limit: number | null; reason?: string | undefined }) {
+  return req.config.mutate(async (tx, version) => {
+    const tier = await findTierOrThrow(tx, req.tier);
+    const before = tier.limits.find((l) => l.window === req.window)?.limit ?? null;
+    if (req.limit === null) {
+      await tx.tierLimit.deleteMany({ where: { tierId: tier.id, window: req.window } });
+    } else {
+      const updatedBy = actorName(req.actor);
+      await tx.tierLimit.upsert({
+        where: { tierId_window: { tierId: tier.id, window: req.window } },
+        create: { tierId: tier.id, window: req.window, limit: req.limit, updatedBy },
+        update: { limit: req.limit, updatedBy },
+      });
+    }
+    await recordAudit({
+      db: tx,
+      actor: req.actor,
+      action: 'tier.set_limit',
+      target: tier.name,
+      reason: req.reason,
+      details: { window: req.window, before, after: req.limit, configVersion: version },
+      ip: req.ip ?? null,
+    });
+    return { tier: tier.name, window: req.window, before, limit: req.limit, configVersion: version };
+  });
+}

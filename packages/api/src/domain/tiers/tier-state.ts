@@ -1,0 +1,124 @@
+/**
+ * The one writer of a tier's pause and of TemporaryLimit rows (test/tier-writes-single-module.test.ts
+ * fails on any other): operators, the scheduled resume and the guard all change them through these
+ * functions, inside the transaction of their config change and with the audit row in it. The kind
+ * of actor (user, token, guard, system) is stored beside the name, so ownership is decided by
+ * identity: a user named "guard" is an ordinary user.
+ */
+import type { TDbTx } from '@coolant/db';
+import { actorKind, actorName, type TChangeActor } from '../actors/actor';
+import type { TWindow } from '../admission/windows';
+import { recordAudit } from '../audit/record-audit';
+
+export type TTierChange = {
+  tx: TDbTx;
+  /** The config version this change commits in (ConfigSync.mutate hands it over). */
+  version: number;
+  actor: TChangeActor;
+  now: Date;
+  reason?: string | null | undefined;
+  ip?: string | null | undefined;
+  /** Merged into the audit details (the guard puts its rule, step and signal here). */
+  context?: Record<string, unknown> | undefined;
+  /** The audit row's time; by default the database's clock. The guard passes its own. */
+  auditAt?: Date | undefined;
+};
+
+type TPauseFields = { id: string; name: string; pausedAt: Date | null; pausedByKind: string | null; pauseReason: string | null; resumeAt: Date | null };
+type TTempLimitRow = { id: string; window: string; limit: number; until: Date; createdByKind: string };
+
+const UNPAUSED = { pausedAt: null, pausedBy: null, pausedByKind: null, pauseReason: null, resumeAt: null, pauseVersion: null } as const;
+
+async function audit(c: TTierChange, action: string, target: string, details: Record<string, unknown>): Promise<void> {
+  await recordAudit({
+    db: c.tx,
+    actor: c.actor,
+    action,
+    target,
+    reason: c.reason ?? null,
+    details: { ...details, configVersion: c.version, ...c.context },
+    ip: c.ip ?? null,
+    ...(c.auditAt ? { at: c.auditAt } : {}),
+  });
+}
+
+/** Paused now (a pause whose resumeAt has passed is over, even before the scheduler clears it). */
+export function isPausedAt(tier: Pick<TPauseFields, 'pausedAt' | 'resumeAt'>, now: Date): boolean {
+  return tier.pausedAt !== null && (!tier.resumeAt || tier.resumeAt > now);
+}
+
+export function pausedByGuard(tier: Pick<TPauseFields, 'pausedAt' | 'pausedByKind'>): boolean {
+  return tier.pausedAt !== null && tier.pausedByKind === 'guard';
+}
+
+export function setByGuard(limit: Pick<TTempLimitRow, 'createdByKind'>): boolean {
+  return limit.createdByKind === 'guard';
+}
+
+export function findActiveTemporaryLimit(tx: TDbTx, req: { tierId: string; window: TWindow | string; now: Date }) {
+  return tx.temporaryLimit.findFirst({ where: { tierId: req.tierId, window: req.window, clearedAt: null, until: { gt: req.now } } });
+}
+
+export function findTemporaryLimitInForce(tx: TDbTx, req: { id: string; now: Date }) {
+  return tx.temporaryLimit.findFirst({ where: { id: req.id, clearedAt: null, until: { gt: req.now } } });
+}
+
+export async function writePause(c: TTierChange & { tier: TPauseFields; resumeAt: Date | null }): Promise<void> {
+  const { tier } = c;
+  const before = tier.pausedAt ? { pausedAt: tier.pausedAt, reason: tier.pauseReason, resumeAt: tier.resumeAt } : { paused: false };
+  await c.tx.tier.update({
+    where: { id: tier.id },
+    data: { pausedAt: c.now, pausedBy: actorName(c.actor), pausedByKind: actorKind(c.actor), pauseReason: c.reason ?? null, resumeAt: c.resumeAt, pauseVersion: c.version },
+  });
+  await audit(c, 'tier.pause', tier.name, { before, after: { pausedAt: c.now, resumeAt: c.resumeAt } });
+}
+
+/**
+ * Ends the pause read as `tier`, if it is still that pause (compare-and-set on pausedAt) and, with
+ * `due`, only once its resumeAt has passed. False when someone else changed it first.
+ */
+export async function writeResume(c: TTierChange & { tier: TPauseFields; due?: boolean }): Promise<boolean> {
+  const { tier } = c;
+  if (!tier.pausedAt) return false;
+  const r = await c.tx.tier.updateMany({ where: { id: tier.id, pausedAt: tier.pausedAt, ...(c.due ? { resumeAt: { lte: c.now } } : {}) }, data: UNPAUSED });
+  if (r.count !== 1) return false;
+  await audit(c, 'tier.resume', tier.name, { before: { pausedAt: tier.pausedAt, reason: tier.pauseReason, resumeAt: tier.resumeAt }, after: { paused: false } });
+  return true;
+}
+
+/** A retired tier serves nobody, so a pause on it would be meaningless; its tier.update row audits the change. */
+export async function clearPauseOfRetiredTier(req: { tx: TDbTx; tierId: string }): Promise<void> {
+  await req.tx.tier.update({ where: { id: req.tierId }, data: UNPAUSED });
+}
+
+/** One temporary limit per (tier, window): the new one replaces the one in force. */
+export async function writeTemporaryLimit(
+  c: TTierChange & { tier: { id: string; name: string }; window: TWindow; limit: number; until: Date; reason: string },
+): Promise<{ id: string }> {
+  const { tx, tier, now } = c;
+  const previous = await findActiveTemporaryLimit(tx, { tierId: tier.id, window: c.window, now });
+  const by = { name: actorName(c.actor), kind: actorKind(c.actor) };
+  if (previous) await tx.temporaryLimit.update({ where: { id: previous.id }, data: { clearedAt: now, clearedBy: by.name, clearedByKind: by.kind } });
+  const created = await tx.temporaryLimit.create({
+    data: { tierId: tier.id, window: c.window, limit: c.limit, until: c.until, reason: c.reason, createdBy: by.name, createdByKind: by.kind },
+  });
+  const base = previous ? null : await tx.tierLimit.findUnique({ where: { tierId_window: { tierId: tier.id, window: c.window } } });
+  await audit(c, 'tier.set_temporary_limit', tier.name, {
+    window: c.window,
+    before: previous ? { limit: previous.limit, until: previous.until } : { base: base?.limit ?? null },
+    after: { limit: c.limit, until: c.until },
+  });
+  return { id: created.id };
+}
+
+/** Clears the temporary limit read as `limit` if it is still in force; false when it was not. */
+export async function writeClearTemporaryLimit(c: TTierChange & { tier: { name: string }; limit: TTempLimitRow }): Promise<boolean> {
+  const { tx, limit, now } = c;
+  const r = await tx.temporaryLimit.updateMany({
+    where: { id: limit.id, clearedAt: null, until: { gt: now } },
+    data: { clearedAt: now, clearedBy: actorName(c.actor), clearedByKind: actorKind(c.actor) },
+  });
+  if (r.count !== 1) return false;
+  await audit(c, 'tier.clear_temporary_limit', c.tier.name, { window: limit.window, before: { limit: limit.limit, until: limit.until }, after: null });
+  return true;
+}

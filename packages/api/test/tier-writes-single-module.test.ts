@@ -1,0 +1,96 @@
+// The tier-mutation module (src/domain/tiers/tier-state.ts) is the only writer of a tier's pause
+// and of TemporaryLimit rows. This reads every source file with the TypeScript parser and fails
+// on a Prisma write that touches them anywhere else, or on raw SQL that writes those tables.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const SRC = join(import.meta.dirname, '../src');
+const MODULE = 'domain/tiers/tier-state.ts';
+const WRITES = new Set(['create', 'createMany', 'createManyAndReturn', 'update', 'updateMany', 'updateManyAndReturn', 'upsert', 'delete', 'deleteMany']);
+const PAUSE_FIELDS = new Set(['pausedAt', 'pausedBy', 'pausedByKind', 'pauseReason', 'resumeAt', 'pauseVersion']);
+const RAW_WRITE = /\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(TemporaryLimit|Tier)"?\s/i;
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [join(dir, e.name)] : []));
+}
+
+/** Offending writes in one file's text: "line: what". */
+export function tierStateWrites(fileName: string, text: string): string[] {
+  const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true);
+  const found: string[] = [];
+  const at = (n: ts.Node) => `${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}`;
+  const visit = (n: ts.Node) => {
+    if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && WRITES.has(n.expression.name.text)) {
+      const target = n.expression.expression;
+      const model = ts.isPropertyAccessExpression(target) ? target.name.text : null;
+      if (model === 'temporaryLimit') found.push(`${at(n)}: temporaryLimit.${n.expression.name.text}`);
+      if (model === 'tier') {
+        const arg = n.arguments[0];
+        const props = arg && ts.isObjectLiteralExpression(arg) ? arg.properties : [];
+        // The fields written: data (update, create) or create/update (upsert); a spread there hides which.
+        for (const p of props) {
+          if (!p.name || !ts.isIdentifier(p.name) || !['data', 'create', 'update'].includes(p.name.text)) continue;
+          const value = ts.isPropertyAssignment(p) ? p.initializer : null;
+          if (!value || !ts.isObjectLiteralExpression(value)) {
+            found.push(`${at(p)}: tier.${n.expression.name.text} with a ${p.name.text} that is not an object literal`);
+            continue;
+          }
+          const walk = (o: ts.ObjectLiteralExpression): void => {
+            for (const q of o.properties) {
+              if (ts.isSpreadAssignment(q)) {
+                const e = q.expression;
+                // `...(cond ? { a } : {})` is read through; any other spread could carry pause fields.
+                const inner = ts.isParenthesizedExpression(e) && ts.isConditionalExpression(e.expression) ? [e.expression.whenTrue, e.expression.whenFalse] : [e];
+                for (const x of inner) if (ts.isObjectLiteralExpression(x)) walk(x); else found.push(`${at(q)}: tier.${(n.expression as ts.PropertyAccessExpression).name.text} spreads ${x.getText(sf)}`);
+              } else if (q.name && (ts.isIdentifier(q.name) || ts.isStringLiteral(q.name)) && PAUSE_FIELDS.has(q.name.text)) {
+                found.push(`${at(q)}: tier.${(n.expression as ts.PropertyAccessExpression).name.text} writes ${q.name.text}`);
+              }
+            }
+          };
+          walk(value);
+        }
+      }
+    }
+    if ((ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n) || ts.isTemplateHead(n)) && RAW_WRITE.test(n.text)) found.push(`${at(n)}: raw SQL writes ${RAW_WRITE.exec(n.text)![2]}`);
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return found;
+}
+
+describe('tier state has one writer', () => {
+  it(`no file in packages/api/src but ${MODULE} writes Tier pause fields or TemporaryLimit rows`, () => {
+    const offenders = files(SRC)
+      .filter((f) => relative(SRC, f) !== MODULE)
+      .flatMap((f) => tierStateWrites(f, readFileSync(f, 'utf8')).map((w) => `${relative(SRC, f)}:${w}`));
+    expect(offenders).toEqual([]);
+  });
+
+  it('the module itself is seen writing them (the check reads what it claims to)', () => {
+    expect(tierStateWrites(MODULE, readFileSync(join(SRC, MODULE), 'utf8')).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('catches the writes of the code before the module (old pause-tier, manage-tiers, config-sync, guard)', () => {
+    const old = `
+      await tx.tier.update({ where: { id: tier.id }, data: { pausedAt: now, pausedBy: actorName(ctx.actor), pauseReason: req.reason, resumeAt: req.resumeAt ?? null, pauseVersion: version } });
+      await tx.tier.update({ where: { id: tier.id }, data: { ...(req.name ? { name: req.name } : {}), ...(req.retired ? { pausedAt: null, pausedBy: null } : {}) } });
+      await tx.tier.updateMany({ where: { id: tier.id }, data: UNPAUSED });
+      await tx.temporaryLimit.create({ data: { tierId: tier.id, window: step.window, limit: step.limit, until, reason, createdBy: GUARD_NAME } });
+      await db.$executeRawUnsafe('UPDATE "Tier" SET "pausedAt" = NULL');
+      await tx.tier.update({ where: { id: tier.id }, data: { name: 'renamed' } });`;
+    expect(tierStateWrites('old.ts', old)).toEqual([
+      '2: tier.update writes pausedAt',
+      '2: tier.update writes pausedBy',
+      '2: tier.update writes pauseReason',
+      '2: tier.update writes resumeAt',
+      '2: tier.update writes pauseVersion',
+      '3: tier.update writes pausedAt',
+      '3: tier.update writes pausedBy',
+      '4: tier.updateMany with a data that is not an object literal',
+      '5: temporaryLimit.create',
+      '6: raw SQL writes Tier',
+    ]);
+  });
+});
