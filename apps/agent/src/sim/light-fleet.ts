@@ -5,6 +5,7 @@
  * machine at a few dozen nodes; this carries a thousand.
  */
 import { setMaxListeners } from 'node:events';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Spool } from '@coolant/telemetry';
 import { Agent, FatalAgentError, type TLogger } from '../agent';
@@ -60,6 +61,7 @@ export function startLightFleet(o: TLightFleetOptions): TLightFleet {
   // Every node's loops listen on this one signal.
   setMaxListeners(0, controller.signal);
   const failures = new Map<string, string>();
+  const enrolling = limiter(ENROLL_CONCURRENCY);
   const nodes: (TSimNodeHandle & { config: TAgentConfig; done: Promise<void> })[] = [];
   for (let i = 0; i < o.nodes; i++) {
     const hostname = `${o.prefix}-${String(i + 1).padStart(o.nodes >= 1000 ? 4 : 3, '0')}`;
@@ -68,12 +70,10 @@ export function startLightFleet(o: TLightFleetOptions): TLightFleet {
     const log = nodeLogger(hostname, o);
     const deps = { collector: createSimCollector({ seed: i, gpus: o.gpus, profile, hostname }), spoolDurable: o.durable ?? true, drawInProcess: true, smokeJobs: i < (o.jobNodes ?? o.nodes) };
     const agent = new Agent(config, log, deps);
-    // Spread over one interval, so a thousand nodes do not enroll and report in one burst.
+    // Spread over one interval, so a thousand nodes do not report in one burst; enrolled a few at a
+    // time first (a fleet is installed host by host, not all in one second).
     const delay = (i / o.nodes) * o.intervalSeconds * 1000;
-    const done = new Promise<void>((res) => {
-      const t = setTimeout(res, delay);
-      controller.signal.addEventListener('abort', () => (clearTimeout(t), res()), { once: true });
-    })
+    const done = Promise.all([pause(delay, controller.signal), enrolling(() => enrollWithRetry(agent, controller.signal, log))])
       .then(() => runUntilFatal(agent, controller.signal, log))
       .catch((error: unknown) => {
         if (controller.signal.aborted) return;
@@ -98,11 +98,21 @@ export function startLightFleet(o: TLightFleetOptions): TLightFleet {
         nodes.map(async (n): Promise<TNodeResult> => {
           let error = failures.get(n.hostname) ?? null;
           let delivered = n.agent.stats.delivered;
-          if (drain && !error) {
+          // A node that never enrolled has nothing the console could take.
+          if (drain && !error && existsSync(join(n.stateDir, 'node.json'))) {
             // A fresh Agent on the same state dir: it reads the saved node token and the spool.
             const finisher = new Agent(n.config, nodeLogger(n.hostname, o), { spoolDurable: o.durable ?? true });
             try {
-              if (!(await finisher.drain(deadline))) error = 'the console did not take every sample';
+              // Asked again until the deadline: a thousand nodes draining at once can time out a few requests.
+              for (;;) {
+                try {
+                  if (!(await finisher.drain(deadline))) error = 'the console did not take every sample';
+                  break;
+                } catch (e) {
+                  if (e instanceof FatalAgentError || deadline.aborted) throw e;
+                  await pause(500, deadline);
+                }
+              }
             } catch (e) {
               error = (e as Error).message;
             } finally {
@@ -110,6 +120,7 @@ export function startLightFleet(o: TLightFleetOptions): TLightFleet {
             }
             delivered += finisher.stats.delivered;
           }
+          if (!existsSync(join(n.stateDir, 'spool'))) return { hostname: n.hostname, collected: 0, delivered, leftInSpool: 0, error: error ?? 'never enrolled' };
           const spool = await Spool.open({ dir: join(n.stateDir, 'spool'), durable: o.durable ?? true });
           const leftInSpool = spool.stats().records;
           await spool.close();
@@ -121,24 +132,69 @@ export function startLightFleet(o: TLightFleetOptions): TLightFleet {
 }
 
 /**
+ * Enrollments in flight at once. 1,000 at once made the console answer agent.enroll after 3 to 27 s
+ * (p50, measured on the 2-core machine) and held up every report behind them.
+ */
+const ENROLL_CONCURRENCY = 8;
+
+function limiter(max: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active >= max) await new Promise<void>((res) => waiting.push(res));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((res) => {
+    if (signal.aborted) return res();
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      res();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Enrolls (or reads the saved token); a console that does not answer yet is asked again. */
+async function enrollWithRetry(agent: Agent, signal: AbortSignal, log: TLogger): Promise<void> {
+  for (let wait = 1_000; !signal.aborted; wait = Math.min(wait * 2, 30_000)) {
+    try {
+      await agent.enroll(signal);
+      return;
+    } catch (error) {
+      if (error instanceof FatalAgentError || signal.aborted) throw error;
+      log.warn(`enrollment failed (${(error as Error).message}); again in ${wait / 1000} s`);
+      await pause(wait, signal);
+    }
+  }
+}
+
+/**
  * What systemd's Restart=on-failure does for a real agent: run() gives up on an error it cannot
  * ride out inside (enrollment while the console does not answer), and is started again after a
  * pause. A FatalAgentError (token refused) stops the node for good, as it stops a real agent.
  */
 async function runUntilFatal(agent: Agent, signal: AbortSignal, log: TLogger): Promise<void> {
-  let pause = 1_000;
+  let wait = 1_000;
   while (!signal.aborted) {
     try {
       await agent.run(signal);
       return;
     } catch (error) {
       if (error instanceof FatalAgentError || signal.aborted) throw error;
-      log.warn(`agent stopped (${(error as Error).message}); starting it again in ${pause / 1000} s`);
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, pause * (0.5 + Math.random()));
-        signal.addEventListener('abort', () => (clearTimeout(t), res()), { once: true });
-      });
-      pause = Math.min(pause * 2, 30_000);
+      log.warn(`agent stopped (${(error as Error).message}); starting it again in about ${wait / 1000} s`);
+      await pause(wait * (0.5 + Math.random()), signal);
+      wait = Math.min(wait * 2, 30_000);
     }
   }
 }
