@@ -8,6 +8,8 @@
 //                                 (next, react, @prisma/*, better-sqlite3, pg, …) stay in node_modules
 //   apps/console/dist/worker.js   the generator's worker thread (smoke tests), weights inside: the
 //                                 generator looks for worker.js beside the module that calls it
+//   apps/console/dist/migrate-worker.mjs  the migrations, run by the server on a worker thread so
+//                                 the wasm schema engine's memory leaves with it
 //   dist/agent/coolant-agent.mjs  the agent bundle the local agent runs, the one `npm run agent:package`
 //                                 ships (scripts/package-agent.mjs --bundle-only)
 //
@@ -74,7 +76,7 @@ function serverStale() {
   } catch {
     return true;
   }
-  if (info.node !== process.version || !existsSync(join(distDir, 'server.mjs')) || !existsSync(join(distDir, 'worker.js'))) return true;
+  if (info.node !== process.version || !existsSync(join(distDir, 'server.mjs')) || !existsSync(join(distDir, 'worker.js')) || !existsSync(join(distDir, 'migrate-worker.mjs'))) return true;
   const inputs = [...info.inputs.map((p) => join(root, p)), lockfile, self];
   return inputs.some((p) => !existsSync(p) || statSync(p).mtimeMs > info.builtAtMs);
 }
@@ -136,13 +138,15 @@ async function buildServer() {
       // CommonJS code bundled into ESM still calls require() for Node's builtins.
       banner: { js: 'import { createRequire as __coolantCreateRequire } from "node:module"; const require = __coolantCreateRequire(import.meta.url);' },
     };
-    const [server, worker] = await Promise.all([
+    const [server, worker, migrate] = await Promise.all([
       esbuild.build({ ...common, entryPoints: [join(consoleDir, 'server/main.ts')], outfile: join(work, 'server.mjs') }),
+      esbuild.build({ ...common, entryPoints: [join(consoleDir, 'server/migrate-worker.ts')], outfile: join(work, 'migrate-worker.mjs') }),
       esbuild.build({ ...common, stdin: { contents: workerEntry, resolveDir: root, sourcefile: '<generator-worker>', loader: 'ts' }, outfile: join(work, 'worker.js') }),
     ]);
     renameSync(join(work, 'worker.js'), join(distDir, 'worker.js'));
+    renameSync(join(work, 'migrate-worker.mjs'), join(distDir, 'migrate-worker.mjs'));
     renameSync(join(work, 'server.mjs'), join(distDir, 'server.mjs'));
-    const inputs = [...new Set([...Object.keys(server.metafile.inputs), ...Object.keys(worker.metafile.inputs)])]
+    const inputs = [...new Set([...Object.keys(server.metafile.inputs), ...Object.keys(worker.metafile.inputs), ...Object.keys(migrate.metafile.inputs)])]
       .filter((p) => !p.startsWith('<'))
       .map((p) => relative(root, resolve(root, p)))
       .sort();

@@ -3,11 +3,11 @@ import { resolve } from 'node:path';
 import next from 'next';
 import { ensureAdmin, ensureEnrollmentSecret, ensureEnvAdminToken, startServices } from '@coolant/api';
 import { closeDb, describeDb, getDb, resolveDbConfig, tuneSqlite } from '@coolant/db';
-import { applyMigrations } from '@coolant/db/migrate';
 import pkg from '../../../package.json' with { type: 'json' };
 import { readEnv } from './env';
 import { createRequestListener } from './http';
 import { startLocalAgent, stopChild } from './local-agent';
+import { runMigrations } from './run-migrations';
 
 const CONSOLE_DIR = resolve(import.meta.dirname, '..');
 
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const dbConfig = resolveDbConfig({ databaseUrl: env.DATABASE_URL, dataDir: env.dataDir });
   console.log(`Coolant ${pkg.version}: database ${describeDb(dbConfig)}`);
 
-  const applied = await applyMigrations(dbConfig);
+  const applied = await runMigrations(dbConfig);
   if (applied.length) console.log(`Applied migrations: ${applied.join(', ')}`);
   const db = getDb(dbConfig);
   await tuneSqlite(db, dbConfig);
