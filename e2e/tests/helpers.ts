@@ -30,14 +30,17 @@ export async function createUser(request: APIRequestContext, role: 'viewer' | 'o
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-/** One real agent with the simulated nvidia-smi of scripts/fleet-sim, as `npm run fleet:sim` starts them. */
+/**
+ * One real agent with the simulated nvidia-smi of scripts/fleet-sim, as `npm run fleet:sim` starts
+ * them: the built agent bundle (`npm run build` makes it, and e2e depends on the build).
+ */
 export function startAgent(baseURL: string, hostname: string, profile: 'normal' | 'hot'): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), `coolant-e2e-${hostname}-`));
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   writeFileSync(join(bin, 'nvidia-smi'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'scripts/fleet-sim/fake-nvidia-smi.mjs')}" "$@"\n`);
   chmodSync(join(bin, 'nvidia-smi'), 0o755);
-  return spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'apps/agent/src/main.ts'), '--server', baseURL, '--state-dir', join(dir, 'state'), '--interval', '1', '--hostname', hostname], {
+  return spawn(process.execPath, [join(ROOT, 'dist/agent/coolant-agent.mjs'), '--server', baseURL, '--state-dir', join(dir, 'state'), '--interval', '1', '--hostname', hostname], {
     env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, COOLANT_ENROLL_TOKEN: ENROLL_TOKEN, SIM_SEED: String(hostname.length), SIM_GPUS: '4', SIM_PROFILE: profile },
     stdio: 'ignore',
   });
