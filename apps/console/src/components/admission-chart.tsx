@@ -1,51 +1,47 @@
-import { useId } from 'react';
+'use client';
+
+import { useMemo } from 'react';
 import type { TTier } from '@/lib/tiers';
+import { TimeSeriesChart, type TChartSeries } from './time-series-chart';
 
 const MINUTES = 60;
-const W = 360;
-const H = 64;
-const BAR = W / MINUTES;
 
 /**
- * Admitted (green) and denied (red) decisions per minute over the last hour,
- * stacked, as an inline SVG: 60 rectangles do not need a chart library.
+ * Admitted (green) and denied (red) decisions per minute over the last hour, stacked bars,
+ * with the minute's counts in the readout under the cursor.
  */
 export function AdmissionChart({ lastHour, now }: { lastHour: TTier['lastHour']; now: number }) {
-  const titleId = useId();
-  // Minutes with no decisions have no row on the server; fill the gaps with zeros.
-  const byMinute = new Map(lastHour.perMinute.map((p) => [Math.floor(Date.parse(p.minute) / 60_000), p]));
   const current = Math.floor(now / 60_000);
-  const slots = Array.from({ length: MINUTES }, (_, i) => {
-    const minute = current - (MINUTES - 1) + i;
-    const p = byMinute.get(minute);
-    return { minute, allowed: p?.allowed ?? 0, denied: p?.denied ?? 0 };
-  });
-  const max = Math.max(1, ...slots.map((s) => s.allowed + s.denied));
-  const scale = (n: number) => (n / max) * (H - 2);
-  const hhmm = (minute: number) => new Date(minute * 60_000).toLocaleTimeString('en-US', { hour: '2-digit', minute: '2-digit', hour12: false });
+  const { times, series, peak } = useMemo(() => {
+    // Minutes with no decisions have no row on the server: there were none, so these zeros are real.
+    const byMinute = new Map(lastHour.perMinute.map((p) => [Math.floor(Date.parse(p.minute) / 60_000), p]));
+    const minutes = Array.from({ length: MINUTES }, (_, i) => current - (MINUTES - 1) + i);
+    const allowed = minutes.map((m) => byMinute.get(m)?.allowed ?? 0);
+    const denied = minutes.map((m) => byMinute.get(m)?.denied ?? 0);
+    const s: TChartSeries[] = [
+      { label: 'admitted', values: allowed, color: '#53d18b' },
+      { label: 'denied', values: denied, color: '#ff6b6b' },
+    ];
+    return { times: minutes.map((m) => m * 60_000), series: s, peak: Math.max(1, ...minutes.map((_, i) => allowed[i]! + denied[i]!)) };
+  }, [lastHour.perMinute, current]);
+  // Half a minute of air on each side so the first and last bars are whole.
+  const window = { from: (current - MINUTES + 0.5) * 60_000, to: (current + 0.5) * 60_000 };
   return (
-    <figure className="chart" data-testid="admission-chart">
-      <svg width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={titleId}>
-        <title id={titleId}>{`Last hour: ${lastHour.allowed} admitted, ${lastHour.denied} denied (per minute, peak ${max})`}</title>
-        <line x1={0} y1={H - 0.5} x2={W} y2={H - 0.5} className="axis" />
-        {slots.map((s, i) => {
-          const a = scale(s.allowed);
-          const d = scale(s.denied);
-          return (
-            <g key={s.minute}>
-              <title>{`${hhmm(s.minute)} · ${s.allowed} admitted, ${s.denied} denied`}</title>
-              {/* a full-height transparent target so the hover title works on empty minutes too */}
-              <rect x={i * BAR} y={0} width={BAR} height={H} fill="transparent" />
-              {a > 0 && <rect className="ok" x={i * BAR + 0.5} y={H - 1 - a} width={BAR - 1} height={a} />}
-              {d > 0 && <rect className="bad" x={i * BAR + 0.5} y={H - 1 - a - d} width={BAR - 1} height={d} />}
-            </g>
-          );
-        })}
-      </svg>
-      <figcaption className="small">
+    <div className="admission-chart" data-testid="admission-chart">
+      <TimeSeriesChart
+        title={`Last hour: ${lastHour.allowed} admitted, ${lastHour.denied} denied (per minute, peak ${peak})`}
+        unit=""
+        times={times}
+        series={series}
+        window={window}
+        stacked
+        height={110}
+        empty=""
+      />
+      <p className="small">
         <span className="legend ok" /> {lastHour.allowed.toLocaleString('en-US')} admitted · <span className="legend bad" />{' '}
-        {lastHour.denied.toLocaleString('en-US')} denied <span className="muted">in the last hour · peak {max}/min</span>
-      </figcaption>
-    </figure>
+        {lastHour.denied.toLocaleString('en-US')} denied <span className="muted">in the last hour · peak {peak}/min</span>
+      </p>
+    </div>
   );
 }

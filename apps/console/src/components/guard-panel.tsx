@@ -1,58 +1,37 @@
 'use client';
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useTRPC } from '@/trpc/client';
 import { dateTime } from '@/lib/format';
 import type { TRole } from '@/lib/actor';
 import { GUARD_REFETCH_MS } from './guard-banner';
+import { TimeSeriesChart, type TChartSeries } from './time-series-chart';
 
 type TPoint = { at: string; value: number | null };
 
-/** The rule's signal over time against its trip and clear thresholds, inline SVG. */
+/** The rule's signal over time against its trip and clear thresholds (dashed). */
 function SignalChart({ id, series, trip, clear, unit }: { id: string; series: TPoint[]; trip: number; clear: number; unit: string }) {
-  const W = 560;
-  const H = 160;
-  const pad = { l: 44, r: 60, t: 10, b: 20 };
-  const times = series.map((p) => Date.parse(p.at));
-  const from = times.length ? Math.min(...times) : 0;
-  const to = times.length ? Math.max(...times) : 1;
-  const values = series.map((p) => p.value).filter((v): v is number => v !== null);
-  const top = Math.max(trip * 1.2, ...values.map((v) => v * 1.05), 1e-9);
-  const x = (t: number) => pad.l + ((t - from) / Math.max(1, to - from)) * (W - pad.l - pad.r);
-  const y = (v: number) => H - pad.b - (Math.max(0, v) / top) * (H - pad.t - pad.b);
-  let d = '';
-  let pen = false;
-  for (const p of series) {
-    if (p.value === null) {
-      pen = false;
-      continue;
-    }
-    d += `${pen ? 'L' : 'M'}${x(Date.parse(p.at)).toFixed(1)},${y(p.value).toFixed(1)}`;
-    pen = true;
-  }
-  const fmt = (v: number) => `${Math.round(v * 100) / 100}${unit}`;
+  const { times, lines } = useMemo(() => {
+    const t = series.map((p) => Date.parse(p.at));
+    const l: TChartSeries[] = [
+      { label: 'signal', values: series.map((p) => p.value), color: '#4cc2ff' },
+      { label: 'trip', values: t.map(() => trip), color: '#ff6b6b', dash: [5, 3] },
+      { label: 'clear', values: t.map(() => clear), color: '#53d18b', dash: [5, 3] },
+    ];
+    return { times: t, lines: l };
+  }, [series, trip, clear]);
   return (
-    <figure style={{ margin: 0 }} data-testid="guard-chart" data-rule={id}>
-      <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label={`signal of rule ${id} against its thresholds`}>
-        <title>{`rule ${id}: signal, trip ${trip}, clear ${clear}`}</title>
-        <line x1={pad.l} x2={W - pad.r} y1={y(0)} y2={y(0)} stroke="#2a3039" />
-        <line x1={pad.l} x2={W - pad.r} y1={y(trip)} y2={y(trip)} stroke="#ff6b6b" strokeDasharray="5 3" />
-        <text x={W - pad.r + 4} y={y(trip) + 4} fill="#ff6b6b" fontSize="10">trip {fmt(trip)}</text>
-        <line x1={pad.l} x2={W - pad.r} y1={y(clear)} y2={y(clear)} stroke="#53d18b" strokeDasharray="5 3" />
-        <text x={W - pad.r + 4} y={y(clear) + 4} fill="#53d18b" fontSize="10">clear {fmt(clear)}</text>
-        <text x={pad.l - 4} y={y(top) + 8} fill="#8b94a3" fontSize="10" textAnchor="end">{fmt(top)}</text>
-        <text x={pad.l - 4} y={y(0)} fill="#8b94a3" fontSize="10" textAnchor="end">0</text>
-        {times.length > 0 && (
-          <>
-            <text x={pad.l} y={H - 4} fill="#8b94a3" fontSize="10">{new Date(from).toLocaleTimeString()}</text>
-            <text x={W - pad.r} y={H - 4} fill="#8b94a3" fontSize="10" textAnchor="end">{new Date(to).toLocaleTimeString()}</text>
-          </>
-        )}
-        <path d={d} fill="none" stroke="#4cc2ff" strokeWidth="1.8" />
-      </svg>
-      {values.length === 0 && <figcaption className="muted">no evaluation with data yet (the deciding instance records one every interval)</figcaption>}
-    </figure>
+    <div data-testid="guard-chart" data-rule={id}>
+      <TimeSeriesChart
+        title={`rule ${id}: signal, trip ${trip}, clear ${clear}`}
+        unit={unit}
+        times={times}
+        series={lines}
+        yAtLeast={trip * 1.2}
+        empty="no evaluation with data yet (the deciding instance records one every interval)"
+      />
+    </div>
   );
 }
 

@@ -2,17 +2,17 @@
 
 import Link from 'next/link';
 import { useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useTRPC } from '@/trpc/client';
 import { ago } from '@/lib/format';
 import { useNow } from '@/lib/use-now';
-import { LineChart } from './line-chart';
+import { alignPoints, TimeSeriesChart, type TChartSeries } from './time-series-chart';
 import styles from './fleet.module.css';
 
 const METRICS = [
   { key: 1, title: 'Utilization', unit: '%', max: 100 },
   { key: 2, title: 'Temperature', unit: '°C', max: undefined },
-  { key: 3, title: 'Power', unit: 'W', max: undefined },
+  { key: 3, title: 'Power', unit: ' W', max: undefined },
   { key: 4, title: 'Memory used', unit: ' MiB', max: undefined },
 ] as const;
 
@@ -21,12 +21,20 @@ export function NodeDetail({ id }: { id: string }) {
   const node = useQuery({ ...trpc.fleet.node.queryOptions({ id }), refetchInterval: 5_000 });
   const [range, setRange] = useState<'hour' | 'day'>('hour');
   const now = useNow();
+  const gpuSeries = node.data?.charts[range];
+  // One time axis for all GPUs, per metric; recomputed only when a refetch brings new points.
+  const charts = useMemo(() => {
+    const series = gpuSeries ?? [];
+    return METRICS.map((m) => {
+      const { times, values } = alignPoints(series.map((s) => ({ points: s.points.map((p) => [p[0] as number, p[m.key] as number | null]) })));
+      return { metric: m, times, series: series.map((s, i): TChartSeries => ({ label: `GPU ${s.gpuIndex}`, values: values[i]! })) };
+    });
+  }, [gpuSeries]);
   if (node.error) return <div className="error">{node.error.message}</div>;
   if (!node.data) return <div className="muted">Loading…</div>;
   const n = node.data;
   const to = now;
   const from = to - (range === 'hour' ? 3_600_000 : 86_400_000);
-  const series = n.charts[range];
   const h = n.health;
   return (
     <>
@@ -107,17 +115,10 @@ export function NodeDetail({ id }: { id: string }) {
         <button className={range === 'day' ? '' : 'secondary'} onClick={() => setRange('day')}>Last day</button>
       </div>
       <div className={styles.charts}>
-        {METRICS.map((m) => (
+        {charts.map(({ metric: m, times, series }) => (
           <div key={m.title} className={styles.chart}>
             <h3>{m.title}</h3>
-            <LineChart
-              title={`${m.title}, last ${range}`}
-              unit={m.unit}
-              from={from}
-              to={to}
-              {...(m.max !== undefined ? { max: m.max } : {})}
-              series={series.map((s) => ({ label: `GPU ${s.gpuIndex}`, points: s.points.map((p) => [p[0] as number, p[m.key] as number | null]) }))}
-            />
+            <TimeSeriesChart key={range} title={`${m.title}, last ${range}`} unit={m.unit} times={times} series={series} window={{ from, to }} yMax={m.max} />
           </div>
         ))}
       </div>
