@@ -2,7 +2,8 @@ import { expect, test, type Locator } from '@playwright/test';
 import { createUser, login, startAgent } from './helpers';
 
 // The node page's charts, drawn by uPlot: one canvas per chart, y labels whole (the hand-drawn SVG cut
-// "78,112 MiB" to "12 MiB"), a readout of the time and value under the cursor, and the tier card's chart.
+// "78,112 MiB" to "12 MiB"), a readout of the time and value under the cursor, and the tier card's chart
+// (readout, drag to zoom, double click back).
 
 /** The plot's left edge (CSS px from the chart's left): the y axis is this wide. */
 async function yAxisWidth(chart: Locator): Promise<number> {
@@ -29,7 +30,7 @@ async function leftEdgeInked(chart: Locator): Promise<boolean> {
   });
 }
 
-test('the node page charts on canvases with whole y labels, a hover readout of time and value, and no CSP violation', async ({ page, request, baseURL }) => {
+test('the node page charts on canvases with whole y labels, a hover readout of time and value; the tier chart reads out, zooms and unzooms; no CSP violation', async ({ page, request, baseURL }) => {
   test.setTimeout(90_000);
   const host = `e2e-charts-${Date.now().toString(36)}`;
   const agent = startAgent(baseURL!, host, 'normal');
@@ -89,6 +90,27 @@ test('the node page charts on canvases with whole y labels, a hover readout of t
     const tbox = (await tover.boundingBox())!;
     await tover.hover({ position: { x: tbox.width - 3, y: tbox.height / 2 } });
     await expect(tierChart.locator('.u-legend .u-series').filter({ hasText: 'admitted' }).locator('.u-value')).toHaveText(/^\d[\d,]*$/);
+
+    // Drag to zoom on x, double click back: the minute under the chart's left edge says which range is shown.
+    const tierTime = tierChart.locator('.u-legend .u-series').first().locator('.u-value');
+    const leftMinute = async () => {
+      await tover.hover({ position: { x: 2, y: tbox.height / 2 } });
+      await expect(tierTime).toHaveText(/\d{2}:\d{2}:\d{2}$/);
+      const [, h, m] = /(\d{2}):(\d{2}):\d{2}$/.exec((await tierTime.textContent())!)!;
+      return Number(h) * 60 + Number(m);
+    };
+    const minutesAgo = (minute: number) => (((new Date().getHours() * 60 + new Date().getMinutes() - minute) % 1440) + 1440) % 1440;
+    expect(minutesAgo(await leftMinute())).toBeGreaterThanOrEqual(58);
+    const b = (await tover.boundingBox())!;
+    await page.mouse.move(b.x + b.width * 0.5, b.y + b.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width * 0.95, b.y + b.height / 2, { steps: 5 });
+    await page.mouse.up();
+    const zoomedAgo = minutesAgo(await leftMinute());
+    expect(zoomedAgo).toBeGreaterThanOrEqual(27);
+    expect(zoomedAgo).toBeLessThanOrEqual(33);
+    await tover.dblclick({ position: { x: tbox.width / 2, y: tbox.height / 2 } });
+    expect(minutesAgo(await leftMinute())).toBeGreaterThanOrEqual(58);
 
     expect(violations).toEqual([]);
   } finally {
