@@ -5,7 +5,7 @@
 //   npx tsx bench/ingest.ts [--nodes 400] [--seconds 8] [--clients 16] [--batches 1,10] [--db sqlite,postgresql]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTestDatabase } from '@coolant/db/testing';
@@ -65,7 +65,7 @@ function load(configFile: string): Promise<TLoad> {
   });
 }
 
-type TRow = { db: string; batch: number; r: TLoad; stored: number | null };
+type TRow = { db: string; batch: number; r: TLoad; stored: number | null; perTransaction: number | null; load: string };
 const rows: TRow[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'coolant-bench-ingest-'));
 
@@ -86,8 +86,13 @@ for (const db of values.db!.split(',')) {
       const r = await load(file);
       if (r.firstError) console.error(`[${db}, ${batch}/report] first error: ${r.firstError}`);
       // The console's own count of GPU samples stored must equal what it acknowledged.
-      const stored = metricValue(parseMetrics((await metricsText(c.url)).text), 'coolant_ingest_gpu_samples_total');
-      rows.push({ db, batch, r, stored });
+      const metrics = parseMetrics((await metricsText(c.url)).text);
+      const stored = metricValue(metrics, 'coolant_ingest_gpu_samples_total');
+      // Group commit: how many reports each transaction carried, over the whole run (enrolment excluded).
+      const reports = metricValue(metrics, 'coolant_ingest_reports_total');
+      const transactions = metricValue(metrics, 'coolant_ingest_transactions_total');
+      const perTransaction = reports !== null && transactions ? reports / transactions : null;
+      rows.push({ db, batch, r, stored, perTransaction, load: loadavg().map((l) => l.toFixed(1)).join(' ') });
     } finally {
       await c.stop();
       await pg?.drop();
@@ -99,12 +104,12 @@ const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
 console.log(
   `\nIngest over HTTP: agent.report from ${values.nodes} enrolled nodes, ${GPUS} GPUs per sample, ${values.clients} keep-alive clients, ${values.seconds} s after a ${values.warmup} s warm-up, 127.0.0.1. Goal ≥ ${GOAL.gpuSamplesPerSecond.toLocaleString('en-US')} GPU-samples/s with p99 ≤ ${GOAL.p99} ms\n`,
 );
-console.log('| db | samples/report | reports/s | GPU-samples/s | p50 ms | p99 ms | goal | statuses | GPU samples acknowledged / stored (whole run) |');
-console.log('|---|---|---|---|---|---|---|---|---|');
-for (const { db, batch, r, stored } of rows) {
+console.log('| db | samples/report | reports/s | GPU-samples/s | p50 ms | p99 ms | goal | reports per transaction | load average after | statuses | GPU samples acknowledged / stored (whole run) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const { db, batch, r, stored, perTransaction, load } of rows) {
   const met = r.gpuSamplesPerSecond >= GOAL.gpuSamplesPerSecond && r.p99 <= GOAL.p99;
   console.log(
-    `| ${db} | ${batch} | ${Math.round(r.reportsPerSecond).toLocaleString('en-US')} | ${Math.round(r.gpuSamplesPerSecond).toLocaleString('en-US')} | ${f(r.p50)} | ${f(r.p99)} | ${met ? 'met' : 'missed'} | ${JSON.stringify(r.statuses)} | ${r.acceptedGpuSamplesTotal.toLocaleString('en-US')} / ${stored?.toLocaleString('en-US') ?? '?'} |`,
+    `| ${db} | ${batch} | ${Math.round(r.reportsPerSecond).toLocaleString('en-US')} | ${Math.round(r.gpuSamplesPerSecond).toLocaleString('en-US')} | ${f(r.p50)} | ${f(r.p99)} | ${met ? 'met' : 'missed'} | ${perTransaction === null ? '?' : perTransaction.toFixed(1)} | ${load} | ${JSON.stringify(r.statuses)} | ${r.acceptedGpuSamplesTotal.toLocaleString('en-US')} / ${stored?.toLocaleString('en-US') ?? '?'} |`,
   );
 }
 process.exit(0);

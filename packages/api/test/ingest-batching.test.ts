@@ -131,7 +131,8 @@ describe.each(TEST_PROVIDERS)('agent.report batched across nodes (%s)', (provide
       const flaky = new Proxy(raw, {
         get(target, key, receiver) {
           const value = Reflect.get(target, key, receiver) as unknown;
-          if (key !== 'transaction' || typeof value !== 'function') return value;
+          // SQLite batches commit through transactionUnsynced, PostgreSQL's and single reports through transaction.
+          if ((key !== 'transaction' && key !== 'transactionUnsynced') || typeof value !== 'function') return value;
           return (...args: unknown[]) => {
             if (failures-- > 0) throw new Error('connection terminated unexpectedly');
             return (value as (...a: unknown[]) => unknown).apply(target, args);
@@ -147,6 +148,32 @@ describe.each(TEST_PROVIDERS)('agent.report batched across nodes (%s)', (provide
     } finally {
       if (raw.kind === 'sqlite') raw.close();
       else await raw.close();
+    }
+  });
+
+  it.runIf(provider === 'sqlite')('on SQLite a report is answered only after the WAL is synced, and the connection stays synchronous=FULL for everyone else', async () => {
+    const fleet = await nodes(3, 'durable');
+    const raw = openRawSql(h.testDb.config);
+    if (raw.kind !== 'sqlite') throw new Error('sqlite expected');
+    try {
+      let release = () => {};
+      const held = new Promise<void>((r) => (release = r));
+      let syncs = 0;
+      // The real connection, its WAL sync held until the test lets it go.
+      const slowDisk = { ...raw, syncWal: () => (syncs++, held.then(() => raw.syncWal())) };
+      const batcher = new IngestBatcher(slowDisk);
+      const now = new Date(T0 + 30_000);
+      let answered = 0;
+      const all = Promise.all(fleet.map((n) => batcher.ingest({ nodeId: n.nodeId, intervalSeconds: 5, agentVersion: null, now, samples: samples(1, 1) }).then((r) => (answered++, r))));
+      await new Promise((r) => setTimeout(r, 100));
+      // Committed (another connection sees it), not yet answered.
+      expect(await h.db.gpuSample.count({ where: { nodeId: { in: fleet.map((n) => n.nodeId) } } })).toBe(3 * GPUS);
+      expect([answered, syncs]).toEqual([0, 1]);
+      release();
+      expect((await all).map((r) => r.accepted)).toEqual([1, 1, 1]);
+      expect(raw.all('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
+    } finally {
+      raw.close();
     }
   });
 

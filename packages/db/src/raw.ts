@@ -1,3 +1,4 @@
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { TDbConfig } from './config';
@@ -28,6 +29,16 @@ export type TSqliteRaw = {
    * instead, and the caller retries a moment later.
    */
   batch(statements: TRawStatement[]): void;
+  /**
+   * As transaction(), but the commit does not wait for the disk (synchronous=NORMAL for this one
+   * commit): the caller answers only after syncWal(). The event loop is not blocked for the sync.
+   */
+  transactionUnsynced<T>(fn: (tx: TSqliteTx) => T): T;
+  /**
+   * Resolves once everything committed before the call is on disk: one fsync of the WAL (what
+   * synchronous=FULL does at each commit), in the thread pool, shared by every caller waiting.
+   */
+  syncWal(): Promise<void>;
   all(sql: string, params?: unknown[]): TRawRow[];
   exec(sql: string): void;
   close(): void;
@@ -86,8 +97,50 @@ export function openRawSql(config: TDbConfig, opts: { poolSize?: number } = {}):
       if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new SqliteBusyError('database is busy');
       throw error;
     };
+    // Group sync: a caller arriving while an fsync runs waits for the next one, which starts after its commit.
+    let walFd: number | null = null;
+    let syncing = false;
+    let waiting: { resolve(): void; reject(e: unknown): void }[] = [];
+    const startSync = () => {
+      const batch = waiting;
+      waiting = [];
+      syncing = true;
+      const done = (error: unknown) => {
+        syncing = false;
+        for (const w of batch) {
+          if (error) w.reject(error);
+          else w.resolve();
+        }
+        if (waiting.length > 0) startSync();
+      };
+      try {
+        // The WAL keeps its inode while this connection is open (reset and truncation keep the file).
+        walFd ??= openSync(`${config.file}-wal`, 'r+');
+      } catch (error) {
+        done(error);
+        return;
+      }
+      // What SQLite itself calls on Linux for synchronous=FULL: the data and the size, not the times.
+      fdatasync(walFd, done);
+    };
     return {
       kind: 'sqlite',
+      transactionUnsynced<T>(fn: (tx: TSqliteTx) => T): T {
+        db.pragma('synchronous = NORMAL');
+        try {
+          return generic.immediate(fn as (tx: TSqliteTx) => unknown) as T;
+        } catch (error) {
+          return busy(error);
+        } finally {
+          db.pragma('synchronous = FULL');
+        }
+      },
+      syncWal() {
+        return new Promise<void>((resolve, reject) => {
+          waiting.push({ resolve, reject });
+          if (!syncing) startSync();
+        });
+      },
       batch(statements) {
         try {
           run.immediate(statements);
@@ -104,7 +157,11 @@ export function openRawSql(config: TDbConfig, opts: { poolSize?: number } = {}):
       },
       all: (sql, params = []) => prepare(sql).all(...(params as unknown[])) as TRawRow[],
       exec: (sql) => void db.exec(sql),
-      close: () => db.close(),
+      close: () => {
+        if (walFd !== null) closeSync(walFd);
+        walFd = null;
+        db.close();
+      },
     };
   }
   const pool = new pg.Pool({ connectionString: config.url, max: opts.poolSize ?? 10 });

@@ -47,4 +47,7 @@ export async function writeFleetMetrics(services: TServices, m: MetricsWriter): 
   m.family('coolant_ingest_samples_total', 'counter', 'Telemetry samples stored by this instance.', [{ value: c.samples }]);
   m.family('coolant_ingest_gpu_samples_total', 'counter', 'GPU samples stored by this instance.', [{ value: c.gpuSamples }]);
   m.family('coolant_ingest_duplicate_samples_total', 'counter', 'Samples received again (retries) and ignored.', [{ value: c.duplicates }]);
+  const b = services.fleet.batcher.stats;
+  m.family('coolant_ingest_transactions_total', 'counter', 'Transactions that stored agent reports (group commit: several reports per transaction under load).', [{ value: b.batches }]);
+  m.family('coolant_ingest_batch_fallbacks_total', 'counter', 'Batches that failed and were stored report by report.', [{ value: b.fallbacks }]);
 }
