@@ -1,3 +1,4 @@
+/** The guard's decision for one rule at one evaluation, as a pure function of the rule, its runtime, the value and the time (unit tests beside it). */
 import type { TGuardRule } from './guard-config';
 
 export type TStepRecord = {

@@ -1,3 +1,4 @@
+/** The guard's config (rules, ladders, webhook) as zod schemas, its defaults, and how it is shown. */
 import { z } from 'zod';
 import { ZWindow } from '../admission/windows';
 

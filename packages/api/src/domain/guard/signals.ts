@@ -1,3 +1,4 @@
+/** The fleet figures the guard's rules read, computed from the raw samples of online nodes over the sliding window. */
 import type { TDb } from '@coolant/db';
 import { nodeStatus } from '../fleet/node-status';
 import type { TGuardConfig, TSignalKind } from './guard-config';
@@ -9,11 +10,17 @@ export type TFleetSignals =
   | { data: false; at: string; reason: string; gpus: number; nodes: number };
 
 /**
+ * What a rule reads: the fleet figures (also shown and stored as they are) and the per-GPU mean
+ * temperatures behind them, so a rule with its own temperature gets its own hot share.
+ */
+export type TFleetReading = { signals: TFleetSignals; temps: readonly number[] };
+
+/**
  * The guard's view of the fleet over the sliding window: per-GPU means of the
  * raw samples of online nodes, then the fleet figures. Missing telemetry is
  * reported as such (never as a number), so it can count neither as cool nor as hot.
  */
-export async function computeSignals(req: { db: TDb; now: Date; config: TGuardConfig }): Promise<TFleetSignals> {
+export async function computeSignals(req: { db: TDb; now: Date; config: TGuardConfig }): Promise<TFleetReading> {
   const { db, now, config } = req;
   const at = now.toISOString();
   const nodes = await db.node.findMany({
@@ -22,7 +29,7 @@ export async function computeSignals(req: { db: TDb; now: Date; config: TGuardCo
   });
   const status = new Map(nodes.map((n) => [n.id, nodeStatus(n, now)]));
   const online = nodes.filter((n) => status.get(n.id) === 'online');
-  if (online.length === 0) return { data: false, at, reason: nodes.length ? 'no online node' : 'no node has ever reported', gpus: 0, nodes: nodes.length };
+  if (online.length === 0) return { temps: [], signals: { data: false, at, reason: nodes.length ? 'no online node' : 'no node has ever reported', gpus: 0, nodes: nodes.length } };
   const fromMs = BigInt(now.getTime() - config.windowSeconds * 1000);
   const rows = await db.gpuSample.groupBy({
     by: ['nodeId', 'gpuIndex'],
@@ -30,10 +37,10 @@ export async function computeSignals(req: { db: TDb; now: Date; config: TGuardCo
     _avg: { temperatureGpu: true, utilizationGpu: true },
     _max: { atMs: true },
   });
-  if (rows.length === 0) return { data: false, at, reason: 'no GPU sample from an online node in the window', gpus: 0, nodes: nodes.length };
+  if (rows.length === 0) return { temps: [], signals: { data: false, at, reason: 'no GPU sample from an online node in the window', gpus: 0, nodes: nodes.length } };
   const newest = Math.max(...rows.map((r) => Number(r._max.atMs ?? 0)));
   if (now.getTime() - newest > config.stallSeconds * 1000) {
-    return { data: false, at, reason: `ingest stalled: newest sample ${Math.round((now.getTime() - newest) / 1000)} s old`, gpus: rows.length, nodes: nodes.length };
+    return { temps: [], signals: { data: false, at, reason: `ingest stalled: newest sample ${Math.round((now.getTime() - newest) / 1000)} s old`, gpus: rows.length, nodes: nodes.length } };
   }
   const temps = rows.map((r) => r._avg.temperatureGpu).filter((t): t is number => t !== null).sort((a, b) => a - b);
   const utils = rows.map((r) => r._avg.utilizationGpu).filter((u): u is number => u !== null);
@@ -46,9 +53,7 @@ export async function computeSignals(req: { db: TDb; now: Date; config: TGuardCo
     mean_utilization: utils.length ? round(utils.reduce((a, b) => a + b, 0) / utils.length) : null,
     offline_share: round(offline / nodes.length),
   };
-  const out: TFleetSignals & { temps?: number[] } = { data: true, at, gpus: rows.length, nodes: nodes.length, values };
-  Object.defineProperty(out, 'temps', { value: temps, enumerable: false });
-  return out;
+  return { temps, signals: { data: true, at, gpus: rows.length, nodes: nodes.length, values } };
 }
 
 function round(v: number): number {
@@ -56,11 +61,9 @@ function round(v: number): number {
 }
 
 /** The value a rule reads from the fleet figures (null: no data for it). */
-export function signalFor(s: TFleetSignals, rule: { signal: TSignalKind; temperatureC: number }): number | null {
-  if (!s.data) return null;
-  if (rule.signal === 'hot_share') {
-    const temps = (s as { temps?: number[] }).temps;
-    if (temps) return temps.length ? round(temps.filter((t) => t >= rule.temperatureC).length / temps.length) : null;
-  }
-  return s.values[rule.signal];
+export function signalFor(reading: TFleetReading, rule: { signal: TSignalKind; temperatureC: number }): number | null {
+  const { signals, temps } = reading;
+  if (!signals.data) return null;
+  if (rule.signal === 'hot_share') return temps.length ? round(temps.filter((t) => t >= rule.temperatureC).length / temps.length) : null;
+  return signals.values[rule.signal];
 }

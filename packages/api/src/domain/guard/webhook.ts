@@ -1,3 +1,4 @@
+/** The guard's signed webhook (Slack-compatible), retried with doubling delays. */
 import { createHmac } from 'node:crypto';
 
 export type TWebhookPayload = {

@@ -1,3 +1,4 @@
+/** A tier by name inside a change's transaction, with its base limits, or NOT_FOUND naming it. */
 import type { TDbTx } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 

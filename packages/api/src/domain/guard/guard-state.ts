@@ -1,0 +1,68 @@
+/**
+ * The guard's one row (GuardState id 1): its config, whether it is armed, and its per-rule runtime,
+ * with the compare-and-set on `seq` every writer of the runtime goes through, so two deciders
+ * cannot both take a step.
+ */
+import type { TDb, TDbTx } from '@coolant/db';
+import type { TRuleRuntime } from './decide';
+import { DEFAULT_GUARD_CONFIG, ZGuardConfig, type TGuardConfig } from './guard-config';
+
+export type TGuardRuntime = { rules: Record<string, TRuleRuntime>; lastEvalAt: string | null; lastEvalBy: string | null };
+
+export type TGuardRow = { configVersion: number; config: TGuardConfig; armed: boolean; seq: number; runtime: TGuardRuntime; updatedAt: Date; updatedBy: string | null };
+
+const EMPTY_RUNTIME: TGuardRuntime = { rules: {}, lastEvalAt: null, lastEvalBy: null };
+
+function parseRuntime(text: string): TGuardRuntime {
+  try {
+    const r = JSON.parse(text) as Partial<TGuardRuntime>;
+    return { rules: r.rules ?? {}, lastEvalAt: r.lastEvalAt ?? null, lastEvalBy: r.lastEvalBy ?? null };
+  } catch {
+    return { ...EMPTY_RUNTIME };
+  }
+}
+
+export async function loadGuard(db: TDb | TDbTx): Promise<TGuardRow> {
+  let row = await db.guardState.findUnique({ where: { id: 1 } });
+  if (!row) {
+    row = await db.guardState
+      .create({ data: { id: 1, config: JSON.stringify(DEFAULT_GUARD_CONFIG), state: JSON.stringify(EMPTY_RUNTIME) } })
+      .catch(async () => db.guardState.findUniqueOrThrow({ where: { id: 1 } }));
+  }
+  const parsed = ZGuardConfig.safeParse(JSON.parse(row.config));
+  return {
+    configVersion: row.configVersion,
+    config: parsed.success ? parsed.data : DEFAULT_GUARD_CONFIG,
+    armed: row.armed,
+    seq: row.seq,
+    runtime: parseRuntime(row.state),
+    updatedAt: row.updatedAt,
+    updatedBy: row.updatedBy,
+  };
+}
+
+/**
+ * Compare-and-set of the state: writes it (and `armed`, `updatedBy` when given) only if nobody
+ * wrote since `seq` was read. The next seq, or null when another writer came first. Inside a
+ * transaction that also changes tiers, call it first: a lost race then leaves nothing to undo.
+ */
+export async function casGuardState(
+  db: TDb | TDbTx,
+  req: { seq: number; runtime: TGuardRuntime; armed?: boolean; updatedBy?: string },
+): Promise<number | null> {
+  const r = await db.guardState.updateMany({
+    where: { id: 1, seq: req.seq },
+    data: {
+      seq: req.seq + 1,
+      state: JSON.stringify(req.runtime),
+      ...(req.armed !== undefined ? { armed: req.armed } : {}),
+      ...(req.updatedBy !== undefined ? { updatedBy: req.updatedBy } : {}),
+    },
+  });
+  return r.count === 1 ? req.seq + 1 : null;
+}
+
+/** After a casGuardState in the same transaction won: the final state, decided by what the transaction did. */
+export async function writeClaimedState(tx: TDbTx, req: { seq: number; runtime: TGuardRuntime }): Promise<void> {
+  await tx.guardState.updateMany({ where: { id: 1, seq: req.seq }, data: { state: JSON.stringify(req.runtime) } });
+}
