@@ -12,13 +12,15 @@
 //
 // Options:
 //   --if-stale      keep the artifacts when build-info.json says they are newer than every input
-//   --skip-measure  do not measure start-up time and idle memory (the table then has sizes only)
+//   --skip-measure  do not measure start-up time and idle memory (the table then has sizes only);
+//                   the measurement starts a real console (scripts/start.mjs, which builds it when stale)
 //   --keep-symbols  do not strip the copied node binary (strip saves ~13 MB of symbols)
 //   --bundle-only   build coolant-agent.mjs only (what `npm start`'s local agent runs); no executable,
 //                   no measurement, and no check that this node can make one
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -207,7 +209,8 @@ async function build() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Measurements: start-up time and memory at idle, against a stub console on 127.0.0.1.
+// Measurements: start-up time, and memory at idle once a real console (scripts/start.mjs, on
+// 127.0.0.1, its own temp data dir, no local agent) has stored the agent's first report.
 
 function startupMs(command, args, runs = 7) {
   const times = [];
@@ -221,46 +224,111 @@ function startupMs(command, args, runs = 7) {
   return { best: times[0], median: times[Math.floor(times.length / 2)] };
 }
 
-/** The two tRPC mutations an agent calls, answered the way the console answers them. */
-function startStubConsole() {
-  const state = { reports: 0, waiters: [] };
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      const path = (req.url ?? '').split('?')[0];
-      let data = null;
-      if (req.method === 'POST' && path === '/api/trpc/agent.enroll') data = { nodeId: 'stub-node', nodeToken: 'stub-node-token' };
-      if (req.method === 'POST' && path === '/api/trpc/agent.report') {
-        state.reports += 1;
-        data = { duplicate: false };
-        for (const w of state.waiters.splice(0)) w();
-      }
-      res.writeHead(data ? 200 : 404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(data ? { result: { data } } : { error: { message: 'not found', code: -32004 } }));
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
     });
   });
-  return new Promise((res) =>
-    server.listen(0, '127.0.0.1', () =>
-      res({
-        url: `http://127.0.0.1:${server.address().port}`,
-        firstReport: () => new Promise((r) => (state.reports > 0 ? r() : state.waiters.push(r))),
-        close: () => new Promise((r) => server.close(() => r())),
-      }),
-    ),
-  );
 }
 
-function rssKiB(pid) {
+/**
+ * A real console, started the way apps/console/test/support/console-process.ts starts one (which
+ * builds what is stale first): the self-test then sees the console's real answers, so the agent
+ * leaves its drain loop as it does in production and "idle" means idle.
+ */
+async function startRealConsole(attempt = 1) {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'coolant-package-console-'));
+  const secret = () => randomBytes(18).toString('base64url');
+  const adminToken = secret();
+  const enrollToken = secret();
+  let out = '';
+  const child = spawn(process.execPath, [join(root, 'scripts/start.mjs')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      COOLANT_DATA_DIR: dataDir,
+      COOLANT_ADMIN_TOKEN: adminToken,
+      COOLANT_ADMIN_PASSWORD: secret(),
+      COOLANT_ENROLL_TOKEN: enrollToken,
+      COOLANT_LOCAL_AGENT: 'false',
+      DATABASE_URL: '',
+      NODE_ENV: 'production',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  // A first start may build the console (next build): minutes on a small machine.
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      rmSync(dataDir, { recursive: true, force: true });
+      // Another console's build can replace .next under this one while it starts (a shared
+      // checkout); that is a start-up race, not a failed self-test: start it again.
+      if (attempt < 4 && /Could not find a production build/.test(out)) return startRealConsole(attempt + 1);
+      fail(`the console for the self-test exited with ${child.exitCode}:\n${out}`);
+    }
+    try {
+      if ((await fetch(`${url}/api/health`)).ok) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      fail(`the console for the self-test did not become healthy in 10 minutes:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  /** lastSeq of the node enrolled under `hostname`, as the console stored it (0 when none yet). */
+  const storedSeq = async (hostname) => {
+    const res = await fetch(`${url}/api/trpc/fleet.list`, { headers: { authorization: `Bearer ${adminToken}` } });
+    if (!res.ok) throw new Error(`fleet.list answered ${res.status}: ${await res.text()}`);
+    const node = (await res.json()).result.data.nodes.find((n) => n.hostname === hostname);
+    return Number(node?.lastSeq ?? 0);
+  };
+  return { url, enrollToken, storedSeq, stop, output: () => out };
+}
+
+/** RSS, PSS (shared pages divided among the processes that map them) and private pages, in KiB. */
+function memoryKiB(pid) {
   try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const get = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+    return { rss: get('Rss'), pss: get('Pss'), private: get('Private_Clean') + get('Private_Dirty') };
+  } catch {
+    return { rss: 0, pss: 0, private: 0 };
+  }
+}
+
+function cpuTicks(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
   } catch {
     return 0;
   }
 }
 
-/** Every process below pid (the collector worker and whatever it runs), by parent pid. */
+/** Every process below pid (an inventory child and whatever it runs), by parent pid. */
 function descendants(pid) {
   const parentOf = new Map();
   for (const name of readdirSync('/proc')) {
@@ -283,35 +351,47 @@ function descendants(pid) {
   return found;
 }
 
-async function idleMemory(command, args) {
-  const stub = await startStubConsole();
+async function idleMemory(consoleProcess, name, command, args) {
   const stateDir = mkdtempSync(join(tmpdir(), 'coolant-agent-measure-'));
-  const child = spawn(command, [...args, '--server', stub.url, '--enroll-token', 'stub-enrollment-secret', '--state-dir', stateDir, '--interval', '3600'], {
+  const hostname = `package-self-test-${name.replace(/[^A-Za-z0-9._-]/g, '-')}-${process.pid}`;
+  const child = spawn(command, [...args, '--server', consoleProcess.url, '--state-dir', stateDir, '--interval', '3600', '--hostname', hostname], {
+    // The secret travels in the environment, as the console's local agent gets it.
+    env: { ...process.env, COOLANT_ENROLL_TOKEN: consoleProcess.enrollToken },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
   try {
-    const outcome = await Promise.race([
-      stub.firstReport().then(() => 'reported'),
-      exited.then(() => 'exited'),
-      new Promise((r) => setTimeout(() => r('timeout'), 30_000).unref()),
-    ]);
-    if (outcome !== 'reported') throw new Error(`${command} did not report (${outcome}): ${stderr.trim()}`);
+    const deadline = Date.now() + 60_000;
+    while ((await consoleProcess.storedSeq(hostname)) < 1) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${command} exited before its first report was stored: ${stderr.trim()}`);
+      if (Date.now() > deadline) throw new Error(`the console did not store a report of ${command} within 60 s: ${stderr.trim()}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
     // Let the cycle's garbage and the HTTP keep-alive settle, as between two real reports.
+    await new Promise((r) => setTimeout(r, 3000));
+    // Idle means idle: CPU over the measuring window (a busy drain loop would show here).
+    const ticks0 = cpuTicks(child.pid);
+    const t0 = process.hrtime.bigint();
     await new Promise((r) => setTimeout(r, 2000));
-    const self = rssKiB(child.pid);
-    const children = descendants(child.pid).reduce((sum, p) => sum + rssKiB(p), 0);
+    const cpuMs = ((cpuTicks(child.pid) - ticks0) * 1000) / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+    const windowMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const self = memoryKiB(child.pid);
+    const below = descendants(child.pid).map(memoryKiB);
+    const tree = {
+      rss: self.rss + below.reduce((s, m) => s + m.rss, 0),
+      pss: self.pss + below.reduce((s, m) => s + m.pss, 0),
+      processes: 1 + below.length,
+    };
     const t = process.hrtime.bigint();
     child.kill('SIGTERM');
     const { code, signal } = await exited;
     const stopMs = Number(process.hrtime.bigint() - t) / 1e6;
     if (code !== 0) throw new Error(`${command} stopped with ${code ?? signal} on SIGTERM: ${stderr.trim()}`);
-    return { self, children, stopMs };
+    return { self, tree, cpuPercent: (cpuMs / windowMs) * 100, stopMs };
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await stub.close();
     rmSync(stateDir, { recursive: true, force: true });
   }
 }
@@ -343,19 +423,38 @@ const artifacts = [
   { name: relative(root, SEA_PATH), path: SEA_PATH, command: SEA_PATH, args: [] },
   { name: relative(root, BUNDLE_PATH), path: BUNDLE_PATH, command: process.execPath, args: [BUNDLE_PATH] },
 ];
-const header = ['artifact', 'size', 'start-up (--version)', 'idle RSS after one cycle', 'stop on SIGTERM'];
+const header = ['artifact', 'size', 'start-up (--version)', 'idle RSS / PSS, agent', 'idle RSS / PSS, whole tree', 'idle CPU', 'stop on SIGTERM'];
 const rows = [header];
-for (const a of artifacts) {
-  const size = mb(statSync(a.path).size);
-  if (opts['skip-measure']) {
-    rows.push([a.name, size, '-', '-', '-']);
-    continue;
+const kib = (k) => mb(k * 1024);
+const consoleProcess = opts['skip-measure'] ? null : await startRealConsole();
+try {
+  for (const a of artifacts) {
+    const size = mb(statSync(a.path).size);
+    if (!consoleProcess) {
+      rows.push([a.name, size, '-', '-', '-', '-', '-']);
+      continue;
+    }
+    const t = startupMs(a.command, [...a.args, '--version']);
+    const m = await idleMemory(consoleProcess, a.name, a.command, a.args);
+    rows.push([
+      a.name,
+      size,
+      `${t.best.toFixed(0)} ms best, ${t.median.toFixed(0)} ms median of 7`,
+      `${kib(m.self.rss)} / ${kib(m.self.pss)}`,
+      `${kib(m.tree.rss)} / ${kib(m.tree.pss)} (${m.tree.processes} process${m.tree.processes === 1 ? '' : 'es'})`,
+      `${m.cpuPercent.toFixed(2)} %`,
+      `${m.stopMs.toFixed(0)} ms`,
+    ]);
   }
-  const t = startupMs(a.command, [...a.args, '--version']);
-  const m = await idleMemory(a.command, a.args);
-  const children = m.children ? ` (+${mb(m.children * 1024)} children)` : '';
-  rows.push([a.name, size, `${t.best.toFixed(0)} ms best, ${t.median.toFixed(0)} ms median of 7`, `${mb(m.self * 1024)}${children}`, `${m.stopMs.toFixed(0)} ms`]);
+} catch (error) {
+  await consoleProcess?.stop();
+  fail(`self-test: ${error.message}`);
 }
+await consoleProcess?.stop();
 console.log('');
 printTable(rows);
-if (!opts['skip-measure']) console.log('\n(the .mjs runs under this machine\'s node; memory measured against a stub console on 127.0.0.1, --interval 3600)');
+if (consoleProcess) {
+  console.log(
+    "\n(the .mjs runs under this machine's node; memory measured 3 s after a real console (scripts/start.mjs on 127.0.0.1) stored the agent's first report, --interval 3600; CPU over the next 2 s; PSS divides shared pages among every process mapping them)",
+  );
+}
