@@ -1,101 +1,88 @@
 /// <reference lib="dom" />
 // Fleet page with 1,000 nodes × 8 GPUs: time from navigation start to the heat grid showing all
-// 8,000 GPU cells, in Debian's Chromium (headless, through playwright-core). The nodes are
-// seeded over HTTP the way agents arrive (agent.enroll, then one agent.report each), not by
-// running 1,000 agent processes.
-//   npx tsx bench/fleet-page.ts [--nodes 1000] [--loads 5]
-import { existsSync } from 'node:fs';
+// 8,000 GPU cells, in Debian's Chromium (headless, through playwright-core). The nodes are real
+// agents reporting every 5 s: the light fleet simulation (`npm run fleet:sim -- --light`, its
+// bundle on plain node, one process), each node with the agent's own spool, sender and smoke-job
+// long poll. The console is the built product (scripts/start.mjs); this driver only orchestrates.
+//   npx tsx bench/fleet-page.ts [--nodes 1000] [--loads 5] [--steady 15] [--job-nodes N (default all)]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
-import type { TTelemetrySample } from '@coolant/telemetry/schema';
 import { startConsole, trpc } from '../apps/console/test/support/console-process';
-import { gpu, sample } from '../packages/api/test/samples';
 
-const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1000' }, loads: { type: 'string', default: '5' } } });
+const ROOT = resolve(import.meta.dirname, '..');
+const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1000' }, loads: { type: 'string', default: '5' }, steady: { type: 'string', default: '15' }, 'job-nodes': { type: 'string' } } });
 const NODES = Number(values.nodes);
 const GPUS = 8;
+const INTERVAL = 5;
 const ENROLL = 'bench-fleet-page-enroll-secret-0';
 const CHROMIUM = process.env.PLAYWRIGHT_CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 if (!CHROMIUM) throw new Error('Chromium not found: install Debian\'s chromium package or set PLAYWRIGHT_CHROMIUM');
 
-function sampleFor(n: number): TTelemetrySample {
-  return sample(
-    1,
-    Array.from({ length: GPUS }, (_, index) => {
-      const util = (n * 37 + index * 11) % 101;
-      return gpu(index, {
-        uuid: `GPU-fleet-${n}-${index}`,
-        name: n % 5 === 0 ? 'NVIDIA H200' : 'NVIDIA H100 80GB HBM3',
-        pciBusId: `00000000:${(0x10 + index).toString(16)}:00.0`,
-        driverVersion: '590.48.01',
-        utilizationGpu: util,
-        utilizationMemory: Math.round(util * 0.6),
-        temperatureGpu: 35 + Math.round(util * 0.45),
-        temperatureMemory: 40 + Math.round(util * 0.45),
-        memoryUsedMiB: 1000 + util * 700,
-        memoryTotalMiB: 81_559,
-        powerDrawW: 70 + util * 6,
-        clockGraphicsMHz: 1980,
-        clockMemoryMHz: 2619,
-        throttleReasons: { raw: '0x0000000000000000', names: [] },
-      });
-    }),
-    new Date(),
-    { host: { hostname: `fleet-${n}`, cpuLoadPercent: 20, memUsedBytes: 100e9, memTotalBytes: 2048e9, os: { platform: 'linux', distro: 'Ubuntu', release: '22.04', kernel: '5.15.0', arch: 'x64' }, gpuInventory: null } },
-  );
+/** CPU seconds (user + system) of a process so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function seed(url: string): Promise<number> {
+function meter(pids: Record<string, number>) {
   const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      for (let n = next++; n < NODES; n = next++) {
-        const hostname = `fleet-${String(n).padStart(4, '0')}`;
-        const e = await trpc<{ nodeToken: string }>(url, 'agent.enroll', { enrollToken: ENROLL, hostname, agentVersion: 'bench' }, null);
-        if (e.status !== 200) throw new Error(`enroll ${hostname}: ${e.status} ${e.error?.message}`);
-        // A long interval keeps every node "online" for the whole measurement.
-        const r = await trpc(url, 'agent.report', { agentVersion: 'bench', intervalSeconds: 60, samples: [sampleFor(n)] }, e.data.nodeToken);
-        if (r.status !== 200) throw new Error(`report ${hostname}: ${r.status} ${r.error?.message}`);
-      }
-    }),
-  );
-  return (performance.now() - t0) / 1000;
+  const c0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  return () => {
+    const seconds = (performance.now() - t0) / 1000;
+    return Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, (100 * (cpuSeconds(pid) - c0[k]!)) / seconds])) as Record<string, number>;
+  };
 }
+
+type TList = { summary: { nodes: number; online: number; stale: number; offline: number; gpus: number; firingAlerts: number } };
 
 type TLoad = { load: number; cold: boolean; grid: number; domContentLoaded: number; fleetListEnd: number | null; fleetListBytes: number | null };
 
-/** Node ids in enrollment order, from /metrics (it does not go through fleet.list). */
-async function nodeIdsFromMetrics(url: string): Promise<string[]> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const ids = [...text.matchAll(/^coolant_node_up\{node="([^"]+)",node_id="([^"]+)"\}/gm)].map((m) => ({ hostname: m[1]!, id: m[2]! }));
-  return ids.sort((a, b) => a.hostname.localeCompare(b.hostname)).map((x) => x.id);
-}
-
 const c = await startConsole({ env: { COOLANT_ENROLL_TOKEN: ENROLL } });
 const loads: TLoad[] = [];
-let seedSeconds: number;
-let failure: string | null = null;
+let sim: ReturnType<typeof spawn> | null = null;
+let simOut = '';
+let onlineSeconds: number;
 let cells: number;
-let activeNodes: number;
+let list: TList;
+let steady: Record<string, number>;
+let during: Record<string, number>;
+let simRates: number[];
+let atSteady: TList['summary'];
 try {
-  seedSeconds = await seed(c.url);
-  let list = await trpc<{ summary: { nodes: number; gpus: number } }>(c.url, 'fleet.list', undefined, c.adminToken, 'GET');
-  if (list.status !== 200) {
-    // Reported, then measured with as many nodes as fleet.list can serve: nodes past that are revoked (revoked nodes are not listed).
-    failure = `fleet.list with ${NODES.toLocaleString('en-US')} nodes: HTTP ${list.status}: ${(list.error?.message ?? '').split('\n').filter(Boolean).pop()}`;
-    const ids = await nodeIdsFromMetrics(c.url);
-    for (let keep = NODES; keep > 0 && list.status !== 200; keep--) {
-      const revoked = await trpc(c.url, 'fleet.revokeNode', { id: ids[keep - 1]!, reason: 'bench: over the fleet.list limit' }, c.adminToken);
-      if (revoked.status !== 200) throw new Error(`fleet.revokeNode: ${revoked.error?.message}`);
-      list = await trpc(c.url, 'fleet.list', undefined, c.adminToken, 'GET');
-    }
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts/fleet-sim/build-light.mjs')], { encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`building the light sim: ${build.stderr}`);
+  const t0 = performance.now();
+  // No flaky node: a GPU that comes and goes would make "all cells" a moving target.
+  sim = spawn(process.execPath, [build.stdout.trim(), '--server', c.url, '--enroll-token', ENROLL, '--nodes', String(NODES), '--gpus', String(GPUS), '--interval', String(INTERVAL), '--flaky', '0', '--job-nodes', values['job-nodes'] ?? String(NODES), '--prefix', 'fleet', '--state-dir', mkdtempSync(join(tmpdir(), 'coolant-bench-fleet-'))], { stdio: ['ignore', 'pipe', 'pipe'] });
+  sim.stdout!.on('data', (d: Buffer) => (simOut += d));
+  sim.stderr!.on('data', (d: Buffer) => (simOut += d));
+  const simPid = sim.pid!;
+  for (;;) {
+    const r = await trpc<TList>(c.url, 'fleet.list', undefined, c.adminToken, 'GET');
+    if (r.status !== 200) throw new Error(`fleet.list: HTTP ${r.status}: ${r.error?.message}`);
+    list = r.data;
+    // Every node enrolled and reported its GPUs (online or, if the console lags, stale: cells either way).
+    if (list.summary.nodes === NODES && list.summary.gpus === NODES * GPUS) break;
+    if (performance.now() - t0 > 300_000) throw new Error(`after 300 s only ${list.summary.nodes}/${NODES} nodes (${list.summary.online} online) with ${list.summary.gpus} GPUs; sim said:\n${simOut.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 1000));
   }
-  if (list.status !== 200) throw new Error(`fleet.list still fails: ${list.error?.message}`);
-  cells = list.data.summary.gpus;
-  activeNodes = list.data.summary.nodes;
+  onlineSeconds = (performance.now() - t0) / 1000;
+  cells = list.summary.gpus;
+
+  // The load the page is measured under, without the browser: the sim's own 10-s rate lines.
+  const mark = simOut.length;
+  const stopSteady = meter({ console: c.child.pid!, sim: simPid });
+  await new Promise((r) => setTimeout(r, Number(values.steady) * 1000));
+  steady = stopSteady();
+  atSteady = (await trpc<TList>(c.url, 'fleet.list', undefined, c.adminToken, 'GET')).data.summary;
+  simRates = [...simOut.slice(mark).matchAll(/([\d.]+) reports\/s delivered/g)].map((m) => Number(m[1]));
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  const stopDuring = meter({ console: c.child.pid!, sim: simPid });
   try {
     const context = await browser.newContext({ baseURL: c.url, viewport: { width: 1600, height: 1000 } });
     const page = await context.newPage();
@@ -126,15 +113,24 @@ try {
       loads.push({ load: i + 1, cold: i === 0, grid: t, domContentLoaded: timing.dcl, fleetListEnd: timing.listEnd, fleetListBytes: timing.listBytes });
     }
   } finally {
+    during = stopDuring();
     await browser.close();
   }
+  list = (await trpc<TList>(c.url, 'fleet.list', undefined, c.adminToken, 'GET')).data;
 } finally {
+  sim?.kill('SIGTERM');
   await c.stop();
 }
 
 const f = (n: number | null) => (n === null || !Number.isFinite(n) ? '-' : n.toFixed(0));
-if (failure) console.log(`\nFAILED at the requested size: ${failure}\nMeasured below with ${activeNodes} nodes (the rest revoked).`);
-console.log(`\nFleet page, ${activeNodes.toLocaleString('en-US')} nodes × ${GPUS} GPUs (${cells.toLocaleString('en-US')} cells), headless Chromium (${CHROMIUM}), console on SQLite; seeded over HTTP in ${seedSeconds.toFixed(1)} s. Times from navigation start (ms), grid polled every animation frame\n`);
+const pct = (n: number | undefined) => `${(n ?? NaN).toFixed(0)} %`;
+const rate = simRates.length ? `${Math.min(...simRates).toFixed(1)}–${Math.max(...simRates).toFixed(1)} reports/s (${simRates.join(', ')} per 10 s window)` : 'no rate line';
+console.log(`\nFleet page, ${NODES.toLocaleString('en-US')} nodes × ${GPUS} GPUs (${cells.toLocaleString('en-US')} cells), headless Chromium (${CHROMIUM}), console on SQLite (built, scripts/start.mjs)`);
+console.log(`Nodes: fleet:sim --light, one process, reporting every ${INTERVAL} s (goal ${(NODES / INTERVAL).toFixed(0)} reports/s); all online with their GPUs ${onlineSeconds.toFixed(1)} s after the sim started; ${list!.summary.firingAlerts} alerts firing at the end (the hot nodes).`);
+const jobNodes = values['job-nodes'] ?? String(NODES);
+console.log(`Steady state (${values.steady} s, before the browser; ${jobNodes === String(NODES) ? 'every node' : `${jobNodes} nodes`} long-polling for smoke jobs): sim delivered ${rate}; CPU of one core: console ${pct(steady.console)}, sim ${pct(steady.sim)}; nodes then ${atSteady!.online} online, ${atSteady!.stale} stale, ${atSteady!.offline} offline.`);
+console.log(`During the page loads: console ${pct(during.console)}, sim ${pct(during.sim)}; nodes at the end ${list!.summary.online} online, ${list!.summary.stale} stale, ${list!.summary.offline} offline.`);
+console.log(`Load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores. Times from navigation start (ms), grid polled every animation frame\n`);
 console.log(`| load | DOMContentLoaded | fleet.list response received | all ${cells.toLocaleString('en-US')} cells in the heat grid | fleet.list size (encoded) |`);
 console.log('|---|---|---|---|---|');
 for (const l of loads) {
