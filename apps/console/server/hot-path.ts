@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { authorize, describeZodError, type TActor, type TAnyHotProcedure, type TServices } from '@coolant/api';
+import { authorize, describeZodError, nowMs, type TActor, type TAnyHotProcedure, type TServices } from '@coolant/api';
 import { TRPCError } from '@trpc/server';
 import { OWN_HEADERS, readBody, sendTrpcError } from './api-edge';
 
@@ -28,8 +28,10 @@ export async function serveHotProcedure(req: IncomingMessage, res: ServerRespons
     if (!parsed.success) throw new TRPCError({ code: 'BAD_REQUEST', message: describeZodError(parsed.error), cause: parsed.error });
     const data = await def.handler(parsed.data, allowed, services);
     const text = JSON.stringify({ result: { data } });
-    const headers = def.headers?.(data, services.now().getTime());
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...OWN_HEADERS, ...headers });
+    // Headers and body go out in one write (Node joins a string body to the header block).
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...OWN_HEADERS };
+    if (def.headers) Object.assign(headers, def.headers(data, nowMs()));
+    res.writeHead(200, headers);
     res.end(text);
   } catch (cause) {
     sendTrpcError(req, res, cause, def.path, { input });

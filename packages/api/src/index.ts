@@ -23,3 +23,4 @@ export { authorize, type TActorFor } from './lib/authorize';
 export { HOT_PROCEDURES, type TAnyHotProcedure } from './hot-procedures';
 export type { THotProcedure } from './hot-procedure';
 export { errorAnswer, errorHeaders, resultHeaders, type TErrorAnswer } from './http-answer';
+export { nowMs, systemNow } from './lib/clock';

@@ -10,6 +10,7 @@ import { DEFAULT_OFFLINE_AFTER_MS, setOfflineAfterMs } from './domain/fleet/node
 import { SmokeService } from './domain/smoke/smoke-service';
 import { seedTiers } from './domain/tiers/seed-tiers';
 import { AppError } from './lib/app-error';
+import { systemNow } from './lib/clock';
 
 export type TStartServicesOptions = {
   db: TDb;
@@ -79,7 +80,7 @@ async function claimSqliteDatabase(raw: TSqliteRaw, instanceId: string, now: Dat
 }
 
 export async function startServices(opts: TStartServicesOptions): Promise<TRunningServices> {
-  const now = opts.now ?? (() => new Date());
+  const now = opts.now ?? systemNow;
   const log = opts.log ?? (() => {});
   const raw = openRawSql(opts.dbConfig);
   const notifier = createNotifier(opts.dbConfig, log);

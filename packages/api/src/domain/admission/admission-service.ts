@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TDb, TPgRaw, TSqliteRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
+import { dateAt } from '../../lib/clock';
 import { assertSameRequest, requestFingerprint } from './idempotency';
 import { effectiveLimits, isPaused, type TTierConfig } from './config-snapshot';
 import type { ConfigSync } from './config-sync';
@@ -24,6 +25,9 @@ export const UNKNOWN_TIER_LABEL = '_unknown';
 
 export type TAdmissionCounters = Map<string, number>;
 
+/** A tier's slots while they hold, with each reset time already as the ISO string answers carry. */
+type TSlots = { fromMs: number; untilMs: number; slots: TLimitSlot[]; resetAt: string[] };
+
 /**
  * Answers "may this subject of this tier generate now?" for the gateway,
  * from the in-memory config and the counter store.
@@ -39,6 +43,7 @@ export class AdmissionService {
   readonly decisions: TAdmissionCounters = new Map();
   private timers: NodeJS.Timeout[] = [];
   private readonly now: () => Date;
+  private readonly slotCache = new WeakMap<TTierConfig, TSlots>();
 
   constructor(
     private readonly opts: { db: TDb; raw: TSqliteRaw | TPgRaw; sync: ConfigSync; now?: () => Date; log?: (m: string) => void; background?: boolean },
@@ -105,12 +110,12 @@ export class AdmissionService {
     const snapshot = this.opts.sync.current;
     const tier = snapshot.tiers.get(req.tier);
     const base = { tier: req.tier, configVersion: snapshot.version, ticket: null, pauseReason: null } as const;
-    const requestExpiresAt = new Date(now.getTime() + REQUEST_TTL_MS);
+    const requestExpiresAt = dateAt(now.getTime() + REQUEST_TTL_MS);
 
     const answer = async (response: TConsumeResponse) => {
       const recorded = requestId ? await this.store.remember({ requestId, fingerprint, response, expiresAt: requestExpiresAt, now }) : response;
       // Another instance's earlier answer to this request was counted where it was made.
-      if (recorded === response) this.count(response);
+      if (recorded === response) this.count(response, now.getTime());
       return recorded;
     };
 
@@ -133,11 +138,8 @@ export class AdmissionService {
       });
     }
 
-    const slots: TLimitSlot[] = effectiveLimits(tier, now).map((l) => {
-      const startMin = windowStartMin(l.window, now.getTime());
-      return { window: l.window, startMin, limit: l.limit, resetMs: windowResetMs(l.window, startMin), source: l.source };
-    });
-    const build = (outcome: TStoreOutcome) => this.build(tier, req, slots, outcome, now, snapshot.version);
+    const { slots, resetAt } = this.slots(tier, now.getTime());
+    const build = (outcome: TStoreOutcome) => this.build(tier, req, slots, resetAt, outcome, now, snapshot.version);
 
     // A cost above a limit can never fit: refuse without touching the store.
     if (slots.length === 0 || slots.some((s) => req.cost > s.limit)) {
@@ -155,21 +157,43 @@ export class AdmissionService {
       now,
       build,
     });
-    this.count(response);
+    this.count(response, now.getTime());
     return response;
   }
 
-  private build(tier: TTierConfig, req: TConsumeRequest, slots: TLimitSlot[], outcome: TStoreOutcome, now: Date, version: number): TConsumeResponse {
+  /**
+   * The limits in force as slots, the same array for every decision on this
+   * tier until a minute boundary or a temporary limit's expiry (whichever is
+   * first): the config snapshot replaces the tier object on any change, so
+   * the cache follows it. Stores only read slots.
+   */
+  private slots(tier: TTierConfig, nowMs: number): TSlots {
+    const cached = this.slotCache.get(tier);
+    if (cached && nowMs >= cached.fromMs && nowMs < cached.untilMs) return cached;
+    const now = dateAt(nowMs);
+    let untilMs = (Math.floor(nowMs / 60_000) + 1) * 60_000;
+    const slots: TLimitSlot[] = effectiveLimits(tier, now).map((l) => {
+      if (l.until) untilMs = Math.min(untilMs, l.until.getTime());
+      const startMin = windowStartMin(l.window, nowMs);
+      const resetMs = windowResetMs(l.window, startMin);
+      return { window: l.window, startMin, limit: l.limit, resetMs, source: l.source };
+    });
+    const entry = { fromMs: Math.floor(nowMs / 60_000) * 60_000, untilMs, slots, resetAt: slots.map((sl) => new Date(sl.resetMs).toISOString()) };
+    this.slotCache.set(tier, entry);
+    return entry;
+  }
+
+  private build(tier: TTierConfig, req: TConsumeRequest, slots: TLimitSlot[], resetAt: string[], outcome: TStoreOutcome, now: Date, version: number): TConsumeResponse {
     const policies: TPolicy[] = slots.map((s, i) => ({
       window: s.window,
       limit: s.limit,
       remaining: Math.max(0, s.limit - outcome.used[i]!),
-      resetAt: new Date(s.resetMs).toISOString(),
+      resetAt: resetAt[i]!,
       source: s.source,
     }));
     const base = { tier: tier.name, configVersion: version, pauseReason: null, policies };
     if (slots.length === 0) {
-      return { ...base, allowed: true, reason: 'ok', limit: null, remaining: null, window: null, resetAt: null, retryAfterSeconds: null, ticket: this.ticket(tier, req, slots) };
+      return { ...base, allowed: true, reason: 'ok', limit: null, remaining: null, window: null, resetAt: null, retryAfterSeconds: null, ticket: this.ticket(tier, req, slots, now) };
     }
     if (outcome.ok) {
       // The binding limit is the one with the fewest units left; on a tie, the one that resets last.
@@ -187,7 +211,7 @@ export class AdmissionService {
         window: slots[b]!.window,
         resetAt: policies[b]!.resetAt,
         retryAfterSeconds: null,
-        ticket: this.ticket(tier, req, slots),
+        ticket: this.ticket(tier, req, slots, now),
       };
     }
     // Refused: a retry succeeds only once every refusing window has reset.
@@ -209,7 +233,9 @@ export class AdmissionService {
     };
   }
 
-  private ticket(tier: TTierConfig, req: TConsumeRequest, slots: TLimitSlot[]): string {
+  private ticket(tier: TTierConfig, req: TConsumeRequest, slots: TLimitSlot[], now: Date): string {
+    let e = now.getTime();
+    for (const s of slots) if (s.resetMs > e) e = s.resetMs;
     return encodeTicket(this.key(), {
       v: 1,
       n: newNonce(),
@@ -217,16 +243,16 @@ export class AdmissionService {
       s: req.subject,
       c: req.cost,
       w: slots.map((s) => [s.window, s.startMin]),
-      e: Math.max(this.now().getTime(), ...slots.map((s) => s.resetMs)),
+      e,
     });
   }
 
-  private count(r: TConsumeResponse): void {
+  private count(r: TConsumeResponse, nowMs: number): void {
     // An unknown tier name is whatever the caller sent: one shared label keeps the map and /metrics bounded.
     const k = `${r.reason === 'unknown_tier' ? UNKNOWN_TIER_LABEL : r.tier}|${r.reason}`;
     this.decisions.set(k, (this.decisions.get(k) ?? 0) + 1);
     if (r.reason === 'unknown_tier') return;
-    const minute = Math.floor(this.now().getTime() / 60_000);
+    const minute = Math.floor(nowMs / 60_000);
     const sk = `${r.tier}|${minute}`;
     let s = this.stats.get(sk);
     if (!s) {
