@@ -136,8 +136,9 @@ export function logApiError(path: string | undefined, error: TRPCError): void {
 /**
  * A tRPC-shaped error answer (what any tRPC client or the agent reads), for
  * errors raised outside the adapter: status, headers and shape come from the
- * one mapping (errorAnswer). A batch URL gets one error per call it named,
- * as the adapter would answer.
+ * one mapping (errorAnswer). `batch`: a failure of each call (the caller
+ * could not be authenticated), one error per call named, as the adapter
+ * answers a context that fails; otherwise one error object.
  */
 export function sendTrpcError(
   req: IncomingMessage,

@@ -140,9 +140,15 @@ export function createRequestListener(opts: { services: TServices; env: TConsole
         },
         await actor,
       );
+    } catch (error) {
+      // The adapter fails each call of a batch whose context cannot be built: one error per call.
+      sendTrpcError(req, res, error, procedure, { batch });
+      return;
+    }
+    try {
       body = await readBody(req, adapterBodyCap(procedure.split(','), ctx.actor));
     } catch (error) {
-      sendTrpcError(req, res, error, procedure, { batch });
+      sendTrpcError(req, res, error, procedure);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') (req as IncomingMessage & { body?: string }).body = body;
@@ -174,7 +180,8 @@ export function createRequestListener(opts: { services: TServices; env: TConsole
       const hot = req.method === 'POST' && !batch ? HOT_PROCEDURES.get(procedure) : undefined;
       const refused = checkApiRequest(req, env, hot?.maxBody ?? adapterBodyCap(procedure.split(','), null));
       if (refused) {
-        sendTrpcError(req, res, refused, procedure, { batch });
+        // Refusals of the request as a whole are one error object, batch or not, as tRPC's adapter answers them.
+        sendTrpcError(req, res, refused, procedure);
         return;
       }
       const incoming = { authorization: header(req, 'authorization'), cookieHeader: header(req, 'cookie') };
