@@ -52,6 +52,8 @@ describe.each(TEST_PROVIDERS)('admission hardening (%s)', (provider) => {
 
   async function used(tier: string, subject: string): Promise<number> {
     const tierId = (await h.db.tier.findUniqueOrThrow({ where: { name: tier } })).id;
+    // SQLite's store appends deltas and folds them into QuotaCounter later: fold what is there first.
+    await (h.services.admission.store as { settle?: () => Promise<void> }).settle?.();
     return (await h.db.quotaCounter.findFirst({ where: { tierId, subject, window: 'day' } }))?.used ?? 0;
   }
 
@@ -122,7 +124,8 @@ describe.each(TEST_PROVIDERS)('admission hardening (%s)', (provider) => {
     // The database refuses to give units back (a trigger, so the failure is the database's own).
     if (provider === 'sqlite') {
       await h.db.$executeRawUnsafe(
-        `CREATE TRIGGER "no_refund" BEFORE UPDATE ON "QuotaCounter" WHEN NEW."used" < OLD."used" BEGIN SELECT RAISE(ABORT, 'refunds refused (test)'); END`,
+        // The refund's commit appends a negative delta (folded into QuotaCounter later).
+        `CREATE TRIGGER "no_refund" BEFORE INSERT ON "QuotaDelta" WHEN NEW."delta" < 0 BEGIN SELECT RAISE(ABORT, 'refunds refused (test)'); END`,
       );
     } else {
       await h.db.$executeRawUnsafe(`CREATE FUNCTION no_refund() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refunds refused (test)'; END $$`);

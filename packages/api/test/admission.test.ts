@@ -34,6 +34,9 @@ describe.each(TEST_PROVIDERS)('admission (%s)', (provider) => {
     clock = DAY0;
   });
 
+  /** SQLite's store appends deltas and folds them into QuotaCounter later: fold what is there before reading the table. */
+  const settled = () => (h.services.admission.store as { settle?: () => Promise<void> }).settle?.();
+
   async function tierWith(limits: Partial<Record<'minute' | 'hour' | 'day', number>>): Promise<string> {
     const name = tierName();
     await admin.tiers.create({ name });
@@ -57,6 +60,7 @@ describe.each(TEST_PROVIDERS)('admission (%s)', (provider) => {
     const results = await Promise.all(Array.from({ length: 1000 }, () => gw.admission.consume({ tier, subject: 'racer' })));
     expect(results.filter((r) => r.allowed)).toHaveLength(37);
     expect(results.filter((r) => !r.allowed).every((r) => r.reason === 'quota_exceeded')).toBe(true);
+    await settled();
     const row = await h.db.quotaCounter.findFirst({ where: { subject: 'racer' } });
     expect(row?.used).toBe(37);
   });
@@ -68,6 +72,7 @@ describe.each(TEST_PROVIDERS)('admission (%s)', (provider) => {
     const third = await gw.admission.consume({ tier, subject: 's' });
     expect(third).toMatchObject({ allowed: false, reason: 'quota_exceeded', window: 'minute', limit: 2, remaining: 0, retryAfterSeconds: 60 });
     // The refused request took nothing from the day window.
+    await settled();
     const day = await h.db.quotaCounter.findFirst({ where: { subject: 's', window: 'day', tierId: (await h.db.tier.findUniqueOrThrow({ where: { name: tier } })).id } });
     expect(day?.used).toBe(2);
     clock += 60_000;
@@ -183,6 +188,7 @@ describe.each(TEST_PROVIDERS)('admission (%s)', (provider) => {
       expect(e.code, JSON.stringify(input)).toBe('BAD_REQUEST');
       expect(e.message, JSON.stringify(input)).toContain(field);
     }
+    await settled();
     expect(await h.db.quotaCounter.count({ where: { subject: 'b' } })).toBe(0);
     expect((await gw.admission.consume({ tier, subject: 'b', cost: 11 })).reason).toBe('quota_exceeded');
   });
@@ -212,6 +218,7 @@ describe.each(TEST_PROVIDERS)('admission (%s)', (provider) => {
     const tier = await tierWith({ minute: 5 });
     for (let i = 0; i < 20; i++) await gw.admission.consume({ tier, subject: `p${i}` });
     const tierId = (await h.db.tier.findUniqueOrThrow({ where: { name: tier } })).id;
+    await settled();
     expect(await h.db.quotaCounter.count({ where: { tierId } })).toBe(20);
     clock += 120_000;
     await h.services.admission.store.prune(new Date(clock));

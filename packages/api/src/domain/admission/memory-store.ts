@@ -1,11 +1,12 @@
 import { sqliteDate, SqliteBusyError, withBusyRetry, type TDb, type TRawStatement, type TSqliteRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
-import { counterUpsertSql, requestUpsertSql } from './sql';
+import { requestUpsertSql } from './sql';
+import { QuotaDeltas } from './quota-deltas';
 import { counterKey, ResidentCounters } from './resident-counters';
 import type { TAdmissionStore, TConsumeAttempt, TConsumeResponse, TRefundAttempt, TRequestRecord, TStoredRequest } from './types';
 import { WINDOW_MINUTES, windowResetMs, windowStartMin, type TWindow } from './windows';
 
-type TDelta = { tierId: string; window: TWindow; subject: string; startMin: number; delta: number };
+type TDelta = { key: string; tierId: string; window: TWindow; subject: string; startMin: number; delta: number };
 type TBatch = {
   deltas: Map<string, TDelta>;
   requests: (Omit<TRequestRecord, 'response'> & { response: string })[];
@@ -28,19 +29,12 @@ const COUNTER_READ_SQL = 'SELECT "used" FROM "QuotaCounter" WHERE "tierId" = ? A
 const REQUEST_READ_SQL = 'SELECT "response", "fingerprint", "expiresAt" FROM "AdmissionRequest" WHERE "requestId" = ?';
 
 /**
- * Rows per counter upsert statement. The direct connection caches its prepared statements, and one
- * multi-row upsert of ~900 rows holds ~0.4 MB of native memory: with one shape per batch size, the
- * cache held up to ~85 MB (measured: 200 statements of 800-1,000 rows). A few fixed shapes keep it
- * to well under 1 MB.
+ * Deltas folded into QuotaCounter per transaction. Larger folds share more of QuotaCounter's pages
+ * between deltas (and add up more of a hot counter's), but each blocks the event loop while it runs.
  */
-const STATEMENT_ROWS = [256, 32, 4, 1];
-
-function shapedChunks<T>(items: T[]): T[][] {
-  const out: T[][] = [];
-  let i = 0;
-  for (const size of STATEMENT_ROWS) for (; items.length - i >= size; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
+export const DEFAULT_FOLD_ROWS = 8_192;
+/** A smaller backlog is folded once the store has been quiet this long, not under load. */
+const FOLD_IDLE_MS = 20;
 
 function newBatch(): TBatch {
   return { deltas: new Map(), requests: [], refunds: [], waiters: [] };
@@ -56,10 +50,17 @@ function newBatch(): TBatch {
  * durable. If the commit fails, the batch's increments are taken back and its
  * requests get `unavailable`.
  *
+ * A batch's increments are appended to QuotaDelta (see quota-deltas.ts) and
+ * folded into QuotaCounter in chunks: after a batch once a chunk's worth has
+ * built up, and when the store goes quiet. At 1,000,000 counters an upsert per
+ * decision dirtied one random page of QuotaCounter each; an append does not.
+ *
  * What is resident is bounded (ResidentCounters): a counter is dropped only
- * once its increments have committed, so the table then holds its value. The
- * table and memory cannot diverge: this process is the only writer of the file
- * (one console per SQLite file is enforced at start).
+ * once its increments are folded, so QuotaCounter then holds its value (the
+ * resident set is the bound plus fewer than one fold's counters). The table
+ * and memory cannot diverge: this process is the only writer of the file (one
+ * console per SQLite file is enforced at start), and what a previous process
+ * left unfolded is folded before the first decision.
  */
 export class MemoryAdmissionStore implements TAdmissionStore {
   readonly kind = 'memory' as const;
@@ -74,25 +75,63 @@ export class MemoryAdmissionStore implements TAdmissionStore {
   private writing: TBatch | null = null;
   private flushing: Promise<void> | null = null;
   private closed = false;
+  private readonly deltas: QuotaDeltas;
+  private readonly foldRows: number;
+  private readonly foldIdleMs: number;
+  private idleFold: NodeJS.Timeout | null = null;
+  /** The last fold that failed other than busy (the deltas wait in QuotaDelta); for tests. */
+  foldError: unknown = null;
 
   constructor(
     private readonly db: TDb,
     private readonly raw: TSqliteRaw,
-    opts: { residentCounters?: number; residentRequests?: number } = {},
+    opts: { residentCounters?: number; residentRequests?: number; foldRows?: number; foldIdleMs?: number } = {},
   ) {
     this.counters = new ResidentCounters(opts.residentCounters ?? DEFAULT_RESIDENT_COUNTERS);
     this.requestCapacity = opts.residentRequests ?? DEFAULT_RESIDENT_REQUESTS;
+    this.deltas = new QuotaDeltas(raw);
+    this.foldRows = opts.foldRows ?? DEFAULT_FOLD_ROWS;
+    this.foldIdleMs = opts.foldIdleMs ?? FOLD_IDLE_MS;
   }
 
-  /** Counters are read when first needed; nothing to load. */
-  async start(_now: Date): Promise<void> {}
+  /** Folds what a previous process left in QuotaDelta; counters are then read when first needed. */
+  async start(_now: Date): Promise<void> {
+    this.ready();
+  }
+
+  /** Synchronous, so a decision never meets a QuotaCounter row with deltas of a previous process pending. */
+  private ready(): void {
+    try {
+      this.deltas.init(this.foldRows);
+    } catch (error) {
+      throw new AppError('UNAVAILABLE', 'database unavailable', { cause: String(error) });
+    }
+  }
+
+  /** Folds every delta appended so far into QuotaCounter (tests, reports, close), yielding between chunks. */
+  async settle(): Promise<void> {
+    this.ready();
+    if (this.flushing) await this.flushing;
+    const deadline = Date.now() + BUSY_WAIT_MS;
+    while (this.deltas.backlog > 0) {
+      try {
+        this.deltas.foldStep(this.foldRows);
+      } catch (error) {
+        if (!(error instanceof SqliteBusyError) || Date.now() > deadline) throw error;
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    this.counters.trim(this.pinned);
+  }
 
   /** Resident counters and requestId answers (for tests and the scale benchmark). */
   resident(): { counters: number; requests: number } {
     return { counters: this.counters.size, requests: this.recent.size };
   }
 
-  private readonly pinned = (key: string): boolean => this.batch.deltas.has(key) || (this.writing?.deltas.has(key) ?? false);
+  // Not in QuotaCounter yet: queued, being written, or appended and not folded.
+  private readonly pinned = (key: string): boolean =>
+    this.batch.deltas.has(key) || (this.writing?.deltas.has(key) ?? false) || this.deltas.has(key);
 
   /** The counter's exact value: resident, or read from the table (synchronously) and made resident. */
   private used(tierId: string, window: TWindow, startMin: number, subject: string): number {
@@ -151,6 +190,7 @@ export class MemoryAdmissionStore implements TAdmissionStore {
 
   async consume(a: TConsumeAttempt): Promise<TConsumeResponse> {
     if (this.closed) throw new AppError('UNAVAILABLE', 'admission store is shutting down');
+    this.ready();
     // No await from here to the queued increments: nothing can change a counter in between.
     const used = a.slots.map((s) => this.used(a.tierId, s.window, s.startMin, a.subject));
     const ok = a.slots.every((s, i) => used[i]! + a.cost <= s.limit);
@@ -175,7 +215,7 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     const key = counterKey(tierId, window, startMin, subject);
     const d = this.batch.deltas.get(key);
     if (d) d.delta += delta;
-    else this.batch.deltas.set(key, { tierId, window, subject, startMin, delta });
+    else this.batch.deltas.set(key, { key, tierId, window, subject, startMin, delta });
   }
 
   /**
@@ -186,6 +226,7 @@ export class MemoryAdmissionStore implements TAdmissionStore {
    */
   async refund(r: TRefundAttempt): Promise<boolean> {
     if (this.closed) throw new AppError('UNAVAILABLE', 'admission store is shutting down');
+    this.ready();
     if (this.refunding.has(r.nonce)) return false;
     let recorded: boolean;
     try {
@@ -233,7 +274,9 @@ export class MemoryAdmissionStore implements TAdmissionStore {
           this.writing = null;
           // In the database now, where the next refund of these tickets finds them.
           for (const f of batch.refunds) this.refunding.delete(f.nonce);
-          // Its counters are in the table now and may go; the open batch's stay.
+          // Under load the loop does not yield to timers: fold here once a chunk's worth has built up.
+          while (this.deltas.backlog >= this.foldRows && this.foldNow());
+          // Folded counters are in the table now and may go; the others stay.
           this.counters.trim(this.pinned);
           this.trimRequests();
           for (const w of batch.waiters) w.resolve();
@@ -246,16 +289,38 @@ export class MemoryAdmissionStore implements TAdmissionStore {
       }
     } finally {
       this.flushing = null;
+      this.scheduleIdleFold();
     }
+  }
+
+  /** One fold step; false if the database refused it (tried again at the next batch or when idle). */
+  private foldNow(): boolean {
+    try {
+      this.deltas.foldStep(this.foldRows);
+      return true;
+    } catch (error) {
+      // Busy (Prisma holds the lock) or failing: the deltas stay in QuotaDelta and their counters resident.
+      if (!(error instanceof SqliteBusyError)) this.foldError = error;
+      return false;
+    }
+  }
+
+  private scheduleIdleFold(): void {
+    if (this.idleFold || this.deltas.backlog === 0 || this.closed) return;
+    this.idleFold = setTimeout(() => {
+      this.idleFold = null;
+      if (this.flushing) return; // the flush loop's end schedules the next one
+      this.foldNow();
+      this.counters.trim(this.pinned);
+      this.scheduleIdleFold();
+    }, this.foldIdleMs);
+    this.idleFold.unref();
   }
 
   private async write(batch: TBatch): Promise<void> {
     const deltas = [...batch.deltas.values()].filter((d) => d.delta !== 0);
     if (deltas.length === 0 && batch.requests.length === 0 && batch.refunds.length === 0) return;
-    const statements: TRawStatement[] = shapedChunks(deltas).map((rows) => ({
-      sql: counterUpsertSql('sqlite', rows.length),
-      params: rows.flatMap((d) => [d.tierId, d.window, d.subject, d.startMin, d.delta]),
-    }));
+    const statements: TRawStatement[] = [];
     const now = sqliteDate(new Date());
     for (const r of batch.requests) {
       statements.push({ sql: requestUpsertSql('sqlite'), params: [r.requestId, r.fingerprint, r.response, sqliteDate(r.now), sqliteDate(r.expiresAt)] });
@@ -267,7 +332,12 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     const deadline = Date.now() + BUSY_WAIT_MS;
     for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
       try {
-        this.raw.batch(statements);
+        const appended = this.raw.transaction((tx) => {
+          const a = this.deltas.append(tx, deltas);
+          for (const st of statements) tx.run(st.sql, st.params);
+          return a;
+        });
+        if (appended) this.deltas.committed(appended);
         return;
       } catch (error) {
         if (!(error instanceof SqliteBusyError) || Date.now() > deadline) throw error;
@@ -277,7 +347,7 @@ export class MemoryAdmissionStore implements TAdmissionStore {
   }
 
   private revert(batch: TBatch): void {
-    // Resident by construction: a counter with uncommitted increments is never dropped.
+    // Resident by construction: a counter with uncommitted (or unfolded) increments is never dropped.
     for (const [key, d] of batch.deltas) this.counters.update(key, Math.max(0, (this.counters.get(key) ?? 0) - d.delta));
     for (const r of batch.requests) this.recent.delete(r.requestId);
     for (const f of batch.refunds) this.refunding.delete(f.nonce);
@@ -289,6 +359,8 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     for (const [id, r] of this.recent) if (r.expiresMs <= nowMs) this.recent.delete(id);
     let counters = 0;
     for (const window of Object.keys(WINDOW_MINUTES) as TWindow[]) {
+      // Deltas first: a fold between the two deletes then has nothing of the ended window left to write back.
+      await this.db.quotaDelta.deleteMany({ where: { window, windowStartMin: { lt: windowStartMin(window, nowMs) } } });
       const res = await this.db.quotaCounter.deleteMany({ where: { window, windowStartMin: { lt: windowStartMin(window, nowMs) } } });
       counters += res.count;
     }
@@ -306,11 +378,16 @@ export class MemoryAdmissionStore implements TAdmissionStore {
   }
 
   async size(): Promise<{ counterRows: number }> {
+    await this.settle();
     return { counterRows: await this.db.quotaCounter.count() };
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.idleFold) clearTimeout(this.idleFold);
+    this.idleFold = null;
     if (this.flushing) await this.flushing;
+    // Left to the next start's replay if the database will not take it now.
+    await this.settle().catch(() => {});
   }
 }
