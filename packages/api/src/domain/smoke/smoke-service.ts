@@ -5,6 +5,7 @@ import type { TActor } from '../../context';
 import { AppError } from '../../lib/app-error';
 import { recordAudit } from '../audit/record-audit';
 import { nodeStatus } from '../fleet/node-status';
+import { SmokeJobWaiters } from './job-waiters';
 import { actorName } from '../tokens/create-api-token';
 
 export type TSmokeTarget = 'local' | 'all' | string;
@@ -27,7 +28,10 @@ export type TJobResultRequest = {
 };
 
 const SWEEP_MS = 1_000;
-const POLL_MS = 250;
+/** How often the shared tick looks for jobs queued by another instance while polls wait. */
+const TICK_MS = 250;
+/** A tick reads at most this many queued jobs (oldest first); offline nodes' jobs are failed by the sweep. */
+const TICK_TAKE = 2_000;
 const LOCAL = 'local';
 
 const runSelect = {
@@ -56,6 +60,10 @@ const runSelect = {
   expectedChecksum: true,
   match: true,
 } as const;
+
+/** What claiming a job needs of its row, and no more (no pixels or png). */
+const jobSelect = { id: true, nodeId: true, prompt: true, seed: true, width: true, height: true, timeoutAt: true } as const;
+type TJobRow = { id: string; nodeId: string | null; prompt: string; seed: bigint; width: number; height: number; timeoutAt: Date };
 
 type TRunRow = { [K in keyof typeof runSelect]: unknown } & Record<string, unknown>;
 
@@ -100,11 +108,26 @@ export function shapeRun(r: TRunRow & { pixels?: Uint8Array | null; png?: Uint8A
  * the same request. A node that draws anything else is flagged.
  */
 export class SmokeService {
-  private readonly waiters = new Map<string, Set<() => void>>();
   private readonly references = new Map<string, Promise<TGenerateResult>>();
   private timer: NodeJS.Timeout | null = null;
+  readonly waiters: SmokeJobWaiters<TJobRow & { nodeId: string }>;
 
-  constructor(private readonly opts: { db: TDb; now: () => Date; log?: (m: string) => void }) {}
+  constructor(private readonly opts: { db: TDb; now: () => Date; log?: (m: string) => void; tickMs?: number }) {
+    this.waiters = new SmokeJobWaiters({
+      tickMs: opts.tickMs ?? TICK_MS,
+      // One query for every waiting node: the queued jobs are few (claimed within a tick, or failed by the sweep).
+      findQueued: async () =>
+        (await opts.db.smokeRun.findMany({ where: { state: 'queued', nodeId: { not: null } }, orderBy: { createdAt: 'asc' }, take: TICK_TAKE, select: jobSelect })) as (TJobRow & {
+          nodeId: string;
+        })[],
+      claimJob: (job) => this.claimRow(job),
+      claimOldest: (nodeId) => this.claim({ nodeId }),
+      unclaim: async (id) => {
+        await opts.db.smokeRun.updateMany({ where: { id, state: 'running', rowsDone: 0 }, data: { state: 'queued', startedAt: null } });
+      },
+      log: opts.log,
+    });
+  }
 
   start(background: boolean): void {
     if (!background) return;
@@ -115,7 +138,7 @@ export class SmokeService {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    for (const set of this.waiters.values()) for (const wake of set) wake();
+    this.waiters.stop();
   }
 
   /** The console's own drawing of a request: the reference every node must match. */
@@ -182,14 +205,10 @@ export class SmokeService {
       ip: req.ip,
     });
     for (const r of runs) {
-      if (r.nodeId) this.wake(r.nodeId);
+      if (r.nodeId) this.waiters.wake(r.nodeId);
       else void this.runLocal(r.id);
     }
     return { batchId, expectedChecksum: reference.checksum, runs: runs.map((r) => shapeRun(r)) };
-  }
-
-  private wake(nodeId: string): void {
-    for (const w of this.waiters.get(nodeId) ?? []) w();
   }
 
   /** "local": the console draws it itself, on a worker thread, streaming rows like a node would. */
@@ -224,8 +243,13 @@ export class SmokeService {
   /** Marks the oldest queued job of a node (or one job by id) running; null when there is none. */
   private async claim(where: { id: string } | { nodeId: string }): Promise<TSmokeJob | null> {
     const { db } = this.opts;
-    const candidate = await db.smokeRun.findFirst({ where: { ...where, state: 'queued' }, orderBy: { createdAt: 'asc' } });
-    if (!candidate) return null;
+    const candidate = await db.smokeRun.findFirst({ where: { ...where, state: 'queued' }, orderBy: { createdAt: 'asc' }, select: jobSelect });
+    return candidate ? this.claimRow(candidate) : null;
+  }
+
+  /** The conditional update is the claim: of all polls on all instances, exactly one sees count 1. */
+  private async claimRow(candidate: TJobRow): Promise<TSmokeJob | null> {
+    const { db } = this.opts;
     const now = this.opts.now();
     const won = await db.smokeRun.updateMany({ where: { id: candidate.id, state: 'queued' }, data: { state: 'running', startedAt: now } });
     if (won.count !== 1) return null;
@@ -242,22 +266,9 @@ export class SmokeService {
   /** Long poll: answers as soon as a job is queued for this node, or null after waitMs. */
   async nextJob(nodeId: string, waitMs: number, signal?: AbortSignal): Promise<TSmokeJob | null> {
     const deadline = Date.now() + waitMs;
-    for (;;) {
-      const job = await this.claim({ nodeId });
-      if (job || Date.now() >= deadline || signal?.aborted) return job;
-      // Woken at once by a smoke.run on this instance; the poll covers runs queued by another instance.
-      await new Promise<void>((res) => {
-        const set = this.waiters.get(nodeId) ?? new Set();
-        const done = () => {
-          clearTimeout(t);
-          set.delete(done);
-          res();
-        };
-        const t = setTimeout(done, Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
-        set.add(done);
-        this.waiters.set(nodeId, set);
-      });
-    }
+    const job = await this.claim({ nodeId });
+    if (job || Date.now() >= deadline || signal?.aborted) return job;
+    return this.waiters.wait(nodeId, deadline, signal);
   }
 
   private async applyRows(id: string, rows: { y: number; data: string }[]): Promise<void> {
