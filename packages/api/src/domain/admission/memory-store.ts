@@ -270,7 +270,12 @@ export class MemoryAdmissionStore implements TAdmissionStore {
         this.batch = newBatch();
         this.writing = batch;
         try {
-          await this.write(batch);
+          const committed = await this.write(batch);
+          // Answered only once the WAL holding the commit is on disk (what synchronous=FULL would
+          // have waited for), but synced in the thread pool, so the event loop keeps taking the
+          // next batch's requests meanwhile. A failed sync does not revert: the rows are committed,
+          // so the counters stay counted (the safe direction) and the callers are told "unavailable".
+          if (committed) await this.raw.syncWal().catch((error: unknown) => this.unsynced(batch, error));
           this.writing = null;
           // In the database now, where the next refund of these tickets finds them.
           for (const f of batch.refunds) this.refunding.delete(f.nonce);
@@ -317,9 +322,19 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     this.idleFold.unref();
   }
 
-  private async write(batch: TBatch): Promise<void> {
+  /** Marks a committed batch whose WAL sync failed: its callers get an error, nothing is undone. */
+  private unsynced(batch: TBatch, error: unknown): never {
+    for (const f of batch.refunds) this.refunding.delete(f.nonce);
+    batch.deltas.clear();
+    batch.requests.length = 0;
+    batch.refunds.length = 0;
+    throw error;
+  }
+
+  /** Commits the batch without waiting for the disk; true when there was something to commit. */
+  private async write(batch: TBatch): Promise<boolean> {
     const deltas = [...batch.deltas.values()].filter((d) => d.delta !== 0);
-    if (deltas.length === 0 && batch.requests.length === 0 && batch.refunds.length === 0) return;
+    if (deltas.length === 0 && batch.requests.length === 0 && batch.refunds.length === 0) return false;
     const statements: TRawStatement[] = [];
     const now = sqliteDate(new Date());
     for (const r of batch.requests) {
@@ -332,13 +347,13 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     const deadline = Date.now() + BUSY_WAIT_MS;
     for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
       try {
-        const appended = this.raw.transaction((tx) => {
+        const appended = this.raw.transactionUnsynced((tx) => {
           const a = this.deltas.append(tx, deltas);
           for (const st of statements) tx.run(st.sql, st.params);
           return a;
         });
         if (appended) this.deltas.committed(appended);
-        return;
+        return true;
       } catch (error) {
         if (!(error instanceof SqliteBusyError) || Date.now() > deadline) throw error;
         await new Promise((r) => setTimeout(r, delay));

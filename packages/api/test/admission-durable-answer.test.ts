@@ -1,0 +1,71 @@
+// A consume is answered only once its commit is on disk: the SQLite store commits a batch without
+// waiting for the fsync and then waits for one fdatasync of the WAL in the thread pool (the sync
+// synchronous=FULL would have done on the event loop). Held here by a disk the test controls.
+import { openRawSql, type TSqliteRaw } from '@coolant/db';
+import { createTestDb, type TTestDb } from '@coolant/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryAdmissionStore } from '../src/domain/admission/memory-store';
+import type { TConsumeAttempt, TConsumeResponse, TStoreOutcome } from '../src/domain/admission/types';
+import { windowResetMs, windowStartMin } from '../src/domain/admission/windows';
+
+const NOW = new Date('2026-11-27T10:00:00Z');
+const START = windowStartMin('day', NOW.getTime());
+const asResponse = (o: TStoreOutcome) => ({ allowed: o.ok, used: o.used }) as unknown as TConsumeResponse & { used: number[] };
+
+function attempt(subject: string): TConsumeAttempt {
+  return {
+    tierId: 'tier-d',
+    tierName: 'd',
+    subject,
+    cost: 1,
+    slots: [{ window: 'day', startMin: START, limit: 10, resetMs: windowResetMs('day', START), source: 'base' }],
+    requestId: null,
+    fingerprint: '',
+    requestExpiresAt: new Date(NOW.getTime() + 3_600_000),
+    now: NOW,
+    build: asResponse,
+  };
+}
+
+describe('admission answers after the WAL sync (sqlite)', () => {
+  let t: TTestDb;
+  let raw: TSqliteRaw;
+  beforeAll(async () => {
+    t = await createTestDb('sqlite');
+    raw = openRawSql(t.config) as TSqliteRaw;
+  });
+  afterAll(async () => {
+    raw.close();
+    await t.cleanup();
+  });
+
+  it('a committed batch is not answered before its sync; the connection stays synchronous=FULL', async () => {
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    let syncs = 0;
+    const slowDisk: TSqliteRaw = { ...raw, syncWal: () => (syncs++, held.then(() => raw.syncWal())) };
+    const store = new MemoryAdmissionStore(t.db, slowDisk, { foldRows: 1_000_000 });
+    let answered = 0;
+    const all = Promise.all(['a', 'b', 'c'].map((s) => store.consume(attempt(s)).then((r) => (answered++, r))));
+    await new Promise((r) => setTimeout(r, 100));
+    // Committed (another connection sees the deltas), not yet answered.
+    expect(await t.db.quotaDelta.count({ where: { tierId: 'tier-d' } })).toBe(3);
+    expect([answered, syncs]).toEqual([0, 1]);
+    release();
+    expect((await all).map((r) => (r as { allowed: boolean }).allowed)).toEqual([true, true, true]);
+    expect(raw.all('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
+    await store.close();
+  });
+
+  it('a sync that fails answers "unavailable" and keeps the committed units counted', async () => {
+    const failingDisk: TSqliteRaw = { ...raw, syncWal: () => Promise.reject(new Error('EIO')) };
+    const store = new MemoryAdmissionStore(t.db, failingDisk, { foldRows: 1_000_000 });
+    await expect(store.consume(attempt('e'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    // The row is committed, so the unit stays spent: the next decision sees used = 2, not 1.
+    const healthy = new MemoryAdmissionStore(t.db, raw, { foldRows: 1_000_000 });
+    const next = (await healthy.consume(attempt('e'))) as unknown as { used: number[] };
+    expect(next.used).toEqual([2]);
+    await store.close().catch(() => {});
+    await healthy.close();
+  });
+});
