@@ -17,6 +17,7 @@ import {
   GPU_STATE_COLUMNS,
   GPU_STATE_MERGE,
   gpuIndexOf,
+  gpuStateValues,
   healthFailing,
   readNode,
   sortedSamples,
@@ -118,31 +119,7 @@ export async function writePgBatch(raw: TPgRaw, reports: TReport[]): Promise<TBa
       latest.gpus.forEach((g, i) => {
         const gpuIndex = gpuIndexOf(g, i);
         // A later report of the same node in this batch replaces the reading, as its upsert would.
-        states.set(`${report.nodeId}\u0000${gpuIndex}`, [
-          report.nodeId,
-          gpuIndex,
-          g.uuid,
-          g.name,
-          g.pciBusId,
-          g.driverVersion,
-          g.utilizationGpu,
-          g.utilizationMemory,
-          g.temperatureGpu,
-          g.temperatureMemory,
-          g.memoryUsedMiB,
-          g.memoryTotalMiB,
-          g.powerDrawW,
-          g.powerLimitW,
-          g.clockGraphicsMHz,
-          g.clockMemoryMHz,
-          g.fanPercent,
-          g.pstate,
-          g.throttleReasons ? JSON.stringify(g.throttleReasons) : null,
-          g.eccCorrected,
-          g.eccUncorrected,
-          g.migEnabled,
-          sampledAt,
-        ]);
+        states.set(`${report.nodeId}\u0000${gpuIndex}`, gpuStateValues(report.nodeId, g, gpuIndex, sampledAt, (b) => b));
       });
       node.update = {
         prevSeq: node.readSeq,

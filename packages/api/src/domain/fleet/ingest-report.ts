@@ -117,31 +117,7 @@ function buildStatements(req: Omit<TIngestRequest, 'raw'>, node: TNodeRow, fresh
   if (latest.gpus.length > 0) {
     statements.push({
       sql: cachedSql('state', latest.gpus.length),
-      params: latest.gpus.flatMap((g, i) => [
-        req.nodeId,
-        gpuIndexOf(g, i),
-        g.uuid,
-        g.name,
-        g.pciBusId,
-        g.driverVersion,
-        g.utilizationGpu,
-        g.utilizationMemory,
-        g.temperatureGpu,
-        g.temperatureMemory,
-        g.memoryUsedMiB,
-        g.memoryTotalMiB,
-        g.powerDrawW,
-        g.powerLimitW,
-        g.clockGraphicsMHz,
-        g.clockMemoryMHz,
-        g.fanPercent,
-        g.pstate,
-        g.throttleReasons ? JSON.stringify(g.throttleReasons) : null,
-        g.eccCorrected,
-        g.eccUncorrected,
-        bool(g.migEnabled),
-        sampledAt,
-      ]),
+      params: latest.gpus.flatMap((g, i) => gpuStateValues(req.nodeId, g, gpuIndexOf(g, i), sampledAt, bool)),
     });
   }
   const now = date(req.now);
@@ -166,6 +142,38 @@ function buildStatements(req: Omit<TIngestRequest, 'raw'>, node: TNodeRow, fresh
 }
 
 /** The conditional node update found another lastSeq: another delivery of this node's report won. */
+/**
+ * One GpuState row's values in GPU_STATE_COLUMNS order, for both databases' statements (the
+ * per-report SQLite one and PostgreSQL's batched UNNEST); `flag` writes a boolean as the driver wants it.
+ */
+export function gpuStateValues(nodeId: string, g: TTelemetrySample['gpus'][number], gpuIndex: number, sampledAt: unknown, flag: (b: boolean | null) => unknown): unknown[] {
+  return [
+    nodeId,
+    gpuIndex,
+    g.uuid,
+    g.name,
+    g.pciBusId,
+    g.driverVersion,
+    g.utilizationGpu,
+    g.utilizationMemory,
+    g.temperatureGpu,
+    g.temperatureMemory,
+    g.memoryUsedMiB,
+    g.memoryTotalMiB,
+    g.powerDrawW,
+    g.powerLimitW,
+    g.clockGraphicsMHz,
+    g.clockMemoryMHz,
+    g.fanPercent,
+    g.pstate,
+    g.throttleReasons ? JSON.stringify(g.throttleReasons) : null,
+    g.eccCorrected,
+    g.eccUncorrected,
+    flag(g.migEnabled),
+    sampledAt,
+  ];
+}
+
 export class DuplicateRace extends Error {}
 
 export const REVOKED_MESSAGE = 'This node token has been revoked';
