@@ -4,15 +4,11 @@ import type { ConfigSync } from './domain/admission/config-sync';
 import type { FleetService } from './domain/fleet/fleet-service';
 import type { GuardService } from './domain/guard/guard-service';
 import type { SmokeService } from './domain/smoke/smoke-service';
-import type { TRole, TTokenRole } from './lib/roles';
+import type { TActor } from './domain/actors/actor';
 
-export type TActor =
-  | { kind: 'anonymous' }
-  /** A credential was presented but is unknown, expired or revoked; `credential` says which kind (public procedures ignore a bad cookie). */
-  | { kind: 'invalid'; reason: string; credential: 'bearer' | 'cookie' }
-  | { kind: 'user'; id: string; name: string; role: TRole; sessionId: string }
-  | { kind: 'token'; id: string; name: string; role: TTokenRole }
-  | { kind: 'node'; id: string; name: string };
+// The actor types are the domain's (domain/actors/actor.ts); re-exported for the transport's callers.
+export type { TActor };
+
 
 export type TCookieJar = {
   setSession(value: string, maxAgeSeconds: number): void;

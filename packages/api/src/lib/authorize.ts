@@ -1,4 +1,4 @@
-import type { TActor } from '../context';
+import type { TActor } from '../domain/actors/actor';
 import { AppError } from './app-error';
 import { roleAtLeast, type TRole } from './roles';
 

@@ -1,9 +1,19 @@
 /**
  * Who did something, as the domain records it. A leaf every domain may import: it holds the
  * actors the code itself acts as (the guard, the scheduler) and the helpers that turn an actor
- * into the columns rows keep. The request's actor type stays in context.ts for now.
+ * into the columns rows keep. The request's actor type lives here too: context.ts imports it
+ * from the domain, never the reverse.
  */
-import type { TActor } from '../../context';
+import type { TRole, TTokenRole } from '../../lib/roles';
+
+/** Who is calling: what authentication made of the request's credentials. */
+export type TActor =
+  | { kind: 'anonymous' }
+  /** A credential was presented but is unknown, expired or revoked; `credential` says which kind (public procedures ignore a bad cookie). */
+  | { kind: 'invalid'; reason: string; credential: 'bearer' | 'cookie' }
+  | { kind: 'user'; id: string; name: string; role: TRole; sessionId: string }
+  | { kind: 'token'; id: string; name: string; role: TTokenRole }
+  | { kind: 'node'; id: string; name: string };
 
 /** The launch-day guard. Built only here: no credential can become it, whatever its name. */
 export const GUARD_ACTOR = { kind: 'system', name: 'guard' } as const;

@@ -1,5 +1,5 @@
 import type { TDb, TDbTx } from '@coolant/db';
-import type { TActor } from '../../context';
+import type { TActor } from '../actors/actor';
 
 export type TAuditActor = TActor | { kind: 'system'; name: string };
 

@@ -1,5 +1,5 @@
 import type { TDb } from '@coolant/db';
-import type { TActor } from '../../context';
+import type { TActor } from '../actors/actor';
 import { isRole, isTokenRole } from '../../lib/roles';
 import { safeEqualHex, sha256 } from '../../lib/secrets';
 

@@ -1,5 +1,5 @@
 import type { TDb } from '@coolant/db';
-import type { TActor } from '../../context';
+import type { TActor } from '../actors/actor';
 import { recordAudit } from '../audit/record-audit';
 
 export async function logout(req: { db: TDb; actor: TActor; ip: string | null }): Promise<{ loggedOut: boolean }> {

@@ -1,5 +1,5 @@
 import type { TDb } from '@coolant/db';
-import type { TActor } from '../../context';
+import type { TActor } from '../actors/actor';
 import type { TTokenRole } from '../../lib/roles';
 import { newSecret, sha256 } from '../../lib/secrets';
 import { actorName } from '../actors/actor';

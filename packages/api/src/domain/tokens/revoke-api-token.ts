@@ -1,5 +1,5 @@
 import type { TDb } from '@coolant/db';
-import type { TActor } from '../../context';
+import type { TActor } from '../actors/actor';
 import { AppError } from '../../lib/app-error';
 import { recordAudit } from '../audit/record-audit';
 import { actorName } from './create-api-token';

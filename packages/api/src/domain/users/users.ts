@@ -1,5 +1,5 @@
 import type { TDb } from '@coolant/db';
-import type { TActor } from '../../context';
+import type { TActor } from '../actors/actor';
 import { AppError } from '../../lib/app-error';
 import type { TRole } from '../../lib/roles';
 import { hashPassword } from '../../lib/secrets';
