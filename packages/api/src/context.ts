@@ -9,7 +9,6 @@ import type { TActor } from './domain/actors/actor';
 // The actor types are the domain's (domain/actors/actor.ts); re-exported for the transport's callers.
 export type { TActor };
 
-
 export type TCookieJar = {
   setSession(value: string, maxAgeSeconds: number): void;
   clearSession(): void;
