@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TDb } from '@coolant/db';
 import { encodePng, generateInWorker, PALETTE, pictureChecksum, validateGenerateRequest, type TGenerateResult } from '@coolant/generator';
-import type { TActor } from '../../context';
+import type { TActor } from '../actors/actor';
 import { AppError } from '../../lib/app-error';
 import { recordAudit } from '../audit/record-audit';
 import { nodeStatus } from '../fleet/node-status';
