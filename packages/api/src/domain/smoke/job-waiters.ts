@@ -1,4 +1,12 @@
-import type { TSmokeJob } from './smoke-service';
+/**
+ * Agents' smoke-job long polls, waiting together: one shared tick (only while someone waits)
+ * reads the queued jobs once for every waiting node, instead of one query per poll per tick, and
+ * a smoke.run on this instance wakes its node's waiter at once. A thousand waiting agents cost one
+ * query a tick.
+ */
+
+/** A job as an agent receives it. */
+export type TSmokeJob = { id: string; prompt: string; seed: number; width: number; height: number; timeoutMs: number };
 
 /** A queued job as the shared tick reads it: enough to claim it and hand it out. */
 export type TQueuedJob = { id: string; nodeId: string };

@@ -5,7 +5,7 @@ import type { TActor } from '../actors/actor';
 import { AppError } from '../../lib/app-error';
 import { recordAudit } from '../audit/record-audit';
 import { nodeStatus } from '../fleet/node-status';
-import { SmokeJobWaiters } from './job-waiters';
+import { SmokeJobWaiters, type TSmokeJob } from './job-waiters';
 import { actorName } from '../tokens/create-api-token';
 
 export type TSmokeTarget = 'local' | 'all' | string;
@@ -18,7 +18,7 @@ export type TSmokeRunRequest = {
   size?: { width: number; height: number } | undefined;
   timeoutSeconds: number;
 };
-export type TSmokeJob = { id: string; prompt: string; seed: number; width: number; height: number; timeoutMs: number };
+export type { TSmokeJob };
 export type TJobResultRequest = {
   nodeId: string;
   jobId: string;
