@@ -93,8 +93,9 @@ const LINGER_BYTES = 16 * 1024 * 1024;
  * unauthenticated agent.report). The close lingers: a socket dropped with
  * bytes still arriving sends a reset, and the sender (fetch, node:http) then
  * reports EPIPE instead of reading the 413 it was sent. So the answer goes
- * out with a FIN, and what keeps arriving is discarded (never buffered) for
- * at most LINGER_MS / LINGER_BYTES, or until the sender hangs up.
+ * out with a FIN, and what keeps arriving is discarded (never buffered) up to
+ * LINGER_BYTES, then no longer read; the socket is closed after LINGER_MS, or
+ * when the sender hangs up.
  */
 export function settleUnreadBody(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete || res.headersSent) return;
@@ -111,7 +112,10 @@ export function settleUnreadBody(req: IncomingMessage, res: ServerResponse): voi
     socket.once('close', () => clearTimeout(timer));
     req.on('data', (c: Buffer) => {
       discarded += c.length;
-      if (discarded > LINGER_BYTES) socket.destroy();
+      // Past the byte bound stop reading rather than close: closing with unread data sends a
+      // reset, and a reset can take the 413 still unread in the sender's buffer with it (seen as
+      // EPIPE with no answer on a fast loopback). A paused socket costs nothing until the timer.
+      if (discarded > LINGER_BYTES) req.pause();
     });
     req.resume();
   };
