@@ -26,6 +26,7 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { inputsUnchanged, readBuildRecord, recordedInputs, writeBuildRecord } from './lib/build-record.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const consoleDir = join(root, 'apps/console');
@@ -70,15 +71,9 @@ const pageInputs = [
 const pagesStale = () => !existsSync(buildId) || pageInputs.some((p) => newestMtime(p) > statSync(buildId).mtimeMs);
 
 function serverStale() {
-  let info;
-  try {
-    info = JSON.parse(readFileSync(serverInfo, 'utf8'));
-  } catch {
-    return true;
-  }
-  if (info.node !== process.version || !existsSync(join(distDir, 'server.mjs')) || !existsSync(join(distDir, 'worker.js')) || !existsSync(join(distDir, 'migrate-worker.mjs'))) return true;
-  const inputs = [...info.inputs.map((p) => join(root, p)), lockfile, self];
-  return inputs.some((p) => !existsSync(p) || statSync(p).mtimeMs > info.builtAtMs);
+  const info = readBuildRecord(serverInfo);
+  if (!info || info.node !== process.version || !['server.mjs', 'worker.js', 'migrate-worker.mjs'].every((f) => existsSync(join(distDir, f)))) return true;
+  return !inputsUnchanged(root, info, [lockfile, self]);
 }
 
 function run(command, args, cwd) {
@@ -146,11 +141,8 @@ async function buildServer() {
     renameSync(join(work, 'worker.js'), join(distDir, 'worker.js'));
     renameSync(join(work, 'migrate-worker.mjs'), join(distDir, 'migrate-worker.mjs'));
     renameSync(join(work, 'server.mjs'), join(distDir, 'server.mjs'));
-    const inputs = [...new Set([...Object.keys(server.metafile.inputs), ...Object.keys(worker.metafile.inputs), ...Object.keys(migrate.metafile.inputs)])]
-      .filter((p) => !p.startsWith('<'))
-      .map((p) => relative(root, resolve(root, p)))
-      .sort();
-    writeFileSync(serverInfo, `${JSON.stringify({ node: process.version, builtAtMs, inputs }, null, 2)}\n`);
+    const inputs = recordedInputs(root, ...[server, worker, migrate].map((b) => Object.keys(b.metafile.inputs)));
+    writeBuildRecord(serverInfo, { node: process.version, builtAtMs, inputs });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

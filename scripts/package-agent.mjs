@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { inputsUnchanged, readBuildRecord, recordedInputs, writeBuildRecord } from './lib/build-record.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'dist/agent');
@@ -66,18 +67,12 @@ function checkHost() {
 
 /** Fresh when every file esbuild read, this script and the node binary are older than the build. */
 function isFresh() {
-  if (!existsSync(INFO_PATH) || !existsSync(BUNDLE_PATH)) return false;
-  let info;
-  try {
-    info = JSON.parse(readFileSync(INFO_PATH, 'utf8'));
-  } catch {
-    return false;
-  }
+  const info = readBuildRecord(INFO_PATH);
+  if (!info || !existsSync(BUNDLE_PATH)) return false;
   if (info.node !== process.version || info.nodeBinary !== process.execPath || info.version !== version) return false;
   // A bundle-only build leaves any older executable behind: stale for a full package.
   if (!opts['bundle-only'] && (info.bundleOnly || !existsSync(SEA_PATH))) return false;
-  const inputs = [...info.inputs.map((p) => join(root, p)), fileURLToPath(import.meta.url), process.execPath];
-  return inputs.every((p) => existsSync(p) && statSync(p).mtimeMs <= info.builtAtMs);
+  return inputsUnchanged(root, info, [fileURLToPath(import.meta.url), process.execPath]);
 }
 
 async function bundle(esbuild, format, outfile) {
@@ -156,13 +151,13 @@ async function build() {
   try {
     const bundleTmp = join(work, 'coolant-agent.mjs');
     if (opts['bundle-only']) {
-      const inputs = (await bundle(esbuild, 'esm', bundleTmp)).map((p) => relative(root, resolve(root, p))).sort();
+      const inputs = recordedInputs(root, await bundle(esbuild, 'esm', bundleTmp));
       chmodSync(bundleTmp, 0o755);
       const out = execFileSync(process.execPath, [bundleTmp, '--version'], { encoding: 'utf8', env: {} }).trim();
       if (out !== version) fail(`${bundleTmp} --version printed "${out}", expected ${version}`);
       renameSync(bundleTmp, BUNDLE_PATH);
       const info = { version, node: process.version, nodeBinary: process.execPath, bundleOnly: true, builtAtMs, inputs };
-      writeFileSync(INFO_PATH, `${JSON.stringify(info, null, 2)}\n`);
+      writeBuildRecord(INFO_PATH, info);
       return info;
     }
     const cjs = join(work, 'coolant-agent.cjs');
@@ -199,9 +194,9 @@ async function build() {
     // Rename, not copy: a running agent keeps its inode, and the artifacts appear complete or not at all.
     renameSync(exe, SEA_PATH);
     renameSync(bundleTmp, BUNDLE_PATH);
-    const inputs = [...new Set([...esmInputs, ...cjsInputs])].map((p) => relative(root, resolve(root, p))).sort();
+    const inputs = recordedInputs(root, esmInputs, cjsInputs);
     const info = { version, node: process.version, nodeBinary: process.execPath, stripped, builtAtMs, inputs };
-    writeFileSync(INFO_PATH, `${JSON.stringify(info, null, 2)}\n`);
+    writeBuildRecord(INFO_PATH, info);
     return info;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -2,24 +2,18 @@
 // dist/fleet-sim/light-fleet.mjs, so it runs on plain node with no TypeScript compiler at run time,
 // the way scripts/package-agent.mjs bundles the agent. Rebuilt only when an input is newer.
 //   node scripts/fleet-sim/build-light.mjs   (prints the bundle's path)
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inputsUnchanged, readBuildRecord, recordedInputs, writeBuildRecord } from '../lib/build-record.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const LIGHT_BUNDLE = join(root, 'dist/fleet-sim/light-fleet.mjs');
 const INFO = join(root, 'dist/fleet-sim/build-info.json');
 
 function fresh() {
-  if (!existsSync(LIGHT_BUNDLE) || !existsSync(INFO)) return false;
-  let info;
-  try {
-    info = JSON.parse(readFileSync(INFO, 'utf8'));
-  } catch {
-    return false;
-  }
-  const inputs = [...info.inputs.map((p) => join(root, p)), fileURLToPath(import.meta.url)];
-  return info.node === process.version && inputs.every((p) => existsSync(p) && statSync(p).mtimeMs <= info.builtAtMs);
+  const info = readBuildRecord(INFO);
+  return !!info && existsSync(LIGHT_BUNDLE) && info.node === process.version && inputsUnchanged(root, info, [fileURLToPath(import.meta.url)]);
 }
 
 /** Returns the bundle's path, building it first when stale. */
@@ -47,8 +41,7 @@ export async function buildLight() {
     banner: { js: 'import { createRequire as __coolantCreateRequire } from "node:module"; const require = __coolantCreateRequire(import.meta.url);' },
   });
   await esbuild.stop?.();
-  const inputs = Object.keys(result.metafile.inputs).map((p) => relative(root, resolve(root, p)));
-  writeFileSync(INFO, `${JSON.stringify({ node: process.version, builtAtMs, inputs }, null, 2)}\n`);
+  writeBuildRecord(INFO, { node: process.version, builtAtMs, inputs: recordedInputs(root, Object.keys(result.metafile.inputs)) });
   return LIGHT_BUNDLE;
 }
 
