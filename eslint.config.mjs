@@ -3,7 +3,16 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/.next/**', '**/dist/**', 'packages/db/generated/**', '**/next-env.d.ts', '**/test-results/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/.next/**',
+      '**/dist/**',
+      'packages/db/generated/**',
+      '**/next-env.d.ts',
+      '**/test-results/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -14,7 +23,7 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         {
-          selector: "ImportDeclaration[source.value=/generated\\u002F(sqlite|postgresql)/]",
+          selector: 'ImportDeclaration[source.value=/generated\\u002F(sqlite|postgresql)/]',
           message: 'Only packages/db imports the generated Prisma client; import from @coolant/db.',
         },
       ],
@@ -33,7 +42,22 @@ export default tseslint.config(
     files: ['**/*.mjs', 'scripts/**', '**/bin/**', '**/fake-bin/**', '**/test/fixtures/**'],
     languageOptions: {
       globals: Object.fromEntries(
-        ['process', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Buffer', 'URL', 'AbortSignal', 'AbortController', 'fetch', 'SharedArrayBuffer', 'Atomics', 'performance'].map((g) => [g, 'readonly']),
+        [
+          'process',
+          'console',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'clearInterval',
+          'Buffer',
+          'URL',
+          'AbortSignal',
+          'AbortController',
+          'fetch',
+          'SharedArrayBuffer',
+          'Atomics',
+          'performance',
+        ].map((g) => [g, 'readonly']),
       ),
     },
   },

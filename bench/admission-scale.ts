@@ -32,7 +32,16 @@ const MIN = 60_000;
 const DAY0 = Date.parse('2026-11-27T00:00:00Z');
 
 type TRate = { rps: number; p50: number; p99: number; count: number; denied: number };
-type TRow = { db: string; phase: string; subjects: string; rows: string; r?: TRate; note?: string; size?: string; rss?: string };
+type TRow = {
+  db: string;
+  phase: string;
+  subjects: string;
+  rows: string;
+  r?: TRate;
+  note?: string;
+  size?: string;
+  rss?: string;
+};
 const rows: TRow[] = [];
 
 let nowMs = DAY0 + 30 * MIN;
@@ -57,18 +66,34 @@ async function measure(s: TRunningServices, subject: (i: number) => string, seco
   );
   const elapsed = (performance.now() - started) / 1000;
   lat.sort((a, b) => a - b);
-  return { rps: lat.length / elapsed, p50: lat[Math.floor(lat.length / 2)] ?? NaN, p99: lat[Math.floor(lat.length * 0.99)] ?? NaN, count: lat.length, denied };
+  return {
+    rps: lat.length / elapsed,
+    p50: lat[Math.floor(lat.length / 2)] ?? NaN,
+    p99: lat[Math.floor(lat.length * 0.99)] ?? NaN,
+    count: lat.length,
+    denied,
+  };
 }
 
 /** Admits `count` new subjects (offset..offset+count-1), moving the clock across the simulated day as it goes. */
-async function load(s: TRunningServices, offset: number, count: number, dayFrom: number, dayTo: number): Promise<TRate> {
+async function load(
+  s: TRunningServices,
+  offset: number,
+  count: number,
+  dayFrom: number,
+  dayTo: number,
+): Promise<TRate> {
   const started = performance.now();
   let denied = 0;
   const WAVE = 2_000;
   for (let done = 0; done < count; done += WAVE) {
     nowMs = DAY0 + Math.floor(dayFrom + ((dayTo - dayFrom) * done) / count);
     const n = Math.min(WAVE, count - done);
-    const results = await Promise.all(Array.from({ length: n }, (_, k) => s.admission.consume({ tier: TIER, subject: `s-${offset + done + k}`, cost: 1 })));
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, k) =>
+        s.admission.consume({ tier: TIER, subject: `s-${offset + done + k}`, cost: 1 }),
+      ),
+    );
     denied += results.filter((r) => !r.allowed).length;
   }
   const elapsed = (performance.now() - started) / 1000;
@@ -81,7 +106,11 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run through bench/lib/run-bundled.mjs (node --expose-gc): RSS after a GC needs global.gc');
 
 /** The highest RSS seen since the last reset, sampled every 50 ms (and at each read). */
-const peak = { max: 0, reset: () => (peak.max = process.memoryUsage.rss()), read: () => Math.max(peak.max, process.memoryUsage.rss()) };
+const peak = {
+  max: 0,
+  reset: () => (peak.max = process.memoryUsage.rss()),
+  read: () => Math.max(peak.max, process.memoryUsage.rss()),
+};
 setInterval(() => (peak.max = Math.max(peak.max, process.memoryUsage.rss())), 50).unref();
 
 function rssNow(): string {
@@ -92,21 +121,28 @@ function rssNow(): string {
 }
 
 async function sqliteSize(t: TTestDb): Promise<{ text: string; file: number }> {
-  const q = async (pragma: string) => Number(Object.values(((await t.db.$queryRawUnsafe(`PRAGMA ${pragma}`)) as Record<string, unknown>[])[0]!)[0]);
+  const q = async (pragma: string) =>
+    Number(Object.values(((await t.db.$queryRawUnsafe(`PRAGMA ${pragma}`)) as Record<string, unknown>[])[0]!)[0]);
   const pageSize = await q('page_size');
   const pages = await q('page_count');
   const free = await q('freelist_count');
   const file = t.config.provider === 'sqlite' ? t.config.file : '';
   const wal = existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0;
   const fileSize = statSync(file).size;
-  return { text: `pages ${mb(pages * pageSize)} (free ${mb(free * pageSize)}); file ${mb(fileSize)} + WAL ${mb(wal)}`, file: fileSize };
+  return {
+    text: `pages ${mb(pages * pageSize)} (free ${mb(free * pageSize)}); file ${mb(fileSize)} + WAL ${mb(wal)}`,
+    file: fileSize,
+  };
 }
 
 async function pgSize(t: TTestDb): Promise<{ text: string; file: number }> {
   const r = (await t.db.$queryRawUnsafe(
     `SELECT pg_total_relation_size('"QuotaCounter"')::bigint AS counters, pg_database_size(current_database())::bigint AS db`,
   )) as { counters: bigint; db: bigint }[];
-  return { text: `QuotaCounter ${mb(Number(r[0]!.counters))}; database ${mb(Number(r[0]!.db))}`, file: Number(r[0]!.db) };
+  return {
+    text: `QuotaCounter ${mb(Number(r[0]!.counters))}; database ${mb(Number(r[0]!.db))}`,
+    file: Number(r[0]!.db),
+  };
 }
 
 async function counterRows(s: TRunningServices): Promise<string> {
@@ -118,7 +154,14 @@ async function run(provider: TDbProvider): Promise<void> {
   gc!();
   peak.reset();
   const t = await createTestDb(provider);
-  const s = await startServices({ db: t.db, dbConfig: t.config, version: 'bench', enrollmentSecret: () => ensureEnrollmentSecret({ db: t.db }), background: false, now });
+  const s = await startServices({
+    db: t.db,
+    dbConfig: t.config,
+    version: 'bench',
+    enrollmentSecret: () => ensureEnrollmentSecret({ db: t.db }),
+    background: false,
+    now,
+  });
   const size = provider === 'sqlite' ? () => sqliteSize(t) : () => pgSize(t);
   const target = Number(provider === 'sqlite' ? values.subjects : values['pg-subjects']);
   try {
@@ -133,7 +176,15 @@ async function run(provider: TDbProvider): Promise<void> {
     // Warm-up (JIT, connection pool), not reported.
     await measure(s, (i) => `s-${i % SMALL}`, 1);
     const small = await measure(s, (i) => `s-${i % SMALL}`);
-    rows.push({ db: provider, phase: 'small table', subjects: SMALL.toLocaleString('en-US'), rows: await counterRows(s), r: small, size: (await size()).text, rss: rssNow() });
+    rows.push({
+      db: provider,
+      phase: 'small table',
+      subjects: SMALL.toLocaleString('en-US'),
+      rows: await counterRows(s),
+      r: small,
+      size: (await size()).text,
+      rss: rssNow(),
+    });
 
     let loaded: TRate;
     let note: string;
@@ -168,12 +219,28 @@ async function run(provider: TDbProvider): Promise<void> {
     const store = s.admission.store as { resident?: () => { counters: number } };
     if (store.resident) note += `; ${store.resident().counters.toLocaleString('en-US')} counters resident`;
     const before = await size();
-    rows.push({ db: provider, phase: `end of day, ${target.toLocaleString('en-US')} subjects`, subjects: target.toLocaleString('en-US'), rows: await counterRows(s), r: big, size: before.text, note, rss });
+    rows.push({
+      db: provider,
+      phase: `end of day, ${target.toLocaleString('en-US')} subjects`,
+      subjects: target.toLocaleString('en-US'),
+      rows: await counterRows(s),
+      r: big,
+      size: before.text,
+      note,
+      rss,
+    });
 
     // Roll over: the next day starts; the ended day's counters are still stored until pruned.
     nowMs = DAY0 + 24 * 60 * MIN + MIN;
     const rolled = await measure(s, (i) => `s-${(i * 7919) % target}`);
-    rows.push({ db: provider, phase: 'next day, before prune', subjects: target.toLocaleString('en-US'), rows: await counterRows(s), r: rolled, size: (await size()).text });
+    rows.push({
+      db: provider,
+      phase: 'next day, before prune',
+      subjects: target.toLocaleString('en-US'),
+      rows: await counterRows(s),
+      r: rolled,
+      size: (await size()).text,
+    });
 
     const p0 = performance.now();
     const pruned = await s.admission.store.prune(now());
@@ -199,7 +266,8 @@ async function run(provider: TDbProvider): Promise<void> {
       size: `${afterPrune.text}${compacted}`,
       note: `prune deleted ${pruned.counters.toLocaleString('en-US')} counters in ${pruneSeconds.toFixed(1)} s`,
     });
-    for (const r of rows.filter((x) => x.db === provider)) if (r.r) r.note = `${r.note ? `${r.note}; ` : ''}${(r.r.rps / small.rps).toFixed(2)}x small`;
+    for (const r of rows.filter((x) => x.db === provider))
+      if (r.r) r.note = `${r.note ? `${r.note}; ` : ''}${(r.r.rps / small.rps).toFixed(2)}x small`;
   } finally {
     await s.stop();
     await t.cleanup();
@@ -209,10 +277,16 @@ async function run(provider: TDbProvider): Promise<void> {
 for (const provider of values.db!.split(',') as TDbProvider[]) await run(provider);
 
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-');
-console.log(`\nAdmission at scale, in-process (admission.consume on the service, no HTTP): ${CONCURRENCY} concurrent callers, ${SECONDS} s per measurement, one tier with a day limit, injected clock\n`);
-console.log('| db | phase | subjects | counter rows | decisions/s | p50 ms | p99 ms | ratio / notes | process RSS | database size |');
+console.log(
+  `\nAdmission at scale, in-process (admission.consume on the service, no HTTP): ${CONCURRENCY} concurrent callers, ${SECONDS} s per measurement, one tier with a day limit, injected clock\n`,
+);
+console.log(
+  '| db | phase | subjects | counter rows | decisions/s | p50 ms | p99 ms | ratio / notes | process RSS | database size |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.db} | ${r.phase} | ${r.subjects} | ${r.rows} | ${r.r ? Math.round(r.r.rps).toLocaleString('en-US') : '-'} | ${r.r ? f(r.r.p50) : '-'} | ${r.r ? f(r.r.p99) : '-'} | ${r.note ?? ''} | ${r.rss ?? ''} | ${r.size ?? ''} |`);
+  console.log(
+    `| ${r.db} | ${r.phase} | ${r.subjects} | ${r.rows} | ${r.r ? Math.round(r.r.rps).toLocaleString('en-US') : '-'} | ${r.r ? f(r.r.p50) : '-'} | ${r.r ? f(r.r.p99) : '-'} | ${r.note ?? ''} | ${r.rss ?? ''} | ${r.size ?? ''} |`,
+  );
 }
 process.exit(0);

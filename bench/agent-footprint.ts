@@ -33,7 +33,16 @@ const WARMUP = Number(values.warmup);
 const TICK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 const GOAL = { mb: 80, cpuPercent: 1 };
 
-type TProc = { pid: number; ppid: number; cmd: string; rssKB: number; pssKB: number; ussKB: number; cpuTicks: number; childTicks: number };
+type TProc = {
+  pid: number;
+  ppid: number;
+  cmd: string;
+  rssKB: number;
+  pssKB: number;
+  ussKB: number;
+  cpuTicks: number;
+  childTicks: number;
+};
 
 function readProc(pid: number, withMemory: boolean): TProc | null {
   try {
@@ -41,7 +50,16 @@ function readProc(pid: number, withMemory: boolean): TProc | null {
     // The command name may contain spaces; fields after the closing parenthesis are fixed.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-    const p: TProc = { pid, ppid: Number(f[1]), cmd, rssKB: 0, pssKB: 0, ussKB: 0, cpuTicks: Number(f[11]) + Number(f[12]), childTicks: Number(f[13]) + Number(f[14]) };
+    const p: TProc = {
+      pid,
+      ppid: Number(f[1]),
+      cmd,
+      rssKB: 0,
+      pssKB: 0,
+      ussKB: 0,
+      cpuTicks: Number(f[11]) + Number(f[12]),
+      childTicks: Number(f[13]) + Number(f[14]),
+    };
     if (withMemory) {
       // smaps_rollup: Rss, Pss (shared pages divided among every process mapping them) and the
       // private pages (what this process alone adds) in one read.
@@ -75,7 +93,8 @@ function tree(root: number): TProc[] {
 }
 
 /** A node child of the agent that is not a simulated nvidia-smi: the collector (resident or not). */
-const isCollector = (p: TProc, agentPid: number) => p.ppid === agentPid && p.cmd.startsWith(process.execPath) && !p.cmd.includes('nvidia-smi');
+const isCollector = (p: TProc, agentPid: number) =>
+  p.ppid === agentPid && p.cmd.startsWith(process.execPath) && !p.cmd.includes('nvidia-smi');
 
 type TRow = {
   variant: string;
@@ -103,15 +122,26 @@ async function measure(c: Awaited<ReturnType<typeof startConsole>>, variant: str
   if (!values['no-lspci']) {
     // The listing of a captured H100 host, printed whatever the arguments (graphics() runs `lspci -vvv`).
     const listing = join(host.bin, '..', 'lspci.txt');
-    writeFileSync(listing, (JSON.parse(readFileSync(join(ROOT, 'packages/telemetry/test/fixtures/h100-80gb-hbm3.json'), 'utf8')) as { lspci: string }).lspci);
+    writeFileSync(
+      listing,
+      (
+        JSON.parse(readFileSync(join(ROOT, 'packages/telemetry/test/fixtures/h100-80gb-hbm3.json'), 'utf8')) as {
+          lspci: string;
+        }
+      ).lspci,
+    );
     writeFileSync(join(host.bin, 'lspci'), `#!/bin/sh\nexec cat "${listing}"\n`);
     chmodSync(join(host.bin, 'lspci'), 0o755);
   }
-  const hostname = `footprint-${variant.replace(/[^A-Za-z0-9._-]/g, "-")}`;
-  const child = spawn(process.execPath, [bundle, '--server', c.url, '--state-dir', host.stateDir, '--interval', '5', '--hostname', hostname], {
-    env: { ...host.env, COOLANT_ENROLL_TOKEN: ENROLL },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const hostname = `footprint-${variant.replace(/[^A-Za-z0-9._-]/g, '-')}`;
+  const child = spawn(
+    process.execPath,
+    [bundle, '--server', c.url, '--state-dir', host.stateDir, '--interval', '5', '--hostname', hostname],
+    {
+      env: { ...host.env, COOLANT_ENROLL_TOKEN: ENROLL },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise((r) => child.once('exit', r));
@@ -120,7 +150,13 @@ async function measure(c: Awaited<ReturnType<typeof startConsole>>, variant: str
     const first = readProc(child.pid!, false);
     if (!first) throw new Error(`${variant}: the agent exited during the warm-up\n${stderr}`);
     const t0 = performance.now();
-    const series = { agentRss: [] as number[], agentPss: [] as number[], treeRss: [] as number[], treePss: [] as number[], treeOnce: [] as number[] };
+    const series = {
+      agentRss: [] as number[],
+      agentPss: [] as number[],
+      treeRss: [] as number[],
+      treePss: [] as number[],
+      treeOnce: [] as number[],
+    };
     const collectorPids = new Set<number>();
     // Collector CPU: the last reading of each collector pid (a short-lived one is gone before it
     // is reaped into the agent's children time, which is counted separately).
@@ -150,7 +186,13 @@ async function measure(c: Awaited<ReturnType<typeof startConsole>>, variant: str
     const last = readProc(child.pid!, false)!;
     const elapsed = (performance.now() - t0) / 1000;
     const pct = (n: number) => (n / TICK / elapsed) * 100;
-    const list = await trpc<{ nodes: { hostname: string; lastSeq: number }[] }>(c.url, 'fleet.list', undefined, c.adminToken, 'GET');
+    const list = await trpc<{ nodes: { hostname: string; lastSeq: number }[] }>(
+      c.url,
+      'fleet.list',
+      undefined,
+      c.adminToken,
+      'GET',
+    );
     return {
       variant,
       seconds: elapsed,
@@ -174,7 +216,10 @@ async function measure(c: Awaited<ReturnType<typeof startConsole>>, variant: str
   }
 }
 
-const build = spawnSync(process.execPath, [join(ROOT, 'scripts/package-agent.mjs'), '--bundle-only', '--if-stale'], { cwd: ROOT, encoding: 'utf8' });
+const build = spawnSync(process.execPath, [join(ROOT, 'scripts/package-agent.mjs'), '--bundle-only', '--if-stale'], {
+  cwd: ROOT,
+  encoding: 'utf8',
+});
 if (build.status !== 0) throw new Error(`package-agent --bundle-only failed:\n${build.stdout}${build.stderr}`);
 const variants: [string, string][] = [['dist/agent/coolant-agent.mjs', join(ROOT, 'dist/agent/coolant-agent.mjs')]];
 for (const spec of values.compare!) {
@@ -186,7 +231,8 @@ for (const spec of values.compare!) {
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const loadBefore = load();
 const rows: TRow[] = [];
-const progress = (m: string) => process.stderr.write(`[agent-footprint ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+const progress = (m: string) =>
+  process.stderr.write(`[agent-footprint ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 progress('starting the console (builds it when stale)');
 // On this shared machine another console's build can replace .next under a starting one ("Could
 // not find a production build"); that is a start-up race, not a measurement: try again.
@@ -216,7 +262,9 @@ console.log(
 console.log(
   `Each memory cell is steady (median of the readings) / peak (max). Tree = the agent and every process below it. PSS divides shared pages among every process that maps them (other node processes on this machine too); "RSS, shared once" is the agent's RSS plus the private pages of the rest of the tree. Goal: tree RSS, shared once, steady ≤ ${GOAL.mb} MB and CPU ≤ ${GOAL.cpuPercent} % of one core (agent + collector).\n`,
 );
-console.log('| agent | RSS agent | PSS agent | RSS tree | PSS tree | RSS tree, shared once | collector child present | collector pids | CPU agent | CPU collector (while seen) | CPU reaped children (nvidia-smi, collector runs) | goal | samples stored |');
+console.log(
+  '| agent | RSS agent | PSS agent | RSS tree | PSS tree | RSS tree, shared once | collector child present | collector pids | CPU agent | CPU collector (while seen) | CPU reaped children (nvidia-smi, collector runs) | goal | samples stored |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const cpu = r.cpuAgent + r.cpuCollector;

@@ -9,13 +9,36 @@ import { createTestDatabase } from '@coolant/db/testing';
 import { call, createTier } from '../apps/console/test/support/api';
 import { startConsole, type TConsoleProcess } from '../apps/console/test/support/console-process';
 
-const { values } = parseArgs({ options: { drills: { type: 'string', default: '5' }, interval: { type: 'string', default: '10' }, db: { type: 'string', default: 'sqlite,postgresql' } } });
+const { values } = parseArgs({
+  options: {
+    drills: { type: 'string', default: '5' },
+    interval: { type: 'string', default: '10' },
+    db: { type: 'string', default: 'sqlite,postgresql' },
+  },
+});
 const DRILLS = Number(values.drills);
 const INTERVAL = Number(values.interval);
 const TIER = 'drill-bench';
 
-type TDrill = { state: string; decisionMs: number | null; commitMs: number | null; propagationMs: number | null; applyAfterCommitMs: number | null; instances: number | null; error: string | null };
-type TRow = { scenario: string; kind: string; n: number; decision: number[]; commit: number[]; all: number[]; after: number[]; instances: number };
+type TDrill = {
+  state: string;
+  decisionMs: number | null;
+  commitMs: number | null;
+  propagationMs: number | null;
+  applyAfterCommitMs: number | null;
+  instances: number | null;
+  error: string | null;
+};
+type TRow = {
+  scenario: string;
+  kind: string;
+  n: number;
+  decision: number[];
+  commit: number[];
+  all: number[];
+  after: number[];
+  instances: number;
+};
 const rows: TRow[] = [];
 
 const p = (xs: number[], q: number) => {
@@ -24,10 +47,32 @@ const p = (xs: number[], q: number) => {
 };
 
 async function drills(scenario: string, ask: TConsoleProcess, admin: TConsoleProcess): Promise<void> {
-  await call(admin.url, 'guard.update', { config: { ...(await call<{ config: Record<string, unknown> }>(admin.url, 'guard.get', undefined, admin.adminToken, 'GET')).config, webhook: null, intervalSeconds: INTERVAL }, reason: 'bench' }, admin.adminToken);
+  await call(
+    admin.url,
+    'guard.update',
+    {
+      config: {
+        ...(await call<{ config: Record<string, unknown> }>(admin.url, 'guard.get', undefined, admin.adminToken, 'GET'))
+          .config,
+        webhook: null,
+        intervalSeconds: INTERVAL,
+      },
+      reason: 'bench',
+    },
+    admin.adminToken,
+  );
   await createTier(admin.url, admin.adminToken, TIER, {}).catch(() => {});
   for (const live of [false, true]) {
-    const row: TRow = { scenario, kind: live ? `live (pause ${TIER})` : 'dry run', n: 0, decision: [], commit: [], all: [], after: [], instances: 0 };
+    const row: TRow = {
+      scenario,
+      kind: live ? `live (pause ${TIER})` : 'dry run',
+      n: 0,
+      decision: [],
+      commit: [],
+      all: [],
+      after: [],
+      instances: 0,
+    };
     for (let i = 0; i < DRILLS; i++) {
       // A trigger lands at a random point of the evaluation interval, as a real one would.
       await new Promise((r) => setTimeout(r, Math.random() * INTERVAL * 1000));
@@ -63,7 +108,13 @@ if (dbs.includes('postgresql')) {
   try {
     // Ask the instance that does not decide, so the request crosses instances.
     await new Promise((r) => setTimeout(r, 2_000));
-    const g = await call<{ leader: { thisInstance: boolean } | null }>(a.url, 'guard.get', undefined, a.adminToken, 'GET');
+    const g = await call<{ leader: { thisInstance: boolean } | null }>(
+      a.url,
+      'guard.get',
+      undefined,
+      a.adminToken,
+      'GET',
+    );
     const ask = g.leader?.thisInstance ? b : a;
     await drills('PostgreSQL, 2 consoles', ask, a);
   } finally {
@@ -74,10 +125,16 @@ if (dbs.includes('postgresql')) {
 }
 
 const f = (x: number) => (Number.isFinite(x) ? `${Math.round(x)}` : '—');
-console.log(`\nGuard drill, evaluation interval ${INTERVAL} s, ${DRILLS} drills per row (ms from the trigger; p50 / max)\n`);
-console.log('| scenario | drill | n | instances | → decision | → committed | → applied on every instance | applied after commit |');
+console.log(
+  `\nGuard drill, evaluation interval ${INTERVAL} s, ${DRILLS} drills per row (ms from the trigger; p50 / max)\n`,
+);
+console.log(
+  '| scenario | drill | n | instances | → decision | → committed | → applied on every instance | applied after commit |',
+);
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.scenario} | ${r.kind} | ${r.n} | ${r.instances} | ${f(p(r.decision, 0.5))} / ${f(Math.max(...r.decision))} | ${f(p(r.commit, 0.5))} / ${f(Math.max(...r.commit))} | ${f(p(r.all, 0.5))} / ${f(Math.max(...r.all))} | ${f(p(r.after, 0.5))} / ${f(Math.max(...r.after))} |`);
+  console.log(
+    `| ${r.scenario} | ${r.kind} | ${r.n} | ${r.instances} | ${f(p(r.decision, 0.5))} / ${f(Math.max(...r.decision))} | ${f(p(r.commit, 0.5))} / ${f(Math.max(...r.commit))} | ${f(p(r.all, 0.5))} / ${f(Math.max(...r.all))} | ${f(p(r.after, 0.5))} / ${f(Math.max(...r.after))} |`,
+  );
 }
 console.log('\nGoal: decision within one evaluation interval; applied on every instance ≤ 1 s after the commit.');

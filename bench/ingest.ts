@@ -29,7 +29,16 @@ const ENROLL = 'bench-ingest-enroll-secret-0123';
 const GPUS = 8;
 const GOAL = { gpuSamplesPerSecond: 10_000, p99: 100 };
 
-type TLoad = { reportsPerSecond: number; gpuSamplesPerSecond: number; p50: number; p99: number; reports: number; statuses: Record<string, number>; acceptedGpuSamplesTotal: number; firstError: string | null };
+type TLoad = {
+  reportsPerSecond: number;
+  gpuSamplesPerSecond: number;
+  p50: number;
+  p99: number;
+  reports: number;
+  statuses: Record<string, number>;
+  acceptedGpuSamplesTotal: number;
+  firstError: string | null;
+};
 
 /** One valid 8-GPU sample as the agent sends it (the load generator varies seq, time and readings). */
 const template: TTelemetrySample = sample(
@@ -52,16 +61,31 @@ const template: TTelemetrySample = sample(
     }),
   ),
   new Date(),
-  { host: { hostname: 'bench', cpuLoadPercent: 12.5, memUsedBytes: 8e9, memTotalBytes: 64e9, os: { platform: 'linux', distro: 'Debian GNU/Linux', release: '12', kernel: '6.1.0', arch: 'x64' }, gpuInventory: null } },
+  {
+    host: {
+      hostname: 'bench',
+      cpuLoadPercent: 12.5,
+      memUsedBytes: 8e9,
+      memTotalBytes: 64e9,
+      os: { platform: 'linux', distro: 'Debian GNU/Linux', release: '12', kernel: '6.1.0', arch: 'x64' },
+      gpuInventory: null,
+    },
+  },
 );
 ZTelemetrySample.parse(template);
 
 function load(configFile: string): Promise<TLoad> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [join(HERE, 'lib/ingest-load.mjs'), configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(HERE, 'lib/ingest-load.mjs'), configFile], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop()!) as TLoad) : rej(new Error(`ingest load exited ${code}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? res(JSON.parse(out.trim().split('\n').pop()!) as TLoad)
+        : rej(new Error(`ingest load exited ${code}`)),
+    );
   });
 }
 
@@ -77,12 +101,29 @@ for (const db of values.db!.split(',')) {
     try {
       const tokens: string[] = [];
       for (let i = 0; i < Number(values.nodes); i++) {
-        const r = await trpc<{ nodeToken: string }>(c.url, 'agent.enroll', { enrollToken: ENROLL, hostname: `bench-${String(i).padStart(4, '0')}`, agentVersion: 'bench' }, null);
+        const r = await trpc<{ nodeToken: string }>(
+          c.url,
+          'agent.enroll',
+          { enrollToken: ENROLL, hostname: `bench-${String(i).padStart(4, '0')}`, agentVersion: 'bench' },
+          null,
+        );
         if (r.status !== 200) throw new Error(`enroll failed: ${r.status} ${r.error?.message}`);
         tokens.push(r.data.nodeToken);
       }
       const file = join(dir, `${db}-${batch}.json`);
-      writeFileSync(file, JSON.stringify({ url: c.url, tokens, seconds: Number(values.seconds), warmup: Number(values.warmup), clients: Number(values.clients), samplesPerReport: batch, gpus: GPUS, sample: template }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          url: c.url,
+          tokens,
+          seconds: Number(values.seconds),
+          warmup: Number(values.warmup),
+          clients: Number(values.clients),
+          samplesPerReport: batch,
+          gpus: GPUS,
+          sample: template,
+        }),
+      );
       const r = await load(file);
       if (r.firstError) console.error(`[${db}, ${batch}/report] first error: ${r.firstError}`);
       // The console's own count of GPU samples stored must equal what it acknowledged.
@@ -92,7 +133,16 @@ for (const db of values.db!.split(',')) {
       const reports = metricValue(metrics, 'coolant_ingest_reports_total');
       const transactions = metricValue(metrics, 'coolant_ingest_transactions_total');
       const perTransaction = reports !== null && transactions ? reports / transactions : null;
-      rows.push({ db, batch, r, stored, perTransaction, load: loadavg().map((l) => l.toFixed(1)).join(' ') });
+      rows.push({
+        db,
+        batch,
+        r,
+        stored,
+        perTransaction,
+        load: loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' '),
+      });
     } finally {
       await c.stop();
       await pg?.drop();
@@ -104,7 +154,9 @@ const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
 console.log(
   `\nIngest over HTTP: agent.report from ${values.nodes} enrolled nodes, ${GPUS} GPUs per sample, ${values.clients} keep-alive clients, ${values.seconds} s after a ${values.warmup} s warm-up, 127.0.0.1. Goal ≥ ${GOAL.gpuSamplesPerSecond.toLocaleString('en-US')} GPU-samples/s with p99 ≤ ${GOAL.p99} ms\n`,
 );
-console.log('| db | samples/report | reports/s | GPU-samples/s | p50 ms | p99 ms | goal | reports per transaction | load average after | statuses | GPU samples acknowledged / stored (whole run) |');
+console.log(
+  '| db | samples/report | reports/s | GPU-samples/s | p50 ms | p99 ms | goal | reports per transaction | load average after | statuses | GPU samples acknowledged / stored (whole run) |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const { db, batch, r, stored, perTransaction, load } of rows) {
   const met = r.gpuSamplesPerSecond >= GOAL.gpuSamplesPerSecond && r.p99 <= GOAL.p99;

@@ -8,18 +8,37 @@ import { createTestDatabase } from '@coolant/db/testing';
 import { call, consume, createTier, gatewayToken, waitFor, waitForConfig } from '../apps/console/test/support/api';
 import { startConsole, type TConsoleProcess } from '../apps/console/test/support/console-process';
 
-const { values } = parseArgs({ options: { pauses: { type: 'string', default: '100' }, probers: { type: 'string', default: '2' }, db: { type: 'string', default: 'sqlite,postgresql' } } });
+const { values } = parseArgs({
+  options: {
+    pauses: { type: 'string', default: '100' },
+    probers: { type: 'string', default: '2' },
+    db: { type: 'string', default: 'sqlite,postgresql' },
+  },
+});
 const PAUSES = Number(values.pauses);
 const PROBERS = Number(values.probers);
 const TIER = 'drill';
 
 type TStats = { p50: number; p99: number; max: number; min: number };
-type TRow = { scenario: string; pauses: number; ack: TStats; denial: TStats; afterAck: TStats; probes: number; note: string };
+type TRow = {
+  scenario: string;
+  pauses: number;
+  ack: TStats;
+  denial: TStats;
+  afterAck: TStats;
+  probes: number;
+  note: string;
+};
 const rows: TRow[] = [];
 
 function stats(xs: number[]): TStats {
   const s = [...xs].sort((a, b) => a - b);
-  return { p50: s[Math.floor(s.length / 2)]!, p99: s[Math.min(s.length - 1, Math.floor(s.length * 0.99))]!, max: s.at(-1)!, min: s[0]! };
+  return {
+    p50: s[Math.floor(s.length / 2)]!,
+    p99: s[Math.min(s.length - 1, Math.floor(s.length * 0.99))]!,
+    max: s.at(-1)!,
+    min: s[0]!,
+  };
 }
 
 async function drill(scenario: string, control: TConsoleProcess, probed: TConsoleProcess, note: string): Promise<void> {
@@ -33,7 +52,12 @@ async function drill(scenario: string, control: TConsoleProcess, probed: TConsol
   for (let i = 0; i < PAUSES; i++) {
     if (i > 0) {
       await call(control.url, 'tiers.resume', { tier: TIER, reason: 'bench' }, control.adminToken);
-      await waitFor('the probed instance to admit again', async () => (await consume(probed.url, gw, { tier: TIER, subject: 'probe' })).data?.allowed, 10_000, 0);
+      await waitFor(
+        'the probed instance to admit again',
+        async () => (await consume(probed.url, gw, { tier: TIER, subject: 'probe' })).data?.allowed,
+        10_000,
+        0,
+      );
     }
     let deniedAt = 0;
     const t0 = performance.now();
@@ -55,7 +79,15 @@ async function drill(scenario: string, control: TConsoleProcess, probed: TConsol
     denial.push(deniedAt - t0);
     afterAck.push(deniedAt - ackAt);
   }
-  rows.push({ scenario, pauses: PAUSES, ack: stats(ack), denial: stats(denial), afterAck: stats(afterAck), probes, note });
+  rows.push({
+    scenario,
+    pauses: PAUSES,
+    ack: stats(ack),
+    denial: stats(denial),
+    afterAck: stats(afterAck),
+    probes,
+    note,
+  });
 }
 
 for (const db of values.db!.split(',')) {
@@ -71,7 +103,12 @@ for (const db of values.db!.split(',')) {
     const a = await startConsole({ databaseUrl: pg.url });
     const b = await startConsole({ databaseUrl: pg.url });
     try {
-      await drill('(b) two instances, PostgreSQL', a, b, 'pause through A, probes on B (LISTEN/NOTIFY, 1 s poll backstop)');
+      await drill(
+        '(b) two instances, PostgreSQL',
+        a,
+        b,
+        'pause through A, probes on B (LISTEN/NOTIFY, 1 s poll backstop)',
+      );
     } finally {
       await a.stop();
       await b.stop();
@@ -81,8 +118,12 @@ for (const db of values.db!.split(',')) {
 }
 
 const f = (n: number) => (n < 0 ? `${n.toFixed(1)}` : n.toFixed(1));
-console.log(`\nPause → first denial over HTTP on 127.0.0.1: ${PAUSES} pauses per row, ${PROBERS} probers in a tight loop of admission.consume; times from sending tiers.pause (ms)\n`);
-console.log('| scenario | pauses | pause acknowledged p50 / p99 | first denial p50 / p99 / max | first denial after the ack p50 / p99 (negative: before the ack) | probes | note |');
+console.log(
+  `\nPause → first denial over HTTP on 127.0.0.1: ${PAUSES} pauses per row, ${PROBERS} probers in a tight loop of admission.consume; times from sending tiers.pause (ms)\n`,
+);
+console.log(
+  '| scenario | pauses | pause acknowledged p50 / p99 | first denial p50 / p99 / max | first denial after the ack p50 / p99 (negative: before the ack) | probes | note |',
+);
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(

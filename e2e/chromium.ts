@@ -18,9 +18,10 @@ export function findChromium(): string {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = spawnSync('sh', ['-c', 'command -v apt-get']).status === 0;
   if (isRoot && hasApt) {
-    console.log('[e2e] Chromium not found; installing Debian\'s chromium package (apt-get install -y chromium)…');
+    console.log("[e2e] Chromium not found; installing Debian's chromium package (apt-get install -y chromium)…");
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const install = () => execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env });
+    const install = () =>
+      execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env });
     try {
       install();
     } catch {

@@ -21,7 +21,18 @@
 // Several consoles started at once (tests, two instances) must not build in one directory together:
 // one builds under a lock directory, the others wait for it and then find the build fresh.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,14 +83,21 @@ const pagesStale = () => !existsSync(buildId) || pageInputs.some((p) => newestMt
 
 function serverStale() {
   const info = readBuildRecord(serverInfo);
-  if (!info || info.node !== process.version || !['server.mjs', 'worker.js', 'migrate-worker.mjs'].every((f) => existsSync(join(distDir, f)))) return true;
+  if (
+    !info ||
+    info.node !== process.version ||
+    !['server.mjs', 'worker.js', 'migrate-worker.mjs'].every((f) => existsSync(join(distDir, f)))
+  )
+    return true;
   return !inputsUnchanged(root, info, [lockfile, self]);
 }
 
 function run(command, args, cwd) {
   const r = spawnSync(command, args, { cwd, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
   if (r.status !== 0) {
-    console.error(`build: ${[command, ...args].map((a) => (a.startsWith(root) ? relative(root, a) : a)).join(' ')} failed (${r.status ?? r.signal})`);
+    console.error(
+      `build: ${[command, ...args].map((a) => (a.startsWith(root) ? relative(root, a) : a)).join(' ')} failed (${r.status ?? r.signal})`,
+    );
     process.exit(r.status ?? 1);
   }
 }
@@ -131,12 +149,26 @@ async function buildServer() {
       plugins: [externalPackages],
       loader: { '.bin': 'binary' },
       // CommonJS code bundled into ESM still calls require() for Node's builtins.
-      banner: { js: 'import { createRequire as __coolantCreateRequire } from "node:module"; const require = __coolantCreateRequire(import.meta.url);' },
+      banner: {
+        js: 'import { createRequire as __coolantCreateRequire } from "node:module"; const require = __coolantCreateRequire(import.meta.url);',
+      },
     };
     const [server, worker, migrate] = await Promise.all([
-      esbuild.build({ ...common, entryPoints: [join(consoleDir, 'server/main.ts')], outfile: join(work, 'server.mjs') }),
-      esbuild.build({ ...common, entryPoints: [join(consoleDir, 'server/migrate-worker.ts')], outfile: join(work, 'migrate-worker.mjs') }),
-      esbuild.build({ ...common, stdin: { contents: workerEntry, resolveDir: root, sourcefile: '<generator-worker>', loader: 'ts' }, outfile: join(work, 'worker.js') }),
+      esbuild.build({
+        ...common,
+        entryPoints: [join(consoleDir, 'server/main.ts')],
+        outfile: join(work, 'server.mjs'),
+      }),
+      esbuild.build({
+        ...common,
+        entryPoints: [join(consoleDir, 'server/migrate-worker.ts')],
+        outfile: join(work, 'migrate-worker.mjs'),
+      }),
+      esbuild.build({
+        ...common,
+        stdin: { contents: workerEntry, resolveDir: root, sourcefile: '<generator-worker>', loader: 'ts' },
+        outfile: join(work, 'worker.js'),
+      }),
     ]);
     renameSync(join(work, 'worker.js'), join(distDir, 'worker.js'));
     renameSync(join(work, 'migrate-worker.mjs'), join(distDir, 'migrate-worker.mjs'));
@@ -162,14 +194,19 @@ const ifStale = opts['if-stale'];
 const anyStale = () => !ifStale || pagesStale() || serverStale();
 // Checked before taking the lock, too: a fresh build on a read-only tree (the systemd unit) starts
 // without writing anything.
-for (let waited = 0; anyStale(); ) {
+for (let waited = 0; anyStale();) {
   try {
     mkdirSync(lock);
   } catch (error) {
-    if (error.code !== 'EEXIST') throw new Error(`cannot take the build lock ${lock}: ${error.message} (the build is stale; build it with npm run build)`, { cause: error });
+    if (error.code !== 'EEXIST')
+      throw new Error(
+        `cannot take the build lock ${lock}: ${error.message} (the build is stale; build it with npm run build)`,
+        { cause: error },
+      );
     const owner = Number(existsSync(join(lock, 'pid')) ? readFileSync(join(lock, 'pid'), 'utf8') : 0);
     if (owner && !alive(owner)) rmSync(lock, { recursive: true, force: true });
-    else if ((waited += 500) > 600_000) throw new Error('waited 10 minutes for another console build to finish', { cause: error });
+    else if ((waited += 500) > 600_000)
+      throw new Error('waited 10 minutes for another console build to finish', { cause: error });
     sleep(500);
     continue;
   }
@@ -194,7 +231,10 @@ for (let waited = 0; anyStale(); ) {
 // package-agent.mjs keeps its own record of inputs, and replaces its files by rename (two builds at
 // once are harmless), so it runs outside the lock; always "if stale" here, and quiet when fresh.
 if (!opts['no-agent']) {
-  const r = spawnSync(process.execPath, [join(root, 'scripts/package-agent.mjs'), '--bundle-only', '--if-stale'], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(root, 'scripts/package-agent.mjs'), '--bundle-only', '--if-stale'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   if (r.status !== 0 || !/up to date/.test(r.stdout)) process.stdout.write(r.stdout + r.stderr);
   if (r.status !== 0) process.exit(r.status ?? 1);
 }

@@ -74,7 +74,12 @@ let stopping = false;
 /** Output lines for which `route.match(line)` is true go to `route.write` instead of the terminal. */
 function startChild(name, command, args, options = {}, route = null) {
   const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...options });
-  const entry = { name, child, exited: new Promise((r) => child.once('exit', (code, signal) => r({ code, signal }))), lastLines: [] };
+  const entry = {
+    name,
+    child,
+    exited: new Promise((r) => child.once('exit', (code, signal) => r({ code, signal }))),
+    lastLines: [],
+  };
   const echo = (stream, write) =>
     createInterface({ input: stream }).on('line', (line) => {
       entry.lastLines.push(line);
@@ -91,7 +96,9 @@ function startChild(name, command, args, options = {}, route = null) {
     // Stopping one instance is part of the demo: nginx sends everything to the other one.
     const consolesLeft = children.filter((e) => e.name.startsWith('console-') && running(e)).length;
     if (name.startsWith('console-') && consolesLeft > 0) {
-      console.log(`cluster:demo: ${name} stopped (${how}); ${consolesLeft} instance left${lbUrlForLog ? `, ${lbUrlForLog} still answers through it` : ''}`);
+      console.log(
+        `cluster:demo: ${name} stopped (${how}); ${consolesLeft} instance left${lbUrlForLog ? `, ${lbUrlForLog} still answers through it` : ''}`,
+      );
       return;
     }
     console.error(`cluster:demo: ${name} exited (${how}); stopping everything`);
@@ -134,7 +141,10 @@ async function shutdown(code = 0, why = '') {
     if (!running(e)) continue;
     // nginx: SIGQUIT is its graceful stop (finish the requests in flight, then exit).
     e.child.kill(e.name === 'nginx' ? 'SIGQUIT' : 'SIGTERM');
-    const done = await Promise.race([e.exited.then(() => true), sleep(e.name.startsWith('console') ? 15_000 : 8_000).then(() => false)]);
+    const done = await Promise.race([
+      e.exited.then(() => true),
+      sleep(e.name.startsWith('console') ? 15_000 : 8_000).then(() => false),
+    ]);
     if (!done) {
       console.error(`cluster:demo: ${e.name} did not stop in time; killing it`);
       killGroup(e, 'SIGKILL');
@@ -162,7 +172,10 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 async function createDemoDatabase() {
   const { tsImport } = await import('tsx/esm/api');
-  const { ensurePostgres, postgresUnavailableReason } = await tsImport(pathToFileURL(join(root, 'packages/db/src/testing/postgres.ts')).href, import.meta.url);
+  const { ensurePostgres, postgresUnavailableReason } = await tsImport(
+    pathToFileURL(join(root, 'packages/db/src/testing/postgres.ts')).href,
+    import.meta.url,
+  );
   const reason = postgresUnavailableReason();
   if (reason) throw new Error(reason);
   const adminUrl = await ensurePostgres();
@@ -213,8 +226,16 @@ async function trpc(base, path, input, token, method = 'POST') {
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const r =
     method === 'GET'
-      ? await fetch(`${base}/api/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`, { headers, signal: AbortSignal.timeout(5000) })
-      : await fetch(`${base}/api/trpc/${path}`, { method, headers, body: JSON.stringify(input ?? null), signal: AbortSignal.timeout(5000) });
+      ? await fetch(
+          `${base}/api/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`,
+          { headers, signal: AbortSignal.timeout(5000) },
+        )
+      : await fetch(`${base}/api/trpc/${path}`, {
+          method,
+          headers,
+          body: JSON.stringify(input ?? null),
+          signal: AbortSignal.timeout(5000),
+        });
   const json = await r.json();
   if (json.error) throw new Error(`${path}: ${json.error.message}`);
   return json.result.data;
@@ -223,14 +244,16 @@ async function trpc(base, path, input, token, method = 'POST') {
 async function waitHealthy(entry, url, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!running(entry)) throw new Error(`${entry.name} exited before it answered /api/health:\n${entry.lastLines.join('\n')}`);
+    if (!running(entry))
+      throw new Error(`${entry.name} exited before it answered /api/health:\n${entry.lastLines.join('\n')}`);
     try {
       const r = await get(`${url}/api/health`);
       if (r.status === 200) return r.body;
     } catch {
       // Not listening yet.
     }
-    if (Date.now() > deadline) throw new Error(`${entry.name} did not answer ${url}/api/health within ${timeoutMs / 1000}s`);
+    if (Date.now() > deadline)
+      throw new Error(`${entry.name} did not answer ${url}/api/health within ${timeoutMs / 1000}s`);
     await sleep(300);
   }
 }
@@ -304,7 +327,15 @@ async function startNginx(upstreams) {
   // compiled-in log file we may not be allowed to open.
   const [major, minor, patch] = version.split('.').map(Number);
   const hasE = major > 1 || (major === 1 && (minor > 19 || (minor === 19 && patch >= 5)));
-  const args = ['-p', prefix, '-c', conf, ...(hasE ? ['-e', 'stderr'] : []), '-g', `daemon off; pid ${join(prefix, 'nginx.pid')};`];
+  const args = [
+    '-p',
+    prefix,
+    '-c',
+    conf,
+    ...(hasE ? ['-e', 'stderr'] : []),
+    '-g',
+    `daemon off; pid ${join(prefix, 'nginx.pid')};`,
+  ];
   const entry = startChild('nginx', 'nginx', args);
   // Until it answers, an exit means "no nginx", not "stop the demo".
   entry.expectExit = true;
@@ -314,7 +345,9 @@ async function startNginx(upstreams) {
     entry.expectExit = false;
   } catch (error) {
     if (running(entry)) killGroup(entry, 'SIGKILL');
-    return { error: `nginx ${version} could not start: ${error.message.split('\n').slice(1).join(' ').trim() || error.message}` };
+    return {
+      error: `nginx ${version} could not start: ${error.message.split('\n').slice(1).join(' ').trim() || error.message}`,
+    };
   }
   return { url, version, entry };
 }
@@ -338,7 +371,10 @@ async function check({ lbUrl, urls, token, nodes }) {
       seen.set(upstream, (seen.get(upstream) ?? 0) + (r.status === 200 ? 1 : 0));
     }
     const answered = [...seen].map(([u, n]) => `${u} ×${n}`).join(', ');
-    record(urls.every((u) => (seen.get(new URL(u).host) ?? 0) > 0), `both instances answer /api/health through nginx (${answered})`);
+    record(
+      urls.every((u) => (seen.get(new URL(u).host) ?? 0) > 0),
+      `both instances answer /api/health through nginx (${answered})`,
+    );
   }
 
   // The fleet reports to console-1; console-2 sees it in the shared database.
@@ -347,7 +383,10 @@ async function check({ lbUrl, urls, token, nodes }) {
     summary = (await trpc(urls[1], 'fleet.list', undefined, token, 'GET')).summary;
     if (summary.online >= nodes) break;
   }
-  record(summary?.online >= nodes, `console-2 sees the fleet that reports to console-1: ${summary?.online ?? 0}/${nodes} nodes online, ${summary?.gpus ?? 0} GPUs`);
+  record(
+    summary?.online >= nodes,
+    `console-2 sees the fleet that reports to console-1: ${summary?.online ?? 0}/${nodes} nodes online, ${summary?.gpus ?? 0} GPUs`,
+  );
 
   const pausedAt = Date.now();
   await trpc(urls[0], 'tiers.pause', { tier: 'free', reason: 'cluster:demo --check' }, token);
@@ -356,8 +395,13 @@ async function check({ lbUrl, urls, token, nodes }) {
     decision = await trpc(urls[1], 'admission.consume', { tier: 'free', subject: 'cluster-demo-check' }, token);
     if (decision.reason === 'tier_paused') break;
   }
-  record(decision?.reason === 'tier_paused', `paused free on console-1; console-2 answers admission.consume with allowed=${decision?.allowed} reason=${decision?.reason} after ${Date.now() - pausedAt} ms`);
-  const propagation = (await trpc(urls[1], 'tiers.list', undefined, token, 'GET')).tiers.find((t) => t.name === 'free')?.pause?.propagation ?? null;
+  record(
+    decision?.reason === 'tier_paused',
+    `paused free on console-1; console-2 answers admission.consume with allowed=${decision?.allowed} reason=${decision?.reason} after ${Date.now() - pausedAt} ms`,
+  );
+  const propagation =
+    (await trpc(urls[1], 'tiers.list', undefined, token, 'GET')).tiers.find((t) => t.name === 'free')?.pause
+      ?.propagation ?? null;
   if (propagation) {
     const applied = propagation.instances.filter((i) => i.appliedAt).length;
     console.log(`       tiers.list: the pause is applied by ${applied} of ${propagation.instances.length} instances`);
@@ -437,7 +481,21 @@ const fleetLogStream = createWriteStream(fleetLog);
 startChild(
   'fleet-sim',
   process.execPath,
-  [join(root, 'scripts/fleet-sim/fleet-sim.mjs'), ...['--nodes', String(nodes), '--gpus', String(gpus), '--server', urls[0], '--enroll-token', enrollToken, '--dir', join(tmp, 'fleet')]],
+  [
+    join(root, 'scripts/fleet-sim/fleet-sim.mjs'),
+    ...[
+      '--nodes',
+      String(nodes),
+      '--gpus',
+      String(gpus),
+      '--server',
+      urls[0],
+      '--enroll-token',
+      enrollToken,
+      '--dir',
+      join(tmp, 'fleet'),
+    ],
+  ],
   {},
   opts.verbose ? null : { match: (line) => line.startsWith('[sim-'), write: (text) => fleetLogStream.write(text) },
 );
@@ -446,7 +504,7 @@ lbUrlForLog = lb.url ?? null;
 const main = lb.url ?? urls[0];
 const env = (url) => `COOLANT_URL=${url} COOLANT_TOKEN=${adminToken}`;
 console.log(`
-Coolant cluster demo: 2 consoles on PostgreSQL ${DB_NAME}${lb.url ? `, nginx ${lb.version} in front` : ''}, ${nodes} simulated node${nodes === 1 ? "" : "s"} × ${gpus} GPUs
+Coolant cluster demo: 2 consoles on PostgreSQL ${DB_NAME}${lb.url ? `, nginx ${lb.version} in front` : ''}, ${nodes} simulated node${nodes === 1 ? '' : 's'} × ${gpus} GPUs
 ${lb.url ? `  ${lb.url}   nginx, least_conn over both instances: open this\n` : ''}  ${urls[0]}   console-1 (the simulated fleet reports here)
   ${urls[1]}   console-2
   sign in as admin, password ${adminPassword}

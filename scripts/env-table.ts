@@ -24,7 +24,13 @@ export const README_PATH = join(ROOT, 'README.md');
 export const START_MARKER = '<!-- env-table:start -->';
 export const END_MARKER = '<!-- env-table:end -->';
 
-export type TEnvRow = { variable: string; readBy: 'console' | 'agent'; default: string; accepts: string; meaning: string };
+export type TEnvRow = {
+  variable: string;
+  readBy: 'console' | 'agent';
+  default: string;
+  accepts: string;
+  meaning: string;
+};
 
 /**
  * Fields of ZConsoleEnv without a .describe() of their own. Kept to the ones that are not the
@@ -55,12 +61,14 @@ const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ')
 function describeAccepts(schema: TJsonSchema): string {
   if (schema.enum) {
     const values = schema.enum.map(String);
-    if (values.length === BOOLEAN_WORDS.length && BOOLEAN_WORDS.every((w) => values.includes(w))) return '`true`/`false` (or `1`/`0`, `yes`/`no`)';
+    if (values.length === BOOLEAN_WORDS.length && BOOLEAN_WORDS.every((w) => values.includes(w)))
+      return '`true`/`false` (or `1`/`0`, `yes`/`no`)';
     return values.map(code).join(', ');
   }
   if (schema.type === 'integer' || schema.type === 'number') {
     const kind = schema.type === 'integer' ? 'integer' : 'number';
-    if (schema.minimum !== undefined && schema.maximum !== undefined) return `${kind} ${schema.minimum}–${schema.maximum}`;
+    if (schema.minimum !== undefined && schema.maximum !== undefined)
+      return `${kind} ${schema.minimum}–${schema.maximum}`;
     if (schema.minimum !== undefined) return `${kind} ≥ ${schema.minimum}`;
     if (schema.maximum !== undefined) return `${kind} ≤ ${schema.maximum}`;
     return kind;
@@ -68,7 +76,8 @@ function describeAccepts(schema: TJsonSchema): string {
   if (schema.type === 'string') {
     if (schema.format === 'uri') return 'http(s) URL';
     const parts: string[] = [];
-    if (schema.minLength !== undefined && schema.maxLength !== undefined) parts.push(`${schema.minLength}–${schema.maxLength} characters`);
+    if (schema.minLength !== undefined && schema.maxLength !== undefined)
+      parts.push(`${schema.minLength}–${schema.maxLength} characters`);
     else if (schema.minLength !== undefined && schema.minLength > 1) parts.push(`≥ ${schema.minLength} characters`);
     else if (schema.maxLength !== undefined) parts.push(`≤ ${schema.maxLength} characters`);
     if (schema.pattern) parts.push(code(schema.pattern));
@@ -88,10 +97,15 @@ export function consoleEnvRows(): TEnvRow[] {
   for (const [variable, field] of Object.entries(shape)) {
     const fallback = DESCRIPTION_FALLBACK[variable];
     if (field.description && fallback) {
-      throw new Error(`ZConsoleEnv.${variable} has a .describe() now: remove its entry from DESCRIPTION_FALLBACK in scripts/env-table.ts`);
+      throw new Error(
+        `ZConsoleEnv.${variable} has a .describe() now: remove its entry from DESCRIPTION_FALLBACK in scripts/env-table.ts`,
+      );
     }
     const meaning = field.description ?? fallback;
-    if (!meaning) throw new Error(`ZConsoleEnv.${variable} has no .describe(): add one in apps/console/server/env.ts (it becomes the README's documentation)`);
+    if (!meaning)
+      throw new Error(
+        `ZConsoleEnv.${variable} has no .describe(): add one in apps/console/server/env.ts (it becomes the README's documentation)`,
+      );
     // What the console uses when the variable is unset: the field's own answer to `undefined`.
     const unset = field.safeParse(undefined);
     const dflt = !unset.success ? '**required**' : unset.data === undefined ? 'unset' : code(unset.data);
@@ -100,7 +114,14 @@ export function consoleEnvRows(): TEnvRow[] {
   return rows;
 }
 
-export type TAgentOption = { flag: string; arg: string | null; text: string; env: string | null; default: string | null; required: boolean };
+export type TAgentOption = {
+  flag: string;
+  arg: string | null;
+  text: string;
+  env: string | null;
+  default: string | null;
+  required: boolean;
+};
 
 /** The option lines of the agent's USAGE, continuation lines joined. */
 export function parseAgentUsage(usage: string = USAGE): TAgentOption[] {
@@ -113,7 +134,14 @@ export function parseAgentUsage(usage: string = USAGE): TAgentOption[] {
   for (const line of lines) {
     const start = /^ {2}(--[a-z][a-z-]*)(?: ([A-Z]+))?\s{2,}(\S.*)$/.exec(line);
     if (start) {
-      options.push({ flag: start[1]!, arg: start[2] ?? null, text: start[3]!.trim(), env: null, default: null, required: required.has(start[1]!) });
+      options.push({
+        flag: start[1]!,
+        arg: start[2] ?? null,
+        text: start[3]!.trim(),
+        env: null,
+        default: null,
+        required: required.has(start[1]!),
+      });
       continue;
     }
     const more = /^ {4,}(\S.*)$/.exec(line);
@@ -147,7 +175,10 @@ function argvWith(o: TAgentOption, value: string): string[] {
 
 function sampleFor(o: TAgentOption): string {
   const sample = o.arg ? SAMPLE_OF_ARG[o.arg] : undefined;
-  if (!sample) throw new Error(`scripts/env-table.ts has no sample value for ${o.flag} ${o.arg ?? '(no argument)'}: add one to SAMPLE_OF_ARG`);
+  if (!sample)
+    throw new Error(
+      `scripts/env-table.ts has no sample value for ${o.flag} ${o.arg ?? '(no argument)'}: add one to SAMPLE_OF_ARG`,
+    );
   return sample;
 }
 
@@ -184,9 +215,15 @@ export function agentEnvProblems(usage: string = USAGE): string[] {
       problems.push(`${o.flag} ${sample} / ${o.env}=${sample}: ${(error as Error).message}`);
       continue;
     }
-    if (changedKeys(none, byFlag).length !== 1) problems.push(`${o.flag} ${sample} should change one field of parseConfig's result, changes: ${changedKeys(none, byFlag).join(', ') || 'none'}`);
+    if (changedKeys(none, byFlag).length !== 1)
+      problems.push(
+        `${o.flag} ${sample} should change one field of parseConfig's result, changes: ${changedKeys(none, byFlag).join(', ') || 'none'}`,
+      );
     const differ = changedKeys(byFlag, byEnv);
-    if (differ.length) problems.push(`USAGE says ${o.flag} reads ${o.env}, but ${o.env}=${sample} does not configure what ${o.flag} ${sample} does (${differ.join(', ')} differ)`);
+    if (differ.length)
+      problems.push(
+        `USAGE says ${o.flag} reads ${o.env}, but ${o.env}=${sample} does not configure what ${o.flag} ${sample} does (${differ.join(', ')} differ)`,
+      );
   }
   // Every variable parseConfig looks at, with no flags given and every documented one set.
   const answers = Object.fromEntries(documented.map((o) => [o.env!, sampleFor(o)]));
@@ -204,7 +241,10 @@ export function agentEnvProblems(usage: string = USAGE): string[] {
     problems.push(`parseConfig([], every documented variable set) failed: ${(error as Error).message}`);
   }
   for (const key of reads) {
-    if (!(key in answers)) problems.push(`parseConfig reads ${key}, which USAGE in apps/agent/src/config.ts does not document as "(env ${key})"`);
+    if (!(key in answers))
+      problems.push(
+        `parseConfig reads ${key}, which USAGE in apps/agent/src/config.ts does not document as "(env ${key})"`,
+      );
   }
   return problems;
 }
@@ -221,8 +261,20 @@ export function agentEnvRows(usage: string = USAGE): TEnvRow[] {
       const [key] = changedKeys(config(BASE_ARGV, {}), config(argvWith(o, sampleFor(o)), {}));
       const field = key ? shape[key] : undefined;
       const accepts = field ? describeAccepts(inputSchema(field)) : o.arg!.toLowerCase();
-      const dflt = o.default ? (/^[\w./~-]+$/.test(o.default) ? code(o.default) : o.default) : o.required ? '**required**' : 'unset';
-      return { variable: o.env!, readBy: 'agent', default: dflt, accepts, meaning: `${o.text.charAt(0).toUpperCase()}${o.text.slice(1)} (\`${o.flag}\`)` };
+      const dflt = o.default
+        ? /^[\w./~-]+$/.test(o.default)
+          ? code(o.default)
+          : o.default
+        : o.required
+          ? '**required**'
+          : 'unset';
+      return {
+        variable: o.env!,
+        readBy: 'agent',
+        default: dflt,
+        accepts,
+        meaning: `${o.text.charAt(0).toUpperCase()}${o.text.slice(1)} (\`${o.flag}\`)`,
+      };
     });
 }
 
@@ -232,7 +284,9 @@ export function renderEnvTable(): string {
   const lines = [
     '| variable | read by | default | accepts | meaning |',
     '|---|---|---|---|---|',
-    ...rows.map((r) => `| ${code(r.variable)} | ${r.readBy} | ${cell(r.default)} | ${cell(r.accepts)} | ${cell(r.meaning)} |`),
+    ...rows.map(
+      (r) => `| ${code(r.variable)} | ${r.readBy} | ${cell(r.default)} | ${cell(r.accepts)} | ${cell(r.meaning)} |`,
+    ),
   ];
   return lines.join('\n');
 }
@@ -241,7 +295,8 @@ export function renderEnvTable(): string {
 export function withEnvTable(readme: string, table: string = renderEnvTable()): string {
   const start = readme.indexOf(START_MARKER);
   const end = readme.indexOf(END_MARKER);
-  if (start < 0 || end < 0 || end < start) throw new Error(`README.md needs the markers ${START_MARKER} and ${END_MARKER}, in that order`);
+  if (start < 0 || end < 0 || end < start)
+    throw new Error(`README.md needs the markers ${START_MARKER} and ${END_MARKER}, in that order`);
   const generated = `${START_MARKER}\n<!-- generated by \`npm run docs:env\` (scripts/env-table.ts); edit the code, not this table -->\n${table}\n`;
   return readme.slice(0, start) + generated + readme.slice(end);
 }

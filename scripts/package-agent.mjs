@@ -18,7 +18,19 @@
 //   --bundle-only   build coolant-agent.mjs only (what `npm start`'s local agent runs); no executable,
 //                   no measurement, and no check that this node can make one
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
@@ -57,11 +69,15 @@ function fail(message) {
 
 function checkHost() {
   // The executable is a copy of this very node binary, so it can only be built where it runs.
-  if (process.platform !== 'linux' || process.arch !== 'x64') fail(`builds linux-x64 only and must run there (this is ${process.platform}-${process.arch})`);
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    fail(`builds linux-x64 only and must run there (this is ${process.platform}-${process.arch})`);
   const [major, minor] = process.versions.node.split('.').map(Number);
-  if (major < 20 || (major === 20 && minor < 12)) fail(`needs Node >= 20.12 for single executables with node:sea (this is ${process.version})`);
+  if (major < 20 || (major === 20 && minor < 12))
+    fail(`needs Node >= 20.12 for single executables with node:sea (this is ${process.version})`);
   if (!readFileSync(process.execPath).includes(`${SEA_FUSE}:0`)) {
-    fail(`${process.execPath} has no unused single-executable fuse (${SEA_FUSE}:0); build with an official or distribution node binary, not one that is already an executable application`);
+    fail(
+      `${process.execPath} has no unused single-executable fuse (${SEA_FUSE}:0); build with an official or distribution node binary, not one that is already an executable application`,
+    );
   }
 }
 
@@ -97,7 +113,13 @@ async function bundle(esbuild, format, outfile) {
     define: {
       __COOLANT_PACKAGING__: '"bundle"',
       // A CommonJS bundle has no import.meta; the single executable's __filename is its own path.
-      ...(esm ? {} : { 'import.meta.url': '__coolant_import_meta_url', 'import.meta.filename': '__filename', 'import.meta.dirname': '__dirname' }),
+      ...(esm
+        ? {}
+        : {
+            'import.meta.url': '__coolant_import_meta_url',
+            'import.meta.filename': '__filename',
+            'import.meta.dirname': '__dirname',
+          }),
     },
     banner: {
       js: esm
@@ -121,12 +143,29 @@ async function injectBlob(executable, blob) {
     await inject(executable, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE });
     return;
   }
-  console.log(`postject is not installed in ${root}/node_modules; running ${POSTJECT_FALLBACK} through npm exec (add it as a root devDependency to avoid this)`);
+  console.log(
+    `postject is not installed in ${root}/node_modules; running ${POSTJECT_FALLBACK} through npm exec (add it as a root devDependency to avoid this)`,
+  );
   // Its output is LIEF's warnings about the node binary's many notes; shown only when it fails.
-  const r = spawnSync('npm', ['exec', '--yes', `--package=${POSTJECT_FALLBACK}`, '--', 'postject', executable, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], {
-    cwd: dirname(executable),
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'npm',
+    [
+      'exec',
+      '--yes',
+      `--package=${POSTJECT_FALLBACK}`,
+      '--',
+      'postject',
+      executable,
+      'NODE_SEA_BLOB',
+      blob,
+      '--sentinel-fuse',
+      SEA_FUSE,
+    ],
+    {
+      cwd: dirname(executable),
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) fail(`postject failed (exit ${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
 }
 
@@ -156,7 +195,14 @@ async function build() {
       const out = execFileSync(process.execPath, [bundleTmp, '--version'], { encoding: 'utf8', env: {} }).trim();
       if (out !== version) fail(`${bundleTmp} --version printed "${out}", expected ${version}`);
       renameSync(bundleTmp, BUNDLE_PATH);
-      const info = { version, node: process.version, nodeBinary: process.execPath, bundleOnly: true, builtAtMs, inputs };
+      const info = {
+        version,
+        node: process.version,
+        nodeBinary: process.execPath,
+        bundleOnly: true,
+        builtAtMs,
+        inputs,
+      };
       writeBuildRecord(INFO_PATH, info);
       return info;
     }
@@ -167,7 +213,10 @@ async function build() {
     // The single executable's require() loads Node's builtins only, hence one CommonJS file.
     const blob = join(work, 'sea-prep.blob');
     const seaConfig = join(work, 'sea-config.json');
-    writeFileSync(seaConfig, JSON.stringify({ main: cjs, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }));
+    writeFileSync(
+      seaConfig,
+      JSON.stringify({ main: cjs, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }),
+    );
     const prep = spawnSync(process.execPath, ['--experimental-sea-config', seaConfig], { cwd: work, encoding: 'utf8' });
     if (prep.status !== 0) fail(`node --experimental-sea-config failed:\n${prep.stdout}${prep.stderr}`);
 
@@ -349,19 +398,25 @@ function descendants(pid) {
 async function idleMemory(consoleProcess, name, command, args) {
   const stateDir = mkdtempSync(join(tmpdir(), 'coolant-agent-measure-'));
   const hostname = `package-self-test-${name.replace(/[^A-Za-z0-9._-]/g, '-')}-${process.pid}`;
-  const child = spawn(command, [...args, '--server', consoleProcess.url, '--state-dir', stateDir, '--interval', '3600', '--hostname', hostname], {
-    // The secret travels in the environment, as the console's local agent gets it.
-    env: { ...process.env, COOLANT_ENROLL_TOKEN: consoleProcess.enrollToken },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    command,
+    [...args, '--server', consoleProcess.url, '--state-dir', stateDir, '--interval', '3600', '--hostname', hostname],
+    {
+      // The secret travels in the environment, as the console's local agent gets it.
+      env: { ...process.env, COOLANT_ENROLL_TOKEN: consoleProcess.enrollToken },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
   try {
     const deadline = Date.now() + 60_000;
     while ((await consoleProcess.storedSeq(hostname)) < 1) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${command} exited before its first report was stored: ${stderr.trim()}`);
-      if (Date.now() > deadline) throw new Error(`the console did not store a report of ${command} within 60 s: ${stderr.trim()}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`${command} exited before its first report was stored: ${stderr.trim()}`);
+      if (Date.now() > deadline)
+        throw new Error(`the console did not store a report of ${command} within 60 s: ${stderr.trim()}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     // Let the cycle's garbage and the HTTP keep-alive settle, as between two real reports.
@@ -370,7 +425,9 @@ async function idleMemory(consoleProcess, name, command, args) {
     const ticks0 = cpuTicks(child.pid);
     const t0 = process.hrtime.bigint();
     await new Promise((r) => setTimeout(r, 2000));
-    const cpuMs = ((cpuTicks(child.pid) - ticks0) * 1000) / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+    const cpuMs =
+      ((cpuTicks(child.pid) - ticks0) * 1000) /
+      Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
     const windowMs = Number(process.hrtime.bigint() - t0) / 1e6;
     const self = memoryKiB(child.pid);
     const below = descendants(child.pid).map(memoryKiB);
@@ -396,7 +453,12 @@ const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 function printTable(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const [i, row] of rows.entries()) {
-    console.log(row.map((cell, j) => cell.padEnd(widths[j])).join('  ').trimEnd());
+    console.log(
+      row
+        .map((cell, j) => cell.padEnd(widths[j]))
+        .join('  ')
+        .trimEnd(),
+    );
     if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   }
 }
@@ -410,7 +472,9 @@ if (opts['if-stale'] && isFresh()) {
 } else {
   info = await build();
   const what = opts['bundle-only'] ? `${relative(root, BUNDLE_PATH)}` : 'for linux-x64';
-  console.log(`Built coolant-agent ${version} ${what} in ${((Date.now() - started) / 1000).toFixed(1)}s (${opts['bundle-only'] ? 'bundle only' : `base: node ${process.version}${info.stripped ? ', stripped' : ''}`})`);
+  console.log(
+    `Built coolant-agent ${version} ${what} in ${((Date.now() - started) / 1000).toFixed(1)}s (${opts['bundle-only'] ? 'bundle only' : `base: node ${process.version}${info.stripped ? ', stripped' : ''}`})`,
+  );
 }
 if (opts['bundle-only']) process.exit(0);
 
@@ -418,7 +482,15 @@ const artifacts = [
   { name: relative(root, SEA_PATH), path: SEA_PATH, command: SEA_PATH, args: [] },
   { name: relative(root, BUNDLE_PATH), path: BUNDLE_PATH, command: process.execPath, args: [BUNDLE_PATH] },
 ];
-const header = ['artifact', 'size', 'start-up (--version)', 'idle RSS / PSS, agent', 'idle RSS / PSS, whole tree', 'idle CPU', 'stop on SIGTERM'];
+const header = [
+  'artifact',
+  'size',
+  'start-up (--version)',
+  'idle RSS / PSS, agent',
+  'idle RSS / PSS, whole tree',
+  'idle CPU',
+  'stop on SIGTERM',
+];
 const rows = [header];
 const kib = (k) => mb(k * 1024);
 const consoleProcess = opts['skip-measure'] ? null : await startRealConsole();

@@ -13,10 +13,14 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // The console reads COOLANT_LOCAL_AGENT itself (server/env.ts); here it only decides whether the
 // agent bundle is needed, so a deployment without a local agent never has to write dist/agent.
 const localAgent = !['false', '0', 'no'].includes(process.env.COOLANT_LOCAL_AGENT ?? '');
-const build = spawnSync(process.execPath, [join(root, 'scripts/build-console.mjs'), '--if-stale', ...(localAgent ? [] : ['--no-agent'])], {
-  cwd: root,
-  stdio: 'inherit',
-});
+const build = spawnSync(
+  process.execPath,
+  [join(root, 'scripts/build-console.mjs'), '--if-stale', ...(localAgent ? [] : ['--no-agent'])],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 process.env.NEXT_TELEMETRY_DISABLED = '1';

@@ -13,12 +13,21 @@ if (kind === 'sqlite') {
   const db = new Database(where);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  limiter = new RateLimiterSQLite({ storeClient: db, storeType: 'better-sqlite3', tableName: 'rl', points: 1_000_000_000, duration: 86400 });
+  limiter = new RateLimiterSQLite({
+    storeClient: db,
+    storeType: 'better-sqlite3',
+    tableName: 'rl',
+    points: 1_000_000_000,
+    duration: 86400,
+  });
 } else {
   const pg = require('pg');
   const pool = new pg.Pool({ connectionString: where, max: 10 });
   limiter = await new Promise((resolve, reject) => {
-    const l = new RateLimiterPostgres({ storeClient: pool, tableName: 'rl', points: 1_000_000_000, duration: 86400 }, (err) => (err ? reject(err) : resolve(l)));
+    const l = new RateLimiterPostgres(
+      { storeClient: pool, tableName: 'rl', points: 1_000_000_000, duration: 86400 },
+      (err) => (err ? reject(err) : resolve(l)),
+    );
   });
 }
 const server = http.createServer((req, res) => {

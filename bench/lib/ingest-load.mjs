@@ -16,7 +16,16 @@ const nodes = cfg.tokens.map((token, i) => ({ token, i, seq: 0, lastMs: 0 }));
 
 function gpuAt(template, index, n, seq) {
   const util = (n * 7 + index * 13 + seq * 3) % 101;
-  return { ...template, index, uuid: `GPU-bench-${n}-${index}`, pciBusId: `00000000:${(0x10 + index).toString(16)}:00.0`, utilizationGpu: util, temperatureGpu: 35 + Math.round(util * 0.4), memoryUsedMiB: 1000 + util * 700, powerDrawW: 70 + util * 6 };
+  return {
+    ...template,
+    index,
+    uuid: `GPU-bench-${n}-${index}`,
+    pciBusId: `00000000:${(0x10 + index).toString(16)}:00.0`,
+    utilizationGpu: util,
+    temperatureGpu: 35 + Math.round(util * 0.4),
+    memoryUsedMiB: 1000 + util * 700,
+    powerDrawW: 70 + util * 6,
+  };
 }
 
 function report(node) {
@@ -26,7 +35,13 @@ function report(node) {
     // collectedAt unique and increasing per node, close to now.
     node.lastMs = Math.max(Date.now() - (cfg.samplesPerReport - 1 - k), node.lastMs + 1);
     const gpus = Array.from({ length: cfg.gpus }, (_, g) => gpuAt(cfg.sample.gpus[0], g, node.i, node.seq));
-    samples.push({ ...cfg.sample, seq: node.seq, collectedAt: new Date(node.lastMs).toISOString(), gpus, health: { ...cfg.sample.health, gpuCount: cfg.gpus } });
+    samples.push({
+      ...cfg.sample,
+      seq: node.seq,
+      collectedAt: new Date(node.lastMs).toISOString(),
+      gpus,
+      health: { ...cfg.sample.health, gpuCount: cfg.gpus },
+    });
   }
   return JSON.stringify({ agentVersion: 'bench', intervalSeconds: 5, samples });
 }
@@ -34,7 +49,18 @@ function report(node) {
 function post(token, body) {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` } },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Bearer ${token}`,
+        },
+      },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
@@ -85,6 +111,15 @@ const elapsed = (Date.now() - t0) / 1000;
 lat.sort((a, b) => a - b);
 const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
 console.log(
-  JSON.stringify({ reportsPerSecond: lat.length / elapsed, gpuSamplesPerSecond: gpuSamples / elapsed, p50: q(0.5), p99: q(0.99), reports: lat.length, statuses: Object.fromEntries(statuses), acceptedGpuSamplesTotal: acceptedTotal, firstError }),
+  JSON.stringify({
+    reportsPerSecond: lat.length / elapsed,
+    gpuSamplesPerSecond: gpuSamples / elapsed,
+    p50: q(0.5),
+    p99: q(0.99),
+    reports: lat.length,
+    statuses: Object.fromEntries(statuses),
+    acceptedGpuSamplesTotal: acceptedTotal,
+    firstError,
+  }),
 );
 agent.destroy();

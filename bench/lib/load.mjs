@@ -16,7 +16,18 @@ const MAX_REQUESTS = 5_000_000;
 function post(body) {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(token ? { authorization: `Bearer ${token}` } : {}) } },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode));
@@ -63,5 +74,7 @@ const { lat, count, statuses } = await run(seconds * 1000, true);
 const elapsed = (Date.now() - t0) / 1000;
 lat.sort((a, b) => a - b);
 const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
-console.log(JSON.stringify({ rps: count / elapsed, p50: q(0.5), p99: q(0.99), count, statuses: Object.fromEntries(statuses) }));
+console.log(
+  JSON.stringify({ rps: count / elapsed, p50: q(0.5), p99: q(0.99), count, statuses: Object.fromEntries(statuses) }),
+);
 agent.destroy();

@@ -49,7 +49,9 @@ await esbuild.build({
   plugins: [externalPackages],
   loader: { '.bin': 'binary' },
   // CommonJS code bundled into ESM still calls require() for Node's builtins.
-  banner: { js: 'import { createRequire as __coolantCreateRequire } from "node:module"; const require = __coolantCreateRequire(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __coolantCreateRequire } from "node:module"; const require = __coolantCreateRequire(import.meta.url);',
+  },
 });
 
 const child = spawn(process.execPath, ['--expose-gc', outfile, ...args], { stdio: 'inherit' });

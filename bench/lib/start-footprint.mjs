@@ -45,7 +45,7 @@ function processes() {
 function tree(rootPid) {
   const all = processes();
   const found = all.filter((p) => p.pid === rootPid);
-  for (let frontier = [rootPid]; frontier.length; ) {
+  for (let frontier = [rootPid]; frontier.length;) {
     const next = all.filter((p) => frontier.includes(p.ppid));
     found.push(...next);
     frontier = next.map((p) => p.pid);
@@ -63,7 +63,15 @@ function pssKiB(pid) {
 
 const child = spawn(command[0], command.slice(1), {
   cwd: ROOT,
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', COOLANT_DATA_DIR: dataDir, DATABASE_URL: '', COOLANT_LOCAL_AGENT: 'true', NODE_ENV: 'production' },
+  env: {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    COOLANT_DATA_DIR: dataDir,
+    DATABASE_URL: '',
+    COOLANT_LOCAL_AGENT: 'true',
+    NODE_ENV: 'production',
+  },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 let log = '';
@@ -74,7 +82,10 @@ try {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${log}`);
     if (Date.now() > deadline) throw new Error(`not healthy within 10 minutes:\n${log}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/api/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -84,10 +95,13 @@ try {
   const rows = tree(child.pid).map((p) => ({ ...p, pssKiB: pssKiB(p.pid) }));
   const mb = (kib) => (kib / 1024).toFixed(1);
   console.log('| pid | ppid | PSS MB | command |\n|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.pid} | ${r.ppid} | ${mb(r.pssKiB)} | ${r.cmd.replace(ROOT + '/', '').slice(0, 110)} |`);
+  for (const r of rows)
+    console.log(`| ${r.pid} | ${r.ppid} | ${mb(r.pssKiB)} | ${r.cmd.replace(ROOT + '/', '').slice(0, 110)} |`);
   const server = rows.reduce((a, b) => (b.pssKiB > a.pssKiB ? b : a));
   const rest = rows.filter((r) => r !== server).reduce((s, r) => s + r.pssKiB, 0);
-  console.log(`\nconsole server (largest) ${mb(server.pssKiB)} MB; everything else ${mb(rest)} MB in ${rows.length - 1} processes; total ${mb(server.pssKiB + rest)} MB`);
+  console.log(
+    `\nconsole server (largest) ${mb(server.pssKiB)} MB; everything else ${mb(rest)} MB in ${rows.length - 1} processes; total ${mb(server.pssKiB + rest)} MB`,
+  );
   const tsx = rows.filter((r) => /\btsx\b/.test(r.cmd));
   console.log(tsx.length ? `tsx processes: ${tsx.map((r) => r.pid).join(', ')}` : 'no tsx process in the tree');
   console.log(`\n${log.split('\n').slice(0, 8).join('\n')}`);

@@ -7,7 +7,9 @@ import { createUser, login, startAgent } from './helpers';
 
 /** The plot's left edge (CSS px from the chart's left): the y axis is this wide. */
 async function yAxisWidth(chart: Locator): Promise<number> {
-  return chart.locator('.u-over').evaluate((over) => over.getBoundingClientRect().left - over.parentElement!.getBoundingClientRect().left);
+  return chart
+    .locator('.u-over')
+    .evaluate((over) => over.getBoundingClientRect().left - over.parentElement!.getBoundingClientRect().left);
 }
 
 /** Widest of the labels in CSS px, in the chart's own font. */
@@ -30,7 +32,11 @@ async function leftEdgeInked(chart: Locator): Promise<boolean> {
   });
 }
 
-test('the node page charts on canvases with whole y labels, a hover readout of time and value; the tier chart reads out, zooms and unzooms; no CSP violation', async ({ page, request, baseURL }) => {
+test('the node page charts on canvases with whole y labels, a hover readout of time and value; the tier chart reads out, zooms and unzooms; no CSP violation', async ({
+  page,
+  request,
+  baseURL,
+}) => {
   test.setTimeout(90_000);
   const host = `e2e-charts-${Date.now().toString(36)}`;
   const agent = startAgent(baseURL!, host, 'normal');
@@ -39,7 +45,9 @@ test('the node page charts on canvases with whole y labels, a hover readout of t
     if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
   });
   await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => console.error(`Content Security Policy: ${e.violatedDirective} ${e.blockedURI}`));
+    document.addEventListener('securitypolicyviolation', (e) =>
+      console.error(`Content Security Policy: ${e.violatedDirective} ${e.blockedURI}`),
+    );
   });
   try {
     const viewer = await createUser(request, 'viewer');
@@ -57,7 +65,10 @@ test('the node page charts on canvases with whole y labels, a hover readout of t
     const memory = page.getByRole('figure', { name: 'Memory used, last hour' });
     await expect(memory).toHaveAttribute('data-y-labels', /\d{1,3},\d{3} MiB/, { timeout: 15_000 });
     const labels = (await memory.getAttribute('data-y-labels'))!.split('|');
-    expect(labels.every((l) => /^\d{1,3}(,\d{3})* MiB$/.test(l)), labels.join(' ')).toBe(true);
+    expect(
+      labels.every((l) => /^\d{1,3}(,\d{3})* MiB$/.test(l)),
+      labels.join(' '),
+    ).toBe(true);
     const axis = await yAxisWidth(memory);
     const widest = await widestLabel(memory, labels);
     expect(widest, `labels ${labels.join(', ')} in a ${axis}px axis`).toBeLessThan(axis);
@@ -89,7 +100,9 @@ test('the node page charts on canvases with whole y labels, a hover readout of t
     const tover = tierChart.locator('.u-over');
     const tbox = (await tover.boundingBox())!;
     await tover.hover({ position: { x: tbox.width - 3, y: tbox.height / 2 } });
-    await expect(tierChart.locator('.u-legend .u-series').filter({ hasText: 'admitted' }).locator('.u-value')).toHaveText(/^\d[\d,]*$/);
+    await expect(
+      tierChart.locator('.u-legend .u-series').filter({ hasText: 'admitted' }).locator('.u-value'),
+    ).toHaveText(/^\d[\d,]*$/);
 
     // Drag to zoom on x, double click back: the minute under the chart's left edge says which range is shown.
     const tierTime = tierChart.locator('.u-legend .u-series').first().locator('.u-value');
@@ -99,7 +112,8 @@ test('the node page charts on canvases with whole y labels, a hover readout of t
       const [, h, m] = /(\d{2}):(\d{2}):\d{2}$/.exec((await tierTime.textContent())!)!;
       return Number(h) * 60 + Number(m);
     };
-    const minutesAgo = (minute: number) => (((new Date().getHours() * 60 + new Date().getMinutes() - minute) % 1440) + 1440) % 1440;
+    const minutesAgo = (minute: number) =>
+      (((new Date().getHours() * 60 + new Date().getMinutes() - minute) % 1440) + 1440) % 1440;
     expect(minutesAgo(await leftMinute())).toBeGreaterThanOrEqual(58);
     const b = (await tover.boundingBox())!;
     await page.mouse.move(b.x + b.width * 0.5, b.y + b.height / 2);

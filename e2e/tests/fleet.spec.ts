@@ -1,15 +1,24 @@
 import { expect, test } from '@playwright/test';
 import { ADMIN_TOKEN, createUser, login, startAgent } from './helpers';
 
-test('the simulated fleet appears, a hot node raises one grouped alert row, a stopped agent goes stale then offline, the node page charts', async ({ page, request, baseURL }) => {
+test('the simulated fleet appears, a hot node raises one grouped alert row, a stopped agent goes stale then offline, the node page charts', async ({
+  page,
+  request,
+  baseURL,
+}) => {
   test.setTimeout(120_000);
   const suffix = Date.now().toString(36);
   const cool = `e2e-cool-${suffix}`;
   const hot = `e2e-hot-${suffix}`;
   // Alert at once rather than after a minute, so the test does not wait; restored at the end.
-  const rulesRes = await request.get('/api/trpc/fleet.alertRules', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const rulesRes = await request.get('/api/trpc/fleet.alertRules', {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
   const rules = (await rulesRes.json()).result.data;
-  await request.post('/api/trpc/fleet.setAlertRules', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, data: { rules: { ...rules, gpuHot: { ...rules.gpuHot, forSeconds: 0 } }, reason: 'e2e' } });
+  await request.post('/api/trpc/fleet.setAlertRules', {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    data: { rules: { ...rules, gpuHot: { ...rules.gpuHot, forSeconds: 0 } }, reason: 'e2e' },
+  });
   const agents = [startAgent(baseURL!, cool, 'normal'), startAgent(baseURL!, hot, 'hot')];
   // The CSP must not break the console: a refused script or style would show up here.
   const violations: string[] = [];
@@ -49,11 +58,16 @@ test('the simulated fleet appears, a hot node raises one grouped alert row, a st
     expect(violations).toEqual([]);
   } finally {
     for (const a of agents) a.kill('SIGTERM');
-    await request.post('/api/trpc/fleet.setAlertRules', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, data: { rules, reason: 'e2e restore' } });
+    await request.post('/api/trpc/fleet.setAlertRules', {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      data: { rules, reason: 'e2e restore' },
+    });
   }
 });
 
-test('every page carries the security headers, and the built console still renders and hydrates under its CSP', async ({ page }) => {
+test('every page carries the security headers, and the built console still renders and hydrates under its CSP', async ({
+  page,
+}) => {
   for (const path of ['/login', '/fleet']) {
     const res = await page.request.get(path, { maxRedirects: 0 });
     const h = res.headers();

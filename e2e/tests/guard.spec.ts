@@ -4,10 +4,18 @@ import { ADMIN_TOKEN, createUser, login, startAgent } from './helpers';
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
-async function api<T>(request: APIRequestContext, path: string, input?: unknown, method: 'GET' | 'POST' = 'POST'): Promise<T> {
+async function api<T>(
+  request: APIRequestContext,
+  path: string,
+  input?: unknown,
+  method: 'GET' | 'POST' = 'POST',
+): Promise<T> {
   const res =
     method === 'GET'
-      ? await request.get(`/api/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`, { headers: auth })
+      ? await request.get(
+          `/api/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`,
+          { headers: auth },
+        )
       : await request.post(`/api/trpc/${path}`, { headers: auth, data: input ?? null });
   const body = (await res.json()) as { result?: { data: T }; error?: { message: string } };
   expect(res.status(), `${path}: ${body.error?.message ?? ''}`).toBe(200);
@@ -16,7 +24,11 @@ async function api<T>(request: APIRequestContext, path: string, input?: unknown,
 
 type TGuardGet = { armed: boolean; config: Record<string, unknown> };
 
-test('a hot simulated fleet: the guard sheds a tier (banner, audit as guard with the signal), the fleet cools, the tier is restored', async ({ page, request, baseURL }) => {
+test('a hot simulated fleet: the guard sheds a tier (banner, audit as guard with the signal), the fleet cools, the tier is restored', async ({
+  page,
+  request,
+  baseURL,
+}) => {
   test.setTimeout(150_000);
   const suffix = Date.now().toString(36);
   // The guard acts on a tier this test creates, so other tests pausing `free` never meet it.
@@ -49,7 +61,10 @@ test('a hot simulated fleet: the guard sheds a tier (banner, audit as guard with
     reason: 'e2e',
   });
   await api(request, 'guard.arm', { reason: 'e2e' });
-  let agents: ChildProcess[] = [startAgent(baseURL!, `e2e-guard-hot1-${suffix}`, 'hot'), startAgent(baseURL!, `e2e-guard-hot2-${suffix}`, 'hot')];
+  let agents: ChildProcess[] = [
+    startAgent(baseURL!, `e2e-guard-hot1-${suffix}`, 'hot'),
+    startAgent(baseURL!, `e2e-guard-hot2-${suffix}`, 'hot'),
+  ];
   try {
     const viewer = await createUser(request, 'viewer');
     await login(page, viewer.username, viewer.password);
@@ -81,7 +96,9 @@ test('a hot simulated fleet: the guard sheds a tier (banner, audit as guard with
     for (const a of agents) a.kill('SIGTERM');
     agents = [startAgent(baseURL!, `e2e-guard-cool-${suffix}`, 'normal')];
     await expect(page.getByTestId('guard-banner').locator(`[data-tier="${tier}"]`)).toHaveCount(0, { timeout: 60_000 });
-    const tiers = await api<{ tiers: { name: string; paused: boolean; limits: { window: string; temporary: unknown }[] }[] }>(request, 'tiers.list', undefined, 'GET');
+    const tiers = await api<{
+      tiers: { name: string; paused: boolean; limits: { window: string; temporary: unknown }[] }[];
+    }>(request, 'tiers.list', undefined, 'GET');
     const t = tiers.tiers.find((x) => x.name === tier)!;
     expect(t.paused).toBe(false);
     expect(t.limits.find((l) => l.window === 'day')!.temporary).toBeNull();

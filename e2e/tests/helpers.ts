@@ -38,10 +38,34 @@ export function startAgent(baseURL: string, hostname: string, profile: 'normal' 
   const dir = mkdtempSync(join(tmpdir(), `coolant-e2e-${hostname}-`));
   const bin = join(dir, 'bin');
   mkdirSync(bin);
-  writeFileSync(join(bin, 'nvidia-smi'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'scripts/fleet-sim/fake-nvidia-smi.mjs')}" "$@"\n`);
+  writeFileSync(
+    join(bin, 'nvidia-smi'),
+    `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'scripts/fleet-sim/fake-nvidia-smi.mjs')}" "$@"\n`,
+  );
   chmodSync(join(bin, 'nvidia-smi'), 0o755);
-  return spawn(process.execPath, [join(ROOT, 'dist/agent/coolant-agent.mjs'), '--server', baseURL, '--state-dir', join(dir, 'state'), '--interval', '1', '--hostname', hostname], {
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, COOLANT_ENROLL_TOKEN: ENROLL_TOKEN, SIM_SEED: String(hostname.length), SIM_GPUS: '4', SIM_PROFILE: profile },
-    stdio: 'ignore',
-  });
+  return spawn(
+    process.execPath,
+    [
+      join(ROOT, 'dist/agent/coolant-agent.mjs'),
+      '--server',
+      baseURL,
+      '--state-dir',
+      join(dir, 'state'),
+      '--interval',
+      '1',
+      '--hostname',
+      hostname,
+    ],
+    {
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        COOLANT_ENROLL_TOKEN: ENROLL_TOKEN,
+        SIM_SEED: String(hostname.length),
+        SIM_GPUS: '4',
+        SIM_PROFILE: profile,
+      },
+      stdio: 'ignore',
+    },
+  );
 }

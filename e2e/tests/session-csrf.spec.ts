@@ -14,7 +14,9 @@ test('a browser whose session was ended server-side signs in again', async ({ pa
   await expect(page).toHaveURL(/\/fleet$/);
 
   // Disabling ends every session of the user; enabling again leaves the browser with a dead cookie.
-  const users = (await (await request.get('/api/trpc/users.list', { headers: admin })).json()) as { result: { data: { id: string; username: string }[] } };
+  const users = (await (await request.get('/api/trpc/users.list', { headers: admin })).json()) as {
+    result: { data: { id: string; username: string }[] };
+  };
   const id = users.result.data.find((x) => x.username === u.username)!.id;
   for (const disabled of [true, false]) {
     const r = await request.post('/api/trpc/users.update', { headers: admin, data: { id, disabled } });
@@ -60,7 +62,11 @@ test.describe('a page of another origin on the same site', () => {
   const tier = `csrf-${randomBytes(3).toString('hex')}`;
   const formName = `{"tier":"${tier}","subject":"victim","requestId":"`;
 
-  test('cannot make an operator consume admission with an auto-submitting form: refused, nothing consumed', async ({ page, request, baseURL }) => {
+  test('cannot make an operator consume admission with an auto-submitting form: refused, nothing consumed', async ({
+    page,
+    request,
+    baseURL,
+  }) => {
     for (const [path, data] of [
       ['tiers.create', { name: tier }],
       ['tiers.setLimit', { tier, window: 'minute', limit: 1 }],
@@ -84,6 +90,8 @@ test.describe('a page of another origin on the same site', () => {
     // The one consume of this minute is still there: the forged request took nothing.
     const r = await request.post('/api/trpc/admission.consume', { headers: admin, data: { tier, subject: 'victim' } });
     expect(r.status()).toBe(200);
-    expect(((await r.json()) as { result: { data: { allowed: boolean; ticket: string | null } } }).result.data).toMatchObject({ allowed: true });
+    expect(
+      ((await r.json()) as { result: { data: { allowed: boolean; ticket: string | null } } }).result.data,
+    ).toMatchObject({ allowed: true });
   });
 });

@@ -4,7 +4,12 @@ import { ADMIN_TOKEN, createUser, login } from './helpers';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
-async function call<T>(request: APIRequestContext, path: string, data: unknown, headers: Record<string, string> = admin): Promise<T> {
+async function call<T>(
+  request: APIRequestContext,
+  path: string,
+  data: unknown,
+  headers: Record<string, string> = admin,
+): Promise<T> {
   const res = await request.post(`/api/trpc/${path}`, { headers, data });
   expect(res.status(), `${path}: ${await res.text()}`).toBe(200);
   return ((await res.json()) as { result: { data: T } }).result.data;
@@ -19,7 +24,10 @@ async function createTier(request: APIRequestContext, baseHour?: number): Promis
 }
 
 async function retireTier(request: APIRequestContext, name: string): Promise<void> {
-  await request.post('/api/trpc/tiers.update', { headers: admin, data: { tier: name, retired: true, reason: 'e2e cleanup' } });
+  await request.post('/api/trpc/tiers.update', {
+    headers: admin,
+    data: { tier: name, retired: true, reason: 'e2e cleanup' },
+  });
 }
 
 test('an operator pauses free from the header: banner everywhere, the gateway is refused, the audit log has it, then resume', async ({
@@ -30,11 +38,17 @@ test('an operator pauses free from the header: banner everywhere, the gateway is
 }) => {
   const operator = await createUser(request, 'operator');
   const reason = `e2e drill ${randomBytes(3).toString('hex')}`;
-  const gateway = await call<{ secret: string }>(request, 'tokens.create', { name: `gw-${randomBytes(3).toString('hex')}`, role: 'gateway' });
+  const gateway = await call<{ secret: string }>(request, 'tokens.create', {
+    name: `gw-${randomBytes(3).toString('hex')}`,
+    role: 'gateway',
+  });
   // The gateway speaks with its token only, no session cookie.
   const api = await playwright.request.newContext({ baseURL: baseURL! });
   const consume = (subject: string) =>
-    api.post('/api/trpc/admission.consume', { headers: { authorization: `Bearer ${gateway.secret}` }, data: { tier: 'free', subject } });
+    api.post('/api/trpc/admission.consume', {
+      headers: { authorization: `Bearer ${gateway.secret}` },
+      data: { tier: 'free', subject },
+    });
 
   try {
     await login(page, operator.username, operator.password);
@@ -63,7 +77,9 @@ test('an operator pauses free from the header: banner everywhere, the gateway is
 
     const denied = await consume(`e2e-${randomBytes(3).toString('hex')}`);
     expect(denied.status()).toBe(200);
-    const decision = ((await denied.json()) as { result: { data: { allowed: boolean; reason: string; pauseReason: string } } }).result.data;
+    const decision = (
+      (await denied.json()) as { result: { data: { allowed: boolean; reason: string; pauseReason: string } } }
+    ).result.data;
     expect(decision).toMatchObject({ allowed: false, reason: 'tier_paused', pauseReason: reason });
     const retryAfter = Number(denied.headers()['retry-after']);
     expect(retryAfter).toBeGreaterThan(3500);
@@ -74,7 +90,9 @@ test('an operator pauses free from the header: banner everywhere, the gateway is
     await expect(banner).toContainText(reason);
     const card = page.locator('[data-testid="tier-card"][data-tier="free"]');
     await expect(card.getByTestId('pause-details')).toContainText(`by ${operator.username}: “${reason}”`);
-    await expect(card.getByTestId('propagation')).toContainText(/applied by all 1 instance at \d\d:\d\d:\d\d\.\d{3} \(\+\d+ ms after issue\)/);
+    await expect(card.getByTestId('propagation')).toContainText(
+      /applied by all 1 instance at \d\d:\d\d:\d\d\.\d{3} \(\+\d+ ms after issue\)/,
+    );
 
     await page.getByRole('link', { name: 'Audit' }).click();
     await expect(banner).toContainText(reason);
@@ -101,7 +119,10 @@ test('an operator pauses free from the header: banner everywhere, the gateway is
   }
 });
 
-test('a viewer sees a paused tier but gets no Pause/Resume buttons, and the API refuses a pause', async ({ page, request }) => {
+test('a viewer sees a paused tier but gets no Pause/Resume buttons, and the API refuses a pause', async ({
+  page,
+  request,
+}) => {
   const tier = await createTier(request);
   try {
     await call(request, 'tiers.pause', { tier, reason: 'e2e: viewer check' });
@@ -168,7 +189,9 @@ test('an operator sets a temporary limit inline: checked in the browser, refused
 
     // The server has the last word: take the operator role away and its refusal is shown in place.
     const users = await request.get('/api/trpc/users.list', { headers: admin });
-    const me = ((await users.json()) as { result: { data: { id: string; username: string }[] } }).result.data.find((u) => u.username === operator.username)!;
+    const me = ((await users.json()) as { result: { data: { id: string; username: string }[] } }).result.data.find(
+      (u) => u.username === operator.username,
+    )!;
     await call(request, 'users.update', { id: me.id, role: 'viewer', reason: 'e2e: demote' });
     await form.getByLabel('Reason').fill('e2e: capacity catch-up');
     await form.getByRole('button', { name: 'Save' }).click();

@@ -2,7 +2,11 @@ import { expect, test } from '@playwright/test';
 import { randomBytes } from 'node:crypto';
 import { createUser, login } from './helpers';
 
-test('an admin creates an API token, it works over HTTP, and once revoked it gets 401', async ({ page, request, playwright }) => {
+test('an admin creates an API token, it works over HTTP, and once revoked it gets 401', async ({
+  page,
+  request,
+  playwright,
+}) => {
   const admin = await createUser(request, 'admin');
   await login(page, admin.username, admin.password);
   await page.getByRole('link', { name: 'Tokens' }).click();

@@ -13,7 +13,12 @@ const INFO = join(root, 'dist/fleet-sim/build-info.json');
 
 function fresh() {
   const info = readBuildRecord(INFO);
-  return !!info && existsSync(LIGHT_BUNDLE) && info.node === process.version && inputsUnchanged(root, info, [fileURLToPath(import.meta.url)]);
+  return (
+    !!info &&
+    existsSync(LIGHT_BUNDLE) &&
+    info.node === process.version &&
+    inputsUnchanged(root, info, [fileURLToPath(import.meta.url)])
+  );
 }
 
 /** Returns the bundle's path, building it first when stale. */
@@ -38,10 +43,16 @@ export async function buildLight() {
     loader: { '.bin': 'binary' },
     // As in the agent's bundle: packaging() says "bundle", so nothing looks for .ts files beside it.
     define: { __COOLANT_PACKAGING__: '"bundle"' },
-    banner: { js: 'import { createRequire as __coolantCreateRequire } from "node:module"; const require = __coolantCreateRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __coolantCreateRequire } from "node:module"; const require = __coolantCreateRequire(import.meta.url);',
+    },
   });
   await esbuild.stop?.();
-  writeBuildRecord(INFO, { node: process.version, builtAtMs, inputs: recordedInputs(root, Object.keys(result.metafile.inputs)) });
+  writeBuildRecord(INFO, {
+    node: process.version,
+    builtAtMs,
+    inputs: recordedInputs(root, Object.keys(result.metafile.inputs)),
+  });
   return LIGHT_BUNDLE;
 }
 

@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { queryGpus } from './gpu-model.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const template = JSON.parse(readFileSync(join(here, '../../packages/telemetry/test/fixtures/h100-80gb-hbm3.json'), 'utf8'));
+const template = JSON.parse(
+  readFileSync(join(here, '../../packages/telemetry/test/fixtures/h100-80gb-hbm3.json'), 'utf8'),
+);
 const args = process.argv.slice(2);
 
 if (args.includes('--help-query-gpu')) {

@@ -42,7 +42,9 @@ if (process.argv.includes('--light')) {
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 2000) throw new Error('--nodes must be 1..2000');
   if (!Number.isInteger(gpus) || gpus < 0 || gpus > 64) throw new Error('--gpus must be 0..64');
   if (!values['enroll-token']) {
-    console.error('fleet:sim needs --enroll-token (or COOLANT_ENROLL_TOKEN): the enrollment secret from the Tokens page');
+    console.error(
+      'fleet:sim needs --enroll-token (or COOLANT_ENROLL_TOKEN): the enrollment secret from the Tokens page',
+    );
     process.exit(2);
   }
   const hot = Number(values.hot ?? Math.max(1, Math.round(nodes / 10)));
@@ -56,16 +58,43 @@ if (process.argv.includes('--light')) {
     const name = `${values.prefix}-${String(i + 1).padStart(3, '0')}`;
     const bin = join(dir, name, 'bin');
     mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, 'nvidia-smi'), `#!/bin/sh\nexec "${process.execPath}" "${join(here, 'fake-nvidia-smi.mjs')}" "$@"\n`);
+    writeFileSync(
+      join(bin, 'nvidia-smi'),
+      `#!/bin/sh\nexec "${process.execPath}" "${join(here, 'fake-nvidia-smi.mjs')}" "$@"\n`,
+    );
     chmodSync(join(bin, 'nvidia-smi'), 0o755);
-    const child = spawn(process.execPath, [tsx, join(root, 'apps/agent/src/main.ts'), '--server', values.server, '--state-dir', join(dir, name, 'state'), '--interval', values.interval, '--hostname', name], {
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, COOLANT_ENROLL_TOKEN: values['enroll-token'], SIM_SEED: String(i), SIM_GPUS: String(gpus), SIM_PROFILE: profile },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        tsx,
+        join(root, 'apps/agent/src/main.ts'),
+        '--server',
+        values.server,
+        '--state-dir',
+        join(dir, name, 'state'),
+        '--interval',
+        values.interval,
+        '--hostname',
+        name,
+      ],
+      {
+        env: {
+          ...process.env,
+          PATH: `${bin}:${process.env.PATH}`,
+          COOLANT_ENROLL_TOKEN: values['enroll-token'],
+          SIM_SEED: String(i),
+          SIM_GPUS: String(gpus),
+          SIM_PROFILE: profile,
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     child.stderr.on('data', (d) => process.stderr.write(`[${name}] ${d}`));
     children.push(child);
   }
-  console.log(`fleet:sim: ${nodes} agents × ${gpus} GPUs (${hot} hot, ${flaky} flaky) → ${values.server}; state in ${dir}. Ctrl-C to stop.`);
+  console.log(
+    `fleet:sim: ${nodes} agents × ${gpus} GPUs (${hot} hot, ${flaky} flaky) → ${values.server}; state in ${dir}. Ctrl-C to stop.`,
+  );
   const stop = () => {
     for (const c of children) c.kill('SIGTERM');
     setTimeout(() => process.exit(0), 6000).unref();

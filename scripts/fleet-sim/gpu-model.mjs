@@ -22,7 +22,9 @@ export function noise(seed, gpu, salt, nowMs) {
  */
 export function queryGpus({ template, seed, gpus, profile, fields, nowMs = Date.now() }) {
   if (profile === 'flaky' && noise(seed, 0, 99, nowMs) < 0.25) {
-    return { lost: `Unable to determine the device handle for GPU0000:${(0x10 + seed).toString(16)}:00.0: GPU is lost.  Reboot the system to recover this GPU` };
+    return {
+      lost: `Unable to determine the device handle for GPU0000:${(0x10 + seed).toString(16)}:00.0: GPU is lost.  Reboot the system to recover this GPU`,
+    };
   }
   const base = template.samples.idle[0];
   const t = nowMs / 1000;
@@ -30,8 +32,14 @@ export function queryGpus({ template, seed, gpus, profile, fields, nowMs = Date.
   for (let g = 0; g < gpus; g++) {
     if (profile === 'flaky' && g === gpus - 1 && noise(seed, g, 7, nowMs) < 0.5) continue; // a GPU that comes and goes
     const wave = 0.5 + 0.5 * Math.sin(t / 60 + seed + g / 3);
-    const util = profile === 'hot' ? 95 + Math.round(noise(seed, g, 1, nowMs) * 5) : Math.round(Math.min(100, wave * 90 + noise(seed, g, 1, nowMs) * 10));
-    const temp = profile === 'hot' ? 86 + Math.round(noise(seed, g, 2, nowMs) * 6) : Math.round(35 + util * 0.4 + noise(seed, g, 2, nowMs) * 4);
+    const util =
+      profile === 'hot'
+        ? 95 + Math.round(noise(seed, g, 1, nowMs) * 5)
+        : Math.round(Math.min(100, wave * 90 + noise(seed, g, 1, nowMs) * 10));
+    const temp =
+      profile === 'hot'
+        ? 86 + Math.round(noise(seed, g, 2, nowMs) * 6)
+        : Math.round(35 + util * 0.4 + noise(seed, g, 2, nowMs) * 4);
     const values = {
       index: g,
       uuid: `GPU-sim${String(seed).padStart(4, '0')}-${g}`,
@@ -46,7 +54,8 @@ export function queryGpus({ template, seed, gpus, profile, fields, nowMs = Date.
       'clocks.current.graphics': util > 5 ? 1980 : 345,
       'clocks.gr': util > 5 ? 1980 : 345,
       pstate: 'P0',
-      'clocks_event_reasons.active': util > 5 ? (profile === 'hot' ? '0x0000000000000020' : '0x0000000000000000') : '0x0000000000000001',
+      'clocks_event_reasons.active':
+        util > 5 ? (profile === 'hot' ? '0x0000000000000020' : '0x0000000000000000') : '0x0000000000000001',
       'fan.speed': '[N/A]',
     };
     const cells = [];

@@ -79,7 +79,12 @@ export class Agent {
     }
     try {
       const res = await this.api.agent.enroll.mutate(
-        { enrollToken: this.config.enrollToken, hostname: this.config.hostname, agentVersion: AGENT_VERSION, os: `${type()} ${release()}` },
+        {
+          enrollToken: this.config.enrollToken,
+          hostname: this.config.hostname,
+          agentVersion: AGENT_VERSION,
+          os: `${type()} ${release()}`,
+        },
         { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) },
       );
       const identity = { server: this.config.server, nodeId: res.nodeId, nodeToken: res.nodeToken };
@@ -87,7 +92,8 @@ export class Agent {
       this.log.info(`enrolled as node ${res.nodeId}`);
       return identity;
     } catch (error) {
-      if (errorCode(error) === 'UNAUTHORIZED') throw new FatalAgentError(`enrollment refused: ${(error as Error).message}`);
+      if (errorCode(error) === 'UNAUTHORIZED')
+        throw new FatalAgentError(`enrollment refused: ${(error as Error).message}`);
       throw error;
     }
   }
@@ -96,7 +102,9 @@ export class Agent {
     // The sampler and the sender both get here first thing: open the spool once.
     this.spoolOpening ??= Spool.open({ dir: join(this.config.stateDir, 'spool'), durable: this.deps.spoolDurable });
     this.spool ??= await this.spoolOpening;
-    this.collector ??= this.deps.collector ?? createCollector({ env: childEnv(process.env), workerLaunch: selfLaunch('collector') ?? undefined });
+    this.collector ??=
+      this.deps.collector ??
+      createCollector({ env: childEnv(process.env), workerLaunch: selfLaunch('collector') ?? undefined });
     return { collector: this.collector, spool: this.spool };
   }
 
@@ -113,7 +121,8 @@ export class Agent {
       else if (this.lastCollectorErrors) this.log.info('collector: healthy again');
       this.lastCollectorErrors = errors;
     }
-    if (stored.spoolDropped > 0 && this.stats.collected === 1) this.log.warn(`spool has dropped ${stored.spoolDropped} samples so far`);
+    if (stored.spoolDropped > 0 && this.stats.collected === 1)
+      this.log.warn(`spool has dropped ${stored.spoolDropped} samples so far`);
   }
 
   /** Sends everything spooled; returns true when the spool is empty. */
@@ -123,7 +132,11 @@ export class Agent {
     const timeout = () => AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]);
     this.sender ??= new SpoolSender(
       spool,
-      (samples) => this.api.agent.report.mutate({ agentVersion: AGENT_VERSION, intervalSeconds: this.config.intervalSeconds, samples }, { signal: timeout() }),
+      (samples) =>
+        this.api.agent.report.mutate(
+          { agentVersion: AGENT_VERSION, intervalSeconds: this.config.intervalSeconds, samples },
+          { signal: timeout() },
+        ),
       this.log,
       this.stats,
     );
@@ -134,7 +147,9 @@ export class Agent {
         } catch (error) {
           // A console older than agent.sequence: number on as before.
           if (errorCode(error) !== 'NOT_FOUND') throw error;
-          this.log.warn('the console cannot say which samples it has (agent.sequence missing); numbering continues from the spool');
+          this.log.warn(
+            'the console cannot say which samples it has (agent.sequence missing); numbering continues from the spool',
+          );
           return 0;
         }
       });
@@ -146,7 +161,8 @@ export class Agent {
         );
       }
       // The samples stay in the spool for an agent or console that can deliver them.
-      if (error instanceof NotRetryableError) throw new FatalAgentError(`${error.message}; the samples stay in ${this.state.dir}/spool`, { cause: error });
+      if (error instanceof NotRetryableError)
+        throw new FatalAgentError(`${error.message}; the samples stay in ${this.state.dir}/spool`, { cause: error });
       throw error;
     }
   }
@@ -162,7 +178,8 @@ export class Agent {
         if (error instanceof FatalAgentError || signal.aborted) throw error;
         this.stats.sendFailures++;
         const message = (error as Error).message;
-        if (message !== this.stats.lastError) this.log.warn(`console unreachable, keeping samples in the spool: ${message}`);
+        if (message !== this.stats.lastError)
+          this.log.warn(`console unreachable, keeping samples in the spool: ${message}`);
         this.stats.lastError = message;
         await sleep(backoff, signal);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
@@ -195,7 +212,10 @@ export class Agent {
     while (!signal.aborted) {
       let job;
       try {
-        ({ job } = await this.api.agent.nextJob.mutate({ waitMs: 20_000 }, { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) }));
+        ({ job } = await this.api.agent.nextJob.mutate(
+          { waitMs: 20_000 },
+          { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) },
+        ));
         backoff = 1_000;
       } catch (error) {
         if (signal.aborted) return;
@@ -208,15 +228,26 @@ export class Agent {
     }
   }
 
-  async runJob(job: { id: string; prompt: string; seed: number; width: number; height: number; timeoutMs: number }, signal: AbortSignal): Promise<void> {
+  async runJob(
+    job: { id: string; prompt: string; seed: number; width: number; height: number; timeoutMs: number },
+    signal: AbortSignal,
+  ): Promise<void> {
     this.log.info(`smoke job ${job.id}: "${job.prompt}" seed ${job.seed}, ${job.width}x${job.height}`);
     let rows: { y: number; data: string }[] = [];
     let sending = Promise.resolve();
-    const send = (extra: { done?: { checksum: string; modelVersion: string; firstRowMs: number; totalMs: number }; error?: string } = {}) => {
+    const send = (
+      extra: {
+        done?: { checksum: string; modelVersion: string; firstRowMs: number; totalMs: number };
+        error?: string;
+      } = {},
+    ) => {
       const batch = rows;
       rows = [];
       sending = sending.then(async () => {
-        await this.api.agent.jobResult.mutate({ jobId: job.id, rows: batch, ...extra }, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        await this.api.agent.jobResult.mutate(
+          { jobId: job.id, rows: batch, ...extra },
+          { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+        );
       });
       return sending;
     };
@@ -226,15 +257,29 @@ export class Agent {
       const onRow = (y: number, row: Uint8Array) => void rows.push({ y, data: Buffer.from(row).toString('base64') });
       // From source the generator runs on a worker thread; a packaged agent has no worker file beside
       // it and draws in-process (milliseconds for a smoke-test picture; nothing else waits on it).
-      const result = packaging() === 'source' && !this.deps.drawInProcess ? await generateInWorker(request, { timeoutMs: job.timeoutMs, signal, onRow }) : generate(request, onRow);
+      const result =
+        packaging() === 'source' && !this.deps.drawInProcess
+          ? await generateInWorker(request, { timeoutMs: job.timeoutMs, signal, onRow })
+          : generate(request, onRow);
       clearInterval(tick);
       await sending.catch(() => {});
-      await send({ done: { checksum: result.checksum, modelVersion: result.modelVersion, firstRowMs: result.timings.firstRowMs, totalMs: result.timings.totalMs } });
-      this.log.info(`smoke job ${job.id}: ${result.width * result.height} px in ${result.timings.totalMs.toFixed(0)} ms, checksum ${result.checksum.slice(0, 12)}…`);
+      await send({
+        done: {
+          checksum: result.checksum,
+          modelVersion: result.modelVersion,
+          firstRowMs: result.timings.firstRowMs,
+          totalMs: result.timings.totalMs,
+        },
+      });
+      this.log.info(
+        `smoke job ${job.id}: ${result.width * result.height} px in ${result.timings.totalMs.toFixed(0)} ms, checksum ${result.checksum.slice(0, 12)}…`,
+      );
     } catch (error) {
       clearInterval(tick);
       await sending.catch(() => {});
-      await send({ error: (error as Error).message }).catch((e: Error) => this.log.warn(`could not report smoke job failure: ${e.message}`));
+      await send({ error: (error as Error).message }).catch((e: Error) =>
+        this.log.warn(`could not report smoke job failure: ${e.message}`),
+      );
     }
   }
 
@@ -257,7 +302,9 @@ export class Agent {
         fatal = e;
         inner.abort();
       });
-      const jobs = (this.deps.smokeJobs === false ? Promise.resolve() : this.jobLoop(inner.signal)).catch((e: Error) => this.log.error(`smoke jobs stopped: ${e.message}`));
+      const jobs = (this.deps.smokeJobs === false ? Promise.resolve() : this.jobLoop(inner.signal)).catch((e: Error) =>
+        this.log.error(`smoke jobs stopped: ${e.message}`),
+      );
       while (!inner.signal.aborted) {
         const started = Date.now();
         try {

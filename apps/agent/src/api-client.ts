@@ -30,7 +30,11 @@ export function createApiClient(server: string, getToken: () => string | null) {
         fetch: async (url, init) => {
           const res = await fetch(url, init as RequestInit);
           if (!res.ok && !(res.headers.get('content-type') ?? '').includes('json')) {
-            const body = (await res.text().catch(() => '')).replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+            const body = (await res.text().catch(() => ''))
+              .replace(/<[^>]*>/g, ' ')
+              .replace(/\s+/g, ' ')
+              .trim()
+              .slice(0, 200);
             throw new HttpStatusError(res.status, `HTTP ${res.status}${body ? `: ${body}` : ''}`);
           }
           return res;
@@ -49,7 +53,9 @@ export function httpStatus(error: unknown): number | null {
   for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof HttpStatusError) return e.status;
     if (e instanceof TRPCClientError) {
-      const status = (e.data as { httpStatus?: number } | undefined)?.httpStatus ?? (e.meta?.response as { status?: number } | undefined)?.status;
+      const status =
+        (e.data as { httpStatus?: number } | undefined)?.httpStatus ??
+        (e.meta?.response as { status?: number } | undefined)?.status;
       if (typeof status === 'number') return status;
     }
   }

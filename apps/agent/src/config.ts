@@ -7,9 +7,16 @@ export const ZAgentConfig = z.object({
   server: z.url({ protocol: /^https?$/, error: '--server must be an http(s) URL, e.g. http://console:3000' }),
   enrollToken: z.string().min(1).optional(),
   stateDir: z.string().min(1),
-  intervalSeconds: z.number().min(1, '--interval must be at least 1 second').max(3600, '--interval must be at most 3600 seconds'),
+  intervalSeconds: z
+    .number()
+    .min(1, '--interval must be at least 1 second')
+    .max(3600, '--interval must be at most 3600 seconds'),
   once: z.boolean(),
-  hostname: z.string().min(1).max(253).regex(/^[A-Za-z0-9._-]+$/, '--hostname: letters, digits, . _ - only'),
+  hostname: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[A-Za-z0-9._-]+$/, '--hostname: letters, digits, . _ - only'),
 });
 export type TAgentConfig = z.infer<typeof ZAgentConfig>;
 
@@ -65,7 +72,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): TAgentConfi
   const result = ZAgentConfig.safeParse({
     server: server.replace(/\/+$/, ''),
     enrollToken: v['enroll-token'] ?? env.COOLANT_ENROLL_TOKEN ?? undefined,
-    stateDir: resolve(v['state-dir'] ?? env.COOLANT_AGENT_STATE_DIR ?? env.STATE_DIRECTORY ?? join(homedir(), '.coolant-agent')),
+    stateDir: resolve(
+      v['state-dir'] ?? env.COOLANT_AGENT_STATE_DIR ?? env.STATE_DIRECTORY ?? join(homedir(), '.coolant-agent'),
+    ),
     intervalSeconds: interval,
     once: v.once ?? false,
     hostname: v.hostname ?? env.COOLANT_AGENT_HOSTNAME ?? osHostname(),

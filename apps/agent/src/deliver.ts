@@ -45,16 +45,21 @@ export function classifyReportFailure(error: unknown): TFailure {
   const message = (error as Error).message;
   const code = errorCode(error);
   const status = httpStatus(error);
-  if (code === 'UNAUTHORIZED' || status === 401) return { kind: 'fatal', message: `the console no longer accepts this node's token (${message})` };
+  if (code === 'UNAUTHORIZED' || status === 401)
+    return { kind: 'fatal', message: `the console no longer accepts this node's token (${message})` };
   if (code === 'PAYLOAD_TOO_LARGE' || status === 413) return { kind: 'too-large', definite: true };
   if (code === 'BAD_REQUEST' || status === 400) {
     // An input error outside `samples` is about the request itself: every sample would be refused.
     const paths = issuePaths(error);
-    if (paths.length > 0 && !paths.some((p) => p === 'samples' || p.startsWith('samples.'))) return { kind: 'fatal', message: `the console refuses this agent's reports: ${message}` };
+    if (paths.length > 0 && !paths.some((p) => p === 'samples' || p.startsWith('samples.')))
+      return { kind: 'fatal', message: `the console refuses this agent's reports: ${message}` };
     return { kind: 'refused', message };
   }
   if (status !== null && status >= 400 && status < 500 && !RETRYABLE.has(status)) {
-    return { kind: 'fatal', message: `the console answered HTTP ${status} to a report (${message}); check --server and that agent and console versions match` };
+    return {
+      kind: 'fatal',
+      message: `the console answered HTTP ${status} to a report (${message}); check --server and that agent and console versions match`,
+    };
   }
   if (status === null && connectionReset(error)) return { kind: 'too-large', definite: false };
   return { kind: 'retry' };
@@ -79,7 +84,10 @@ export class SpoolSender {
     if (!this.spool.stats().unconfirmed) return;
     const upTo = await acceptedUpTo();
     const result = await this.spool.reconcile(upTo);
-    if (result.renumbered > 0) this.log.warn(`spool state was lost: ${result.renumbered} samples renumbered above ${upTo}, the last sequence the console has stored`);
+    if (result.renumbered > 0)
+      this.log.warn(
+        `spool state was lost: ${result.renumbered} samples renumbered above ${upTo}, the last sequence the console has stored`,
+      );
   }
 
   /** Sends everything spooled, oldest first; true when the spool is empty. Throws what should be retried later. */
@@ -103,13 +111,17 @@ export class SpoolSender {
       if (batch.length === 1) {
         // A reset may be the network: only an explicit refusal condemns a lone sample.
         if (failure.kind === 'too-large' && !failure.definite) throw error;
-        const reason = failure.kind === 'refused' ? failure.message : `too large for the console (HTTP 413, ${bytes(batch)} bytes)`;
+        const reason =
+          failure.kind === 'refused' ? failure.message : `too large for the console (HTTP 413, ${bytes(batch)} bytes)`;
         await this.spool.quarantine(batch[0]!.seq, reason);
         this.stats.quarantined++;
-        this.log.error(`console refused sample ${batch[0]!.seq} on its own (${reason}); quarantined in the spool's quarantine/ directory`);
+        this.log.error(
+          `console refused sample ${batch[0]!.seq} on its own (${reason}); quarantined in the spool's quarantine/ directory`,
+        );
         return true;
       }
-      if (failure.kind === 'too-large' && failure.definite) this.batchBytes = Math.max(MIN_BATCH_BYTES, Math.floor(bytes(batch) / 2));
+      if (failure.kind === 'too-large' && failure.definite)
+        this.batchBytes = Math.max(MIN_BATCH_BYTES, Math.floor(bytes(batch) / 2));
       // Halves in order: the console takes a seq only above the last it stored.
       const half = Math.ceil(batch.length / 2);
       return (await this.deliver(batch.slice(0, half))) && (await this.deliver(batch.slice(half)));
@@ -119,7 +131,9 @@ export class SpoolSender {
       // The console has seqs this spool never handed out (a state dir restored from a backup, a
       // copied token): number new samples above them, or they would all be taken for duplicates.
       await this.spool.reconcile(answer.acceptedUpTo);
-      this.log.warn(`the console has stored up to sequence ${answer.acceptedUpTo}, beyond this spool's numbering; new samples continue above it`);
+      this.log.warn(
+        `the console has stored up to sequence ${answer.acceptedUpTo}, beyond this spool's numbering; new samples continue above it`,
+      );
     }
     await this.spool.ack(answer.acceptedUpTo);
     this.stats.delivered += answer.accepted;

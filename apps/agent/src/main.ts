@@ -45,7 +45,9 @@ async function main(): Promise<number> {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
 
-  log.info(`coolant-agent ${AGENT_VERSION} reporting to ${config.server} every ~${config.intervalSeconds}s (state: ${config.stateDir})`);
+  log.info(
+    `coolant-agent ${AGENT_VERSION} reporting to ${config.server} every ~${config.intervalSeconds}s (state: ${config.stateDir})`,
+  );
   try {
     await new Agent(config, log).run(controller.signal);
     return 0;

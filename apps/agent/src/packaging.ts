@@ -32,7 +32,9 @@ export function packaging(): TPackaging {
  *   app, not to Node (a single executable does not parse them), so there are none.
  * - bundle: node runs the bundle file again (process.argv[1]).
  */
-export function selfLaunch(role: Exclude<TAgentRole, 'agent'>): { entry: string; execArgv: string[]; env: Record<string, string> } | null {
+export function selfLaunch(
+  role: Exclude<TAgentRole, 'agent'>,
+): { entry: string; execArgv: string[]; env: Record<string, string> } | null {
   const kind = packaging();
   if (kind === 'source') return null;
   const entry = kind === 'sea' ? process.execPath : process.argv[1];

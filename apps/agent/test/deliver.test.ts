@@ -21,12 +21,36 @@ describe('classifyReportFailure', () => {
     ['a 429', trpcError('TOO_MANY_REQUESTS', 429), 'retry'],
     ['a 409 (raced with itself)', trpcError('CONFLICT', 409), 'retry'],
     ['a 408 from a proxy', new TRPCClientError('x', { cause: new HttpStatusError(408, 'HTTP 408') }), 'retry'],
-    ['a network failure', new TRPCClientError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }), 'retry'],
+    [
+      'a network failure',
+      new TRPCClientError('fetch failed', {
+        cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      }),
+      'retry',
+    ],
     ['a 413', trpcError('PAYLOAD_TOO_LARGE', 413), 'too-large'],
-    ['nginx\'s 413 page', new TRPCClientError('x', { cause: new HttpStatusError(413, 'HTTP 413: Request Entity Too Large') }), 'too-large'],
-    ['a reset connection', new TRPCClientError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) }), 'too-large'],
-    ['a 400 about a sample', trpcError('BAD_REQUEST', 400, [{ path: 'samples.3.gpus', message: 'duplicate GPU index 2' }]), 'refused'],
-    ['a 400 about the request', trpcError('BAD_REQUEST', 400, [{ path: 'intervalSeconds', message: 'too big' }]), 'fatal'],
+    [
+      "nginx's 413 page",
+      new TRPCClientError('x', { cause: new HttpStatusError(413, 'HTTP 413: Request Entity Too Large') }),
+      'too-large',
+    ],
+    [
+      'a reset connection',
+      new TRPCClientError('fetch failed', {
+        cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+      }),
+      'too-large',
+    ],
+    [
+      'a 400 about a sample',
+      trpcError('BAD_REQUEST', 400, [{ path: 'samples.3.gpus', message: 'duplicate GPU index 2' }]),
+      'refused',
+    ],
+    [
+      'a 400 about the request',
+      trpcError('BAD_REQUEST', 400, [{ path: 'intervalSeconds', message: 'too big' }]),
+      'fatal',
+    ],
     ['a 401', trpcError('UNAUTHORIZED', 401), 'fatal'],
     ['a 403', trpcError('FORBIDDEN', 403), 'fatal'],
     ['a 404', trpcError('NOT_FOUND', 404), 'fatal'],
@@ -47,10 +71,15 @@ const sample = (i: number): TCollectedSample => ({
   host: { hostname: 'h', cpuLoadPercent: null, memUsedBytes: null, memTotalBytes: null, os: null, gpuInventory: null },
   gpus: [],
   health: {
-    durationMs: 1, errors: [], gpuCount: 0,
+    durationMs: 1,
+    errors: [],
+    gpuCount: 0,
     nvidiaSmi: { status: 'missing', exitCode: null, message: null, queriedFields: [], unsupportedFields: [] },
-    hostMetrics: { status: 'ok', message: null }, inventory: { status: 'no-lspci', nvidiaControllers: null, message: null },
-    timeouts: [], inventoryMismatch: false, inventoryMismatchReason: null,
+    hostMetrics: { status: 'ok', message: null },
+    inventory: { status: 'no-lspci', nvidiaControllers: null, message: null },
+    timeouts: [],
+    inventoryMismatch: false,
+    inventoryMismatchReason: null,
   },
 });
 
@@ -59,10 +88,15 @@ test('a request the console will never take stops the sender after one try, and 
   await spool.reconcile(0);
   for (let i = 1; i <= 5; i++) await spool.append(sample(i));
   let calls = 0;
-  const sender = new SpoolSender(spool, async () => {
-    calls++;
-    throw trpcError('FORBIDDEN', 403);
-  }, { info() {}, warn() {}, error() {} }, { delivered: 0, quarantined: 0 });
+  const sender = new SpoolSender(
+    spool,
+    async () => {
+      calls++;
+      throw trpcError('FORBIDDEN', 403);
+    },
+    { info() {}, warn() {}, error() {} },
+    { delivered: 0, quarantined: 0 },
+  );
   await expect(sender.drain()).rejects.toBeInstanceOf(NotRetryableError);
   expect(calls).toBe(1);
   expect(spool.stats()).toMatchObject({ records: 5, quarantined: 0 });

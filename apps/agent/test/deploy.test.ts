@@ -10,7 +10,8 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toolOrSkip as findTool, type TSkipContext } from './helpers/debian-tool';
 
-const toolOrSkip = (ctx: TSkipContext, command: string, debianPackage: string) => findTool(ctx, command, debianPackage, 'deploy tests');
+const toolOrSkip = (ctx: TSkipContext, command: string, debianPackage: string) =>
+  findTool(ctx, command, debianPackage, 'deploy tests');
 
 const deploy = resolve(import.meta.dirname, '../../../deploy');
 const read = (p: string) => readFileSync(join(deploy, p), 'utf8');
@@ -76,11 +77,32 @@ describe('deploy/nginx/coolant.conf', () => {
     withTempDir((dir) => {
       const cert = join(dir, 'fullchain.pem');
       const key = join(dir, 'privkey.pem');
-      const tls = spawnSync(openssl, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=coolant.test'], {
-        encoding: 'utf8',
-      });
+      const tls = spawnSync(
+        openssl,
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+          '-days',
+          '1',
+          '-subj',
+          '/CN=coolant.test',
+        ],
+        {
+          encoding: 'utf8',
+        },
+      );
       expect(tls.status, tls.stderr).toBe(0);
-      writeFileSync(join(dir, 'coolant.conf'), conf.replace('/etc/coolant/tls/fullchain.pem', cert).replace('/etc/coolant/tls/privkey.pem', key));
+      writeFileSync(
+        join(dir, 'coolant.conf'),
+        conf.replace('/etc/coolant/tls/fullchain.pem', cert).replace('/etc/coolant/tls/privkey.pem', key),
+      );
       // Everything nginx -t would create or open goes to the temp dir, so it needs no /var/lib/nginx.
       writeFileSync(
         join(dir, 'nginx.conf'),
@@ -98,7 +120,9 @@ http {
 }
 `,
       );
-      const r = spawnSync(nginx, ['-t', '-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { encoding: 'utf8' });
+      const r = spawnSync(nginx, ['-t', '-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], {
+        encoding: 'utf8',
+      });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toContain('test is successful');
     });

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runInstallCommand } from '../src/install/cli';
-import { installAgent, InstallError, uninstallAgent, type TInstallHost, type TRunOptions, type TRunResult } from '../src/install/install';
+import {
+  installAgent,
+  InstallError,
+  uninstallAgent,
+  type TInstallHost,
+  type TRunOptions,
+  type TRunResult,
+} from '../src/install/install';
 import { AGENT_INSTALL, quoteExecArg, renderAgentUnit } from '../src/install/unit';
 import { toolOrSkip } from './helpers/debian-tool';
 
@@ -26,10 +33,14 @@ describe('renderAgentUnit', () => {
   const d = directives(unit);
 
   it('runs the installed executable against the server with the systemd state directory', () => {
-    expect(d.get('ExecStart')).toEqual([`/usr/local/bin/coolant-agent --server ${SERVER} --state-dir /var/lib/coolant-agent`]);
+    expect(d.get('ExecStart')).toEqual([
+      `/usr/local/bin/coolant-agent --server ${SERVER} --state-dir /var/lib/coolant-agent`,
+    ]);
     expect(d.get('User')).toEqual(['coolant-agent']);
     expect(d.get('StateDirectory')).toEqual(['coolant-agent']);
-    expect(renderAgentUnit({ server: SERVER, intervalSeconds: 30 })).toContain('--state-dir /var/lib/coolant-agent --interval 30\n');
+    expect(renderAgentUnit({ server: SERVER, intervalSeconds: 30 })).toContain(
+      '--state-dir /var/lib/coolant-agent --interval 30\n',
+    );
   });
 
   it('is hardened, restarts, and stops the way the agent does', () => {
@@ -50,8 +61,11 @@ describe('renderAgentUnit', () => {
 
   it('leaves the GPU device nodes reachable for nvidia-smi', () => {
     // PrivateDevices hides /dev/nvidia*; DeviceAllow (also implied by ProtectClock) allows only what it lists.
-    for (const key of ['PrivateDevices', 'DevicePolicy', 'DeviceAllow', 'ProtectClock', 'MemoryDenyWriteExecute']) expect(d.has(key), key).toBe(false);
-    expect(directives(renderAgentUnit({ server: SERVER, supplementaryGroups: ['video'] })).get('SupplementaryGroups')).toEqual(['video']);
+    for (const key of ['PrivateDevices', 'DevicePolicy', 'DeviceAllow', 'ProtectClock', 'MemoryDenyWriteExecute'])
+      expect(d.has(key), key).toBe(false);
+    expect(
+      directives(renderAgentUnit({ server: SERVER, supplementaryGroups: ['video'] })).get('SupplementaryGroups'),
+    ).toEqual(['video']);
   });
 
   it('escapes what systemd would expand or split in ExecStart', () => {
@@ -70,18 +84,33 @@ describe('renderAgentUnit', () => {
       const exe = join(dir, 'coolant-agent');
       writeFileSync(exe, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
       const unitPath = join(dir, AGENT_INSTALL.unitName);
-      writeFileSync(unitPath, renderAgentUnit({ server: `${SERVER}/a%20b`, intervalSeconds: 7, executablePath: exe, supplementaryGroups: ['video'] }));
+      writeFileSync(
+        unitPath,
+        renderAgentUnit({
+          server: `${SERVER}/a%20b`,
+          intervalSeconds: 7,
+          executablePath: exe,
+          supplementaryGroups: ['video'],
+        }),
+      );
       const verify = spawnSync(analyze, ['verify', unitPath], { encoding: 'utf8', cwd: dir });
       // verify exits 0 on unknown keys and bad values too; only silence means a clean unit.
-      expect({ status: verify.status, output: (verify.stdout + verify.stderr).trim() }).toEqual({ status: 0, output: '' });
+      expect({ status: verify.status, output: (verify.stdout + verify.stderr).trim() }).toEqual({
+        status: 0,
+        output: '',
+      });
 
       const security = spawnSync(analyze, ['security', '--offline=true', unitPath], { encoding: 'utf8', cwd: dir });
       const score = /Overall exposure level for \S+: ([\d.]+)/.exec(security.stdout);
       if (!score) {
-        console.warn(`[install tests] systemd-analyze security --offline is not supported here: ${security.stderr.trim()}`);
+        console.warn(
+          `[install tests] systemd-analyze security --offline is not supported here: ${security.stderr.trim()}`,
+        );
         return;
       }
-      console.log(`[install tests] systemd-analyze security: exposure ${score[1]} (0 = most restricted, 10 = unprotected)`);
+      console.log(
+        `[install tests] systemd-analyze security: exposure ${score[1]} (0 = most restricted, 10 = unprotected)`,
+      );
       expect(Number(score[1])).toBeLessThan(3.5);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -111,11 +140,16 @@ function fakeHost(opts: { euid?: number; userExists?: boolean; active?: boolean;
       }
       if (command === 'useradd') userExists = true;
       if (command === 'userdel') userExists = false;
-      if (command === 'systemctl' && args[0] === 'is-active') return { code: opts.active ? 0 : 3, stdout: '', stderr: '' };
+      if (command === 'systemctl' && args[0] === 'is-active')
+        return { code: opts.active ? 0 : 3, stdout: '', stderr: '' };
       if (command === join(root, AGENT_INSTALL.executablePath)) {
         if (opts.enrollFails) return { code: 1, stdout: '', stderr: '[agent] enrollment refused: bad secret' };
         const stateDir = args[args.indexOf('--state-dir') + 1]!;
-        writeFileSync(join(stateDir, 'node.json'), JSON.stringify({ server: SERVER, nodeId: 'n1', nodeToken: 'node-token' }), { mode: 0o600 });
+        writeFileSync(
+          join(stateDir, 'node.json'),
+          JSON.stringify({ server: SERVER, nodeId: 'n1', nodeToken: 'node-token' }),
+          { mode: 0o600 },
+        );
       }
       return ok();
     },
@@ -136,7 +170,8 @@ function setUp(opts?: Parameters<typeof fakeHost>[0]) {
   return f;
 }
 
-const commandLines = (calls: TCall[]) => calls.filter((c) => !c.command.startsWith('/')).map((c) => [c.command, ...c.args].join(' '));
+const commandLines = (calls: TCall[]) =>
+  calls.filter((c) => !c.command.startsWith('/')).map((c) => [c.command, ...c.args].join(' '));
 
 describe('installAgent', () => {
   it('creates the user, installs, enrolls as that user and enables the unit, keeping the secret out of every file and argv', async () => {
@@ -144,7 +179,10 @@ describe('installAgent', () => {
     mkdirSync(join(root, 'etc'), { recursive: true });
     writeFileSync(join(root, 'etc/group'), 'root:x:0:\nvideo:x:44:\n');
 
-    await installAgent({ server: SERVER, enrollToken: ENROLL_TOKEN, intervalSeconds: 10, sourceExecutable: source }, host);
+    await installAgent(
+      { server: SERVER, enrollToken: ENROLL_TOKEN, intervalSeconds: 10, sourceExecutable: source },
+      host,
+    );
 
     expect(commandLines(calls)).toEqual([
       'id -u coolant-agent',
@@ -180,19 +218,26 @@ describe('installAgent', () => {
     await installAgent({ server: SERVER, enrollToken: ENROLL_TOKEN, sourceExecutable: source }, host);
     const lines = commandLines(calls);
     expect(lines).not.toContain(expect.stringMatching(/^useradd/));
-    expect(lines.slice(-2)).toEqual(['systemctl enable coolant-agent.service', 'systemctl restart coolant-agent.service']);
+    expect(lines.slice(-2)).toEqual([
+      'systemctl enable coolant-agent.service',
+      'systemctl restart coolant-agent.service',
+    ]);
   });
 
   it('sets nothing up when the enrollment fails', async () => {
     const { root, host, calls, source } = setUp({ enrollFails: true });
-    await expect(installAgent({ server: SERVER, enrollToken: 'wrong-secret-0123456', sourceExecutable: source }, host)).rejects.toThrow(/enrollment failed.*\n.*refused/);
+    await expect(
+      installAgent({ server: SERVER, enrollToken: 'wrong-secret-0123456', sourceExecutable: source }, host),
+    ).rejects.toThrow(/enrollment failed.*\n.*refused/);
     expect(existsSync(join(root, AGENT_INSTALL.unitPath))).toBe(false);
     expect(commandLines(calls).filter((l) => l.startsWith('systemctl'))).toEqual([]);
   });
 
   it('refuses to run without root', async () => {
     const { host, calls, source } = setUp({ euid: 1000 });
-    await expect(installAgent({ server: SERVER, enrollToken: ENROLL_TOKEN, sourceExecutable: source }, host)).rejects.toThrow(InstallError);
+    await expect(
+      installAgent({ server: SERVER, enrollToken: ENROLL_TOKEN, sourceExecutable: source }, host),
+    ).rejects.toThrow(InstallError);
     await expect(uninstallAgent({ purge: false }, host)).rejects.toThrow(/must run as root/);
     expect(calls).toEqual([]);
   });
@@ -204,7 +249,11 @@ describe('uninstallAgent', () => {
     await installAgent({ server: SERVER, enrollToken: ENROLL_TOKEN, sourceExecutable: source }, host);
     calls.length = 0;
     await uninstallAgent({ purge: false }, host);
-    expect(commandLines(calls)).toEqual(['systemctl disable --now coolant-agent.service', 'systemctl daemon-reload', 'systemctl reset-failed coolant-agent.service']);
+    expect(commandLines(calls)).toEqual([
+      'systemctl disable --now coolant-agent.service',
+      'systemctl daemon-reload',
+      'systemctl reset-failed coolant-agent.service',
+    ]);
     expect(existsSync(join(root, AGENT_INSTALL.unitPath))).toBe(false);
     expect(existsSync(join(root, AGENT_INSTALL.executablePath))).toBe(false);
     expect(existsSync(join(root, AGENT_INSTALL.stateDir, 'node.json'))).toBe(true);
@@ -230,7 +279,14 @@ describe('coolant-agent install / uninstall (CLI)', () => {
   it('--print-unit prints the unit and installs nothing, without root or a token', async () => {
     const { host, calls } = setUp({ euid: 1000 });
     const c = capture();
-    expect(await runInstallCommand(['install', '--server', `${SERVER}/`, '--interval', '15', '--print-unit'], {}, host, c.output)).toBe(0);
+    expect(
+      await runInstallCommand(
+        ['install', '--server', `${SERVER}/`, '--interval', '15', '--print-unit'],
+        {},
+        host,
+        c.output,
+      ),
+    ).toBe(0);
     expect(c.out.join('')).toBe(renderAgentUnit({ server: SERVER, intervalSeconds: 15 }));
     expect(calls).toEqual([]);
   });
@@ -238,8 +294,17 @@ describe('coolant-agent install / uninstall (CLI)', () => {
   it('takes the secret from COOLANT_ENROLL_TOKEN and the executable from --binary', async () => {
     const { root, host, calls, source } = setUp();
     const c = capture();
-    expect(await runInstallCommand(['install', '--server', SERVER, '--binary', source], { COOLANT_ENROLL_TOKEN: ENROLL_TOKEN }, host, c.output)).toBe(0);
-    expect(calls.find((x) => x.command === join(root, AGENT_INSTALL.executablePath))?.options?.env?.COOLANT_ENROLL_TOKEN).toBe(ENROLL_TOKEN);
+    expect(
+      await runInstallCommand(
+        ['install', '--server', SERVER, '--binary', source],
+        { COOLANT_ENROLL_TOKEN: ENROLL_TOKEN },
+        host,
+        c.output,
+      ),
+    ).toBe(0);
+    expect(
+      calls.find((x) => x.command === join(root, AGENT_INSTALL.executablePath))?.options?.env?.COOLANT_ENROLL_TOKEN,
+    ).toBe(ENROLL_TOKEN);
     expect(await runInstallCommand(['uninstall', '--purge'], {}, host, c.output)).toBe(0);
     expect(existsSync(join(root, AGENT_INSTALL.stateDir))).toBe(false);
   });
@@ -249,12 +314,28 @@ describe('coolant-agent install / uninstall (CLI)', () => {
     const c = capture();
     expect(await runInstallCommand(['install', '--server', 'ftp://x', '--print-unit'], {}, host, c.output)).toBe(2);
     expect(await runInstallCommand(['install', '--server', SERVER, '--binary', source], {}, host, c.output)).toBe(2);
-    expect(await runInstallCommand(['install', '--server', SERVER, '--interval', 'soon', '--print-unit'], {}, host, c.output)).toBe(2);
+    expect(
+      await runInstallCommand(
+        ['install', '--server', SERVER, '--interval', 'soon', '--print-unit'],
+        {},
+        host,
+        c.output,
+      ),
+    ).toBe(2);
     expect(await runInstallCommand(['uninstall', '--bogus'], {}, host, c.output)).toBe(2);
     // Not the single executable (tests run from source) and no --binary.
-    expect(await runInstallCommand(['install', '--server', SERVER, '--enroll-token', ENROLL_TOKEN], {}, host, c.output)).toBe(2);
+    expect(
+      await runInstallCommand(['install', '--server', SERVER, '--enroll-token', ENROLL_TOKEN], {}, host, c.output),
+    ).toBe(2);
     expect(c.err.join('')).toMatch(/single executable/);
-    expect(await runInstallCommand(['install', '--server', SERVER, '--enroll-token', ENROLL_TOKEN, '--binary', source], {}, host, c.output)).toBe(1);
+    expect(
+      await runInstallCommand(
+        ['install', '--server', SERVER, '--enroll-token', ENROLL_TOKEN, '--binary', source],
+        {},
+        host,
+        c.output,
+      ),
+    ).toBe(1);
     expect(c.err.at(-1)).toMatch(/enrollment failed/);
   });
 });

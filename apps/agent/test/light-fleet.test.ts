@@ -47,9 +47,33 @@ describe('fleet:sim --light', () => {
     const bundle = build.stdout.trim();
     const stateDir = mkdtempSync(join(tmpdir(), 'coolant-light-fleet-'));
     // Plain node on the bundle: nothing compiles TypeScript in the sim's process.
-    const child = spawn(process.execPath, [bundle, '--server', c.url, '--enroll-token', ENROLL, '--nodes', String(NODES), '--gpus', String(GPUS), '--hot', '2', '--flaky', '0', '--prefix', 'lite', '--state-dir', stateDir, '--duration', '15'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        bundle,
+        '--server',
+        c.url,
+        '--enroll-token',
+        ENROLL,
+        '--nodes',
+        String(NODES),
+        '--gpus',
+        String(GPUS),
+        '--hot',
+        '2',
+        '--flaky',
+        '0',
+        '--prefix',
+        'lite',
+        '--state-dir',
+        stateDir,
+        '--duration',
+        '15',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     sim = child;
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
@@ -65,7 +89,12 @@ describe('fleet:sim --light', () => {
     expect(new Set(nodes.map((n) => n.hostname)).size).toBe(NODES);
 
     const target = nodes.find((n) => n.hostname === 'lite-007')!;
-    const res = await trpc<{ runs: TRun[] }>(c.url, 'smoke.run', { target: target.id, prompt: 'LIGHT OK', seed: 3 }, c.adminToken);
+    const res = await trpc<{ runs: TRun[] }>(
+      c.url,
+      'smoke.run',
+      { target: target.id, prompt: 'LIGHT OK', seed: 3 },
+      c.adminToken,
+    );
     expect(res.error).toBeNull();
     const done = await waitFor('the smoke job result', async () => {
       const r = await trpc<TRun>(c.url, 'smoke.get', { id: res.data.runs[0]!.id }, c.adminToken, 'GET');
@@ -76,7 +105,10 @@ describe('fleet:sim --light', () => {
     // --duration: stops, sends what the spools still hold, exits 0 only when all are empty.
     expect(await exited, out).toBe(0);
     sim = null;
-    const summary = /stopped after [\d.]+ s: (\d+) reports delivered by (\d+)\/(\d+) nodes, (\d+) left in spools, (\d+) nodes with errors/.exec(out);
+    const summary =
+      /stopped after [\d.]+ s: (\d+) reports delivered by (\d+)\/(\d+) nodes, (\d+) left in spools, (\d+) nodes with errors/.exec(
+        out,
+      );
     expect(summary, out).not.toBeNull();
     const [, delivered, reporting, , left, errors] = summary!.map(Number);
     expect({ reporting, left, errors }).toEqual({ reporting: NODES, left: 0, errors: 0 });
@@ -87,7 +119,11 @@ describe('fleet:sim --light', () => {
       const spool = await Spool.open({ dir: join(stateDir, n.hostname, 'spool') });
       const stats = spool.stats();
       await spool.close();
-      expect({ host: n.hostname, records: stats.records, sent: stats.nextSeq > 2 }).toEqual({ host: n.hostname, records: 0, sent: true });
+      expect({ host: n.hostname, records: stats.records, sent: stats.nextSeq > 2 }).toEqual({
+        host: n.hostname,
+        records: 0,
+        sent: true,
+      });
     }
   }, 90_000);
 });

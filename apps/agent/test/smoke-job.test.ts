@@ -14,14 +14,36 @@ import { startConsole, trpc, type TConsoleProcess } from '../../console/test/sup
 const ROOT = resolve(import.meta.dirname, '../../..');
 const ENROLL = 'smoke-enroll-token-0123456789';
 
-type TRun = { id: string; hostname: string | null; state: string; match: boolean | null; reason: string | null; rowsDone: number; height: number; firstRowMs: number | null };
+type TRun = {
+  id: string;
+  hostname: string | null;
+  state: string;
+  match: boolean | null;
+  reason: string | null;
+  rowsDone: number;
+  height: number;
+  firstRowMs: number | null;
+};
 
-function startAgent(c: TConsoleProcess, name: string, env: Record<string, string> = {}, command: string[] = [process.execPath, join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'apps/agent/src/main.ts')]): ChildProcess {
+function startAgent(
+  c: TConsoleProcess,
+  name: string,
+  env: Record<string, string> = {},
+  command: string[] = [
+    process.execPath,
+    join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+    join(ROOT, 'apps/agent/src/main.ts'),
+  ],
+): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), `coolant-smoke-${name}-`));
-  return spawn(command[0]!, [...command.slice(1), '--server', c.url, '--state-dir', join(dir, 'state'), '--interval', '2', '--hostname', name], {
-    env: { ...process.env, COOLANT_ENROLL_TOKEN: ENROLL, ...env },
-    stdio: 'ignore',
-  });
+  return spawn(
+    command[0]!,
+    [...command.slice(1), '--server', c.url, '--state-dir', join(dir, 'state'), '--interval', '2', '--hostname', name],
+    {
+      env: { ...process.env, COOLANT_ENROLL_TOKEN: ENROLL, ...env },
+      stdio: 'ignore',
+    },
+  );
 }
 
 async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined>, ms = 60_000): Promise<T> {
@@ -47,7 +69,13 @@ describe('smoke jobs on real agents', () => {
 
   async function online(name: string): Promise<string> {
     return waitFor(`${name} online`, async () => {
-      const r = await trpc<{ nodes: { id: string; hostname: string; status: string }[] }>(c.url, 'fleet.list', undefined, c.adminToken, 'GET');
+      const r = await trpc<{ nodes: { id: string; hostname: string; status: string }[] }>(
+        c.url,
+        'fleet.list',
+        undefined,
+        c.adminToken,
+        'GET',
+      );
       return r.data.nodes.find((n) => n.hostname === name && n.status === 'online')?.id;
     });
   }
@@ -56,7 +84,12 @@ describe('smoke jobs on real agents', () => {
     agents.push(startAgent(c, 'smoke-good'));
     const nodeId = await online('smoke-good');
     const started = Date.now();
-    const res = await trpc<{ runs: TRun[] }>(c.url, 'smoke.run', { target: nodeId, prompt: 'GPU OK', seed: 11 }, c.adminToken);
+    const res = await trpc<{ runs: TRun[] }>(
+      c.url,
+      'smoke.run',
+      { target: nodeId, prompt: 'GPU OK', seed: 11 },
+      c.adminToken,
+    );
     expect(res.error).toBeNull();
     const id = res.data.runs[0]!.id;
     const picked = await waitFor('the job to start', async () => {
@@ -73,11 +106,20 @@ describe('smoke jobs on real agents', () => {
   });
 
   it('the packaged single executable draws smoke jobs with the weights it carries', async () => {
-    const build = spawnSync(process.execPath, [join(ROOT, 'scripts/package-agent.mjs'), '--if-stale', '--skip-measure'], { encoding: 'utf8' });
+    const build = spawnSync(
+      process.execPath,
+      [join(ROOT, 'scripts/package-agent.mjs'), '--if-stale', '--skip-measure'],
+      { encoding: 'utf8' },
+    );
     expect(build.status, build.stderr).toBe(0);
     agents.push(startAgent(c, 'smoke-sea', {}, [join(ROOT, 'dist/agent/coolant-agent')]));
     const nodeId = await online('smoke-sea');
-    const res = await trpc<{ runs: TRun[] }>(c.url, 'smoke.run', { target: nodeId, prompt: 'SEA', seed: 5 }, c.adminToken);
+    const res = await trpc<{ runs: TRun[] }>(
+      c.url,
+      'smoke.run',
+      { target: nodeId, prompt: 'SEA', seed: 5 },
+      c.adminToken,
+    );
     const id = res.data.runs[0]!.id;
     const done = await waitFor('the result', async () => {
       const r = await trpc<TRun>(c.url, 'smoke.get', { id }, c.adminToken, 'GET');
@@ -97,7 +139,12 @@ describe('smoke jobs on real agents', () => {
     await online('smoke-corrupt');
     await online('smoke-good');
     await online('smoke-sea');
-    const res = await trpc<{ batchId: string; runs: TRun[] }>(c.url, 'smoke.run', { target: 'all', prompt: 'FLEET', seed: 3 }, c.adminToken);
+    const res = await trpc<{ batchId: string; runs: TRun[] }>(
+      c.url,
+      'smoke.run',
+      { target: 'all', prompt: 'FLEET', seed: 3 },
+      c.adminToken,
+    );
     expect(res.error).toBeNull();
     const runs = await waitFor('every run of the batch to finish', async () => {
       const r = await trpc<{ runs: TRun[] }>(c.url, 'smoke.list', { batchId: res.data.batchId }, c.adminToken, 'GET');

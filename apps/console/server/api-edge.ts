@@ -39,7 +39,10 @@ function declaredLength(req: IncomingMessage): number | null {
 }
 
 export function tooLarge(maxBody: number): TRPCError {
-  return new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `request body over ${maxBody} bytes; send less per call` });
+  return new TRPCError({
+    code: 'PAYLOAD_TOO_LARGE',
+    message: `request body over ${maxBody} bytes; send less per call`,
+  });
 }
 
 /**
@@ -133,7 +136,10 @@ export function logApiError(path: string | undefined, error: TRPCError): void {
   } else if (error.code === 'SERVICE_UNAVAILABLE' && Date.now() - lastUnavailableLog > 5_000) {
     lastUnavailableLog = Date.now();
     const cause = error.cause as { message?: unknown; details?: { cause?: unknown } } | undefined;
-    console.error(`[api] ${path ?? '?'}: ${error.message}:`, String(cause?.details?.cause ?? cause?.message ?? cause ?? ''));
+    console.error(
+      `[api] ${path ?? '?'}: ${error.message}:`,
+      String(cause?.details?.cause ?? cause?.message ?? cause ?? ''),
+    );
   }
 }
 
@@ -157,7 +163,12 @@ export function sendTrpcError(
   const first = answers[0]!;
   logApiError(path, first.error);
   const text = JSON.stringify(extra.batch ? answers.map((a) => ({ error: a.shape })) : { error: first.shape });
-  res.writeHead(first.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...OWN_HEADERS, ...first.headers });
+  res.writeHead(first.status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...OWN_HEADERS,
+    ...first.headers,
+  });
   res.end(text);
 }
 
@@ -197,11 +208,18 @@ function crossOrigin(req: IncomingMessage, env: Pick<TConsoleEnv, 'COOLANT_TRUST
 }
 
 /** The checks on headers alone; an error to answer with, or null to go on. */
-export function checkApiRequest(req: IncomingMessage, env: Pick<TConsoleEnv, 'COOLANT_TRUST_PROXY'>, maxBody: number): TRPCError | null {
+export function checkApiRequest(
+  req: IncomingMessage,
+  env: Pick<TConsoleEnv, 'COOLANT_TRUST_PROXY'>,
+  maxBody: number,
+): TRPCError | null {
   if (req.method === 'POST') {
     if (!isJson(req)) {
       const got = header(req, 'content-type');
-      return new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: got ? `content-type must be application/json, not ${got}` : 'content-type must be application/json' });
+      return new TRPCError({
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: got ? `content-type must be application/json, not ${got}` : 'content-type must be application/json',
+      });
     }
     const cookieAuth = !header(req, 'authorization') && parseCookies(header(req, 'cookie')).has(SESSION_COOKIE);
     if (cookieAuth) {

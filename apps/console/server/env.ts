@@ -9,17 +9,53 @@ const ZBool = z
 export const ZConsoleEnv = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port of the console'),
   HOST: z.string().default('0.0.0.0').describe('Interface to listen on'),
-  DATABASE_URL: z.string().optional().describe('file:/path/to.db (SQLite) or postgresql://user:pass@host:5432/db; default: SQLite in COOLANT_DATA_DIR'),
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .describe('file:/path/to.db (SQLite) or postgresql://user:pass@host:5432/db; default: SQLite in COOLANT_DATA_DIR'),
   COOLANT_DATA_DIR: z.string().default('.coolant').describe('Data directory (SQLite file, local agent state)'),
-  COOLANT_ADMIN_PASSWORD: z.string().min(10, 'must be at least 10 characters').optional().describe('Password of the first admin (first run only); generated and printed once when unset'),
-  COOLANT_ADMIN_TOKEN: z.string().min(20, 'must be at least 20 characters').optional().describe('Guarantees an admin API token with this secret at start'),
-  COOLANT_ENROLL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional().describe('Agent enrollment secret; generated and stored when unset'),
+  COOLANT_ADMIN_PASSWORD: z
+    .string()
+    .min(10, 'must be at least 10 characters')
+    .optional()
+    .describe('Password of the first admin (first run only); generated and printed once when unset'),
+  COOLANT_ADMIN_TOKEN: z
+    .string()
+    .min(20, 'must be at least 20 characters')
+    .optional()
+    .describe('Guarantees an admin API token with this secret at start'),
+  COOLANT_ENROLL_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .optional()
+    .describe('Agent enrollment secret; generated and stored when unset'),
   COOLANT_LOCAL_AGENT: ZBool.default(true).describe('Start a local agent next to the console'),
-  COOLANT_SECURE_COOKIES: z.enum(['auto', 'always', 'never']).default('auto').describe('Secure session cookies: auto = when the request came over https'),
-  COOLANT_TRUST_PROXY: ZBool.default(false).describe('Trust X-Forwarded-For / X-Forwarded-Proto / X-Forwarded-Host from a reverse proxy (client IP, https, and the host browser mutations are checked against)'),
-  COOLANT_NODE_OFFLINE_AFTER_SECONDS: z.coerce.number().int().min(5).max(86400).default(120).describe('A node with no report for this long is offline'),
-  COOLANT_RETENTION_RAW_HOURS: z.coerce.number().min(0.1).max(720).default(2).describe('Keep raw GPU samples this long'),
-  COOLANT_RETENTION_ROLLUP_DAYS: z.coerce.number().min(1).max(3650).default(14).describe('Keep per-minute GPU rollups this long'),
+  COOLANT_SECURE_COOKIES: z
+    .enum(['auto', 'always', 'never'])
+    .default('auto')
+    .describe('Secure session cookies: auto = when the request came over https'),
+  COOLANT_TRUST_PROXY: ZBool.default(false).describe(
+    'Trust X-Forwarded-For / X-Forwarded-Proto / X-Forwarded-Host from a reverse proxy (client IP, https, and the host browser mutations are checked against)',
+  ),
+  COOLANT_NODE_OFFLINE_AFTER_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(86400)
+    .default(120)
+    .describe('A node with no report for this long is offline'),
+  COOLANT_RETENTION_RAW_HOURS: z.coerce
+    .number()
+    .min(0.1)
+    .max(720)
+    .default(2)
+    .describe('Keep raw GPU samples this long'),
+  COOLANT_RETENTION_ROLLUP_DAYS: z.coerce
+    .number()
+    .min(1)
+    .max(3650)
+    .default(14)
+    .describe('Keep per-minute GPU rollups this long'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
 });
 

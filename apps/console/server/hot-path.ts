@@ -14,7 +14,13 @@ import { OWN_HEADERS, readBody, sendTrpcError } from './api-edge';
  * and Content-Length already, and the caller is authenticated before its body
  * is read (agent.report takes up to 8 MiB).
  */
-export async function serveHotProcedure(req: IncomingMessage, res: ServerResponse, def: TAnyHotProcedure, services: TServices, actor: Promise<TActor>): Promise<void> {
+export async function serveHotProcedure(
+  req: IncomingMessage,
+  res: ServerResponse,
+  def: TAnyHotProcedure,
+  services: TServices,
+  actor: Promise<TActor>,
+): Promise<void> {
   let input: unknown;
   try {
     const allowed = authorize(def.access, await actor);
@@ -25,11 +31,16 @@ export async function serveHotProcedure(req: IncomingMessage, res: ServerRespons
       throw new TRPCError({ code: 'PARSE_ERROR', message: 'request body is not valid JSON' });
     }
     const parsed = def.input.safeParse(input);
-    if (!parsed.success) throw new TRPCError({ code: 'BAD_REQUEST', message: describeZodError(parsed.error), cause: parsed.error });
+    if (!parsed.success)
+      throw new TRPCError({ code: 'BAD_REQUEST', message: describeZodError(parsed.error), cause: parsed.error });
     const data = await def.handler(parsed.data, allowed, services);
     const text = JSON.stringify({ result: { data } });
     // Headers and body go out in one write (Node joins a string body to the header block).
-    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...OWN_HEADERS };
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...OWN_HEADERS,
+    };
     if (def.headers) Object.assign(headers, def.headers(data, nowMs()));
     res.writeHead(200, headers);
     res.end(text);

@@ -20,7 +20,15 @@ import {
   type TServices,
 } from '@coolant/api';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { checkApiRequest, DEFAULT_MAX_BODY, header, logApiError, OWN_HEADERS, readBody, sendTrpcError } from './api-edge';
+import {
+  checkApiRequest,
+  DEFAULT_MAX_BODY,
+  header,
+  logApiError,
+  OWN_HEADERS,
+  readBody,
+  sendTrpcError,
+} from './api-edge';
 import { serveHotProcedure } from './hot-path';
 import type { TConsoleEnv } from './env';
 
@@ -36,7 +44,10 @@ export function clientIp(req: IncomingMessage, env: Pick<TConsoleEnv, 'COOLANT_T
   return req.socket.remoteAddress ?? null;
 }
 
-export function isSecure(req: IncomingMessage, env: Pick<TConsoleEnv, 'COOLANT_SECURE_COOKIES' | 'COOLANT_TRUST_PROXY'>): boolean {
+export function isSecure(
+  req: IncomingMessage,
+  env: Pick<TConsoleEnv, 'COOLANT_SECURE_COOKIES' | 'COOLANT_TRUST_PROXY'>,
+): boolean {
   if (env.COOLANT_SECURE_COOKIES === 'always') return true;
   if (env.COOLANT_SECURE_COOKIES === 'never') return false;
   if ((req.socket as TLSSocket).encrypted) return true;
@@ -45,7 +56,12 @@ export function isSecure(req: IncomingMessage, env: Pick<TConsoleEnv, 'COOLANT_S
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...OWN_HEADERS, ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...OWN_HEADERS,
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -76,7 +92,12 @@ function adapterBodyCap(paths: string[], actor: TActor | null): number {
 }
 
 /** Headers of an adapter answer: the RateLimit fields of a single decision, the longest Retry-After of its errors. */
-function adapterHeaders(paths: readonly string[] | undefined, data: readonly unknown[], errors: Parameters<typeof errorHeaders>[0][], nowMs: number): Record<string, string> {
+function adapterHeaders(
+  paths: readonly string[] | undefined,
+  data: readonly unknown[],
+  errors: Parameters<typeof errorHeaders>[0][],
+  nowMs: number,
+): Record<string, string> {
   if (errors.length) {
     let retry: string | undefined;
     for (const e of errors) {
@@ -107,7 +128,11 @@ function logFailure(what: string, error: unknown): string {
  * tRPC's node adapter, outside Next's request pipeline (several times faster,
  * see product notes); everything else goes to Next.
  */
-export function createRequestListener(opts: { services: TServices; env: TConsoleEnv; next: TNextHandler }): RequestListener {
+export function createRequestListener(opts: {
+  services: TServices;
+  env: TConsoleEnv;
+  next: TNextHandler;
+}): RequestListener {
   const { services, env } = opts;
   const trpc = createHTTPHandler({
     router: appRouter,
@@ -124,7 +149,13 @@ export function createRequestListener(opts: { services: TServices; env: TConsole
   });
 
   /** Everything else under /api/trpc: tRPC's adapter, given the body read here under the cap and the context built here. */
-  async function serveThroughAdapter(req: IncomingMessage, res: ServerResponse, procedure: string, batch: boolean, actor: Promise<TActor>): Promise<void> {
+  async function serveThroughAdapter(
+    req: IncomingMessage,
+    res: ServerResponse,
+    procedure: string,
+    batch: boolean,
+    actor: Promise<TActor>,
+  ): Promise<void> {
     let ctx: TContext;
     let body: string;
     try {
@@ -161,7 +192,9 @@ export function createRequestListener(opts: { services: TServices; env: TConsole
     const url = req.url ?? '/';
     const path = url.split('?')[0]!;
     if (path === '/api/health') {
-      void health(services).then(({ status, body }) => json(res, status, body, status === 503 ? { 'retry-after': '1' } : {}));
+      void health(services).then(({ status, body }) =>
+        json(res, status, body, status === 503 ? { 'retry-after': '1' } : {}),
+      );
       return;
     }
     if (path === '/metrics') {
@@ -222,7 +255,15 @@ async function health(services: TServices): Promise<{ status: number; body: unkn
     await services.db.$queryRawUnsafe('SELECT 1');
     return { status: 200, body: { status: 'ok', db: services.dbProvider, version: services.version } };
   } catch (error) {
-    return { status: 503, body: { status: 'unavailable', db: services.dbProvider, version: services.version, error: logFailure('health check', error) } };
+    return {
+      status: 503,
+      body: {
+        status: 'unavailable',
+        db: services.dbProvider,
+        version: services.version,
+        error: logFailure('health check', error),
+      },
+    };
   }
 }
 
@@ -230,15 +271,26 @@ async function health(services: TServices): Promise<{ status: number; body: unkn
  * Pages learn who is asking from a header this server sets after checking the
  * session itself; whatever a client sent under that name is discarded first.
  */
-async function forwardToNext(req: IncomingMessage, res: ServerResponse, opts: { services: TServices; next: TNextHandler }): Promise<void> {
+async function forwardToNext(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: { services: TServices; next: TNextHandler },
+): Promise<void> {
   delete req.headers[ACTOR_HEADER];
   const path = (req.url ?? '/').split('?')[0]!;
   if (!path.startsWith('/_next/') && !path.startsWith('/favicon')) {
     const cookie = parseCookies(header(req, 'cookie')).get(SESSION_COOKIE) ?? null;
     if (cookie) {
-      const actor = await authenticateRequest({ db: opts.services.db, authorization: null, sessionCookie: cookie, now: opts.services.now() });
+      const actor = await authenticateRequest({
+        db: opts.services.db,
+        authorization: null,
+        sessionCookie: cookie,
+        now: opts.services.now(),
+      });
       if (actor.kind === 'user') {
-        req.headers[ACTOR_HEADER] = encodeURIComponent(JSON.stringify({ id: actor.id, name: actor.name, role: actor.role }));
+        req.headers[ACTOR_HEADER] = encodeURIComponent(
+          JSON.stringify({ id: actor.id, name: actor.name, role: actor.role }),
+        );
       }
     }
   }

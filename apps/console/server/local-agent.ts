@@ -14,7 +14,18 @@ const AGENT_SOURCE = join(ROOT, 'apps/agent/src/main.ts');
  * secrets (DATABASE_URL, COOLANT_ADMIN_PASSWORD, COOLANT_ADMIN_TOKEN), and not NODE_OPTIONS: the
  * console's heap size, --inspect port or loader is not the agent's.
  */
-const PASSED = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'LD_LIBRARY_PATH', 'COOLANT_GENERATOR_WEIGHTS'];
+const PASSED = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+  'LD_LIBRARY_PATH',
+  'COOLANT_GENERATOR_WEIGHTS',
+];
 // COOLANT_AGENT_ROLE would turn the agent into its own collector child.
 const PASSED_PREFIX = /^(LC_[A-Z_]+|COOLANT_AGENT_(?!ROLE$)[A-Z_]+)$/;
 
@@ -37,12 +48,17 @@ export function localAgentEnv(source: NodeJS.ProcessEnv, enrollToken: string): N
  */
 export function startLocalAgent(opts: { serverUrl: string; enrollToken: string; dataDir: string }): ChildProcess {
   const fromSource = import.meta.url.endsWith('.ts');
-  if (!fromSource && !existsSync(AGENT_BUNDLE)) throw new Error(`${AGENT_BUNDLE} is missing: run npm run build (or COOLANT_LOCAL_AGENT=false)`);
+  if (!fromSource && !existsSync(AGENT_BUNDLE))
+    throw new Error(`${AGENT_BUNDLE} is missing: run npm run build (or COOLANT_LOCAL_AGENT=false)`);
   const entry = fromSource ? [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), AGENT_SOURCE] : [AGENT_BUNDLE];
-  const child = spawn(process.execPath, [...entry, '--server', opts.serverUrl, '--state-dir', join(opts.dataDir, 'agent')], {
-    env: localAgentEnv(process.env, opts.enrollToken),
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...entry, '--server', opts.serverUrl, '--state-dir', join(opts.dataDir, 'agent')],
+    {
+      env: localAgentEnv(process.env, opts.enrollToken),
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   child.on('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') console.error(`[console] local agent exited (${signal ?? code})`);
   });

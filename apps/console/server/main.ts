@@ -24,7 +24,9 @@ async function main(): Promise<void> {
 
   const admin = await ensureAdmin({ db, password: env.COOLANT_ADMIN_PASSWORD });
   if (env.COOLANT_ADMIN_TOKEN && (await ensureEnvAdminToken({ db, secret: env.COOLANT_ADMIN_TOKEN })) === 'revoked') {
-    console.warn('Warning: COOLANT_ADMIN_TOKEN names an API token that was revoked; it stays revoked. Set a new secret or unset COOLANT_ADMIN_TOKEN.');
+    console.warn(
+      'Warning: COOLANT_ADMIN_TOKEN names an API token that was revoked; it stays revoked. Set a new secret or unset COOLANT_ADMIN_TOKEN.',
+    );
   }
   const enrollmentSecret = () => ensureEnrollmentSecret({ db, fromEnv: env.COOLANT_ENROLL_TOKEN });
   await enrollmentSecret();
@@ -59,7 +61,13 @@ async function main(): Promise<void> {
     );
   }
 
-  const agent = env.COOLANT_LOCAL_AGENT ? startLocalAgent({ serverUrl: `http://127.0.0.1:${port}`, enrollToken: await enrollmentSecret(), dataDir: env.dataDir }) : null;
+  const agent = env.COOLANT_LOCAL_AGENT
+    ? startLocalAgent({
+        serverUrl: `http://127.0.0.1:${port}`,
+        enrollToken: await enrollmentSecret(),
+        dataDir: env.dataDir,
+      })
+    : null;
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -19,6 +19,8 @@ export async function runMigrations(config: TDbConfig): Promise<string[]> {
     const worker = new Worker(workerUrl, { workerData: { config } });
     worker.once('message', (names: string[]) => (applied = names));
     worker.once('error', reject);
-    worker.once('exit', (code) => (applied ? resolve(applied) : reject(new Error(`the migrations worker exited with ${code} before reporting`))));
+    worker.once('exit', (code) =>
+      applied ? resolve(applied) : reject(new Error(`the migrations worker exited with ${code} before reporting`)),
+    );
   });
 }

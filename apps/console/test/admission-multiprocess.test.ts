@@ -1,6 +1,19 @@
 import { createTestDatabase } from '@coolant/db/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { call, consume, createTier, gatewayToken, instanceState, metricsText, metricValue, parseMetrics, postRaw, waitFor, waitForConfig, type TConsumeCall } from './support/api';
+import {
+  call,
+  consume,
+  createTier,
+  gatewayToken,
+  instanceState,
+  metricsText,
+  metricValue,
+  parseMetrics,
+  postRaw,
+  waitFor,
+  waitForConfig,
+  type TConsumeCall,
+} from './support/api';
 import { startConsole, type TConsoleProcess } from './support/console-process';
 
 type TTiersList = {
@@ -9,13 +22,25 @@ type TTiersList = {
   tiers: {
     name: string;
     paused: boolean;
-    pause: { reason: string | null; propagation: { appliedByAll: boolean; instances: { instanceId: string; appliedAt: string | null }[] } | null } | null;
+    pause: {
+      reason: string | null;
+      propagation: { appliedByAll: boolean; instances: { instanceId: string; appliedAt: string | null }[] } | null;
+    } | null;
   }[];
 };
 
 /** Fires every call at once (no pacing), `i % targets.length` picks the console. */
-async function race(targets: { url: string }[], token: string, input: unknown, n: number): Promise<(TConsumeCall & { target: number })[]> {
-  return Promise.all(Array.from({ length: n }, (_, i) => consume(targets[i % targets.length]!.url, token, input).then((r) => ({ ...r, target: i % targets.length }))));
+async function race(
+  targets: { url: string }[],
+  token: string,
+  input: unknown,
+  n: number,
+): Promise<(TConsumeCall & { target: number })[]> {
+  return Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      consume(targets[i % targets.length]!.url, token, input).then((r) => ({ ...r, target: i % targets.length })),
+    ),
+  );
 }
 
 function tally(results: (TConsumeCall & { target: number })[]) {
@@ -55,10 +80,15 @@ describe('two console processes on one PostgreSQL database', () => {
 
     const results = await race([a, b], gw, { tier: 'race', subject: 'one-subject' }, 1000);
     const t = tally(results);
-    console.log(`[exactness, PostgreSQL, 2 instances] ${JSON.stringify(t.byReason)}; admitted per instance: A=${t.allowedPerTarget[0] ?? 0}, B=${t.allowedPerTarget[1] ?? 0}`);
+    console.log(
+      `[exactness, PostgreSQL, 2 instances] ${JSON.stringify(t.byReason)}; admitted per instance: A=${t.allowedPerTarget[0] ?? 0}, B=${t.allowedPerTarget[1] ?? 0}`,
+    );
     expect(t.byReason).toEqual({ ok: 50, quota_exceeded: 950 });
     // Every admitted answer saw a distinct count: remaining values 49..0 each exactly once.
-    const remaining = results.filter((r) => r.data?.allowed).map((r) => r.data!.remaining).sort((x, y) => x! - y!);
+    const remaining = results
+      .filter((r) => r.data?.allowed)
+      .map((r) => r.data!.remaining)
+      .sort((x, y) => x! - y!);
     expect(remaining).toEqual(Array.from({ length: 50 }, (_, i) => i));
     // And the counter stays exhausted on both instances afterwards.
     for (const c of [a, b]) {
@@ -74,7 +104,12 @@ describe('two console processes on one PostgreSQL database', () => {
     expect(probe.data).toMatchObject({ allowed: true, reason: 'ok' });
 
     const started = performance.now();
-    const paused = await call<{ configVersion: number }>(a.url, 'tiers.pause', { tier: 'pausable', reason: 'GPUs melting (test)' }, a.adminToken);
+    const paused = await call<{ configVersion: number }>(
+      a.url,
+      'tiers.pause',
+      { tier: 'pausable', reason: 'GPUs melting (test)' },
+      a.adminToken,
+    );
     const acknowledged = performance.now();
     // A itself refuses as soon as the pause call has returned.
     const onA = await consume(a.url, gw, { tier: 'pausable', subject: 'probe' });
@@ -96,7 +131,12 @@ describe('two console processes on one PostgreSQL database', () => {
       `[propagation] pause → first tier_paused on B: ${(firstDenial - started).toFixed(1)} ms from the pause request, ` +
         `${(firstDenial - acknowledged).toFixed(1)} ms after A acknowledged it (${probes} probes; the spec asks for < 1 s)`,
     );
-    expect(denied.data).toMatchObject({ allowed: false, reason: 'tier_paused', pauseReason: 'GPUs melting (test)', configVersion: expect.any(Number) });
+    expect(denied.data).toMatchObject({
+      allowed: false,
+      reason: 'tier_paused',
+      pauseReason: 'GPUs melting (test)',
+      configVersion: expect.any(Number),
+    });
     expect(denied.data!.configVersion).toBeGreaterThanOrEqual(paused.configVersion);
 
     const ids = [(await instanceState(a.url)).instance, (await instanceState(b.url)).instance].sort();
@@ -151,7 +191,9 @@ describe('two console processes on one PostgreSQL database', () => {
 
     const refusedBatched = await postRaw(a.url, 'admission.consume?batch=1', JSON.stringify({ 0: input }), gw);
     expect(refusedBatched.status).toBe(200);
-    expect((refusedBatched.json as { result: { data: { reason: string } } }[])[0]!.result.data.reason).toBe('quota_exceeded');
+    expect((refusedBatched.json as { result: { data: { reason: string } } }[])[0]!.result.data.reason).toBe(
+      'quota_exceeded',
+    );
     expect(Number(refusedBatched.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
@@ -179,12 +221,19 @@ describe('two console processes on one PostgreSQL database', () => {
       }
       // No decision was made or counted for the tier on this instance.
       const samples = parseMetrics((await metricsText(c.url)).text);
-      expect(samples.filter((s) => s.name === 'coolant_admission_decisions_total' && s.labels.tier === 'strict')).toEqual([]);
+      expect(
+        samples.filter((s) => s.name === 'coolant_admission_decisions_total' && s.labels.tier === 'strict'),
+      ).toEqual([]);
     }
     // Nothing was consumed: the subject still has its whole limit.
     const ok = await consume(a.url, gw, { tier: 'strict', subject: 's' });
     expect(ok.data).toMatchObject({ allowed: true, remaining: 9, limit: 10 });
-    expect(metricValue(parseMetrics((await metricsText(a.url)).text), 'coolant_admission_decisions_total', { tier: 'strict', reason: 'ok' })).toBe(1);
+    expect(
+      metricValue(parseMetrics((await metricsText(a.url)).text), 'coolant_admission_decisions_total', {
+        tier: 'strict',
+        reason: 'ok',
+      }),
+    ).toBe(1);
   });
 });
 
@@ -216,7 +265,10 @@ describe('one console on SQLite', () => {
     const t = tally(results);
     console.log(`[exactness, SQLite, 1 instance] ${JSON.stringify(t.byReason)}`);
     expect(t.byReason).toEqual({ ok: 50, quota_exceeded: 950 });
-    const remaining = results.filter((r) => r.data?.allowed).map((r) => r.data!.remaining).sort((x, y) => x! - y!);
+    const remaining = results
+      .filter((r) => r.data?.allowed)
+      .map((r) => r.data!.remaining)
+      .sort((x, y) => x! - y!);
     expect(remaining).toEqual(Array.from({ length: 50 }, (_, i) => i));
     const after = await consume(c.url, gw, { tier: 'race', subject: 'one-subject' });
     expect(after.data).toMatchObject({ allowed: false, reason: 'quota_exceeded', remaining: 0 });

@@ -33,7 +33,11 @@ describe('requestId across two console processes on one PostgreSQL database', ()
     const retry = await consume(b.url, gw, { tier: 'ids', subject: 'u1', requestId: 'r-1' });
     expect(retry.data).toEqual(first.data);
 
-    for (const reuse of [{ tier: 'ids', subject: 'u2' }, { tier: 'free', subject: 'u1' }, { tier: 'ids', subject: 'u1', cost: 3 }]) {
+    for (const reuse of [
+      { tier: 'ids', subject: 'u2' },
+      { tier: 'free', subject: 'u1' },
+      { tier: 'ids', subject: 'u1', cost: 3 },
+    ]) {
       for (const c of [a, b]) {
         const r = await consume(c.url, gw, { ...reuse, requestId: 'r-1' });
         expect(r.status, JSON.stringify(reuse)).toBe(409);
@@ -42,11 +46,22 @@ describe('requestId across two console processes on one PostgreSQL database', ()
       }
     }
     // The batched (tRPC adapter) path maps it the same way.
-    const batched = await postRaw(b.url, 'admission.consume?batch=1', JSON.stringify({ 0: { tier: 'ids', subject: 'u2', requestId: 'r-1' } }), gw);
+    const batched = await postRaw(
+      b.url,
+      'admission.consume?batch=1',
+      JSON.stringify({ 0: { tier: 'ids', subject: 'u2', requestId: 'r-1' } }),
+      gw,
+    );
     expect(batched.status).toBe(409);
     // Nothing was consumed by the refused reuses.
-    expect((await consume(a.url, gw, { tier: 'ids', subject: 'u2' })).data).toMatchObject({ allowed: true, remaining: 9 });
-    expect((await consume(b.url, gw, { tier: 'ids', subject: 'u1' })).data).toMatchObject({ allowed: true, remaining: 8 });
+    expect((await consume(a.url, gw, { tier: 'ids', subject: 'u2' })).data).toMatchObject({
+      allowed: true,
+      remaining: 9,
+    });
+    expect((await consume(b.url, gw, { tier: 'ids', subject: 'u1' })).data).toMatchObject({
+      allowed: true,
+      remaining: 8,
+    });
   });
 
   test('two requests racing on one requestId through both instances: one is answered (the same answer to all its retries), the other gets 409', async () => {
@@ -55,7 +70,10 @@ describe('requestId across two console processes on one PostgreSQL database', ()
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) => {
         const subject = i % 4 < 2 ? 'left' : 'right';
-        return consume([a, b][i % 2]!.url, gw, { tier: 'id-race', subject, requestId: 'contested' }).then((r) => ({ subject, r }));
+        return consume([a, b][i % 2]!.url, gw, { tier: 'id-race', subject, requestId: 'contested' }).then((r) => ({
+          subject,
+          r,
+        }));
       }),
     );
     const answered = results.filter((x) => x.r.status === 200);
@@ -73,11 +91,21 @@ describe('requestId across two console processes on one PostgreSQL database', ()
 
   test('1,000 distinct unknown tier names leave one unknown_tier sample in /metrics, which still parses', async () => {
     for (let i = 0; i < 1000; i += 50) {
-      const batch = await Promise.all(Array.from({ length: 50 }, (_, j) => consume(a.url, gw, { tier: `made-up-${i + j}`, subject: 'x' })));
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, (_, j) => consume(a.url, gw, { tier: `made-up-${i + j}`, subject: 'x' })),
+      );
       for (const r of batch) expect(r.data?.reason).toBe('unknown_tier');
     }
     const samples = parseMetrics((await metricsText(a.url)).text);
-    const unknown = samples.filter((s) => s.name === 'coolant_admission_decisions_total' && s.labels.reason === 'unknown_tier');
-    expect(unknown).toEqual([{ name: 'coolant_admission_decisions_total', labels: { tier: '_unknown', decision: 'denied', reason: 'unknown_tier' }, value: 1000 }]);
+    const unknown = samples.filter(
+      (s) => s.name === 'coolant_admission_decisions_total' && s.labels.reason === 'unknown_tier',
+    );
+    expect(unknown).toEqual([
+      {
+        name: 'coolant_admission_decisions_total',
+        labels: { tier: '_unknown', decision: 'denied', reason: 'unknown_tier' },
+        value: 1000,
+      },
+    ]);
   });
 });

@@ -20,14 +20,22 @@ type TFleetNode = {
   collectorFailures: number;
   health: THealth | null;
   gpus: { index: number; missing: boolean }[];
-  charts: { hour: { gpuIndex: number; points: [number, number | null, number | null, number | null, number | null][] }[] };
+  charts: {
+    hour: { gpuIndex: number; points: [number, number | null, number | null, number | null, number | null][] }[];
+  };
 };
 
 let c: TConsoleProcess;
 const agents: TAgentProcess[] = [];
 
 async function nodeByHostname(hostname: string): Promise<TFleetNode | null> {
-  const list = await call<{ nodes: { id: string; hostname: string }[] }>(c.url, 'fleet.list', undefined, c.adminToken, 'GET');
+  const list = await call<{ nodes: { id: string; hostname: string }[] }>(
+    c.url,
+    'fleet.list',
+    undefined,
+    c.adminToken,
+    'GET',
+  );
   const summary = list.nodes.find((n) => n.hostname === hostname);
   return summary ? call<TFleetNode>(c.url, 'fleet.node', { id: summary.id }, c.adminToken, 'GET') : null;
 }
@@ -44,7 +52,8 @@ function spooled(stateDir: string): number {
 
 /** Collections whose nvidia-smi query gave no GPUs (timed out or failed): the agent logs each one. */
 function gpuLessCycles(agentOutput: string): number {
-  return agentOutput.split('\n').filter((l) => /\[agent\] collector: .*nvidia-smi .*(timed out|exited with)/.test(l)).length;
+  return agentOutput.split('\n').filter((l) => /\[agent\] collector: .*nvidia-smi .*(timed out|exited with)/.test(l))
+    .length;
 }
 
 beforeAll(async () => {
@@ -60,10 +69,15 @@ test('every sample taken while the console was down arrives exactly once after i
   const host = makeSimHost({ seed: 11, gpus: 8 });
   const agent = startAgent({ host, server: c.url, enrollToken: ENROLL, hostname: 'spool-node', intervalSeconds: 1 });
   agents.push(agent);
-  const before = await waitFor('the agent to enroll and deliver 3 samples', async () => {
-    const n = await nodeByHostname('spool-node');
-    return n && n.lastSeq >= 3 ? n : null;
-  }, 60_000, 250);
+  const before = await waitFor(
+    'the agent to enroll and deliver 3 samples',
+    async () => {
+      const n = await nodeByHostname('spool-node');
+      return n && n.lastSeq >= 3 ? n : null;
+    },
+    60_000,
+    250,
+  );
 
   const downAt = Date.now();
   await c.stop();
@@ -71,12 +85,19 @@ test('every sample taken while the console was down arrives exactly once after i
   const spooledDuringOutage = spooled(host.stateDir);
   c = await startConsole({ dataDir: c.dataDir, port: c.port, env: { COOLANT_ENROLL_TOKEN: ENROLL } });
   const upAt = Date.now();
-  console.log(`[spool] console down ${upAt - downAt} ms; ${spooledDuringOutage} samples in the agent's spool after ${OUTAGE_MS} ms of outage`);
+  console.log(
+    `[spool] console down ${upAt - downAt} ms; ${spooledDuringOutage} samples in the agent's spool after ${OUTAGE_MS} ms of outage`,
+  );
   expect(spooledDuringOutage).toBeGreaterThanOrEqual(4);
 
   // The sender retries with backoff (up to 30 s); wait for it to catch up with what was spooled.
   const target = samplesTaken(host.stateDir);
-  await waitFor('the spool to drain into the restarted console', async () => ((await nodeByHostname('spool-node'))?.lastSeq ?? 0) >= target, 90_000, 500);
+  await waitFor(
+    'the spool to drain into the restarted console',
+    async () => ((await nodeByHostname('spool-node'))?.lastSeq ?? 0) >= target,
+    90_000,
+    500,
+  );
 
   // Stop the long-running agent, then one --once cycle on the same state dir delivers whatever
   // it spooled last (it exits non-zero unless the console took every sample).
@@ -123,7 +144,10 @@ test('every sample taken while the console was down arrives exactly once after i
   } finally {
     await db.$disconnect();
   }
-  const duplicates = metricValue(parseMetrics((await metricsText(c.url)).text), 'coolant_ingest_duplicate_samples_total');
+  const duplicates = metricValue(
+    parseMetrics((await metricsText(c.url)).text),
+    'coolant_ingest_duplicate_samples_total',
+  );
   console.log(`[spool] duplicate deliveries acknowledged and ignored by the restarted console: ${duplicates}`);
 });
 
@@ -131,18 +155,28 @@ test('a hung nvidia-smi does not stop the rhythm: samples keep arriving with the
   const host = makeSimHost({ seed: 12, gpus: 8 });
   const agent = startAgent({ host, server: c.url, enrollToken: ENROLL, hostname: 'hang-node', intervalSeconds: 1 });
   agents.push(agent);
-  await waitFor('healthy samples from hang-node', async () => {
-    const n = await nodeByHostname('hang-node');
-    return n && n.lastSeq >= 2 && n.health?.nvidiaSmi.status === 'ok' ? n : null;
-  }, 60_000, 250);
+  await waitFor(
+    'healthy samples from hang-node',
+    async () => {
+      const n = await nodeByHostname('hang-node');
+      return n && n.lastSeq >= 2 && n.health?.nvidiaSmi.status === 'ok' ? n : null;
+    },
+    60_000,
+    250,
+  );
 
   writeFileSync(host.hangFlag, '');
   const hungAt = Date.now();
   // The first hung cycle gives up after the collection timeout (1 s at --interval 1).
-  const firstTimeout = await waitFor('a sample reporting the nvidia-smi timeout', async () => {
-    const n = await nodeByHostname('hang-node');
-    return n?.health?.nvidiaSmi.status === 'timeout' ? n : null;
-  }, 15_000, 200);
+  const firstTimeout = await waitFor(
+    'a sample reporting the nvidia-smi timeout',
+    async () => {
+      const n = await nodeByHostname('hang-node');
+      return n?.health?.nvidiaSmi.status === 'timeout' ? n : null;
+    },
+    15_000,
+    200,
+  );
   const observeMs = 8_000;
   await new Promise((r) => setTimeout(r, observeMs));
   const later = (await nodeByHostname('hang-node'))!;
@@ -155,20 +189,29 @@ test('a hung nvidia-smi does not stop the rhythm: samples keep arriving with the
   expect(later.lastSeq - firstTimeout.lastSeq).toBeGreaterThanOrEqual(Math.floor(observeMs / 1_000 / 2));
   expect(later.status).toBe('online');
   expect(later.health!.nvidiaSmi.status).toBe('timeout');
-  expect(later.health!.timeouts).toEqual(expect.arrayContaining([expect.objectContaining({ part: 'nvidia-smi-query' })]));
+  expect(later.health!.timeouts).toEqual(
+    expect.arrayContaining([expect.objectContaining({ part: 'nvidia-smi-query' })]),
+  );
   expect(later.collectorFailures).toBeGreaterThanOrEqual(3);
 
   rmSync(host.hangFlag);
-  const recovered = await waitFor('healthy samples again once nvidia-smi answers', async () => {
-    const n = await nodeByHostname('hang-node');
-    return n?.health?.nvidiaSmi.status === 'ok' ? n : null;
-  }, 15_000, 200);
+  const recovered = await waitFor(
+    'healthy samples again once nvidia-smi answers',
+    async () => {
+      const n = await nodeByHostname('hang-node');
+      return n?.health?.nvidiaSmi.status === 'ok' ? n : null;
+    },
+    15_000,
+    200,
+  );
   expect(recovered.gpus.filter((g) => !g.missing)).toHaveLength(8);
   expect(recovered.health!.timeouts.map((t) => t.part)).not.toContain('nvidia-smi-query');
   // Not asserted: host metrics and the GPU inventory coming back too. At --interval 1 the
   // collection budget is 1 s and a cold systeminformation worker (killed by the hang) can take
   // longer than that to start on a busy host, so it is killed again every cycle (reported).
-  console.log(`[hang] first sample with nvidia-smi ok again: collectorFailures ${recovered.collectorFailures}, host metrics ${recovered.health!.errors.length ? recovered.health!.errors.join('; ') : 'ok'}`);
+  console.log(
+    `[hang] first sample with nvidia-smi ok again: collectorFailures ${recovered.collectorFailures}, host metrics ${recovered.health!.errors.length ? recovered.health!.errors.join('; ') : 'ok'}`,
+  );
   // SIGTERM stops it within its 5 s bound (exit 0, not killed).
   expect(await agent.stop()).toBe(0);
 });

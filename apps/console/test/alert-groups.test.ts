@@ -5,22 +5,46 @@ import { groupAlerts, type TAlertRow } from '../src/lib/alert-groups';
 const T = '2026-12-01T12:00:00.000Z';
 let n = 0;
 function alert(nodeId: string, kind: string, over: Partial<TAlertRow> = {}): TAlertRow {
-  return { id: `a${++n}`, kind, nodeId, gpuIndex: null, state: 'firing', message: `${kind} on ${nodeId}`, value: null, startedAt: T, firingAt: T, ...over };
+  return {
+    id: `a${++n}`,
+    kind,
+    nodeId,
+    gpuIndex: null,
+    state: 'firing',
+    message: `${kind} on ${nodeId}`,
+    value: null,
+    startedAt: T,
+    firingAt: T,
+    ...over,
+  };
 }
 const hosts = (id: string) => `sim-${id}`;
 
 describe('groupAlerts', () => {
   it('eight hot GPUs of one node are one row: count and temperature range', () => {
     const temps = [87, 88, 92, 90, 89, 91, 87.4, 88];
-    const alerts = temps.map((t, i) => alert('001', 'gpu_hot', { gpuIndex: 7 - i, value: t, firingAt: `2026-12-01T12:0${i}:00.000Z` }));
+    const alerts = temps.map((t, i) =>
+      alert('001', 'gpu_hot', { gpuIndex: 7 - i, value: t, firingAt: `2026-12-01T12:0${i}:00.000Z` }),
+    );
     const groups = groupAlerts(alerts, hosts);
     expect(groups).toHaveLength(1);
-    expect(groups[0]).toMatchObject({ nodeId: '001', hostname: 'sim-001', state: 'firing', summary: '8 GPUs hot, 87–92 °C', since: '2026-12-01T12:00:00.000Z', kinds: ['gpu_hot'] });
+    expect(groups[0]).toMatchObject({
+      nodeId: '001',
+      hostname: 'sim-001',
+      state: 'firing',
+      summary: '8 GPUs hot, 87–92 °C',
+      since: '2026-12-01T12:00:00.000Z',
+      kinds: ['gpu_hot'],
+    });
     expect(groups[0]!.alerts.map((a) => a.gpuIndex)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('100 hot nodes of 8 GPUs are 100 rows, not 800', () => {
-    const alerts = Array.from({ length: 100 }, (_, node) => Array.from({ length: 8 }, (_, g) => alert(String(node).padStart(3, '0'), 'gpu_hot', { gpuIndex: g, value: 86 + g }))).flat();
+    const alerts = Array.from({ length: 100 }, (_, node) =>
+      Array.from({ length: 8 }, (_, g) =>
+        alert(String(node).padStart(3, '0'), 'gpu_hot', { gpuIndex: g, value: 86 + g }),
+      ),
+    ).flat();
     const groups = groupAlerts(alerts, hosts);
     expect(groups).toHaveLength(100);
     expect(groups.every((g) => g.alerts.length === 8 && g.summary === '8 GPUs hot, 86–93 °C')).toBe(true);

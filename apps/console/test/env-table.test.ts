@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { agentEnvProblems, consoleEnvRows, END_MARKER, README_PATH, renderEnvTable, START_MARKER, withEnvTable } from '../../../scripts/env-table';
+import {
+  agentEnvProblems,
+  consoleEnvRows,
+  END_MARKER,
+  README_PATH,
+  renderEnvTable,
+  START_MARKER,
+  withEnvTable,
+} from '../../../scripts/env-table';
 import { ZConsoleEnv } from '../server/env';
 
 describe('README environment table', () => {

@@ -15,7 +15,15 @@ import { startTcpProxy, type TTcpProxy } from './support/tcp-proxy';
 import { streamUpload } from './support/upload';
 
 const ENROLL = 'parity-test-enroll-secret-0123';
-const COMPARED_HEADERS = ['content-type', 'cache-control', 'x-content-type-options', 'content-security-policy', 'ratelimit', 'ratelimit-policy', 'retry-after'];
+const COMPARED_HEADERS = [
+  'content-type',
+  'cache-control',
+  'x-content-type-options',
+  'content-security-policy',
+  'ratelimit',
+  'ratelimit-policy',
+  'retry-after',
+];
 
 let pg: Awaited<ReturnType<typeof createTestDatabase>>;
 let proxy: TTcpProxy;
@@ -36,10 +44,14 @@ beforeAll(async () => {
   await createTier(c.url, c.adminToken, 'parity', { minute: 1000, day: 100_000 });
   await createTier(c.url, c.adminToken, 'parity-tight', { day: 1 });
   gateway = await gatewayToken(c.url, c.adminToken);
-  viewer = (await call<{ secret: string }>(c.url, 'tokens.create', { name: 'parity viewer', role: 'viewer' }, c.adminToken)).secret;
+  viewer = (
+    await call<{ secret: string }>(c.url, 'tokens.create', { name: 'parity viewer', role: 'viewer' }, c.adminToken)
+  ).secret;
   nodes = [];
   for (const hostname of ['parity-fast', 'parity-batch']) {
-    nodes.push((await call<{ nodeToken: string }>(c.url, 'agent.enroll', { enrollToken: ENROLL, hostname }, '')).nodeToken);
+    nodes.push(
+      (await call<{ nodeToken: string }>(c.url, 'agent.enroll', { enrollToken: ENROLL, hostname }, '')).nodeToken,
+    );
   }
 });
 
@@ -60,10 +72,17 @@ function pick(get: (name: string) => string | string[] | null | undefined): Reco
 
 /** Tickets carry a fresh nonce per decision: equal when both are tickets. */
 function normalise(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value), (k, v: unknown) => (k === 'ticket' && typeof v === 'string' ? '<ticket>' : v));
+  return JSON.parse(JSON.stringify(value), (k, v: unknown) =>
+    k === 'ticket' && typeof v === 'string' ? '<ticket>' : v,
+  );
 }
 
-async function post(url: string, body: string, token: string | null, contentType = 'application/json'): Promise<TAnswer> {
+async function post(
+  url: string,
+  body: string,
+  token: string | null,
+  contentType = 'application/json',
+): Promise<TAnswer> {
   const headers: Record<string, string> = { 'content-type': contentType };
   if (token) headers.authorization = `Bearer ${token}`;
   const r = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(20_000) });
@@ -83,7 +102,8 @@ function single(path: string, input: unknown, token: string | null, contentType?
  */
 async function batchOfOne(path: string, input: unknown, token: string | null, contentType?: string): Promise<TAnswer> {
   const a = await post(`${c.url}/api/trpc/${path}?batch=1`, JSON.stringify({ 0: input }), token, contentType);
-  if (a.status === 200 || (a.status !== 413 && a.status !== 415)) expect(Array.isArray(a.body), `${path} batch answer is a list: ${JSON.stringify(a.body)}`).toBe(true);
+  if (a.status === 200 || (a.status !== 413 && a.status !== 415))
+    expect(Array.isArray(a.body), `${path} batch answer is a list: ${JSON.stringify(a.body)}`).toBe(true);
   return { ...a, body: Array.isArray(a.body) ? a.body[0] : a.body };
 }
 
@@ -100,7 +120,10 @@ async function expectSame(what: string, fast: TAnswer, adapter: TAnswer): Promis
 
 describe('the fast path and the adapter answer alike', () => {
   test('admission.consume: an admitted decision, with its RateLimit fields', async () => {
-    const [f, b] = await inOneSecond(async () => [await single('admission.consume', { tier: 'parity', subject: 'ok-f' }, gateway), await batchOfOne('admission.consume', { tier: 'parity', subject: 'ok-b' }, gateway)]);
+    const [f, b] = await inOneSecond(async () => [
+      await single('admission.consume', { tier: 'parity', subject: 'ok-f' }, gateway),
+      await batchOfOne('admission.consume', { tier: 'parity', subject: 'ok-b' }, gateway),
+    ]);
     expect(f.status).toBe(200);
     expect(f.headers.ratelimit).toMatch(/"parity-minute";r=999;t=\d+/);
     expect(f.headers['x-content-type-options']).toBe('nosniff');
@@ -113,7 +136,10 @@ describe('the fast path and the adapter answer alike', () => {
     const [f, b] = await inOneSecond(async () => {
       await single('admission.consume', { tier: 'parity-tight', subject: 'q-f' }, gateway);
       await batchOfOne('admission.consume', { tier: 'parity-tight', subject: 'q-b' }, gateway);
-      return [await single('admission.consume', { tier: 'parity-tight', subject: 'q-f' }, gateway), await batchOfOne('admission.consume', { tier: 'parity-tight', subject: 'q-b' }, gateway)];
+      return [
+        await single('admission.consume', { tier: 'parity-tight', subject: 'q-f' }, gateway),
+        await batchOfOne('admission.consume', { tier: 'parity-tight', subject: 'q-b' }, gateway),
+      ];
     });
     expect(f.status).toBe(200);
     expect((f.body as { result: { data: { reason: string } } }).result.data.reason).toBe('quota_exceeded');
@@ -123,10 +149,22 @@ describe('the fast path and the adapter answer alike', () => {
 
   test('admission.refund: refunded, then already refunded, and a forged ticket', async () => {
     const ticket = async (subject: string) =>
-      ((await single('admission.consume', { tier: 'parity', subject }, gateway)).body as { result: { data: { ticket: string } } }).result.data.ticket;
+      (
+        (await single('admission.consume', { tier: 'parity', subject }, gateway)).body as {
+          result: { data: { ticket: string } };
+        }
+      ).result.data.ticket;
     const [tf, tb] = [await ticket('refund-f'), await ticket('refund-b')];
-    await expectSame('refund', await single('admission.refund', { ticket: tf }, gateway), await batchOfOne('admission.refund', { ticket: tb }, gateway));
-    await expectSame('refund again', await single('admission.refund', { ticket: tf }, gateway), await batchOfOne('admission.refund', { ticket: tb }, gateway));
+    await expectSame(
+      'refund',
+      await single('admission.refund', { ticket: tf }, gateway),
+      await batchOfOne('admission.refund', { ticket: tb }, gateway),
+    );
+    await expectSame(
+      'refund again',
+      await single('admission.refund', { ticket: tf }, gateway),
+      await batchOfOne('admission.refund', { ticket: tb }, gateway),
+    );
     const forged = await single('admission.refund', { ticket: 't1.abc.def' }, gateway);
     expect(forged.status).toBe(400);
     await expectSame('refund forged', forged, await batchOfOne('admission.refund', { ticket: 't1.abc.def' }, gateway));
@@ -145,7 +183,13 @@ describe('the fast path and the adapter answer alike', () => {
     ['refund, bad input', 'admission.refund', {}, () => gateway, 400],
     ['report, bad input', 'agent.report', { intervalSeconds: 0, samples: [] }, () => nodes[0]!, 400],
     ['consume, no token', 'admission.consume', { tier: 'parity', subject: 'x' }, () => null, 401],
-    ['consume, unknown token', 'admission.consume', { tier: 'parity', subject: 'x' }, () => 'not-a-real-token-0123456789', 401],
+    [
+      'consume, unknown token',
+      'admission.consume',
+      { tier: 'parity', subject: 'x' },
+      () => 'not-a-real-token-0123456789',
+      401,
+    ],
     ['refund, no token', 'admission.refund', { ticket: 'x' }, () => null, 401],
     ['report, no token', 'agent.report', { intervalSeconds: 5, samples: [] }, () => null, 401],
     ['consume, viewer', 'admission.consume', { tier: 'parity', subject: 'x' }, () => viewer, 403],
@@ -157,7 +201,10 @@ describe('the fast path and the adapter answer alike', () => {
     test(`${what}: ${status} with the same error shape`, async () => {
       const f = await single(path, input, token());
       expect(f.status, JSON.stringify(f.body)).toBe(status);
-      if (status === 400) expect((f.body as { error: { message: string } }).error.message).toMatch(/^(tier|input|ticket|intervalSeconds|samples)\b|costs/);
+      if (status === 400)
+        expect((f.body as { error: { message: string } }).error.message).toMatch(
+          /^(tier|input|ticket|intervalSeconds|samples)\b|costs/,
+        );
       await expectSame(what, f, await batchOfOne(path, input, token()));
     });
   }
@@ -166,7 +213,11 @@ describe('the fast path and the adapter answer alike', () => {
     for (const path of ['admission.consume', 'admission.refund', 'agent.report']) {
       const f = await single(path, { tier: 'parity', subject: 'x' }, gateway, 'text/plain');
       expect(f.status).toBe(415);
-      await expectSame(`${path} text/plain`, f, await batchOfOne(path, { tier: 'parity', subject: 'x' }, gateway, 'text/plain'));
+      await expectSame(
+        `${path} text/plain`,
+        f,
+        await batchOfOne(path, { tier: 'parity', subject: 'x' }, gateway, 'text/plain'),
+      );
     }
   });
 
@@ -179,7 +230,10 @@ describe('the fast path and the adapter answer alike', () => {
       await expectSame(`${path} over cap`, f, await batchOfOne(path, { tier: 'parity', subject: big }, gateway));
     }
     const upload = async (url: string) => {
-      const a = await streamUpload(url, 9 * 1024 * 1024, { authorization: `Bearer ${nodes[0]!}`, 'content-length': String(9 * 1024 * 1024) });
+      const a = await streamUpload(url, 9 * 1024 * 1024, {
+        authorization: `Bearer ${nodes[0]!}`,
+        'content-length': String(9 * 1024 * 1024),
+      });
       const body = JSON.parse(a.body) as unknown;
       return { status: a.status, headers: pick((n) => a.headers[n]), body: Array.isArray(body) ? body[0] : body };
     };
@@ -187,15 +241,25 @@ describe('the fast path and the adapter answer alike', () => {
     expect(f.status).toBe(413);
     await expectSame('agent.report over cap', f, await upload(`${c.url}/api/trpc/agent.report?batch=1`));
     // Under agent.report's own cap (over the 1 MiB default), the adapter reads it too.
-    const under = await batchOfOne('agent.report', { intervalSeconds: 5, samples: [], pad: 'x'.repeat(2 * 1024 * 1024) }, nodes[0]!);
+    const under = await batchOfOne(
+      'agent.report',
+      { intervalSeconds: 5, samples: [], pad: 'x'.repeat(2 * 1024 * 1024) },
+      nodes[0]!,
+    );
     expect(under.status).toBe(400);
   });
 
   test('a requestId reused for another request: 409 naming it on both', async () => {
-    expect((await single('admission.consume', { tier: 'parity', subject: 'r1', requestId: 'parity-rid' }, gateway)).status).toBe(200);
+    expect(
+      (await single('admission.consume', { tier: 'parity', subject: 'r1', requestId: 'parity-rid' }, gateway)).status,
+    ).toBe(200);
     const f = await single('admission.consume', { tier: 'parity', subject: 'r2', requestId: 'parity-rid' }, gateway);
     expect(f.status).toBe(409);
-    await expectSame('requestId reuse', f, await batchOfOne('admission.consume', { tier: 'parity', subject: 'r2', requestId: 'parity-rid' }, gateway));
+    await expectSame(
+      'requestId reuse',
+      f,
+      await batchOfOne('admission.consume', { tier: 'parity', subject: 'r2', requestId: 'parity-rid' }, gateway),
+    );
   });
 
   test('database unavailable: 503 + Retry-After on both (cached tokens, so the procedure itself fails)', async () => {
@@ -222,7 +286,11 @@ describe('what the console writes itself', () => {
       await fetch(`${c.url}/api/health`),
       await fetch(`${c.url}/metrics`),
       await fetch(`${c.url}/api/trpc/auth.me`),
-      await fetch(`${c.url}/api/trpc/auth.login`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }),
+      await fetch(`${c.url}/api/trpc/auth.login`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: '{}',
+      }),
     ];
     for (const r of own) {
       expect(r.headers.get('x-content-type-options'), r.url).toBe('nosniff');
@@ -236,7 +304,11 @@ describe('what the console writes itself', () => {
   test('a throttled sign-in is 429 with Retry-After from the throttle', async () => {
     let last: Response | null = null;
     for (let i = 0; i < 8; i++) {
-      last = await fetch(`${c.url}/api/trpc/auth.login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'wrong-password-guess' }) });
+      last = await fetch(`${c.url}/api/trpc/auth.login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: 'wrong-password-guess' }),
+      });
       if (last.status === 429) break;
     }
     expect(last!.status).toBe(429);

@@ -72,7 +72,9 @@ describe('request bodies are capped before they are read', () => {
       });
       const { result, answered, failures } = await healthDuring(upload);
       const growthMb = (serverRssKb(c.child.pid!) - before) / 1024;
-      console.log(`[edge] ${name}: HTTP ${result.status} after ${result.answeredAfterMs} ms and ${(result.sentBytes / MB).toFixed(1)} MB sent; RSS ${(before / 1024).toFixed(0)} MB, growth ${growthMb.toFixed(1)} MB; /api/health answered ${answered}×`);
+      console.log(
+        `[edge] ${name}: HTTP ${result.status} after ${result.answeredAfterMs} ms and ${(result.sentBytes / MB).toFixed(1)} MB sent; RSS ${(before / 1024).toFixed(0)} MB, growth ${growthMb.toFixed(1)} MB; /api/health answered ${answered}×`,
+      );
       expect(result.status).toBe(413);
       expect(errorCode(result)).toBe('PAYLOAD_TOO_LARGE');
       expect(result.headers.connection).toBe('close');
@@ -86,23 +88,37 @@ describe('request bodies are capped before they are read', () => {
   }
 
   test('the fast path answers an over-cap body with a 413 (not a reset), for an authenticated caller too', async () => {
-    const r = await streamUpload(`${c.url}/api/trpc/admission.consume`, 200 * MB, { authorization: `Bearer ${c.adminToken}` });
+    const r = await streamUpload(`${c.url}/api/trpc/admission.consume`, 200 * MB, {
+      authorization: `Bearer ${c.adminToken}`,
+    });
     expect(r.status).toBe(413);
     expect(errorCode(r)).toBe('PAYLOAD_TOO_LARGE');
   });
 
   test('agent.report checks the node token before reading its body: anonymous 401 unread, a node over 8 MiB 413 in tRPC shape, a node under it is read', async () => {
-    const anonymous: TUploadAnswer = await streamUpload(`${c.url}/api/trpc/agent.report`, 6 * MB, { 'content-length': String(6 * MB) });
+    const anonymous: TUploadAnswer = await streamUpload(`${c.url}/api/trpc/agent.report`, 6 * MB, {
+      'content-length': String(6 * MB),
+    });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.connection).toBe('close');
 
-    const { nodeToken } = await call<{ nodeToken: string }>(c.url, 'agent.enroll', { enrollToken: ENROLL, hostname: 'edge-node' }, '');
+    const { nodeToken } = await call<{ nodeToken: string }>(
+      c.url,
+      'agent.enroll',
+      { enrollToken: ENROLL, hostname: 'edge-node' },
+      '',
+    );
     const over = await streamUpload(`${c.url}/api/trpc/agent.report`, 9 * MB, { authorization: `Bearer ${nodeToken}` });
     expect(over.status).toBe(413);
-    expect(JSON.parse(over.body)).toMatchObject({ error: { data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413, path: 'agent.report' } } });
+    expect(JSON.parse(over.body)).toMatchObject({
+      error: { data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413, path: 'agent.report' } },
+    });
 
     // 2 MiB of spaces is over the 1 MiB default but within agent.report's own cap: read (all of it), then refused as JSON.
-    const under = await streamUpload(`${c.url}/api/trpc/agent.report`, 2 * MB, { authorization: `Bearer ${nodeToken}`, 'content-length': String(2 * MB) });
+    const under = await streamUpload(`${c.url}/api/trpc/agent.report`, 2 * MB, {
+      authorization: `Bearer ${nodeToken}`,
+      'content-length': String(2 * MB),
+    });
     expect(under.status).toBe(400);
     expect(errorCode(under)).toBe('PARSE_ERROR');
     // A body that arrived whole while the token was being checked is still read.
@@ -117,7 +133,11 @@ describe('a stale session cookie', () => {
 
   test('does not stop auth.login or auth.logout, and is expired; a protected procedure still answers 401', async () => {
     const headers = { 'content-type': 'application/json', cookie: stale };
-    const login = await fetch(`${c.url}/api/trpc/auth.login`, { method: 'POST', headers, body: JSON.stringify({ username: 'admin', password: 'test-admin-password' }) });
+    const login = await fetch(`${c.url}/api/trpc/auth.login`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ username: 'admin', password: 'test-admin-password' }),
+    });
     expect(login.status).toBe(200);
     const setCookies = login.headers.getSetCookie();
     expect(setCookies.at(-1)).toMatch(/^coolant_session=cs_[^;]+;.*Max-Age=[1-9]/);
@@ -131,7 +151,9 @@ describe('a stale session cookie', () => {
 
     const protectedCall = await fetch(`${c.url}/api/trpc/fleet.list`, { headers: { cookie: stale } });
     expect(protectedCall.status).toBe(401);
-    expect(((await protectedCall.json()) as { error: { message: string } }).error.message).toMatch(/session has expired/);
+    expect(((await protectedCall.json()) as { error: { message: string } }).error.message).toMatch(
+      /session has expired/,
+    );
   });
 
   test('a bad Bearer token on a public procedure is still a 401', async () => {
@@ -152,9 +174,16 @@ describe('POSTs are JSON and cookie-authenticated calls come from the console it
     cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
   });
 
-  async function post(path: string, headers: Record<string, string>, body = JSON.stringify({ tier: 'free', subject: 'csrf' })) {
+  async function post(
+    path: string,
+    headers: Record<string, string>,
+    body = JSON.stringify({ tier: 'free', subject: 'csrf' }),
+  ) {
     const r = await fetch(`${c.url}/api/trpc/${path}`, { method: 'POST', headers, body });
-    return { status: r.status, json: (await r.json()) as { result?: { data: unknown }; error?: { message: string; data: { code: string } } } };
+    return {
+      status: r.status,
+      json: (await r.json()) as { result?: { data: unknown }; error?: { message: string; data: { code: string } } },
+    };
   }
 
   test('text/plain (a form or a "simple" fetch from another site) is 415 on the fast path and on the adapter, with the cookie or a token', async () => {
@@ -164,13 +193,20 @@ describe('POSTs are JSON and cookie-authenticated calls come from the console it
       expect(r.json.error?.data.code).toBe('UNSUPPORTED_MEDIA_TYPE');
       expect(r.json.error?.message).toMatch(/application\/json/);
     }
-    expect((await post('admission.consume', { 'content-type': 'text/plain', authorization: `Bearer ${c.adminToken}` })).status).toBe(415);
+    expect(
+      (await post('admission.consume', { 'content-type': 'text/plain', authorization: `Bearer ${c.adminToken}` }))
+        .status,
+    ).toBe(415);
   });
 
   test('another Origin (or Sec-Fetch-Site cross-site) with the session cookie is 403; the same origin, no Origin at all, or a Bearer token pass', async () => {
     const json = { 'content-type': 'application/json' };
     for (const path of ['admission.consume', 'tiers.pause']) {
-      const r = await post(path, { ...json, cookie, origin: 'http://127.0.0.2:1234' }, path === 'tiers.pause' ? JSON.stringify({ reason: 'csrf' }) : undefined);
+      const r = await post(
+        path,
+        { ...json, cookie, origin: 'http://127.0.0.2:1234' },
+        path === 'tiers.pause' ? JSON.stringify({ reason: 'csrf' }) : undefined,
+      );
       expect(r.status, path).toBe(403);
       expect(r.json.error?.message).toMatch(/cross-origin request refused/);
     }
@@ -180,6 +216,14 @@ describe('POSTs are JSON and cookie-authenticated calls come from the console it
     expect((await post('admission.consume', { ...json, cookie, origin: c.url })).status).toBe(200);
     expect((await post('admission.consume', { ...json, cookie, 'sec-fetch-site': 'same-origin' })).status).toBe(200);
     expect((await post('admission.consume', { ...json, cookie })).status).toBe(200);
-    expect((await post('admission.consume', { ...json, authorization: `Bearer ${c.adminToken}`, origin: 'http://127.0.0.2:1234' })).status).toBe(200);
+    expect(
+      (
+        await post('admission.consume', {
+          ...json,
+          authorization: `Bearer ${c.adminToken}`,
+          origin: 'http://127.0.0.2:1234',
+        })
+      ).status,
+    ).toBe(200);
   });
 });

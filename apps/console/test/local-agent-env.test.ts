@@ -12,7 +12,13 @@ import { waitFor } from './support/api';
 import { startConsole, type TConsoleProcess } from './support/console-process';
 
 const ENROLL = 'local-agent-env-enroll-secret-01';
-const SECRETS = ['DATABASE_URL', 'COOLANT_ADMIN_PASSWORD', 'COOLANT_ADMIN_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'NODE_OPTIONS'];
+const SECRETS = [
+  'DATABASE_URL',
+  'COOLANT_ADMIN_PASSWORD',
+  'COOLANT_ADMIN_TOKEN',
+  'AWS_SECRET_ACCESS_KEY',
+  'NODE_OPTIONS',
+];
 
 let c: TConsoleProcess;
 
@@ -63,7 +69,11 @@ afterAll(async () => {
 
 test('the local agent and its collector child get neither the database URL, the admin password nor the admin token', async () => {
   // The console server is the process startConsole started (start.mjs runs the bundle in-process).
-  const agent = await waitFor('the local agent', async () => childrenOf(c.child.pid!).find((p) => p.cmd.includes('coolant-agent')) ?? null, 60_000);
+  const agent = await waitFor(
+    'the local agent',
+    async () => childrenOf(c.child.pid!).find((p) => p.cmd.includes('coolant-agent')) ?? null,
+    60_000,
+  );
   // The collector child is forked for the inventory at the agent's first collection; read at once.
   const collectorEnv = await waitFor(
     'its collector child',

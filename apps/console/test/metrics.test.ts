@@ -13,14 +13,30 @@ const NODES = [
 ];
 
 type TFleetList = { nodes: { id: string; hostname: string; status: string }[] };
-type TFleetNode = { id: string; hostname: string; gpus: { index: number; name: string | null; pciBusId: string | null; temperatureGpu: number | null; utilizationGpu: number | null }[] };
+type TFleetNode = {
+  id: string;
+  hostname: string;
+  gpus: {
+    index: number;
+    name: string | null;
+    pciBusId: string | null;
+    temperatureGpu: number | null;
+    utilizationGpu: number | null;
+  }[];
+};
 
 let c: TConsoleProcess;
 
 beforeAll(async () => {
   c = await startConsole({ env: { COOLANT_ENROLL_TOKEN: ENROLL } });
   // Real agents, one cycle each, on simulated 8-GPU hosts (fleet:sim's nvidia-smi).
-  for (const n of NODES) await runAgentOnce({ host: makeSimHost({ seed: n.seed, gpus: 8, profile: n.profile }), server: c.url, enrollToken: ENROLL, hostname: n.hostname });
+  for (const n of NODES)
+    await runAgentOnce({
+      host: makeSimHost({ seed: n.seed, gpus: 8, profile: n.profile }),
+      server: c.url,
+      enrollToken: ENROLL,
+      hostname: n.hostname,
+    });
 });
 
 afterAll(async () => {
@@ -42,23 +58,44 @@ test('GET /metrics is valid Prometheus text with per-GPU gauges, node up, admiss
   const fleet = await call<TFleetList>(c.url, 'fleet.list', undefined, c.adminToken, 'GET');
   expect(fleet.nodes.map((n) => n.hostname).sort()).toEqual(NODES.map((n) => n.hostname));
   for (const summary of fleet.nodes) {
-    expect(metricValue(samples, 'coolant_node_up', { node: summary.hostname, node_id: summary.id }), summary.hostname).toBe(1);
+    expect(
+      metricValue(samples, 'coolant_node_up', { node: summary.hostname, node_id: summary.id }),
+      summary.hostname,
+    ).toBe(1);
     const node = await call<TFleetNode>(c.url, 'fleet.node', { id: summary.id }, c.adminToken, 'GET');
     expect(node.gpus).toHaveLength(8);
     for (const g of node.gpus) {
       expect(g.name).toBeTruthy();
       expect(g.pciBusId).toMatch(/^[0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-7]$/);
-      const labels = { node: node.hostname, node_id: node.id, gpu: String(g.index), model: g.name!, pci_bus: g.pciBusId! };
+      const labels = {
+        node: node.hostname,
+        node_id: node.id,
+        gpu: String(g.index),
+        model: g.name!,
+        pci_bus: g.pciBusId!,
+      };
       // The gauge carries exactly what the API reports for that GPU.
-      expect(metricValue(samples, 'coolant_gpu_temperature_celsius', labels), `${node.hostname} GPU ${g.index}`).toBe(g.temperatureGpu);
-      expect(metricValue(samples, 'coolant_gpu_utilization_percent', labels), `${node.hostname} GPU ${g.index}`).toBe(g.utilizationGpu);
+      expect(metricValue(samples, 'coolant_gpu_temperature_celsius', labels), `${node.hostname} GPU ${g.index}`).toBe(
+        g.temperatureGpu,
+      );
+      expect(metricValue(samples, 'coolant_gpu_utilization_percent', labels), `${node.hostname} GPU ${g.index}`).toBe(
+        g.utilizationGpu,
+      );
     }
   }
   expect(samples.filter((s) => s.name === 'coolant_gpu_temperature_celsius')).toHaveLength(NODES.length * 8);
   expect(samples.filter((s) => s.name === 'coolant_gpu_power_draw_watts')).toHaveLength(NODES.length * 8);
 
-  expect(metricValue(samples, 'coolant_admission_decisions_total', { tier: 'free', decision: 'allowed', reason: 'ok' })).toBe(1);
-  expect(metricValue(samples, 'coolant_admission_decisions_total', { tier: 'free', decision: 'denied', reason: 'quota_exceeded' })).toBe(1);
+  expect(
+    metricValue(samples, 'coolant_admission_decisions_total', { tier: 'free', decision: 'allowed', reason: 'ok' }),
+  ).toBe(1);
+  expect(
+    metricValue(samples, 'coolant_admission_decisions_total', {
+      tier: 'free',
+      decision: 'denied',
+      reason: 'quota_exceeded',
+    }),
+  ).toBe(1);
   expect(metricValue(samples, 'coolant_tier_paused', { tier: 'plus' })).toBe(1);
   expect(metricValue(samples, 'coolant_tier_paused', { tier: 'free' })).toBe(0);
   expect(metricValue(samples, 'coolant_ingest_gpu_samples_total')).toBe(NODES.length * 8);

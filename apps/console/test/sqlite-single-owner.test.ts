@@ -28,9 +28,16 @@ describe('two consoles started at once on one SQLite file', () => {
     for (let round = 0; round < ROUNDS; round++) {
       // Even rounds: a fresh data dir (both also race the migrations and the first admin); odd: the previous round's.
       if (round % 2 === 0) dataDir = mkdtempSync(join(tmpdir(), 'coolant-race-'));
-      const results = await Promise.allSettled([startConsole({ dataDir, timeoutMs: 180_000 }), startConsole({ dataDir, timeoutMs: 180_000 })]);
-      const up = results.filter((r): r is PromiseFulfilledResult<TConsoleProcess> => r.status === 'fulfilled').map((r) => r.value);
-      const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String((r.reason as Error).message));
+      const results = await Promise.allSettled([
+        startConsole({ dataDir, timeoutMs: 180_000 }),
+        startConsole({ dataDir, timeoutMs: 180_000 }),
+      ]);
+      const up = results
+        .filter((r): r is PromiseFulfilledResult<TConsoleProcess> => r.status === 'fulfilled')
+        .map((r) => r.value);
+      const refused = results
+        .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+        .map((r) => String((r.reason as Error).message));
       running.push(...up);
       expect({ round, up: up.length, refused: refused.length }).toEqual({ round, up: 1, refused: 1 });
       expect(refused[0]).toMatch(/console exited with 1/);

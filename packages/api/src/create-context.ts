@@ -51,16 +51,29 @@ function cookieJar(req: TIncomingRequest): TCookieJar {
 }
 
 /** Who sent this request (cached per credential for a few seconds, see authenticate-request.ts). */
-export function authenticateIncoming(services: TServices, req: Pick<TIncomingRequest, 'authorization' | 'cookieHeader'>): Promise<TActor> {
+export function authenticateIncoming(
+  services: TServices,
+  req: Pick<TIncomingRequest, 'authorization' | 'cookieHeader'>,
+): Promise<TActor> {
   return authenticateRequest({
     db: services.db,
     authorization: req.authorization,
-    sessionCookie: req.authorization || !req.cookieHeader ? null : (parseCookies(req.cookieHeader).get(SESSION_COOKIE) ?? null),
+    sessionCookie:
+      req.authorization || !req.cookieHeader ? null : (parseCookies(req.cookieHeader).get(SESSION_COOKIE) ?? null),
     now: services.now(),
   });
 }
 
 /** Builds the tRPC context of one HTTP request; `actor` when the edge has authenticated it already. */
-export async function createRequestContext(services: TServices, req: TIncomingRequest, actor?: TActor): Promise<TContext> {
-  return { ...services, actor: actor ?? (await authenticateIncoming(services, req)), request: { ip: req.ip, userAgent: req.userAgent }, cookies: cookieJar(req) };
+export async function createRequestContext(
+  services: TServices,
+  req: TIncomingRequest,
+  actor?: TActor,
+): Promise<TContext> {
+  return {
+    ...services,
+    actor: actor ?? (await authenticateIncoming(services, req)),
+    request: { ip: req.ip, userAgent: req.userAgent },
+    cookies: cookieJar(req),
+  };
 }

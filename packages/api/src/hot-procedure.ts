@@ -21,6 +21,8 @@ export type THotProcedure<A extends TAccess, S extends ZodType, O> = {
   headers?(output: O, nowMs: number): Record<string, string>;
 };
 
-export function defineHotProcedure<A extends TAccess, S extends ZodType, O>(def: THotProcedure<A, S, O>): THotProcedure<A, S, O> {
+export function defineHotProcedure<A extends TAccess, S extends ZodType, O>(
+  def: THotProcedure<A, S, O>,
+): THotProcedure<A, S, O> {
   return def;
 }

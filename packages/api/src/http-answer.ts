@@ -19,15 +19,26 @@ export function errorHeaders(error: TRPCError): Record<string, string> {
   if (error.code === 'SERVICE_UNAVAILABLE') return { 'retry-after': '1' };
   if (error.code === 'TOO_MANY_REQUESTS' && error.cause instanceof AppError) {
     const seconds = error.cause.details?.retryAfterSeconds;
-    if (typeof seconds === 'number' && Number.isFinite(seconds)) return { 'retry-after': String(Math.max(1, Math.ceil(seconds))) };
+    if (typeof seconds === 'number' && Number.isFinite(seconds))
+      return { 'retry-after': String(Math.max(1, Math.ceil(seconds))) };
   }
   return {};
 }
 
 /** Any failure (AppError, TRPCError, a driver's error) as tRPC would answer it. */
-export function errorAnswer(cause: unknown, opts: { path?: string | undefined; input?: unknown; ctx?: TContext | undefined } = {}): TErrorAnswer {
+export function errorAnswer(
+  cause: unknown,
+  opts: { path?: string | undefined; input?: unknown; ctx?: TContext | undefined } = {},
+): TErrorAnswer {
   const error = toTRPCError(cause);
-  const shape = getErrorShape({ config: trpcConfig, error, type: 'unknown', path: opts.path, input: opts.input, ctx: opts.ctx });
+  const shape = getErrorShape({
+    config: trpcConfig,
+    error,
+    type: 'unknown',
+    path: opts.path,
+    input: opts.input,
+    ctx: opts.ctx,
+  });
   return { status: getHTTPStatusCodeFromError(error), headers: errorHeaders(error), shape, error };
 }
 

@@ -18,7 +18,13 @@ export { MetricsWriter } from './lib/prometheus';
 export { writeAdmissionMetrics } from './domain/admission/admission-metrics';
 export { writeFleetMetrics } from './domain/fleet/fleet-metrics';
 export { getGuard } from './domain/guard/get-guard';
-export { SIGNAL_KINDS, SIGNAL_LABELS, DEFAULT_GUARD_CONFIG, type TGuardConfig, type TGuardConfigInput } from './domain/guard/guard-config';
+export {
+  SIGNAL_KINDS,
+  SIGNAL_LABELS,
+  DEFAULT_GUARD_CONFIG,
+  type TGuardConfig,
+  type TGuardConfigInput,
+} from './domain/guard/guard-config';
 export { authorize, type TActorFor } from './lib/authorize';
 export { HOT_PROCEDURES, type TAnyHotProcedure } from './hot-procedures';
 export type { THotProcedure } from './hot-procedure';

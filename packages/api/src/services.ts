@@ -1,5 +1,13 @@
 import { hostname } from 'node:os';
-import { createNotifier, openRawSql, sqliteDate, withBusyRetry, type TDb, type TDbConfig, type TSqliteRaw } from '@coolant/db';
+import {
+  createNotifier,
+  openRawSql,
+  sqliteDate,
+  withBusyRetry,
+  type TDb,
+  type TDbConfig,
+  type TSqliteRaw,
+} from '@coolant/db';
 import type { TServices } from './context';
 import { AdmissionService } from './domain/admission/admission-service';
 import { ConfigSync, INSTANCE_LIVE_MS } from './domain/admission/config-sync';
@@ -56,9 +64,17 @@ async function claimSqliteDatabase(raw: TSqliteRaw, instanceId: string, now: Dat
   const other = await withBusyRetry(
     () =>
       raw.transaction((tx) => {
-        const rows = tx.all('SELECT "id", "hostname", "pid", "heartbeatAt" FROM "Instance"') as { id: string; hostname: string; pid: number; heartbeatAt: string | number }[];
+        const rows = tx.all('SELECT "id", "hostname", "pid", "heartbeatAt" FROM "Instance"') as {
+          id: string;
+          hostname: string;
+          pid: number;
+          heartbeatAt: string | number;
+        }[];
         const live = rows.filter((i) => new Date(i.heartbeatAt).getTime() >= now.getTime() - INSTANCE_LIVE_MS);
-        const found = live.find((i) => i.id !== instanceId && !(i.hostname === here && (Number(i.pid) === process.pid || !alive(Number(i.pid)))));
+        const found = live.find(
+          (i) =>
+            i.id !== instanceId && !(i.hostname === here && (Number(i.pid) === process.pid || !alive(Number(i.pid)))),
+        );
         if (found) return found;
         const at = sqliteDate(now);
         tx.run(
@@ -98,13 +114,32 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
   // A version change may carry a revocation: cached credentials are re-checked.
   config.onApply(() => clearCredentialCache());
   await config.start();
-  const admission = new AdmissionService({ db: opts.db, raw, sync: config, now, log, background: opts.background ?? true });
+  const admission = new AdmissionService({
+    db: opts.db,
+    raw,
+    sync: config,
+    now,
+    log,
+    background: opts.background ?? true,
+  });
   await admission.start();
-  const fleet = new FleetService({ db: opts.db, raw, now, log, ...(opts.retention ? { retention: opts.retention } : {}) });
+  const fleet = new FleetService({
+    db: opts.db,
+    raw,
+    now,
+    log,
+    ...(opts.retention ? { retention: opts.retention } : {}),
+  });
   fleet.start(opts.background ?? true);
   const smoke = new SmokeService({ db: opts.db, now, log });
   smoke.start(opts.background ?? true);
-  const guard = new GuardService({ db: opts.db, config, now, log, ...(opts.webhookBaseDelayMs !== undefined ? { webhookBaseDelayMs: opts.webhookBaseDelayMs } : {}) });
+  const guard = new GuardService({
+    db: opts.db,
+    config,
+    now,
+    log,
+    ...(opts.webhookBaseDelayMs !== undefined ? { webhookBaseDelayMs: opts.webhookBaseDelayMs } : {}),
+  });
   guard.start(opts.background ?? true);
   return {
     db: opts.db,

@@ -13,9 +13,7 @@ export type TMeta = { access: TAccess };
 
 /** Names the offending fields: `subject: String must contain at least 1 character(s)`. */
 export function describeZodError(error: ZodError): string {
-  return error.issues
-    .map((i) => `${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`)
-    .join('; ');
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`).join('; ');
 }
 
 const t = initTRPC
@@ -62,9 +60,11 @@ function publicDetails(details: Record<string, unknown> | undefined): Record<str
  * outside a procedure (building the context authenticates against the database).
  */
 export function toTRPCError(error: unknown): TRPCError {
-  const cause = error instanceof TRPCError && error.code === 'INTERNAL_SERVER_ERROR' && error.cause ? error.cause : error;
+  const cause =
+    error instanceof TRPCError && error.code === 'INTERNAL_SERVER_ERROR' && error.cause ? error.cause : error;
   if (cause instanceof AppError) return new TRPCError({ code: codeMap[cause.code], message: cause.message, cause });
-  if (isDatabaseUnavailable(cause)) return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: DATABASE_UNAVAILABLE, cause });
+  if (isDatabaseUnavailable(cause))
+    return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: DATABASE_UNAVAILABLE, cause });
   if (error instanceof TRPCError) return error;
   return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause: error });
 }
@@ -74,7 +74,11 @@ const mapErrors = t.middleware(async ({ next }) => {
   if (result.ok) return result;
   // Input errors read the same through createCaller as over HTTP: the fields and what is wrong with them.
   if (result.error.cause instanceof ZodError && result.error.code === 'BAD_REQUEST') {
-    throw new TRPCError({ code: 'BAD_REQUEST', message: describeZodError(result.error.cause), cause: result.error.cause });
+    throw new TRPCError({
+      code: 'BAD_REQUEST',
+      message: describeZodError(result.error.cause),
+      cause: result.error.cause,
+    });
   }
   const mapped = toTRPCError(result.error);
   if (mapped !== result.error) throw mapped;
@@ -113,17 +117,23 @@ export const publicProcedure = base.meta({ access: 'public' }).use(async ({ ctx,
 });
 
 function roleProcedure<R extends TRole>(required: R) {
-  return base.meta({ access: required }).use(({ ctx, next }) => next({ ctx: { actor: authorize(required, ctx.actor) } }));
+  return base
+    .meta({ access: required })
+    .use(({ ctx, next }) => next({ ctx: { actor: authorize(required, ctx.actor) } }));
 }
 
 export const viewerProcedure = roleProcedure('viewer');
 export const operatorProcedure = roleProcedure('operator');
 export const adminProcedure = roleProcedure('admin');
 
-export const agentProcedure = base.meta({ access: 'agent' }).use(({ ctx, next }) => next({ ctx: { actor: authorize('agent', ctx.actor) } }));
+export const agentProcedure = base
+  .meta({ access: 'agent' })
+  .use(({ ctx, next }) => next({ ctx: { actor: authorize('agent', ctx.actor) } }));
 
 /** admission.*: the gateway's token, and operators or admins (drills, debugging). */
-export const gatewayProcedure = base.meta({ access: 'gateway' }).use(({ ctx, next }) => next({ ctx: { actor: authorize('gateway', ctx.actor) } }));
+export const gatewayProcedure = base
+  .meta({ access: 'gateway' })
+  .use(({ ctx, next }) => next({ ctx: { actor: authorize('gateway', ctx.actor) } }));
 
 const byAccess = {
   public: publicProcedure,
@@ -142,5 +152,7 @@ const byAccess = {
 export function hotMutation<A extends TAccess, S extends ZodType, O>(def: THotProcedure<A, S, O>) {
   // Every base procedure narrows ctx.actor to TActorFor of its access; the table is typed by that access.
   const procedure = byAccess[def.access] as unknown as typeof gatewayProcedure;
-  return procedure.input(def.input).mutation(({ ctx, input }): Promise<O> => def.handler(input as output<S>, ctx.actor as TActorFor<A>, ctx));
+  return procedure
+    .input(def.input)
+    .mutation(({ ctx, input }): Promise<O> => def.handler(input as output<S>, ctx.actor as TActorFor<A>, ctx));
 }

@@ -12,7 +12,8 @@ import { windowResetMs, windowStartMin } from '../src/domain/admission/windows';
 
 const NOW = new Date('2026-11-27T10:00:00Z');
 const START = windowStartMin('day', NOW.getTime());
-const asResponse = (o: TStoreOutcome) => ({ allowed: o.ok, used: o.used }) as unknown as TConsumeResponse & { used: number[] };
+const asResponse = (o: TStoreOutcome) =>
+  ({ allowed: o.ok, used: o.used }) as unknown as TConsumeResponse & { used: number[] };
 
 function attempt(subject: string, limit: number, cost = 1): TConsumeAttempt {
   return {
@@ -44,16 +45,21 @@ describe('admission deltas: fold and replay (sqlite)', () => {
   let raw: TSqliteRaw;
   const closers: (() => Promise<void>)[] = [];
   /** A store that never folds by itself: it stands for a process that stops before its next fold. */
-  const unfolding = (residentCounters = 1) => new MemoryAdmissionStore(t.db, raw, { residentCounters, foldRows: 1e9, foldIdleMs: 1e9 });
+  const unfolding = (residentCounters = 1) =>
+    new MemoryAdmissionStore(t.db, raw, { residentCounters, foldRows: 1e9, foldIdleMs: 1e9 });
   const store = (foldRows: number, residentCounters = 4) => {
     const s = new MemoryAdmissionStore(t.db, raw, { residentCounters, foldRows });
     closers.push(() => s.close());
     return s;
   };
-  const folded = async (subject: string) => (await t.db.quotaCounter.findFirst({ where: { tierId: 'tier-d', subject } }))?.used ?? 0;
-  const unfolded = async (subject: string) => (await t.db.quotaDelta.aggregate({ where: { tierId: 'tier-d', subject }, _sum: { delta: true } }))._sum.delta ?? 0;
+  const folded = async (subject: string) =>
+    (await t.db.quotaCounter.findFirst({ where: { tierId: 'tier-d', subject } }))?.used ?? 0;
+  const unfolded = async (subject: string) =>
+    (await t.db.quotaDelta.aggregate({ where: { tierId: 'tier-d', subject }, _sum: { delta: true } }))._sum.delta ?? 0;
   const allowedOf = async (s: MemoryAdmissionStore, subject: string, limit: number, tries: number) =>
-    (await Promise.all(Array.from({ length: tries }, () => s.consume(attempt(subject, limit))))).filter((r) => r.allowed).length;
+    (await Promise.all(Array.from({ length: tries }, () => s.consume(attempt(subject, limit))))).filter(
+      (r) => r.allowed,
+    ).length;
 
   beforeAll(async () => {
     t = await createTestDb('sqlite');
@@ -102,7 +108,9 @@ describe('admission deltas: fold and replay (sqlite)', () => {
     const subjects = Array.from({ length: 30 }, (_, i) => `busy-${i}`);
     let allowed = 0;
     for (let round = 0; round < 6; round++) {
-      const results = await Promise.all(subjects.flatMap((subject) => [s.consume(attempt(subject, 9)), s.consume(attempt(subject, 9))]));
+      const results = await Promise.all(
+        subjects.flatMap((subject) => [s.consume(attempt(subject, 9)), s.consume(attempt(subject, 9))]),
+      );
       allowed += results.filter((r) => r.allowed).length;
       if (round % 2 === 1) void s.settle();
     }

@@ -10,7 +10,8 @@ import { windowResetMs, windowStartMin } from '../src/domain/admission/windows';
 
 const NOW = new Date('2026-11-27T10:00:00Z');
 const START = windowStartMin('day', NOW.getTime());
-const asResponse = (o: TStoreOutcome) => ({ allowed: o.ok, used: o.used }) as unknown as TConsumeResponse & { used: number[] };
+const asResponse = (o: TStoreOutcome) =>
+  ({ allowed: o.ok, used: o.used }) as unknown as TConsumeResponse & { used: number[] };
 
 function attempt(subject: string): TConsumeAttempt {
   return {

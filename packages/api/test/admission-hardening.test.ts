@@ -66,8 +66,12 @@ describe.each(TEST_PROVIDERS)('admission hardening (%s)', (provider) => {
     expect(h.services.admission.decisions.get('_unknown|unknown_tier')).toBe(1000);
     const m = new MetricsWriter();
     writeAdmissionMetrics(h.services, m);
-    const decisions = parseMetricLines(m.toString()).filter((s) => s.name === 'coolant_admission_decisions_total' && s.labels.includes('reason="unknown_tier"'));
-    expect(decisions).toEqual([{ name: 'coolant_admission_decisions_total', labels: 'tier="_unknown",decision="denied",reason="unknown_tier"' }]);
+    const decisions = parseMetricLines(m.toString()).filter(
+      (s) => s.name === 'coolant_admission_decisions_total' && s.labels.includes('reason="unknown_tier"'),
+    );
+    expect(decisions).toEqual([
+      { name: 'coolant_admission_decisions_total', labels: 'tier="_unknown",decision="denied",reason="unknown_tier"' },
+    ]);
   });
 
   it('a requestId reused for another subject, tier or cost is refused with CONFLICT naming the first request, and consumes nothing', async () => {
@@ -76,7 +80,11 @@ describe.each(TEST_PROVIDERS)('admission hardening (%s)', (provider) => {
     const id = `r-1-${provider}`;
     const first = await gw.admission.consume({ tier, subject: 'u1', requestId: id });
     expect(first).toMatchObject({ allowed: true, remaining: 9 });
-    for (const reuse of [{ tier, subject: 'u2' }, { tier: other, subject: 'u1' }, { tier, subject: 'u1', cost: 2 }]) {
+    for (const reuse of [
+      { tier, subject: 'u2' },
+      { tier: other, subject: 'u1' },
+      { tier, subject: 'u1', cost: 2 },
+    ]) {
       const e = await err(gw.admission.consume({ ...reuse, requestId: id }));
       expect(e.code, JSON.stringify(reuse)).toBe('CONFLICT');
       expect(e.message).toContain(`requestId ${id} was already used for tier ${tier}, subject u1, cost 1`);
@@ -93,11 +101,15 @@ describe.each(TEST_PROVIDERS)('admission hardening (%s)', (provider) => {
     await gw.admission.consume({ tier, subject: 'full' });
     const refused = await gw.admission.consume({ tier, subject: 'full', requestId: `q-${provider}` });
     expect(refused.reason).toBe('quota_exceeded');
-    expect((await err(gw.admission.consume({ tier, subject: 'empty', requestId: `q-${provider}` }))).code).toBe('CONFLICT');
+    expect((await err(gw.admission.consume({ tier, subject: 'empty', requestId: `q-${provider}` }))).code).toBe(
+      'CONFLICT',
+    );
     expect(await used(tier, 'empty')).toBe(0);
 
     await gw.admission.consume({ tier: 'nope', subject: 'a', requestId: `u-${provider}` });
-    expect((await err(gw.admission.consume({ tier, subject: 'a', requestId: `u-${provider}` }))).message).toContain('tier nope, subject a, cost 1');
+    expect((await err(gw.admission.consume({ tier, subject: 'a', requestId: `u-${provider}` }))).message).toContain(
+      'tier nope, subject a, cost 1',
+    );
     expect(await used(tier, 'a')).toBe(0);
 
     // Two requests racing on one id: one wins and is answered to all its retries; the other gets 409.
@@ -128,13 +140,19 @@ describe.each(TEST_PROVIDERS)('admission hardening (%s)', (provider) => {
         `CREATE TRIGGER "no_refund" BEFORE INSERT ON "QuotaDelta" WHEN NEW."delta" < 0 BEGIN SELECT RAISE(ABORT, 'refunds refused (test)'); END`,
       );
     } else {
-      await h.db.$executeRawUnsafe(`CREATE FUNCTION no_refund() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refunds refused (test)'; END $$`);
-      await h.db.$executeRawUnsafe(`CREATE TRIGGER "no_refund" BEFORE UPDATE ON "QuotaCounter" FOR EACH ROW WHEN (NEW."used" < OLD."used") EXECUTE FUNCTION no_refund()`);
+      await h.db.$executeRawUnsafe(
+        `CREATE FUNCTION no_refund() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refunds refused (test)'; END $$`,
+      );
+      await h.db.$executeRawUnsafe(
+        `CREATE TRIGGER "no_refund" BEFORE UPDATE ON "QuotaCounter" FOR EACH ROW WHEN (NEW."used" < OLD."used") EXECUTE FUNCTION no_refund()`,
+      );
     }
     try {
       expect((await err(gw.admission.refund({ ticket: a.ticket! }))).code).toBe('SERVICE_UNAVAILABLE');
     } finally {
-      await h.db.$executeRawUnsafe(provider === 'sqlite' ? 'DROP TRIGGER "no_refund"' : 'DROP TRIGGER "no_refund" ON "QuotaCounter"');
+      await h.db.$executeRawUnsafe(
+        provider === 'sqlite' ? 'DROP TRIGGER "no_refund"' : 'DROP TRIGGER "no_refund" ON "QuotaCounter"',
+      );
       if (provider === 'postgresql') await h.db.$executeRawUnsafe('DROP FUNCTION no_refund()');
     }
     expect(await used(tier, 'rf')).toBe(2);
@@ -156,9 +174,12 @@ describe.each(TEST_PROVIDERS)('admission hardening (%s)', (provider) => {
     expect(await used(tier, 'twice')).toBe(0);
   });
 
-  it.runIf(provider === 'sqlite')('the connection that commits admission batches syncs every commit (synchronous=FULL)', () => {
-    const raw = h.services.admission.raw as TSqliteRaw;
-    expect(raw.all('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
-    expect(raw.all('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
-  });
+  it.runIf(provider === 'sqlite')(
+    'the connection that commits admission batches syncs every commit (synchronous=FULL)',
+    () => {
+      const raw = h.services.admission.raw as TSqliteRaw;
+      expect(raw.all('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
+      expect(raw.all('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    },
+  );
 });

@@ -13,7 +13,8 @@ const NOW = new Date('2026-11-27T10:00:00Z');
 const START = windowStartMin('day', NOW.getTime());
 
 /** The store's outcome, as a response (AdmissionService builds the real one). */
-const asResponse = (o: TStoreOutcome) => ({ allowed: o.ok, used: o.used }) as unknown as TConsumeResponse & { used: number[] };
+const asResponse = (o: TStoreOutcome) =>
+  ({ allowed: o.ok, used: o.used }) as unknown as TConsumeResponse & { used: number[] };
 
 function attempt(subject: string, limit: number, extra: Partial<TConsumeAttempt> = {}): TConsumeAttempt {
   return {
@@ -43,7 +44,9 @@ describe('admission store with a tiny resident set (sqlite)', () => {
   // What the database holds for the counter: its QuotaCounter row plus its deltas not folded yet.
   const tableUsed = async (subject: string) => {
     const folded = (await t.db.quotaCounter.findFirst({ where: { tierId: 'tier-r', subject } }))?.used ?? 0;
-    const unfolded = (await t.db.quotaDelta.aggregate({ where: { tierId: 'tier-r', subject }, _sum: { delta: true } }))._sum.delta ?? 0;
+    const unfolded =
+      (await t.db.quotaDelta.aggregate({ where: { tierId: 'tier-r', subject }, _sum: { delta: true } }))._sum.delta ??
+      0;
     return folded + unfolded;
   };
 
@@ -88,7 +91,17 @@ describe('admission store with a tiny resident set (sqlite)', () => {
     await s.consume(attempt('refund-a', 2));
     await s.consume(attempt('refund-a', 2));
     await s.consume(attempt('refund-other', 2));
-    expect(await s.refund({ nonce: 'n-refund-a', expiresAt: new Date(NOW.getTime() + 86_400_000), tierId: 'tier-r', subject: 'refund-a', cost: 1, windows: [['day', START]], now: NOW })).toBe(true);
+    expect(
+      await s.refund({
+        nonce: 'n-refund-a',
+        expiresAt: new Date(NOW.getTime() + 86_400_000),
+        tierId: 'tier-r',
+        subject: 'refund-a',
+        cost: 1,
+        windows: [['day', START]],
+        now: NOW,
+      }),
+    ).toBe(true);
     expect(await tableUsed('refund-a')).toBe(1);
     expect((await s.consume(attempt('refund-a', 2))).allowed).toBe(true);
     expect((await s.consume(attempt('refund-a', 2))).allowed).toBe(false);
@@ -107,9 +120,13 @@ describe('admission store with a tiny resident set (sqlite)', () => {
   it('a failed commit takes its increments back even when they were pushed past the bound', async () => {
     const s = store(1);
     await s.consume(attempt('fail-a', 5));
-    raw.exec(`CREATE TRIGGER "refuse_counters" BEFORE INSERT ON "QuotaDelta" BEGIN SELECT RAISE(ABORT, 'refused (test)'); END`);
+    raw.exec(
+      `CREATE TRIGGER "refuse_counters" BEFORE INSERT ON "QuotaDelta" BEGIN SELECT RAISE(ABORT, 'refused (test)'); END`,
+    );
     try {
-      const failed = await Promise.allSettled(['fail-a', 'fail-b', 'fail-a'].map((subject) => s.consume(attempt(subject, 5))));
+      const failed = await Promise.allSettled(
+        ['fail-a', 'fail-b', 'fail-a'].map((subject) => s.consume(attempt(subject, 5))),
+      );
       expect(failed.every((r) => r.status === 'rejected')).toBe(true);
     } finally {
       raw.exec('DROP TRIGGER "refuse_counters"');
@@ -121,7 +138,13 @@ describe('admission store with a tiny resident set (sqlite)', () => {
   it('requestId answers pushed out of memory are read from the table, expired ones are not', async () => {
     const s = store(2, 2);
     for (let i = 0; i < 10; i++) {
-      await s.consume(attempt(`req-${i}`, 5, { requestId: `rid-${i}`, fingerprint: `fp-${i}`, requestExpiresAt: new Date(NOW.getTime() + (i === 1 ? 1_000 : 3_600_000)) }));
+      await s.consume(
+        attempt(`req-${i}`, 5, {
+          requestId: `rid-${i}`,
+          fingerprint: `fp-${i}`,
+          requestExpiresAt: new Date(NOW.getTime() + (i === 1 ? 1_000 : 3_600_000)),
+        }),
+      );
     }
     expect(s.resident().requests).toBeLessThanOrEqual(2);
     expect(await s.lookup('rid-0', NOW)).toEqual({ response: { allowed: true, used: [1] }, fingerprint: 'fp-0' });

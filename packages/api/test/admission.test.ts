@@ -40,24 +40,34 @@ describe.each(TEST_PROVIDERS)('admission (%s)', (provider) => {
   async function tierWith(limits: Partial<Record<'minute' | 'hour' | 'day', number>>): Promise<string> {
     const name = tierName();
     await admin.tiers.create({ name });
-    for (const [window, limit] of Object.entries(limits)) await admin.tiers.setLimit({ tier: name, window: window as 'day', limit });
+    for (const [window, limit] of Object.entries(limits))
+      await admin.tiers.setLimit({ tier: name, window: window as 'day', limit });
     return name;
   }
 
-  it('seeds free/plus/pro/team with free at 3 a day, and reports each tier\'s fail mode', async () => {
+  it("seeds free/plus/pro/team with free at 3 a day, and reports each tier's fail mode", async () => {
     const { tiers } = await admin.tiers.list();
     expect(tiers.map((t) => t.name)).toEqual(expect.arrayContaining(['free', 'plus', 'pro', 'team']));
     const free = tiers.find((t) => t.name === 'free')!;
     expect(free.limits.find((l) => l.window === 'day')).toMatchObject({ base: 3, effective: 3 });
     expect(free.failMode).toBe('closed');
     const r = await gw.admission.consume({ tier: 'free', subject: 'alice' });
-    expect(r).toMatchObject({ allowed: true, reason: 'ok', limit: 3, remaining: 2, window: 'day', resetAt: '2026-11-28T00:00:00.000Z' });
+    expect(r).toMatchObject({
+      allowed: true,
+      reason: 'ok',
+      limit: 3,
+      remaining: 2,
+      window: 'day',
+      resetAt: '2026-11-28T00:00:00.000Z',
+    });
     expect(r.ticket).toMatch(/^t1\./);
   });
 
   it('1,000 concurrent consumes for one subject admit exactly the limit', async () => {
     const tier = await tierWith({ day: 37 });
-    const results = await Promise.all(Array.from({ length: 1000 }, () => gw.admission.consume({ tier, subject: 'racer' })));
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, () => gw.admission.consume({ tier, subject: 'racer' })),
+    );
     expect(results.filter((r) => r.allowed)).toHaveLength(37);
     expect(results.filter((r) => !r.allowed).every((r) => r.reason === 'quota_exceeded')).toBe(true);
     await settled();
@@ -70,13 +80,26 @@ describe.each(TEST_PROVIDERS)('admission (%s)', (provider) => {
     expect((await gw.admission.consume({ tier, subject: 's' })).allowed).toBe(true);
     expect((await gw.admission.consume({ tier, subject: 's' })).allowed).toBe(true);
     const third = await gw.admission.consume({ tier, subject: 's' });
-    expect(third).toMatchObject({ allowed: false, reason: 'quota_exceeded', window: 'minute', limit: 2, remaining: 0, retryAfterSeconds: 60 });
+    expect(third).toMatchObject({
+      allowed: false,
+      reason: 'quota_exceeded',
+      window: 'minute',
+      limit: 2,
+      remaining: 0,
+      retryAfterSeconds: 60,
+    });
     // The refused request took nothing from the day window.
     await settled();
-    const day = await h.db.quotaCounter.findFirst({ where: { subject: 's', window: 'day', tierId: (await h.db.tier.findUniqueOrThrow({ where: { name: tier } })).id } });
+    const day = await h.db.quotaCounter.findFirst({
+      where: { subject: 's', window: 'day', tierId: (await h.db.tier.findUniqueOrThrow({ where: { name: tier } })).id },
+    });
     expect(day?.used).toBe(2);
     clock += 60_000;
-    expect(await gw.admission.consume({ tier, subject: 's' })).toMatchObject({ allowed: true, window: 'day', remaining: 0 });
+    expect(await gw.admission.consume({ tier, subject: 's' })).toMatchObject({
+      allowed: true,
+      window: 'day',
+      remaining: 0,
+    });
     const refused = await gw.admission.consume({ tier, subject: 's' });
     expect(refused).toMatchObject({ allowed: false, window: 'day' });
     expect(refused.policies.map((p) => p.window).sort()).toEqual(['day', 'minute']);
@@ -99,7 +122,9 @@ describe.each(TEST_PROVIDERS)('admission (%s)', (provider) => {
     const first = await gw.admission.consume({ tier, subject: 'i', requestId: 'req-1' });
     const again = await gw.admission.consume({ tier, subject: 'i', requestId: 'req-1' });
     expect(again).toEqual(first);
-    const burst = await Promise.all(Array.from({ length: 20 }, () => gw.admission.consume({ tier, subject: 'i', requestId: 'req-2' })));
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, () => gw.admission.consume({ tier, subject: 'i', requestId: 'req-2' })),
+    );
     expect(new Set(burst.map((r) => JSON.stringify(r))).size).toBe(1);
     const next = await gw.admission.consume({ tier, subject: 'i' });
     expect(next.remaining).toBe(2);
@@ -125,14 +150,35 @@ describe.each(TEST_PROVIDERS)('admission (%s)', (provider) => {
 
   it('a temporary limit overrides the base and reverts by itself at until', async () => {
     const tier = await tierWith({ day: 3 });
-    await admin.tiers.setTemporaryLimit({ tier, window: 'day', limit: 1, until: new Date(clock + 3600_000).toISOString(), reason: 'launch surge' });
+    await admin.tiers.setTemporaryLimit({
+      tier,
+      window: 'day',
+      limit: 1,
+      until: new Date(clock + 3600_000).toISOString(),
+      reason: 'launch surge',
+    });
     const listed = (await admin.tiers.list()).tiers.find((t) => t.name === tier)!;
-    expect(listed.limits.find((l) => l.window === 'day')).toMatchObject({ base: 3, effective: 1, temporary: { limit: 1, secondsLeft: 3600 } });
+    expect(listed.limits.find((l) => l.window === 'day')).toMatchObject({
+      base: 3,
+      effective: 1,
+      temporary: { limit: 1, secondsLeft: 3600 },
+    });
     expect(await gw.admission.consume({ tier, subject: 't' })).toMatchObject({ allowed: true, limit: 1, remaining: 0 });
     expect((await gw.admission.consume({ tier, subject: 't' })).allowed).toBe(false);
     clock += 3600_000; // nothing runs: the decision itself sees the temporary limit has ended
     expect(await gw.admission.consume({ tier, subject: 't' })).toMatchObject({ allowed: true, limit: 3, remaining: 1 });
-    expect((await err(admin.tiers.setTemporaryLimit({ tier, window: 'day', limit: 1, until: new Date(clock + 60_000).toISOString() } as never))).message).toContain('reason');
+    expect(
+      (
+        await err(
+          admin.tiers.setTemporaryLimit({
+            tier,
+            window: 'day',
+            limit: 1,
+            until: new Date(clock + 60_000).toISOString(),
+          } as never),
+        )
+      ).message,
+    ).toContain('reason');
   });
 
   it('pause denies at once, with Retry-After pointing at resumeAt; a scheduled resume happens by itself and is audited', async () => {
@@ -141,7 +187,12 @@ describe.each(TEST_PROVIDERS)('admission (%s)', (provider) => {
     expect((await err(op.tiers.pause({ tier } as never))).message).toContain('reason');
     await op.tiers.pause({ tier, reason: 'GPUs melting', resumeAt: new Date(clock + 600_000).toISOString() });
     const denied = await gw.admission.consume({ tier, subject: 'p' });
-    expect(denied).toMatchObject({ allowed: false, reason: 'tier_paused', retryAfterSeconds: 600, pauseReason: 'GPUs melting' });
+    expect(denied).toMatchObject({
+      allowed: false,
+      reason: 'tier_paused',
+      retryAfterSeconds: 600,
+      pauseReason: 'GPUs melting',
+    });
     const listed = (await admin.tiers.list()).tiers.find((t) => t.name === tier)!;
     expect(listed.paused).toBe(true);
     expect(listed.pause?.propagation?.appliedByAll).toBe(true);
@@ -159,17 +210,31 @@ describe.each(TEST_PROVIDERS)('admission (%s)', (provider) => {
   it('manual pause and resume', async () => {
     const tier = await tierWith({});
     await admin.tiers.pause({ tier, reason: 'maintenance' });
-    expect(await gw.admission.consume({ tier, subject: 'm' })).toMatchObject({ allowed: false, reason: 'tier_paused', retryAfterSeconds: null });
+    expect(await gw.admission.consume({ tier, subject: 'm' })).toMatchObject({
+      allowed: false,
+      reason: 'tier_paused',
+      retryAfterSeconds: null,
+    });
     await admin.tiers.resume({ tier, reason: 'done' });
-    expect(await gw.admission.consume({ tier, subject: 'm' })).toMatchObject({ allowed: true, limit: null, remaining: null });
+    expect(await gw.admission.consume({ tier, subject: 'm' })).toMatchObject({
+      allowed: true,
+      limit: null,
+      remaining: null,
+    });
     expect((await err(admin.tiers.resume({ tier }))).code).toBe('CONFLICT');
   });
 
   it('unknown and retired tiers are refused with unknown_tier', async () => {
-    expect(await gw.admission.consume({ tier: 'nope', subject: 'x' })).toMatchObject({ allowed: false, reason: 'unknown_tier' });
+    expect(await gw.admission.consume({ tier: 'nope', subject: 'x' })).toMatchObject({
+      allowed: false,
+      reason: 'unknown_tier',
+    });
     const tier = await tierWith({ day: 1 });
     await admin.tiers.update({ tier, retired: true, reason: 'sunset' });
-    expect(await gw.admission.consume({ tier, subject: 'x' })).toMatchObject({ allowed: false, reason: 'unknown_tier' });
+    expect(await gw.admission.consume({ tier, subject: 'x' })).toMatchObject({
+      allowed: false,
+      reason: 'unknown_tier',
+    });
   });
 
   it('bad input gets BAD_REQUEST naming the field and consumes nothing', async () => {

@@ -40,7 +40,14 @@ describe.each(TEST_PROVIDERS)('aggregated anonymous audit rows (%s)', (provider)
     const at = new Date(clock);
     await Promise.all(
       Array.from({ length: 200 }, () =>
-        recordAnonymousFailure({ db: h.db, action: 'auth.login_failed', target: 'root', reason: 'unknown user', ip: '10.9.0.1', at }),
+        recordAnonymousFailure({
+          db: h.db,
+          action: 'auth.login_failed',
+          target: 'root',
+          reason: 'unknown user',
+          ip: '10.9.0.1',
+          at,
+        }),
       ),
     );
     const found = await rows('auth.login_failed', 'root');
@@ -51,7 +58,9 @@ describe.each(TEST_PROVIDERS)('aggregated anonymous audit rows (%s)', (provider)
   it('200 parallel sign-ins from one IP: the checked failures and the throttled rest are one row each, 200 in all', async () => {
     const u = await makeCheapUser(h, 'viewer');
     const anon = await h.caller({ ip: '10.9.0.2' });
-    const codes = await Promise.all(Array.from({ length: 200 }, (_, i) => codeOf(anon.auth.login({ username: u.username, password: `guess ${i}` }))));
+    const codes = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => codeOf(anon.auth.login({ username: u.username, password: `guess ${i}` }))),
+    );
     expect(codes.filter((c) => c === 'UNAUTHORIZED')).toHaveLength(FREE_FAILURES_PER_USER_IP);
     const failed = await rows('auth.login_failed', u.username);
     const throttled = await rows('auth.login_throttled', u.username);
@@ -68,21 +77,49 @@ describe.each(TEST_PROVIDERS)('aggregated anonymous audit rows (%s)', (provider)
     // The enrollment secret is generated at the first enrollment; its own first-time race is not this test's.
     await h.services.enrollmentSecret();
     const codes = await Promise.all(
-      Array.from({ length: 200 }, () => codeOf(anon.agent.enroll({ enrollToken: 'not-the-secret', hostname: 'gpu-intruder' }))),
+      Array.from({ length: 200 }, () =>
+        codeOf(anon.agent.enroll({ enrollToken: 'not-the-secret', hostname: 'gpu-intruder' })),
+      ),
     );
     expect([...new Set(codes)]).toEqual(['UNAUTHORIZED']);
     const found = await rows('node.enroll_failed', 'gpu-intruder');
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({ count: 200, ip: '10.9.0.3', actorType: 'anonymous', reason: 'wrong enrollment token' });
+    expect(found[0]).toMatchObject({
+      count: 200,
+      ip: '10.9.0.3',
+      actorType: 'anonymous',
+      reason: 'wrong enrollment token',
+    });
   });
 
   it('a new window starts a new row; the row keeps the latest attempt time', async () => {
     const first = new Date(clock);
-    await recordAnonymousFailure({ db: h.db, action: 'auth.login_failed', target: 'windowed', reason: 'unknown user', ip: '10.9.0.4', at: first });
+    await recordAnonymousFailure({
+      db: h.db,
+      action: 'auth.login_failed',
+      target: 'windowed',
+      reason: 'unknown user',
+      ip: '10.9.0.4',
+      at: first,
+    });
     const later = new Date(clock + 60_000);
-    await recordAnonymousFailure({ db: h.db, action: 'auth.login_failed', target: 'windowed', reason: 'unknown user', ip: '10.9.0.4', at: later });
+    await recordAnonymousFailure({
+      db: h.db,
+      action: 'auth.login_failed',
+      target: 'windowed',
+      reason: 'unknown user',
+      ip: '10.9.0.4',
+      at: later,
+    });
     const next = new Date(clock + AGGREGATE_WINDOW_MS);
-    await recordAnonymousFailure({ db: h.db, action: 'auth.login_failed', target: 'windowed', reason: 'unknown user', ip: '10.9.0.4', at: next });
+    await recordAnonymousFailure({
+      db: h.db,
+      action: 'auth.login_failed',
+      target: 'windowed',
+      reason: 'unknown user',
+      ip: '10.9.0.4',
+      at: next,
+    });
     const found = await rows('auth.login_failed', 'windowed');
     expect(found.map((r) => [r.count, r.at.getTime()])).toEqual([
       [2, later.getTime()],
@@ -93,7 +130,14 @@ describe.each(TEST_PROVIDERS)('aggregated anonymous audit rows (%s)', (provider)
   it('one IP naming many usernames gets a bounded number of rows; the rest fold into its "*" row', async () => {
     const at = new Date(clock);
     for (let i = 0; i < MAX_TARGETS_PER_IP + 15; i++) {
-      await recordAnonymousFailure({ db: h.db, action: 'auth.login_failed', target: `spray-${i}`, reason: 'unknown user', ip: '10.9.0.5', at });
+      await recordAnonymousFailure({
+        db: h.db,
+        action: 'auth.login_failed',
+        target: `spray-${i}`,
+        reason: 'unknown user',
+        ip: '10.9.0.5',
+        at,
+      });
     }
     const found = await h.db.auditEvent.findMany({ where: { action: 'auth.login_failed', ip: '10.9.0.5' } });
     expect(found).toHaveLength(MAX_TARGETS_PER_IP + 1);
@@ -103,8 +147,17 @@ describe.each(TEST_PROVIDERS)('aggregated anonymous audit rows (%s)', (provider)
 
   it('aggregated rows past their retention are pruned; ordinary audit rows are kept', async () => {
     const old = new Date(clock - ANONYMOUS_AUDIT_RETENTION_MS - AGGREGATE_WINDOW_MS);
-    await recordAnonymousFailure({ db: h.db, action: 'node.enroll_failed', target: 'ancient', reason: 'wrong enrollment token', ip: '10.9.0.6', at: old });
-    await h.db.auditEvent.create({ data: { actorType: 'system', actorName: 'test', action: 'user.create', target: 'ancient', at: old } });
+    await recordAnonymousFailure({
+      db: h.db,
+      action: 'node.enroll_failed',
+      target: 'ancient',
+      reason: 'wrong enrollment token',
+      ip: '10.9.0.6',
+      at: old,
+    });
+    await h.db.auditEvent.create({
+      data: { actorType: 'system', actorName: 'test', action: 'user.create', target: 'ancient', at: old },
+    });
     await pruneAnonymousAudit(h.db, new Date(clock), true);
     expect(await rows('node.enroll_failed', 'ancient')).toHaveLength(0);
     expect(await rows('user.create', 'ancient')).toHaveLength(1);

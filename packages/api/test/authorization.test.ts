@@ -67,7 +67,18 @@ type TCallerKind =
   | 'node'
   | 'revoked-token';
 
-const CALLERS: TCallerKind[] = ['anonymous', 'viewer', 'operator', 'admin', 'token:viewer', 'token:operator', 'token:admin', 'token:gateway', 'node', 'revoked-token'];
+const CALLERS: TCallerKind[] = [
+  'anonymous',
+  'viewer',
+  'operator',
+  'admin',
+  'token:viewer',
+  'token:operator',
+  'token:admin',
+  'token:gateway',
+  'node',
+  'revoked-token',
+];
 
 function allowed(access: TAccess, caller: TCallerKind): boolean {
   if (caller === 'revoked-token') return false;
@@ -95,7 +106,9 @@ describe.each(TEST_PROVIDERS)('authorization matrix (%s)', (provider) => {
 
   it('declares on each procedure the access the table expects', () => {
     for (const path of procedures) {
-      const meta = (appRouter._def.procedures as unknown as Record<string, { _def: { meta?: { access?: TAccess } } }>)[path]!._def.meta;
+      const meta = (appRouter._def.procedures as unknown as Record<string, { _def: { meta?: { access?: TAccess } } }>)[
+        path
+      ]!._def.meta;
       expect(meta?.access, path).toBe(EXPECTED[path]);
     }
   });
@@ -117,7 +130,10 @@ describe.each(TEST_PROVIDERS)('authorization matrix (%s)', (provider) => {
         return { authorization: (await h.makeNodeToken()).token };
       case 'revoked-token': {
         const authorization = await h.makeToken('admin');
-        await h.db.apiToken.updateMany({ where: { revokedAt: null, name: 't-admin' }, data: { revokedAt: new Date() } });
+        await h.db.apiToken.updateMany({
+          where: { revokedAt: null, name: 't-admin' },
+          data: { revokedAt: new Date() },
+        });
         return { authorization };
       }
     }
@@ -138,7 +154,8 @@ describe.each(TEST_PROVIDERS)('authorization matrix (%s)', (provider) => {
         }
         const denied = code === 'UNAUTHORIZED' || code === 'FORBIDDEN';
         const expectAllowed = allowed(EXPECTED[path]!, caller);
-        if (expectAllowed === denied) mismatches.push(`${path}: expected ${expectAllowed ? 'allow' : 'deny'}, got ${code ?? 'ok'}`);
+        if (expectAllowed === denied)
+          mismatches.push(`${path}: expected ${expectAllowed ? 'allow' : 'deny'}, got ${code ?? 'ok'}`);
         if (code === 'INTERNAL_SERVER_ERROR' || code === 'NOT_TRPC') mismatches.push(`${path}: crashed (${code})`);
       }
       expect(mismatches).toEqual([]);

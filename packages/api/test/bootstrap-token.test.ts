@@ -16,7 +16,8 @@ describe.each(TEST_PROVIDERS)('COOLANT_ADMIN_TOKEN (%s)', (provider) => {
   });
   afterAll(() => h.close());
 
-  const me = async () => (await h.caller({ authorization: `Bearer ${SECRET}` })).auth.me().catch((e: { code: string }) => e.code);
+  const me = async () =>
+    (await h.caller({ authorization: `Bearer ${SECRET}` })).auth.me().catch((e: { code: string }) => e.code);
 
   it('is created once, and a revoked one stays revoked at the next start', async () => {
     expect(await ensureEnvAdminToken({ db: h.db, secret: SECRET })).toBe('created');
@@ -32,15 +33,24 @@ describe.each(TEST_PROVIDERS)('COOLANT_ADMIN_TOKEN (%s)', (provider) => {
     // A restart with the variable still set.
     expect(await ensureEnvAdminToken({ db: h.db, secret: SECRET })).toBe('revoked');
     expect(await me()).toBe('UNAUTHORIZED');
-    expect(await h.db.apiToken.findUniqueOrThrow({ where: { id: token.id } })).toMatchObject({ revokedBy: expect.any(String) });
+    expect(await h.db.apiToken.findUniqueOrThrow({ where: { id: token.id } })).toMatchObject({
+      revokedBy: expect.any(String),
+    });
     expect((await h.db.apiToken.findUniqueOrThrow({ where: { id: token.id } })).revokedAt).not.toBeNull();
   });
 
   it('two starts at once on one database make one token', async () => {
     const secret = `${SECRET}-concurrent`;
-    const results = await Promise.all([ensureEnvAdminToken({ db: h.db, secret }), ensureEnvAdminToken({ db: h.db, secret })]);
+    const results = await Promise.all([
+      ensureEnvAdminToken({ db: h.db, secret }),
+      ensureEnvAdminToken({ db: h.db, secret }),
+    ]);
     expect(results.sort()).toEqual(['created', 'present']);
-    expect(await h.db.apiToken.count({ where: { prefix: secret.slice(0, 7), name: 'COOLANT_ADMIN_TOKEN', fromEnv: true, revokedAt: null } })).toBe(1);
+    expect(
+      await h.db.apiToken.count({
+        where: { prefix: secret.slice(0, 7), name: 'COOLANT_ADMIN_TOKEN', fromEnv: true, revokedAt: null },
+      }),
+    ).toBe(1);
   });
 });
 

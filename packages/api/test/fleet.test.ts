@@ -28,10 +28,21 @@ describe.each(TEST_PROVIDERS)('fleet telemetry (%s)', (provider) => {
 
   it('stores a report: latest GPU state, raw samples and minute rollups; idle reads 0 and unknown reads null', async () => {
     const n = await node('h200-host');
-    const r = await n.api.agent.report({ intervalSeconds: 5, agentVersion: '0.1.0', samples: [sample(1, [gpu(0)], new Date(clock))] });
+    const r = await n.api.agent.report({
+      intervalSeconds: 5,
+      agentVersion: '0.1.0',
+      samples: [sample(1, [gpu(0)], new Date(clock))],
+    });
     expect(r).toEqual({ acceptedUpTo: 1, accepted: 1, duplicates: 0, gpuSamples: 1 });
     const detail = await admin.fleet.node({ id: n.nodeId });
-    expect(detail.gpus[0]).toMatchObject({ name: 'NVIDIA H200', pciBusId: '00000000:00:00.0', utilizationGpu: 0, memoryUsedMiB: 0, fanPercent: null, powerDrawW: 79.74 });
+    expect(detail.gpus[0]).toMatchObject({
+      name: 'NVIDIA H200',
+      pciBusId: '00000000:00:00.0',
+      utilizationGpu: 0,
+      memoryUsedMiB: 0,
+      fanPercent: null,
+      powerDrawW: 79.74,
+    });
     expect(detail.charts.hour[0]!.points).toHaveLength(1);
     expect(detail.status).toBe('online');
     const fleet = await admin.fleet.list();
@@ -42,9 +53,19 @@ describe.each(TEST_PROVIDERS)('fleet telemetry (%s)', (provider) => {
 
   it('a batch drained from a spool is stored once, oldest first, and a retry of it is a duplicate', async () => {
     const n = await node('spooler');
-    const batch = [3, 1, 2].map((seq) => sample(seq, [gpu(0, { utilizationGpu: seq * 10 })], new Date(clock + seq * 5000)));
-    expect(await n.api.agent.report({ intervalSeconds: 5, samples: batch })).toMatchObject({ acceptedUpTo: 3, accepted: 3, duplicates: 0 });
-    expect(await n.api.agent.report({ intervalSeconds: 5, samples: batch })).toMatchObject({ acceptedUpTo: 3, accepted: 0, duplicates: 3 });
+    const batch = [3, 1, 2].map((seq) =>
+      sample(seq, [gpu(0, { utilizationGpu: seq * 10 })], new Date(clock + seq * 5000)),
+    );
+    expect(await n.api.agent.report({ intervalSeconds: 5, samples: batch })).toMatchObject({
+      acceptedUpTo: 3,
+      accepted: 3,
+      duplicates: 0,
+    });
+    expect(await n.api.agent.report({ intervalSeconds: 5, samples: batch })).toMatchObject({
+      acceptedUpTo: 3,
+      accepted: 0,
+      duplicates: 3,
+    });
     const [a, b] = await Promise.all([
       n.api.agent.report({ intervalSeconds: 5, samples: [sample(4, [gpu(0)], new Date(clock + 20_000))] }),
       n.api.agent.report({ intervalSeconds: 5, samples: [sample(4, [gpu(0)], new Date(clock + 20_000))] }),
@@ -78,7 +99,10 @@ describe.each(TEST_PROVIDERS)('fleet telemetry (%s)', (provider) => {
     await n.api.agent.report({ intervalSeconds: 5, samples: [sample(2, [gpu(0)], new Date(clock))] });
     await h.services.fleet.evaluate();
     expect((await admin.fleet.list()).alerts.filter((a) => a.nodeId === n.nodeId)).toEqual([]);
-    expect((await admin.fleet.node({ id: n.nodeId })).alerts[0]).toMatchObject({ kind: 'node_offline', state: 'resolved' });
+    expect((await admin.fleet.node({ id: n.nodeId })).alerts[0]).toMatchObject({
+      kind: 'node_offline',
+      state: 'resolved',
+    });
   });
 
   it('a GPU at or above 85 °C for a minute fires gpu_hot; a missing GPU and a failing collector alert too', async () => {
@@ -87,7 +111,26 @@ describe.each(TEST_PROVIDERS)('fleet telemetry (%s)', (provider) => {
       n.api.agent.report({
         intervalSeconds: 5,
         samples: [
-          sample(seq, gpus, new Date(clock), failing ? { health: { ...sample(0, []).health, errors: ['nvidia-smi exited with 15: GPU is lost'], nvidiaSmi: { status: 'failed', exitCode: 15, message: 'GPU is lost', queriedFields: [], unsupportedFields: [] } } } : {}),
+          sample(
+            seq,
+            gpus,
+            new Date(clock),
+            failing
+              ? {
+                  health: {
+                    ...sample(0, []).health,
+                    errors: ['nvidia-smi exited with 15: GPU is lost'],
+                    nvidiaSmi: {
+                      status: 'failed',
+                      exitCode: 15,
+                      message: 'GPU is lost',
+                      queriedFields: [],
+                      unsupportedFields: [],
+                    },
+                  },
+                }
+              : {},
+          ),
         ],
       });
     await report(1, [gpu(0, { temperatureGpu: 91 }), gpu(1)]);
@@ -110,7 +153,10 @@ describe.each(TEST_PROVIDERS)('fleet telemetry (%s)', (provider) => {
 
   it('alert thresholds are editable by admins and audited', async () => {
     const rules = await admin.fleet.alertRules();
-    await admin.fleet.setAlertRules({ rules: { ...rules, gpuHot: { ...rules.gpuHot, temperatureC: 80 } }, reason: 'summer' });
+    await admin.fleet.setAlertRules({
+      rules: { ...rules, gpuHot: { ...rules.gpuHot, temperatureC: 80 } },
+      reason: 'summer',
+    });
     expect((await admin.fleet.alertRules()).gpuHot.temperatureC).toBe(80);
     await admin.fleet.setAlertRules({ rules });
     expect((await admin.audit.list({ action: 'alerts.' })).events[0]!.action).toBe('alerts.update_rules');
@@ -127,11 +173,16 @@ describe.each(TEST_PROVIDERS)('fleet telemetry (%s)', (provider) => {
 
   it('writes per-GPU Prometheus gauges, leaving unknown readings out', async () => {
     const n = await node('metrics-host');
-    await n.api.agent.report({ intervalSeconds: 5, samples: [sample(1, [gpu(0, { utilizationGpu: 0, temperatureMemory: null })], new Date(clock))] });
+    await n.api.agent.report({
+      intervalSeconds: 5,
+      samples: [sample(1, [gpu(0, { utilizationGpu: 0, temperatureMemory: null })], new Date(clock))],
+    });
     const m = new MetricsWriter();
     await writeFleetMetrics(h.services, m);
     const text = m.toString();
-    expect(text).toMatch(/coolant_gpu_utilization_percent\{node="metrics-host",node_id="[^"]+",gpu="0",model="NVIDIA H200",pci_bus="00000000:00:00.0"\} 0/);
+    expect(text).toMatch(
+      /coolant_gpu_utilization_percent\{node="metrics-host",node_id="[^"]+",gpu="0",model="NVIDIA H200",pci_bus="00000000:00:00.0"\} 0/,
+    );
     expect(text).not.toMatch(/coolant_gpu_memory_temperature_celsius\{node="metrics-host"/);
     expect(text).toMatch(/coolant_node_up\{node="metrics-host",node_id="[^"]+"\} 1/);
   });

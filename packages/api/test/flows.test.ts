@@ -45,8 +45,12 @@ describe.each(TEST_PROVIDERS)('auth, tokens, enrollment, audit (%s)', (provider)
 
   it('rejects a wrong password with 401 and audits it', async () => {
     const u = await h.makeUser('viewer');
-    expect(await codeOf((await h.caller()).auth.login({ username: u.username, password: 'wrong password!' }))).toBe('UNAUTHORIZED');
-    const events = await (await h.caller({ authorization: await h.makeToken('admin') })).audit.list({ action: 'auth.login_failed', target: u.username });
+    expect(await codeOf((await h.caller()).auth.login({ username: u.username, password: 'wrong password!' }))).toBe(
+      'UNAUTHORIZED',
+    );
+    const events = await (
+      await h.caller({ authorization: await h.makeToken('admin') })
+    ).audit.list({ action: 'auth.login_failed', target: u.username });
     expect(events.events).toHaveLength(1);
     expect(events.events[0]!.reason).toBe('wrong password');
   });
@@ -55,10 +59,18 @@ describe.each(TEST_PROVIDERS)('auth, tokens, enrollment, audit (%s)', (provider)
   it('rate-limits failed logins per username and IP; the right password from another IP still signs in', async () => {
     const u = await h.makeUser('viewer');
     for (let i = 0; i < FREE_FAILURES_PER_USER_IP; i++) {
-      expect(await codeOf((await h.caller({ ip: '10.0.0.1' })).auth.login({ username: u.username, password: 'nope nope nope' }))).toBe('UNAUTHORIZED');
+      expect(
+        await codeOf(
+          (await h.caller({ ip: '10.0.0.1' })).auth.login({ username: u.username, password: 'nope nope nope' }),
+        ),
+      ).toBe('UNAUTHORIZED');
     }
-    expect(await codeOf((await h.caller({ ip: '10.0.0.1' })).auth.login({ username: u.username, password: u.password }))).toBe('TOO_MANY_REQUESTS');
-    expect((await (await h.caller({ ip: '10.0.1.1' })).auth.login({ username: u.username, password: u.password })).user.role).toBe('viewer');
+    expect(
+      await codeOf((await h.caller({ ip: '10.0.0.1' })).auth.login({ username: u.username, password: u.password })),
+    ).toBe('TOO_MANY_REQUESTS');
+    expect(
+      (await (await h.caller({ ip: '10.0.1.1' })).auth.login({ username: u.username, password: u.password })).user.role,
+    ).toBe('viewer');
   });
 
   it('logout ends the session and is audited', async () => {
@@ -81,7 +93,9 @@ describe.each(TEST_PROVIDERS)('auth, tokens, enrollment, audit (%s)', (provider)
     const asToken = await h.caller({ authorization: `Bearer ${created.secret}` });
     expect(await asToken.auth.me()).toMatchObject({ kind: 'token', role: 'operator' });
     await admin.tokens.revoke({ id: created.id, reason: 'leaked' });
-    expect(await codeOf((await h.caller({ authorization: `Bearer ${created.secret}` })).fleet.list())).toBe('UNAUTHORIZED');
+    expect(await codeOf((await h.caller({ authorization: `Bearer ${created.secret}` })).fleet.list())).toBe(
+      'UNAUTHORIZED',
+    );
     const audit = await admin.audit.list({ target: created.id });
     expect(audit.events.map((e) => e.action).sort()).toEqual(['token.create', 'token.revoke']);
     expect(audit.events.find((e) => e.action === 'token.revoke')!.reason).toBe('leaked');
@@ -98,7 +112,9 @@ describe.each(TEST_PROVIDERS)('auth, tokens, enrollment, audit (%s)', (provider)
     const err = await admin.tokens.create({ name: '', role: 'root' as 'admin' }).catch((e: TRPCError) => e);
     expect(err).toBeInstanceOf(TRPCError);
     expect((err as TRPCError).code).toBe('BAD_REQUEST');
-    const unknown = await admin.tokens.create({ name: 'x', role: 'viewer', extra: 1 } as never).catch((e: TRPCError) => e);
+    const unknown = await admin.tokens
+      .create({ name: 'x', role: 'viewer', extra: 1 } as never)
+      .catch((e: TRPCError) => e);
     expect((unknown as TRPCError).code).toBe('BAD_REQUEST');
   });
 
@@ -143,7 +159,9 @@ describe.each(TEST_PROVIDERS)('auth, tokens, enrollment, audit (%s)', (provider)
   it('enrollment: the secret buys a node token that can only call agent.*; reports are deduplicated by seq; revocation locks it out', async () => {
     const admin = await h.caller({ authorization: await h.makeToken('admin') });
     const { enrollToken } = await admin.system.enrollment();
-    expect(await codeOf((await h.caller()).agent.enroll({ enrollToken: 'wrong', hostname: 'gpu-1' }))).toBe('UNAUTHORIZED');
+    expect(await codeOf((await h.caller()).agent.enroll({ enrollToken: 'wrong', hostname: 'gpu-1' }))).toBe(
+      'UNAUTHORIZED',
+    );
     const enrolled = await (await h.caller()).agent.enroll({ enrollToken, hostname: 'gpu-1', agentVersion: '0.1.0' });
     const node = await h.caller({ authorization: `Bearer ${enrolled.nodeToken}` });
     const report = (seq: number) => node.agent.report({ intervalSeconds: 5, samples: [sample(seq, [gpu(0)])] });
@@ -154,7 +172,14 @@ describe.each(TEST_PROVIDERS)('auth, tokens, enrollment, audit (%s)', (provider)
     const listed = (await admin.fleet.list()).nodes.find((n) => n.id === enrolled.nodeId)!;
     expect(listed).toMatchObject({ hostname: 'gpu-1', status: 'online', lastSeq: 2 });
     await admin.fleet.revokeNode({ id: enrolled.nodeId, reason: 'decommissioned' });
-    expect(await codeOf((await h.caller({ authorization: `Bearer ${enrolled.nodeToken}` })).agent.report({ intervalSeconds: 5, samples: [sample(3, [])] }))).toBe('UNAUTHORIZED');
+    expect(
+      await codeOf(
+        (await h.caller({ authorization: `Bearer ${enrolled.nodeToken}` })).agent.report({
+          intervalSeconds: 5,
+          samples: [sample(3, [])],
+        }),
+      ),
+    ).toBe('UNAUTHORIZED');
     const { enrollToken: rotated } = await admin.system.rotateEnrollment();
     expect(rotated).not.toBe(enrollToken);
     expect(await codeOf((await h.caller()).agent.enroll({ enrollToken, hostname: 'gpu-2' }))).toBe('UNAUTHORIZED');

@@ -21,7 +21,13 @@ function timedOut(seq: number, at: Date): TTelemetrySample {
       ...ok.health,
       errors: ['nvidia-smi --query-gpu timed out after 10000 ms; process group killed'],
       gpuCount: 0,
-      nvidiaSmi: { status: 'timeout', exitCode: null, message: 'timed out after 10000 ms', queriedFields: [], unsupportedFields: [] },
+      nvidiaSmi: {
+        status: 'timeout',
+        exitCode: null,
+        message: 'timed out after 10000 ms',
+        queriedFields: [],
+        unsupportedFields: [],
+      },
       timeouts: [{ part: 'nvidia-smi-query', afterMs: 10_000 }],
     },
   };
@@ -46,11 +52,31 @@ describe.each(TEST_PROVIDERS)('gpu_missing (%s)', (provider) => {
     let seq = 0;
     return {
       nodeId,
-      report: (indices: number[], over: Partial<TTelemetrySample> = {}) => api.agent.report({ intervalSeconds: 5, samples: [sample(++seq, indices.map((i) => gpu(i)), new Date(clock), over)] }),
+      report: (indices: number[], over: Partial<TTelemetrySample> = {}) =>
+        api.agent.report({
+          intervalSeconds: 5,
+          samples: [
+            sample(
+              ++seq,
+              indices.map((i) => gpu(i)),
+              new Date(clock),
+              over,
+            ),
+          ],
+        }),
       reportTimeout: () => api.agent.report({ intervalSeconds: 5, samples: [timedOut(++seq, new Date(clock))] }),
-      alerts: async () => (await admin.fleet.list()).alerts.filter((a) => a.nodeId === nodeId).map((a) => `${a.kind}:${a.gpuIndex ?? '-'}:${a.state}`).sort(),
-      listMissing: async () => (await admin.fleet.list()).nodes.find((x) => x.id === nodeId)!.gpus.filter((g) => g.missing).map((g) => g.index),
-      detailMissing: async () => (await admin.fleet.node({ id: nodeId })).gpus.filter((g) => g.missing).map((g) => g.index),
+      alerts: async () =>
+        (await admin.fleet.list()).alerts
+          .filter((a) => a.nodeId === nodeId)
+          .map((a) => `${a.kind}:${a.gpuIndex ?? '-'}:${a.state}`)
+          .sort(),
+      listMissing: async () =>
+        (await admin.fleet.list()).nodes
+          .find((x) => x.id === nodeId)!
+          .gpus.filter((g) => g.missing)
+          .map((g) => g.index),
+      detailMissing: async () =>
+        (await admin.fleet.node({ id: nodeId })).gpus.filter((g) => g.missing).map((g) => g.index),
     };
   }
 
@@ -123,7 +149,14 @@ describe.each(TEST_PROVIDERS)('gpu_missing (%s)', (provider) => {
     clock += 5_000;
     const empty = sample(0, []);
     await gone.report([]);
-    await sees.report([], { health: { ...empty.health, inventory: { status: 'ok', nvidiaControllers: 2, message: null }, inventoryMismatch: true, inventoryMismatchReason: 'lspci lists 2 NVIDIA controllers, nvidia-smi reports 0 GPUs' } });
+    await sees.report([], {
+      health: {
+        ...empty.health,
+        inventory: { status: 'ok', nvidiaControllers: 2, message: null },
+        inventoryMismatch: true,
+        inventoryMismatchReason: 'lspci lists 2 NVIDIA controllers, nvidia-smi reports 0 GPUs',
+      },
+    });
     await h.services.fleet.evaluate();
     expect(await gone.alerts()).toEqual([]);
     expect(await gone.listMissing()).toEqual([]);

@@ -5,8 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsole, trpc, type TConsoleProcess } from '../../../apps/console/test/support/console-process';
 import { gpu, sample } from './samples';
 
-type TGuard = { state: string; rules: { position: number }[]; leader: { instanceId: string; thisInstance: boolean; live: boolean } | null };
-type THistory = { events: { kind: string; step: number | null; tier: string | null; instanceId: string | null; dryRun: boolean }[] };
+type TGuard = {
+  state: string;
+  rules: { position: number }[];
+  leader: { instanceId: string; thisInstance: boolean; live: boolean } | null;
+};
+type THistory = {
+  events: { kind: string; step: number | null; tier: string | null; instanceId: string | null; dryRun: boolean }[];
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -55,13 +61,18 @@ describe.skipIf(!TEST_PROVIDERS.includes('postgresql'))('guard failover: two con
     // A node whose token we know, reporting hot GPUs every second to whichever console is alive.
     const db = createPrismaClient(resolveDbConfig({ databaseUrl: pg.url, dataDir: '/tmp' }));
     const secret = `cn_${randomBytes(16).toString('hex')}`;
-    await db.node.create({ data: { hostname: 'hot-node', tokenHash: createHash('sha256').update(secret).digest('hex') } });
+    await db.node.create({
+      data: { hostname: 'hot-node', tokenHash: createHash('sha256').update(secret).digest('hex') },
+    });
     await db.$disconnect();
     let seq = 0;
     feeder = (async () => {
       while (feeding) {
         seq++;
-        const body = { intervalSeconds: 1, samples: [sample(seq, [gpu(0, { temperatureGpu: 93 }), gpu(1, { temperatureGpu: 93 })], new Date())] };
+        const body = {
+          intervalSeconds: 1,
+          samples: [sample(seq, [gpu(0, { temperatureGpu: 93 }), gpu(1, { temperatureGpu: 93 })], new Date())],
+        };
         for (const c of consoles) {
           if (c.child.exitCode !== null || c.child.signalCode !== null) continue;
           const r = await trpc(c.url, 'agent.report', body, secret).catch(() => null);
@@ -99,9 +110,19 @@ describe.skipIf(!TEST_PROVIDERS.includes('postgresql'))('guard failover: two con
     await call(b, 'guard.arm', {});
 
     const leaderOf = async () => {
-      const views = await Promise.all(consoles.filter((c) => c.child.exitCode === null && c.child.signalCode === null).map(async (c) => ({ c, g: await call<TGuard>(c, 'guard.get', undefined, 'GET') })));
+      const views = await Promise.all(
+        consoles
+          .filter((c) => c.child.exitCode === null && c.child.signalCode === null)
+          .map(async (c) => ({ c, g: await call<TGuard>(c, 'guard.get', undefined, 'GET') })),
+      );
       const leaders = views.filter((v) => v.g.leader?.thisInstance && v.g.leader.live);
-      return leaders.length === 1 ? { console: leaders[0]!.c, instanceId: leaders[0]!.g.leader!.instanceId, position: leaders[0]!.g.rules[0]!.position } : null;
+      return leaders.length === 1
+        ? {
+            console: leaders[0]!.c,
+            instanceId: leaders[0]!.g.leader!.instanceId,
+            position: leaders[0]!.g.rules[0]!.position,
+          }
+        : null;
     };
     const first = await until('a leader and the first step', async () => {
       const l = await leaderOf();
@@ -115,10 +136,14 @@ describe.skipIf(!TEST_PROVIDERS.includes('postgresql'))('guard failover: two con
     await first.console.stop();
     const survivor = consoles.find((c) => c !== first.console)!;
 
-    const second = await until('the survivor to take over and finish the ladder', async () => {
-      const l = await leaderOf();
-      return l && l.console === survivor && l.position === 3 ? l : null;
-    }, 60_000);
+    const second = await until(
+      'the survivor to take over and finish the ladder',
+      async () => {
+        const l = await leaderOf();
+        return l && l.console === survivor && l.position === 3 ? l : null;
+      },
+      60_000,
+    );
     expect(second.instanceId).not.toBe(first.instanceId);
 
     const history = await call<THistory>(survivor, 'guard.history', { limit: 500 }, 'GET');
@@ -127,7 +152,12 @@ describe.skipIf(!TEST_PROVIDERS.includes('postgresql'))('guard failover: two con
     expect(steps.map((s) => s.step).sort()).toEqual([0, 1, 2]);
     expect(new Set(steps.map((s) => s.instanceId))).toEqual(new Set([first.instanceId, second.instanceId]));
     expect(history.events.filter((e) => e.kind === 'trip')).toHaveLength(1);
-    const audit = await call<{ events: { action: string; target: string; actorName: string }[] }>(survivor, 'audit.list', { limit: 200, actor: 'guard' }, 'GET');
+    const audit = await call<{ events: { action: string; target: string; actorName: string }[] }>(
+      survivor,
+      'audit.list',
+      { limit: 200, actor: 'guard' },
+      'GET',
+    );
     expect(audit.events.filter((e) => e.action === 'tier.pause' && e.target === 'fo-free')).toHaveLength(1);
     await call(survivor, 'guard.disarm', { restore: true });
   }, 180_000);

@@ -7,7 +7,11 @@ import { createHarness, type THarness } from './harness';
 import { gpu, sample } from './samples';
 
 type TCaller = Awaited<ReturnType<THarness['caller']>>;
-type THook = { headers: Record<string, string | string[] | undefined>; body: string; json: { id: string; text: string; event: string; rule: string | null; tier: string | null; signal: unknown } };
+type THook = {
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json: { id: string; text: string; event: string; rule: string | null; tier: string | null; signal: unknown };
+};
 
 describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
   let h: THarness;
@@ -108,7 +112,16 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
       if (temp) {
         for (const n of nodes) {
           n.seq++;
-          await n.api.agent.report({ intervalSeconds: 5, samples: [sample(n.seq, [gpu(0, { temperatureGpu: temp(t) }), gpu(1, { temperatureGpu: temp(t) })], new Date(clock))] });
+          await n.api.agent.report({
+            intervalSeconds: 5,
+            samples: [
+              sample(
+                n.seq,
+                [gpu(0, { temperatureGpu: temp(t) }), gpu(1, { temperatureGpu: temp(t) })],
+                new Date(clock),
+              ),
+            ],
+          });
         }
       }
       results.push(await h.services.guard.tick());
@@ -118,7 +131,11 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
 
   async function tierState(name: string) {
     const t = (await viewer.tiers.list()).tiers.find((x) => x.name === name)!;
-    return { paused: t.paused, pausedBy: t.pause?.by ?? null, dayLimit: t.limits.find((l) => l.window === 'day')!.temporary?.limit ?? null };
+    return {
+      paused: t.paused,
+      pausedBy: t.pause?.by ?? null,
+      dayLimit: t.limits.find((l) => l.window === 'day')!.temporary?.limit ?? null,
+    };
   }
 
   async function position() {
@@ -149,7 +166,11 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
     await run(120, () => 92);
     expect(await position()).toBe(3);
     const g = await viewer.guard.get();
-    expect(g.shed.map((s) => s.description)).toEqual([`limit ${free} to 3/day`, `pause ${free}`, `limit ${plus} to 20/day`]);
+    expect(g.shed.map((s) => s.description)).toEqual([
+      `limit ${free} to 3/day`,
+      `pause ${free}`,
+      `limit ${plus} to 20/day`,
+    ]);
     expect(g.rules[0]!.series.length).toBeGreaterThan(20);
 
     const audit = await viewer.audit.list({ limit: 50 });
@@ -174,7 +195,17 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
     expect((await viewer.guard.get()).shed).toEqual([]);
 
     const kinds = (await history()).map((e) => e.kind).reverse();
-    expect(kinds.filter((k) => ['trip', 'step', 'cooling', 'unstep', 'clear'].includes(k))).toEqual(['trip', 'step', 'step', 'step', 'cooling', 'unstep', 'unstep', 'unstep', 'clear']);
+    expect(kinds.filter((k) => ['trip', 'step', 'cooling', 'unstep', 'clear'].includes(k))).toEqual([
+      'trip',
+      'step',
+      'step',
+      'step',
+      'cooling',
+      'unstep',
+      'unstep',
+      'unstep',
+      'clear',
+    ]);
 
     await h.services.guard.flushWebhooks();
     const events = hooks.map((x) => x.json.event);
@@ -204,7 +235,16 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
       for (const n of nodes) {
         n.seq++;
         i++;
-        await n.api.agent.report({ intervalSeconds: 5, samples: [sample(n.seq, [gpu(0, { temperatureGpu: n === nodes[0] ? 92 : 60 }), gpu(1, { temperatureGpu: 60 + (i % 3) })], new Date(clock))] });
+        await n.api.agent.report({
+          intervalSeconds: 5,
+          samples: [
+            sample(
+              n.seq,
+              [gpu(0, { temperatureGpu: n === nodes[0] ? 92 : 60 }), gpu(1, { temperatureGpu: 60 + (i % 3) })],
+              new Date(clock),
+            ),
+          ],
+        });
       }
       await h.services.guard.tick();
     }
@@ -212,7 +252,7 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
     expect((await history(500)).length).toBe(before);
   });
 
-  it("operators win: a tier changed by hand in the last 30 min is left alone; a manual resume while tripped disarms that step until the signal clears", async () => {
+  it('operators win: a tier changed by hand in the last 30 min is left alone; a manual resume while tripped disarms that step until the signal clears', async () => {
     const free = `${prefix}-free`;
     const plus = `${prefix}-plus`;
     await configure({}, { tripWindowSeconds: 30 });
@@ -221,7 +261,10 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
     expect(await tierState(free)).toMatchObject({ paused: true, pausedBy: 'guard' });
     // An operator lets free back in while the fleet is still hot.
     await operator.tiers.resume({ tier: free, reason: 'VIP launch event' });
-    await h.db.auditEvent.updateMany({ where: { target: free, actorName: { not: 'guard' } }, data: { at: new Date(clock) } });
+    await h.db.auditEvent.updateMany({
+      where: { target: free, actorName: { not: 'guard' } },
+      data: { at: new Date(clock) },
+    });
     await run(10, () => 92);
     const g = await viewer.guard.get();
     expect(g.rules[0]!.ladder[1]!.taken).toMatchObject({ status: 'overridden' });
@@ -240,8 +283,17 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
 
     // Next heat wave: an operator set free's limit by hand 5 minutes ago; free's steps are skipped, plus is shed.
     clock += 3_600_000;
-    await operator.tiers.setTemporaryLimit({ tier: free, window: 'day', limit: 1, until: new Date(clock + 86_400_000).toISOString(), reason: 'by hand' });
-    await h.db.auditEvent.updateMany({ where: { target: free, actorName: { not: 'guard' } }, data: { at: new Date(clock - 300_000) } });
+    await operator.tiers.setTemporaryLimit({
+      tier: free,
+      window: 'day',
+      limit: 1,
+      until: new Date(clock + 86_400_000).toISOString(),
+      reason: 'by hand',
+    });
+    await h.db.auditEvent.updateMany({
+      where: { target: free, actorName: { not: 'guard' } },
+      data: { at: new Date(clock - 300_000) },
+    });
     await run(100, () => 92);
     expect(await position()).toBe(3);
     const taken = (await viewer.guard.get()).rules[0]!.ladder.map((s) => s.taken?.status);
@@ -261,7 +313,9 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
     expect(steps.length).toBeGreaterThanOrEqual(3);
     expect(steps.every((e) => e.dryRun && e.message.startsWith('[dry run]'))).toBe(true);
     expect((await viewer.guard.get()).shed).toEqual([]);
-    expect((await viewer.audit.list({ limit: 50 })).events.filter((e) => e.action === 'guard.dry_run_step').length).toBeGreaterThanOrEqual(3);
+    expect(
+      (await viewer.audit.list({ limit: 50 })).events.filter((e) => e.action === 'guard.dry_run_step').length,
+    ).toBeGreaterThanOrEqual(3);
   });
 
   it('no telemetry: holds (neither hot nor cool), raises an alert, and resumes deciding when data is back', async () => {
@@ -276,7 +330,9 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
     expect(g.rules[0]!.position).toBe(1);
     const holds = (await history()).filter((e) => e.kind === 'hold');
     expect(holds).toHaveLength(1);
-    expect((await viewer.audit.list({ limit: 50 })).events.some((e) => e.action === 'guard.hold' && e.actorName === 'guard')).toBe(true);
+    expect(
+      (await viewer.audit.list({ limit: 50 })).events.some((e) => e.action === 'guard.hold' && e.actorName === 'guard'),
+    ).toBe(true);
     await h.services.guard.flushWebhooks();
     expect(hooks.some((x) => x.json.event === 'hold')).toBe(true);
     // Data back and cool: the streak starts again from scratch; 120 s clear window.
@@ -304,18 +360,24 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
 
   it('the drill: a dry run through the deciding instance, and a live pause and resume of a tier, with its figures stored', async () => {
     await configure();
-    const [dry] = await Promise.all([admin.guard.drill({}), (async () => {
-      await new Promise((r) => setTimeout(r, 50));
-      await h.services.guard.tick();
-    })()]);
+    const [dry] = await Promise.all([
+      admin.guard.drill({}),
+      (async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        await h.services.guard.tick();
+      })(),
+    ]);
     expect(dry).toMatchObject({ state: 'done', live: false, instances: 1 });
     expect(dry.decisionMs).not.toBeNull();
     expect(dry.propagationMs).not.toBeNull();
     const tier = `${prefix}-plus`;
-    const [live] = await Promise.all([admin.guard.drill({ live: true, tier }), (async () => {
-      await new Promise((r) => setTimeout(r, 50));
-      await h.services.guard.tick();
-    })()]);
+    const [live] = await Promise.all([
+      admin.guard.drill({ live: true, tier }),
+      (async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        await h.services.guard.tick();
+      })(),
+    ]);
     expect(live).toMatchObject({ state: 'done', live: true, tier });
     expect(await tierState(tier)).toMatchObject({ paused: false });
     const audit = (await viewer.audit.list({ limit: 20 })).events;
@@ -330,11 +392,22 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
     expect(await position()).toBe(3);
     await expect(viewer.guard.disarm({})).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(operator.guard.update({ config: {} })).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(admin.guard.update({ config: { rules: [{ id: 'x', signal: 'p90_temperature', trip: 80, clear: 90, ladder: [{ tier: 'free', action: 'pause' }] }] } })).rejects.toMatchObject({
+    await expect(
+      admin.guard.update({
+        config: {
+          rules: [
+            { id: 'x', signal: 'p90_temperature', trip: 80, clear: 90, ladder: [{ tier: 'free', action: 'pause' }] },
+          ],
+        },
+      }),
+    ).rejects.toMatchObject({
       code: 'BAD_REQUEST',
       message: expect.stringContaining('clear must be below trip'),
     });
-    await expect(admin.guard.update({ config: { rules: [] } })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('has shed load') });
+    await expect(admin.guard.update({ config: { rules: [] } })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('has shed load'),
+    });
     const r = await operator.guard.disarm({ reason: 'done' });
     expect(r.restored).toHaveLength(3);
     expect(await tierState(`${prefix}-free`)).toEqual({ paused: false, pausedBy: null, dayLimit: null });

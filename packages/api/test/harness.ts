@@ -16,7 +16,11 @@ export type THarness = {
   /** Set-Cookie headers written by the last context built with `request`. */
   cookies: string[];
   request(opts?: { authorization?: string | null; cookie?: string | null; ip?: string }): Promise<TContext>;
-  caller(opts?: { authorization?: string | null; cookie?: string | null; ip?: string }): Promise<ReturnType<typeof createCaller>>;
+  caller(opts?: {
+    authorization?: string | null;
+    cookie?: string | null;
+    ip?: string;
+  }): Promise<ReturnType<typeof createCaller>>;
   makeUser(role: TRole, password?: string): Promise<{ id: string; username: string; password: string }>;
   /** A live session cookie value for a new user of this role (no scrypt, fast). */
   sessionFor(role: TRole): Promise<string>;
@@ -25,7 +29,10 @@ export type THarness = {
   close(): Promise<void>;
 };
 
-export async function createHarness(provider: TDbProvider, opts: { now?: () => Date; background?: boolean } = {}): Promise<THarness> {
+export async function createHarness(
+  provider: TDbProvider,
+  opts: { now?: () => Date; background?: boolean } = {},
+): Promise<THarness> {
   const testDb = await createTestDb(provider);
   const db = testDb.db;
   const services = await startServices({
@@ -65,12 +72,16 @@ export async function createHarness(provider: TDbProvider, opts: { now?: () => D
       const username = `${role}-${randomBytes(4).toString('hex')}`;
       const user = await db.user.create({ data: { username, role, passwordHash: 'x' } });
       const secret = newSecret('cs');
-      await db.session.create({ data: { id: sha256(secret), userId: user.id, expiresAt: new Date(Date.now() + 3_600_000) } });
+      await db.session.create({
+        data: { id: sha256(secret), userId: user.id, expiresAt: new Date(Date.now() + 3_600_000) },
+      });
       return `coolant_session=${secret}`;
     },
     async makeToken(role: TRole | 'gateway') {
       const secret = newSecret('ct');
-      await db.apiToken.create({ data: { name: `t-${role}`, role, tokenHash: sha256(secret), prefix: secret.slice(0, 7) } });
+      await db.apiToken.create({
+        data: { name: `t-${role}`, role, tokenHash: sha256(secret), prefix: secret.slice(0, 7) },
+      });
       return `Bearer ${secret}`;
     },
     async makeNodeToken(hostname = 'gpu-test') {

@@ -31,12 +31,28 @@ describe.each(TEST_PROVIDERS)('agent.report with 64-bit numbers (%s)', (provider
     expect(await n.api.agent.sequence()).toEqual({ acceptedUpTo: 0 });
     const seq = 2 ** 40 + 7;
     const ecc = 2 ** 33 + 1;
-    const first = sample(seq, [gpu(0, { eccCorrected: ecc, eccUncorrected: 2 ** 31 })], new Date(T0), { spoolDropped: 2 ** 32 });
-    expect(await n.api.agent.report({ intervalSeconds: 5, samples: [first] })).toEqual({ acceptedUpTo: seq, accepted: 1, duplicates: 0, gpuSamples: 1 });
+    const first = sample(seq, [gpu(0, { eccCorrected: ecc, eccUncorrected: 2 ** 31 })], new Date(T0), {
+      spoolDropped: 2 ** 32,
+    });
+    expect(await n.api.agent.report({ intervalSeconds: 5, samples: [first] })).toEqual({
+      acceptedUpTo: seq,
+      accepted: 1,
+      duplicates: 0,
+      gpuSamples: 1,
+    });
     // A retry is a duplicate: the stored seq compares equal to the one sent, whatever its type on the wire.
-    expect(await n.api.agent.report({ intervalSeconds: 5, samples: [first] })).toMatchObject({ acceptedUpTo: seq, accepted: 0, duplicates: 1 });
+    expect(await n.api.agent.report({ intervalSeconds: 5, samples: [first] })).toMatchObject({
+      acceptedUpTo: seq,
+      accepted: 0,
+      duplicates: 1,
+    });
     const next = sample(seq + 1, [gpu(0, { eccCorrected: ecc + 1 })], new Date(T0 + 5_000), { spoolDropped: 2 ** 32 });
-    expect(await n.api.agent.report({ intervalSeconds: 5, samples: [next] })).toEqual({ acceptedUpTo: seq + 1, accepted: 1, duplicates: 0, gpuSamples: 1 });
+    expect(await n.api.agent.report({ intervalSeconds: 5, samples: [next] })).toEqual({
+      acceptedUpTo: seq + 1,
+      accepted: 1,
+      duplicates: 0,
+      gpuSamples: 1,
+    });
     expect(await n.api.agent.sequence()).toEqual({ acceptedUpTo: seq + 1 });
 
     const stored = await h.db.node.findUniqueOrThrow({ where: { id: n.nodeId } });
@@ -54,7 +70,12 @@ describe.each(TEST_PROVIDERS)('agent.report with 64-bit numbers (%s)', (provider
   it('accepts the largest sequence a spool can hand out', async () => {
     const n = await node('max-seq');
     const seq = Number.MAX_SAFE_INTEGER;
-    expect(await n.api.agent.report({ intervalSeconds: 5, samples: [sample(seq - 1, [gpu(0)], new Date(T0)), sample(seq, [gpu(0)], new Date(T0 + 5_000))] })).toMatchObject({ acceptedUpTo: seq, accepted: 2 });
+    expect(
+      await n.api.agent.report({
+        intervalSeconds: 5,
+        samples: [sample(seq - 1, [gpu(0)], new Date(T0)), sample(seq, [gpu(0)], new Date(T0 + 5_000))],
+      }),
+    ).toMatchObject({ acceptedUpTo: seq, accepted: 2 });
     expect(await n.api.agent.sequence()).toEqual({ acceptedUpTo: seq });
   });
 
@@ -67,6 +88,9 @@ describe.each(TEST_PROVIDERS)('agent.report with 64-bit numbers (%s)', (provider
     expect((e as TRPCError).code).toBe('BAD_REQUEST');
     expect((e as TRPCError).message).toBe('samples.1.gpus: duplicate GPU index 2');
     expect(await n.api.agent.sequence()).toEqual({ acceptedUpTo: 0 });
-    expect(await n.api.agent.report({ intervalSeconds: 5, samples: [good] })).toMatchObject({ acceptedUpTo: 1, accepted: 1 });
+    expect(await n.api.agent.report({ intervalSeconds: 5, samples: [good] })).toMatchObject({
+      acceptedUpTo: 1,
+      accepted: 1,
+    });
   });
 });

@@ -28,7 +28,11 @@ async function outcome(p: Promise<unknown>): Promise<TOutcome> {
   } catch (e) {
     if (!(e instanceof TRPCError)) throw e;
     const details = (e.cause as { details?: { retryAfterSeconds?: number } } | undefined)?.details;
-    return { code: e.code, message: e.message, ...(details?.retryAfterSeconds !== undefined ? { retryAfterSeconds: details.retryAfterSeconds } : {}) };
+    return {
+      code: e.code,
+      message: e.message,
+      ...(details?.retryAfterSeconds !== undefined ? { retryAfterSeconds: details.retryAfterSeconds } : {}),
+    };
   }
 }
 
@@ -41,7 +45,8 @@ describe.each(TEST_PROVIDERS)('login throttling (%s)', (provider) => {
   });
   afterAll(() => h.close());
 
-  const attempt = async (username: string, password: string, ip: string) => outcome((await h.caller({ ip })).auth.login({ username, password }));
+  const attempt = async (username: string, password: string, ip: string) =>
+    outcome((await h.caller({ ip })).auth.login({ username, password }));
 
   it('the right password from a fresh IP signs in after 50 failures from another IP', async () => {
     const u = await makeCheapUser(h, 'admin');
@@ -56,19 +61,24 @@ describe.each(TEST_PROVIDERS)('login throttling (%s)', (provider) => {
 
   it('a parallel burst of 20 wrong guesses from one IP gets exactly the budget of password checks', async () => {
     const u = await makeCheapUser(h, 'viewer');
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(u.username, `burst ${i}`, '10.2.0.1')));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => attempt(u.username, `burst ${i}`, '10.2.0.1')),
+    );
     expect(results.filter((r) => r.code === 'UNAUTHORIZED')).toHaveLength(FREE_FAILURES_PER_USER_IP);
     expect(results.filter((r) => r.code === 'TOO_MANY_REQUESTS')).toHaveLength(20 - FREE_FAILURES_PER_USER_IP);
     const row = await h.db.loginThrottle.findUnique({ where: { key: userIpKey(u.username, '10.2.0.1') } });
     expect(row?.failures).toBe(FREE_FAILURES_PER_USER_IP);
     // The per-username counter counts only the guesses that were checked.
-    expect((await h.db.loginThrottle.findUnique({ where: { key: userKey(u.username) } }))?.failures).toBe(FREE_FAILURES_PER_USER_IP);
+    expect((await h.db.loginThrottle.findUnique({ where: { key: userKey(u.username) } }))?.failures).toBe(
+      FREE_FAILURES_PER_USER_IP,
+    );
   });
 
   it('backoff doubles with each further failure, refusals do not extend it, and the answer says how long to wait', async () => {
     const u = await makeCheapUser(h, 'viewer');
     const ip = '10.3.0.1';
-    for (let i = 0; i < FREE_FAILURES_PER_USER_IP; i++) expect((await attempt(u.username, 'nope nope', ip)).code).toBe('UNAUTHORIZED');
+    for (let i = 0; i < FREE_FAILURES_PER_USER_IP; i++)
+      expect((await attempt(u.username, 'nope nope', ip)).code).toBe('UNAUTHORIZED');
     const waits: number[] = [];
     for (let step = 0; step < 4; step++) {
       const refused = await attempt(u.username, 'nope nope', ip);
@@ -100,17 +110,28 @@ describe.each(TEST_PROVIDERS)('login throttling (%s)', (provider) => {
   it('spaces around the username do not buy a fresh budget', async () => {
     const u = await makeCheapUser(h, 'viewer');
     const ip = '10.5.0.1';
-    for (let i = 0; i < FREE_FAILURES_PER_USER_IP; i++) expect((await attempt(u.username, 'nope nope', ip)).code).toBe('UNAUTHORIZED');
+    for (let i = 0; i < FREE_FAILURES_PER_USER_IP; i++)
+      expect((await attempt(u.username, 'nope nope', ip)).code).toBe('UNAUTHORIZED');
     expect((await attempt(`  ${u.username} `, u.password, ip)).code).toBe('TOO_MANY_REQUESTS');
     // Straight to the domain function too (the router trims, the domain does not rely on it).
-    const direct = login({ db: h.db, provider, username: `\t${u.username} `, password: u.password, ip, userAgent: null, now: new Date(clock) });
+    const direct = login({
+      db: h.db,
+      provider,
+      username: `\t${u.username} `,
+      password: u.password,
+      ip,
+      userAgent: null,
+      now: new Date(clock),
+    });
     await expect(direct).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
   });
 
   it('a username under a distributed attack is slowed, never refused, for an IP that has not failed', async () => {
     const u = await makeCheapUser(h, 'admin');
     // As if 60 addresses had each failed once on this username in this window.
-    await h.db.loginThrottle.create({ data: { key: userKey(u.username), failures: 60, windowStart: new Date(clock), updatedAt: new Date(clock) } });
+    await h.db.loginThrottle.create({
+      data: { key: userKey(u.username), failures: 60, windowStart: new Date(clock), updatedAt: new Date(clock) },
+    });
     const started = Date.now();
     expect(await attempt(u.username, u.password, '10.6.0.99')).toEqual({ code: null });
     const took = Date.now() - started;
@@ -120,28 +141,41 @@ describe.each(TEST_PROVIDERS)('login throttling (%s)', (provider) => {
 
   it('idle rows are pruned', async () => {
     const old = new Date(clock - LOGIN_WINDOW_MS - 60_000);
-    await h.db.loginThrottle.create({ data: { key: 'ui:ghost|10.7.0.1', failures: 3, windowStart: old, updatedAt: old } });
+    await h.db.loginThrottle.create({
+      data: { key: 'ui:ghost|10.7.0.1', failures: 3, windowStart: old, updatedAt: old },
+    });
     await attempt('someone', 'nope nope', '10.7.0.2');
     await pruneLoginThrottle({ db: h.db, provider }, new Date(clock), true);
     expect(await h.db.loginThrottle.findUnique({ where: { key: 'ui:ghost|10.7.0.1' } })).toBeNull();
     expect(await h.db.loginThrottle.findUnique({ where: { key: userIpKey('someone', '10.7.0.2') } })).not.toBeNull();
   });
 
-  it.runIf(provider === 'postgresql')('two console instances sharing PostgreSQL share one budget under a parallel burst', async () => {
-    const u = await makeCheapUser(h, 'viewer');
-    const other = createPrismaClient(h.testDb.config);
-    try {
-      const now = new Date(clock);
-      const results = await Promise.allSettled(
-        Array.from({ length: 20 }, (_, i) =>
-          login({ db: i % 2 ? other : h.db, provider, username: u.username, password: `two ${i}`, ip: '10.8.0.1', userAgent: null, now }),
-        ),
-      );
-      const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'OK'));
-      expect(codes.filter((c) => c === 'UNAUTHORIZED')).toHaveLength(FREE_FAILURES_PER_USER_IP);
-      expect(codes.filter((c) => c === 'TOO_MANY_REQUESTS')).toHaveLength(20 - FREE_FAILURES_PER_USER_IP);
-    } finally {
-      await other.$disconnect();
-    }
-  });
+  it.runIf(provider === 'postgresql')(
+    'two console instances sharing PostgreSQL share one budget under a parallel burst',
+    async () => {
+      const u = await makeCheapUser(h, 'viewer');
+      const other = createPrismaClient(h.testDb.config);
+      try {
+        const now = new Date(clock);
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, i) =>
+            login({
+              db: i % 2 ? other : h.db,
+              provider,
+              username: u.username,
+              password: `two ${i}`,
+              ip: '10.8.0.1',
+              userAgent: null,
+              now,
+            }),
+          ),
+        );
+        const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'OK'));
+        expect(codes.filter((c) => c === 'UNAUTHORIZED')).toHaveLength(FREE_FAILURES_PER_USER_IP);
+        expect(codes.filter((c) => c === 'TOO_MANY_REQUESTS')).toHaveLength(20 - FREE_FAILURES_PER_USER_IP);
+      } finally {
+        await other.$disconnect();
+      }
+    },
+  );
 });

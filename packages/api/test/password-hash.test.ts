@@ -10,7 +10,9 @@ import { createHarness, type THarness } from './harness';
 async function legacyHash(password: string): Promise<string> {
   const salt = randomBytes(16);
   const key = await new Promise<Buffer>((resolve, reject) =>
-    scrypt(password, salt, 32, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }, (e, k) => (e ? reject(e) : resolve(k))),
+    scrypt(password, salt, 32, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }, (e, k) =>
+      e ? reject(e) : resolve(k),
+    ),
   );
   return ['scrypt', 32768, 8, 1, salt.toString('base64'), key.toString('base64')].join('$');
 }
@@ -44,13 +46,17 @@ describe.each(TEST_PROVIDERS)('re-hash at sign-in (%s)', (provider) => {
   });
   afterAll(() => h.close());
 
-  it('an old-parameter hash signs in and is re-hashed with today\'s parameters', async () => {
+  it("an old-parameter hash signs in and is re-hashed with today's parameters", async () => {
     const old = await legacyHash('legacy password 1');
-    const user = await h.db.user.create({ data: { username: `legacy-${randomBytes(3).toString('hex')}`, role: 'viewer', passwordHash: old } });
+    const user = await h.db.user.create({
+      data: { username: `legacy-${randomBytes(3).toString('hex')}`, role: 'viewer', passwordHash: old },
+    });
     await (await h.caller()).auth.login({ username: user.username, password: 'legacy password 1' });
     const after = await h.db.user.findUniqueOrThrow({ where: { id: user.id } });
     expect(after.passwordHash).not.toBe(old);
-    expect(after.passwordHash.startsWith(`scrypt$${SCRYPT_PARAMS.N}$${SCRYPT_PARAMS.r}$${SCRYPT_PARAMS.p}$`)).toBe(true);
+    expect(after.passwordHash.startsWith(`scrypt$${SCRYPT_PARAMS.N}$${SCRYPT_PARAMS.r}$${SCRYPT_PARAMS.p}$`)).toBe(
+      true,
+    );
     // The new hash is the same password, and is not re-hashed again.
     await (await h.caller()).auth.login({ username: user.username, password: 'legacy password 1' });
     expect((await h.db.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash).toBe(after.passwordHash);

@@ -28,12 +28,24 @@ export function gpu(index: number, over: Partial<TGpuSample> = {}): TGpuSample {
 }
 
 /** A valid telemetry sample as the agent sends it. */
-export function sample(seq: number, gpus: TGpuSample[], at = new Date(), over: Partial<TTelemetrySample> = {}): TTelemetrySample {
+export function sample(
+  seq: number,
+  gpus: TGpuSample[],
+  at = new Date(),
+  over: Partial<TTelemetrySample> = {},
+): TTelemetrySample {
   return {
     seq,
     collectedAt: at.toISOString(),
     spoolDropped: 0,
-    host: { hostname: 'gpu-1', cpuLoadPercent: 12.5, memUsedBytes: 8e9, memTotalBytes: 64e9, os: null, gpuInventory: null },
+    host: {
+      hostname: 'gpu-1',
+      cpuLoadPercent: 12.5,
+      memUsedBytes: 8e9,
+      memTotalBytes: 64e9,
+      os: null,
+      gpuInventory: null,
+    },
     gpus,
     health: {
       durationMs: 40,

@@ -52,7 +52,18 @@ describe.each(TEST_PROVIDERS)('smoke job long polls (%s)', (provider) => {
   /** What another instance's smoke.run leaves behind: a queued row, with no wake-up here. */
   async function queue(nodeId: string, prompt = 'OK') {
     return h.db.smokeRun.create({
-      data: { batchId: 'b_test', target: nodeId, nodeId, prompt, seed: 1n, width: 28, height: 18, state: 'queued', createdBy: 'test', timeoutAt: new Date(Date.now() + 60_000) },
+      data: {
+        batchId: 'b_test',
+        target: nodeId,
+        nodeId,
+        prompt,
+        seed: 1n,
+        width: 28,
+        height: 18,
+        state: 'queued',
+        createdBy: 'test',
+        timeoutAt: new Date(Date.now() + 60_000),
+      },
     });
   }
 
@@ -109,10 +120,19 @@ describe.each(TEST_PROVIDERS)('smoke job long polls (%s)', (provider) => {
     // A tick of a minute: only the wake-up can deliver within the test.
     const { smoke } = instance({ tickMs: 60_000 });
     const n = await h.makeNodeToken('wake');
-    await (await h.caller({ authorization: n.token })).agent.report({ intervalSeconds: 5, samples: [sample(1, [gpu(0)])] });
+    await (
+      await h.caller({ authorization: n.token })
+    ).agent.report({ intervalSeconds: 5, samples: [sample(1, [gpu(0)])] });
     const poll = smoke.nextJob(n.nodeId, 30_000);
     await until(() => smoke.waiters.size === 1);
-    const { runs } = await smoke.run({ actor, ip: null, target: n.nodeId, prompt: 'WAKE', seed: 3, timeoutSeconds: 30 });
+    const { runs } = await smoke.run({
+      actor,
+      ip: null,
+      target: n.nodeId,
+      prompt: 'WAKE',
+      seed: 3,
+      timeoutSeconds: 30,
+    });
     expect(await poll).toMatchObject({ id: runs[0]!.id, prompt: 'WAKE', seed: 3 });
     expect(smoke.waiters.size).toBe(0);
   });
@@ -135,36 +155,53 @@ describe.each(TEST_PROVIDERS)('smoke job long polls (%s)', (provider) => {
     await h.db.smokeRun.update({ where: { id: run.id }, data: { state: 'failed' } });
   });
 
-  it.runIf(provider === 'postgresql')('two instances: a job made on A is claimed once, by the node waiting on B', async () => {
-    const A = instance();
-    const B = instance();
-    const n = await h.makeNodeToken('two');
-    await (await h.caller({ authorization: n.token })).agent.report({ intervalSeconds: 5, samples: [sample(1, [gpu(0)])] });
-    const onB = B.smoke.nextJob(n.nodeId, 30_000);
-    await until(() => B.smoke.waiters.size === 1);
-    const { runs } = await A.smoke.run({ actor, ip: null, target: n.nodeId, prompt: 'A2B', seed: 5, timeoutSeconds: 30 });
-    expect(await onB).toMatchObject({ id: runs[0]!.id, prompt: 'A2B' });
-    expect((await h.db.smokeRun.findUniqueOrThrow({ where: { id: runs[0]!.id } })).state).toBe('running');
-  });
+  it.runIf(provider === 'postgresql')(
+    'two instances: a job made on A is claimed once, by the node waiting on B',
+    async () => {
+      const A = instance();
+      const B = instance();
+      const n = await h.makeNodeToken('two');
+      await (
+        await h.caller({ authorization: n.token })
+      ).agent.report({ intervalSeconds: 5, samples: [sample(1, [gpu(0)])] });
+      const onB = B.smoke.nextJob(n.nodeId, 30_000);
+      await until(() => B.smoke.waiters.size === 1);
+      const { runs } = await A.smoke.run({
+        actor,
+        ip: null,
+        target: n.nodeId,
+        prompt: 'A2B',
+        seed: 5,
+        timeoutSeconds: 30,
+      });
+      expect(await onB).toMatchObject({ id: runs[0]!.id, prompt: 'A2B' });
+      expect((await h.db.smokeRun.findUniqueOrThrow({ where: { id: runs[0]!.id } })).state).toBe('running');
+    },
+  );
 
-  it.runIf(provider === 'postgresql')('two instances racing for the same nodes: every job is handed out exactly once', async () => {
-    const A = instance();
-    const B = instance();
-    const ids = await nodes(30, 'race');
-    const abort = controller();
-    const got: { nodeId: string; job: TSmokeJob }[] = [];
-    const polls = ids.flatMap((id) =>
-      [A.smoke, B.smoke].map((s) => s.nextJob(id, 30_000, abort.signal).then((job) => void (job && got.push({ nodeId: id, job })))),
-    );
-    await until(() => A.smoke.waiters.size === 30 && B.smoke.waiters.size === 30);
-    const made = [];
-    for (const id of ids) made.push({ nodeId: id, id: (await queue(id)).id });
-    await until(() => got.length >= 30, 5_000);
-    await new Promise((r) => setTimeout(r, 600));
-    abort.abort();
-    await Promise.all(polls);
-    expect(got.map((g) => g.job.id).sort()).toEqual(made.map((m) => m.id).sort());
-    for (const g of got) expect(made.find((m) => m.id === g.job.id)!.nodeId).toBe(g.nodeId);
-    expect(A.smoke.waiters.size + B.smoke.waiters.size).toBe(0);
-  });
+  it.runIf(provider === 'postgresql')(
+    'two instances racing for the same nodes: every job is handed out exactly once',
+    async () => {
+      const A = instance();
+      const B = instance();
+      const ids = await nodes(30, 'race');
+      const abort = controller();
+      const got: { nodeId: string; job: TSmokeJob }[] = [];
+      const polls = ids.flatMap((id) =>
+        [A.smoke, B.smoke].map((s) =>
+          s.nextJob(id, 30_000, abort.signal).then((job) => void (job && got.push({ nodeId: id, job }))),
+        ),
+      );
+      await until(() => A.smoke.waiters.size === 30 && B.smoke.waiters.size === 30);
+      const made = [];
+      for (const id of ids) made.push({ nodeId: id, id: (await queue(id)).id });
+      await until(() => got.length >= 30, 5_000);
+      await new Promise((r) => setTimeout(r, 600));
+      abort.abort();
+      await Promise.all(polls);
+      expect(got.map((g) => g.job.id).sort()).toEqual(made.map((m) => m.id).sort());
+      for (const g of got) expect(made.find((m) => m.id === g.job.id)!.nodeId).toBe(g.nodeId);
+      expect(A.smoke.waiters.size + B.smoke.waiters.size).toBe(0);
+    },
+  );
 });

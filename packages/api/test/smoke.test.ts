@@ -44,20 +44,47 @@ describe('smoke tests', () => {
     const { job } = await api.agent.nextJob({ waitMs: 5_000 });
     expect(job).not.toBeNull();
     const rows: { y: number; data: string }[] = [];
-    const result = generate({ prompt: job!.prompt, seed: job!.seed, width: job!.width, height: job!.height }, (y, row) => rows.push({ y, data: Buffer.from(row).toString('base64') }));
+    const result = generate(
+      { prompt: job!.prompt, seed: job!.seed, width: job!.width, height: job!.height },
+      (y, row) => rows.push({ y, data: Buffer.from(row).toString('base64') }),
+    );
     if (tamper) {
       tamper(result.pixels);
-      rows.forEach((r) => (r.data = Buffer.from(result.pixels.subarray(r.y * job!.width, (r.y + 1) * job!.width)).toString('base64')));
+      rows.forEach(
+        (r) =>
+          (r.data = Buffer.from(result.pixels.subarray(r.y * job!.width, (r.y + 1) * job!.width)).toString('base64')),
+      );
     }
-    const checksum = tamper ? pictureChecksum(result.modelVersion, result.width, result.height, result.pixels) : result.checksum;
+    const checksum = tamper
+      ? pictureChecksum(result.modelVersion, result.width, result.height, result.pixels)
+      : result.checksum;
     await api.agent.jobResult({ jobId: job!.id, rows: rows.slice(0, 5) });
-    return api.agent.jobResult({ jobId: job!.id, rows: rows.slice(5), done: { checksum, modelVersion: result.modelVersion, firstRowMs: result.timings.firstRowMs, totalMs: result.timings.totalMs } });
+    return api.agent.jobResult({
+      jobId: job!.id,
+      rows: rows.slice(5),
+      done: {
+        checksum,
+        modelVersion: result.modelVersion,
+        firstRowMs: result.timings.firstRowMs,
+        totalMs: result.timings.totalMs,
+      },
+    });
   }
 
   it('runs locally inside the console and passes against the reference', async () => {
     const { runs, expectedChecksum } = await op.smoke.run({ target: 'local', prompt: 'OK', seed: 1 });
-    const done = await until(() => op.smoke.get({ id: runs[0]!.id }), (r) => r.state === 'passed' || r.state === 'failed');
-    expect(done).toMatchObject({ state: 'passed', match: true, checksum: expectedChecksum, rowsDone: 18, width: 28, height: 18 });
+    const done = await until(
+      () => op.smoke.get({ id: runs[0]!.id }),
+      (r) => r.state === 'passed' || r.state === 'failed',
+    );
+    expect(done).toMatchObject({
+      state: 'passed',
+      match: true,
+      checksum: expectedChecksum,
+      rowsDone: 18,
+      width: 28,
+      height: 18,
+    });
     expect(done.png).toMatch(/^iVBORw0KGgo/);
     expect(done.firstRowMs).toBeGreaterThanOrEqual(0);
     expect(done.pixelsPerSecond).toBeGreaterThan(0);
@@ -98,9 +125,16 @@ describe('smoke tests', () => {
     await op.smoke.run({ target: n.nodeId, prompt: 'OK', seed: 3 });
     const { job } = await n.api.agent.nextJob({ waitMs: 1_000 });
     const r = generate({ prompt: 'OK', seed: 99, width: job!.width, height: job!.height });
-    const rows = Array.from({ length: job!.height }, (_, y) => ({ y, data: Buffer.from(r.pixels.subarray(y * job!.width, (y + 1) * job!.width)).toString('base64') }));
+    const rows = Array.from({ length: job!.height }, (_, y) => ({
+      y,
+      data: Buffer.from(r.pixels.subarray(y * job!.width, (y + 1) * job!.width)).toString('base64'),
+    }));
     const reference = generate({ prompt: 'OK', seed: 3 });
-    const res = await n.api.agent.jobResult({ jobId: job!.id, rows, done: { checksum: reference.checksum, modelVersion: reference.modelVersion, firstRowMs: 1, totalMs: 2 } });
+    const res = await n.api.agent.jobResult({
+      jobId: job!.id,
+      rows,
+      done: { checksum: reference.checksum, modelVersion: reference.modelVersion, firstRowMs: 1, totalMs: 2 },
+    });
     expect(res.state).toBe('failed');
     expect((await op.smoke.get({ id: job!.id })).reason).toContain('does not match the rows');
   });
@@ -110,13 +144,19 @@ describe('smoke tests', () => {
     const { runs } = await op.smoke.run({ target: n.nodeId, prompt: 'OK', seed: 5, timeoutSeconds: 1 });
     await new Promise((r) => setTimeout(r, 1_100));
     await h.services.smoke.sweep();
-    expect(await op.smoke.get({ id: runs[0]!.id })).toMatchObject({ state: 'failed', reason: 'timed out: no agent picked the job up' });
+    expect(await op.smoke.get({ id: runs[0]!.id })).toMatchObject({
+      state: 'failed',
+      reason: 'timed out: no agent picked the job up',
+    });
     const m = await onlineNode('vanishing');
     const second = await op.smoke.run({ target: m.nodeId, prompt: 'OK', seed: 6 });
     await m.api.agent.nextJob({ waitMs: 1_000 });
     await h.db.node.update({ where: { id: m.nodeId }, data: { lastSeenAt: new Date(Date.now() - 10 * 60_000) } });
     await h.services.smoke.sweep();
-    expect(await op.smoke.get({ id: second.runs[0]!.id })).toMatchObject({ state: 'failed', reason: 'node vanishing went offline' });
+    expect(await op.smoke.get({ id: second.runs[0]!.id })).toMatchObject({
+      state: 'failed',
+      reason: 'node vanishing went offline',
+    });
   });
 
   it('bad input names the problem', async () => {
@@ -125,7 +165,9 @@ describe('smoke tests', () => {
     expect(await code(op.smoke.run({ target: 'local', prompt: 'a~', seed: 1 }))).toMatch(/BAD_REQUEST: .*prompt/);
     expect(await code(op.smoke.run({ target: 'local', prompt: 'OK', seed: -1 }))).toContain('seed');
     expect(await code(op.smoke.run({ target: 'local', prompt: 'OK', seed: 2 ** 32 }))).toContain('seed');
-    expect(await code(op.smoke.run({ target: 'local', prompt: 'OK', seed: 1, size: { width: 5000, height: 18 } }))).toContain('size.width');
+    expect(
+      await code(op.smoke.run({ target: 'local', prompt: 'OK', seed: 1, size: { width: 5000, height: 18 } })),
+    ).toContain('size.width');
     expect(await code(op.smoke.run({ target: 'nope', prompt: 'OK', seed: 1 }))).toContain('unknown node');
     expect(await code(op.smoke.run({ target: n.nodeId, prompt: 'OK', seed: 1 }))).toBe('ok');
     const viewer = await h.caller({ authorization: await h.makeToken('viewer') });

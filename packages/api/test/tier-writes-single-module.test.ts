@@ -8,12 +8,24 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '../src');
 const MODULE = 'domain/tiers/tier-state.ts';
-const WRITES = new Set(['create', 'createMany', 'createManyAndReturn', 'update', 'updateMany', 'updateManyAndReturn', 'upsert', 'delete', 'deleteMany']);
+const WRITES = new Set([
+  'create',
+  'createMany',
+  'createManyAndReturn',
+  'update',
+  'updateMany',
+  'updateManyAndReturn',
+  'upsert',
+  'delete',
+  'deleteMany',
+]);
 const PAUSE_FIELDS = new Set(['pausedAt', 'pausedBy', 'pausedByKind', 'pauseReason', 'resumeAt', 'pauseVersion']);
 const RAW_WRITE = /\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(TemporaryLimit|Tier)"?\s/i;
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Offending writes in one file's text: "line: what". */
@@ -42,10 +54,24 @@ export function tierStateWrites(fileName: string, text: string): string[] {
               if (ts.isSpreadAssignment(q)) {
                 const e = q.expression;
                 // `...(cond ? { a } : {})` is read through; any other spread could carry pause fields.
-                const inner = ts.isParenthesizedExpression(e) && ts.isConditionalExpression(e.expression) ? [e.expression.whenTrue, e.expression.whenFalse] : [e];
-                for (const x of inner) if (ts.isObjectLiteralExpression(x)) walk(x); else found.push(`${at(q)}: tier.${(n.expression as ts.PropertyAccessExpression).name.text} spreads ${x.getText(sf)}`);
-              } else if (q.name && (ts.isIdentifier(q.name) || ts.isStringLiteral(q.name)) && PAUSE_FIELDS.has(q.name.text)) {
-                found.push(`${at(q)}: tier.${(n.expression as ts.PropertyAccessExpression).name.text} writes ${q.name.text}`);
+                const inner =
+                  ts.isParenthesizedExpression(e) && ts.isConditionalExpression(e.expression)
+                    ? [e.expression.whenTrue, e.expression.whenFalse]
+                    : [e];
+                for (const x of inner)
+                  if (ts.isObjectLiteralExpression(x)) walk(x);
+                  else
+                    found.push(
+                      `${at(q)}: tier.${(n.expression as ts.PropertyAccessExpression).name.text} spreads ${x.getText(sf)}`,
+                    );
+              } else if (
+                q.name &&
+                (ts.isIdentifier(q.name) || ts.isStringLiteral(q.name)) &&
+                PAUSE_FIELDS.has(q.name.text)
+              ) {
+                found.push(
+                  `${at(q)}: tier.${(n.expression as ts.PropertyAccessExpression).name.text} writes ${q.name.text}`,
+                );
               }
             }
           };
@@ -53,7 +79,11 @@ export function tierStateWrites(fileName: string, text: string): string[] {
         }
       }
     }
-    if ((ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n) || ts.isTemplateHead(n)) && RAW_WRITE.test(n.text)) found.push(`${at(n)}: raw SQL writes ${RAW_WRITE.exec(n.text)![2]}`);
+    if (
+      (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n) || ts.isTemplateHead(n)) &&
+      RAW_WRITE.test(n.text)
+    )
+      found.push(`${at(n)}: raw SQL writes ${RAW_WRITE.exec(n.text)![2]}`);
     ts.forEachChild(n, visit);
   };
   visit(sf);

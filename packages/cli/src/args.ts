@@ -50,7 +50,13 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-type TFlags = { reason?: string | undefined; until?: string | undefined; cost?: string | undefined; tier?: string | undefined; live?: boolean | undefined };
+type TFlags = {
+  reason?: string | undefined;
+  until?: string | undefined;
+  cost?: string | undefined;
+  tier?: string | undefined;
+  live?: boolean | undefined;
+};
 type TFlag = keyof TFlags;
 
 const USAGE_OF: Record<string, string> = {
@@ -74,13 +80,17 @@ function positionals(name: string, args: string[], count: number): string[] {
 
 function onlyFlags(name: string, flags: TFlags, allowed: TFlag[]): void {
   for (const f of Object.keys(flags) as TFlag[]) {
-    if (flags[f] !== undefined && !allowed.includes(f)) throw new UsageError(`${name}: --${f} does not apply; usage: ${USAGE_OF[name]}`);
+    if (flags[f] !== undefined && !allowed.includes(f))
+      throw new UsageError(`${name}: --${f} does not apply; usage: ${USAGE_OF[name]}`);
   }
 }
 
 function requiredText(name: string, flag: TFlag, value: string | undefined): string {
   const v = value?.trim();
-  if (!v) throw new UsageError(`${name}: --${flag} is required (${flag === 'reason' ? 'say why, it goes to the audit log' : 'a duration like 2h or an ISO date-time'})`);
+  if (!v)
+    throw new UsageError(
+      `${name}: --${flag} is required (${flag === 'reason' ? 'say why, it goes to the audit log' : 'a duration like 2h or an ISO date-time'})`,
+    );
   return v;
 }
 
@@ -89,7 +99,8 @@ function optionalText(value: string | undefined): string | null {
 }
 
 function window(value: string): TWindow {
-  if (!(WINDOWS as readonly string[]).includes(value)) throw new UsageError(`window: "${value}" must be minute, hour or day`);
+  if (!(WINDOWS as readonly string[]).includes(value))
+    throw new UsageError(`window: "${value}" must be minute, hour or day`);
   return value as TWindow;
 }
 
@@ -130,11 +141,21 @@ export function parseInvocation(argv: string[], now: Date): TInvocation {
     });
   } catch (error) {
     // node:util's messages are long and mention "strict"; keep the part that names the option.
-    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Unknown option/, 'unknown option'));
+    throw new UsageError(
+      (error as Error).message
+        .replace(/\. To specify a positional argument.*$/s, '')
+        .replace(/^Unknown option/, 'unknown option'),
+    );
   }
   const { values, positionals: pos } = parsed;
   const json = values.json ?? false;
-  const flags: TFlags = { reason: values.reason, until: values.until, cost: values.cost, tier: values.tier, live: values.live };
+  const flags: TFlags = {
+    reason: values.reason,
+    until: values.until,
+    cost: values.cost,
+    tier: values.tier,
+    live: values.live,
+  };
   if (values.help || pos[0] === 'help') return { command: { kind: 'help' }, json };
   if (values.version) return { command: { kind: 'version' }, json };
   const [verb, ...rest] = pos;
@@ -149,7 +170,15 @@ export function parseInvocation(argv: string[], now: Date): TInvocation {
       const [tier] = positionals('pause', rest, 1);
       onlyFlags('pause', flags, ['reason', 'until']);
       const reason = requiredText('pause', 'reason', flags.reason);
-      return { command: { kind: 'pause', tier: tier!, reason, until: flags.until === undefined ? null : until('pause', flags.until, now) }, json };
+      return {
+        command: {
+          kind: 'pause',
+          tier: tier!,
+          reason,
+          until: flags.until === undefined ? null : until('pause', flags.until, now),
+        },
+        json,
+      };
     }
     case 'resume': {
       const [tier] = positionals('resume', rest, 1);
@@ -192,7 +221,14 @@ function parseLimits(args: string[], flags: TFlags, now: Date): TCommand {
       const win = window(w!);
       const limit = wholeNumber('limit', n!, 0, 1_000_000_000);
       const at = until('limits temp', flags.until, now);
-      return { kind: 'limits-temp', tier: tier!, window: win, limit, until: at, reason: requiredText('limits temp', 'reason', flags.reason) };
+      return {
+        kind: 'limits-temp',
+        tier: tier!,
+        window: win,
+        limit,
+        until: at,
+        reason: requiredText('limits temp', 'reason', flags.reason),
+      };
     }
     case 'clear-temp': {
       const [tier, w] = positionals('limits clear-temp', rest, 2);

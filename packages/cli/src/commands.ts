@@ -4,12 +4,21 @@ import { EXIT } from './errors';
 import { duration, propagation, renderStatus, utc } from './format';
 
 export type TResult = { json: unknown; text: string; exitCode: number };
-export type TExecContext = { client: TClient; url: string; now: () => Date; signal: () => AbortSignal; sleep: (ms: number) => Promise<void> };
+export type TExecContext = {
+  client: TClient;
+  url: string;
+  now: () => Date;
+  signal: () => AbortSignal;
+  sleep: (ms: number) => Promise<void>;
+};
 
 /** How long `pause` waits to report that every console instance applied it. */
 const PROPAGATION_WAIT_MS = 3_000;
 
-export async function execute(cmd: Exclude<TCommand, { kind: 'help' | 'version' }>, ctx: TExecContext): Promise<TResult> {
+export async function execute(
+  cmd: Exclude<TCommand, { kind: 'help' | 'version' }>,
+  ctx: TExecContext,
+): Promise<TResult> {
   const { client } = ctx;
   const opts = () => ({ signal: ctx.signal() });
   switch (cmd.kind) {
@@ -18,9 +27,14 @@ export async function execute(cmd: Exclude<TCommand, { kind: 'help' | 'version' 
       return { json: data, text: renderStatus(data, ctx.url, ctx.now()), exitCode: EXIT.ok };
     }
     case 'pause': {
-      const res = await client.tiers.pause.mutate({ tier: cmd.tier, reason: cmd.reason, ...(cmd.until ? { resumeAt: cmd.until.toISOString() } : {}) }, opts());
+      const res = await client.tiers.pause.mutate(
+        { tier: cmd.tier, reason: cmd.reason, ...(cmd.until ? { resumeAt: cmd.until.toISOString() } : {}) },
+        opts(),
+      );
       const landed = await waitForPropagation(ctx, res.tier);
-      const when = res.resumeAt ? `auto-resume ${utc(res.resumeAt)} (in ${duration((Date.parse(res.resumeAt) - ctx.now().getTime()) / 1000)})` : 'no auto-resume';
+      const when = res.resumeAt
+        ? `auto-resume ${utc(res.resumeAt)} (in ${duration((Date.parse(res.resumeAt) - ctx.now().getTime()) / 1000)})`
+        : 'no auto-resume';
       return {
         json: { ...res, propagation: landed },
         text: `Paused tier ${res.tier} (config v${res.configVersion}): every request is refused; ${when}.\n${propagation(landed)}`,
@@ -28,13 +42,23 @@ export async function execute(cmd: Exclude<TCommand, { kind: 'help' | 'version' 
       };
     }
     case 'resume': {
-      const res = await client.tiers.resume.mutate({ tier: cmd.tier, ...(cmd.reason ? { reason: cmd.reason } : {}) }, opts());
+      const res = await client.tiers.resume.mutate(
+        { tier: cmd.tier, ...(cmd.reason ? { reason: cmd.reason } : {}) },
+        opts(),
+      );
       return { json: res, text: `Resumed tier ${res.tier} (config v${res.configVersion}).`, exitCode: EXIT.ok };
     }
     case 'limits-set': {
-      const res = await client.tiers.setLimit.mutate({ tier: cmd.tier, window: cmd.window, limit: cmd.limit, ...(cmd.reason ? { reason: cmd.reason } : {}) }, opts());
+      const res = await client.tiers.setLimit.mutate(
+        { tier: cmd.tier, window: cmd.window, limit: cmd.limit, ...(cmd.reason ? { reason: cmd.reason } : {}) },
+        opts(),
+      );
       const show = (n: number | null) => (n === null ? 'none' : String(n));
-      return { json: res, text: `Base ${res.window} limit of ${res.tier}: ${show(res.before)} → ${show(res.limit)} (config v${res.configVersion}).`, exitCode: EXIT.ok };
+      return {
+        json: res,
+        text: `Base ${res.window} limit of ${res.tier}: ${show(res.before)} → ${show(res.limit)} (config v${res.configVersion}).`,
+        exitCode: EXIT.ok,
+      };
     }
     case 'limits-temp': {
       const res = await client.tiers.setTemporaryLimit.mutate(
@@ -49,17 +73,35 @@ export async function execute(cmd: Exclude<TCommand, { kind: 'help' | 'version' 
       };
     }
     case 'limits-clear-temp': {
-      const res = await client.tiers.clearTemporaryLimit.mutate({ tier: cmd.tier, window: cmd.window, ...(cmd.reason ? { reason: cmd.reason } : {}) }, opts());
-      return { json: res, text: `Cleared the temporary ${res.window} limit of ${res.tier}; the base limit applies (config v${res.configVersion}).`, exitCode: EXIT.ok };
+      const res = await client.tiers.clearTemporaryLimit.mutate(
+        { tier: cmd.tier, window: cmd.window, ...(cmd.reason ? { reason: cmd.reason } : {}) },
+        opts(),
+      );
+      return {
+        json: res,
+        text: `Cleared the temporary ${res.window} limit of ${res.tier}; the base limit applies (config v${res.configVersion}).`,
+        exitCode: EXIT.ok,
+      };
     }
     case 'drill': {
       // The drill waits for the deciding instance's next evaluation: up to two intervals and the propagation.
-      const res = await client.guard.drill.mutate({ live: cmd.live, ...(cmd.tier ? { tier: cmd.tier } : {}) }, { signal: AbortSignal.timeout(120_000) });
+      const res = await client.guard.drill.mutate(
+        { live: cmd.live, ...(cmd.tier ? { tier: cmd.tier } : {}) },
+        { signal: AbortSignal.timeout(120_000) },
+      );
       const ms = (v: number | null) => (v === null ? '—' : `${Math.round(v)} ms`);
       const rows = [
         ['trigger → decision', ms(res.decisionMs), `goal ≤ one evaluation interval (${res.intervalSeconds} s)`],
-        ['trigger → committed', ms(res.commitMs), `config v${res.configVersion ?? '?'}${res.live ? `, ${res.tier} paused` : ', no change (dry run)'}`],
-        ['trigger → applied on every instance', ms(res.propagationMs), `${res.instances ?? 0} instance(s); ${ms(res.applyAfterCommitMs)} after the commit (goal ≤ 1 s)`],
+        [
+          'trigger → committed',
+          ms(res.commitMs),
+          `config v${res.configVersion ?? '?'}${res.live ? `, ${res.tier} paused` : ', no change (dry run)'}`,
+        ],
+        [
+          'trigger → applied on every instance',
+          ms(res.propagationMs),
+          `${res.instances ?? 0} instance(s); ${ms(res.applyAfterCommitMs)} after the commit (goal ≤ 1 s)`,
+        ],
       ];
       const width = Math.max(...rows.map((r) => r[0]!.length));
       const text = [
@@ -69,18 +111,29 @@ export async function execute(cmd: Exclude<TCommand, { kind: 'help' | 'version' 
       return { json: res, text, exitCode: res.state === 'done' ? EXIT.ok : EXIT.failed };
     }
     case 'consume': {
-      const res = await client.admission.consume.mutate({ tier: cmd.tier, subject: cmd.subject, cost: cmd.cost }, opts());
+      const res = await client.admission.consume.mutate(
+        { tier: cmd.tier, subject: cmd.subject, cost: cmd.cost },
+        opts(),
+      );
       return { json: res, text: describeDecision(res, cmd.subject), exitCode: res.allowed ? EXIT.ok : EXIT.denied };
     }
   }
 }
 
 function describeDecision(r: TConsumeResult, subject: string): string {
-  const left = r.limit === null ? 'no limit applies' : `${r.remaining} of ${r.limit} left this ${r.window}${r.resetAt ? ` (resets ${utc(r.resetAt)})` : ''}`;
+  const left =
+    r.limit === null
+      ? 'no limit applies'
+      : `${r.remaining} of ${r.limit} left this ${r.window}${r.resetAt ? ` (resets ${utc(r.resetAt)})` : ''}`;
   // The refund ticket is in --json output; it would only clutter a drill's terminal.
   if (r.allowed) return `ALLOWED ${r.tier}/${subject}: ${left}`;
   const retry = r.retryAfterSeconds === null ? '' : `; retry after ${r.retryAfterSeconds} s`;
-  const why = r.reason === 'tier_paused' ? `tier_paused: "${r.pauseReason ?? ''}"` : r.reason === 'quota_exceeded' ? `quota_exceeded: ${left}` : r.reason;
+  const why =
+    r.reason === 'tier_paused'
+      ? `tier_paused: "${r.pauseReason ?? ''}"`
+      : r.reason === 'quota_exceeded'
+        ? `quota_exceeded: ${left}`
+        : r.reason;
   return `DENIED ${r.tier}/${subject}: ${why}${retry}`;
 }
 

@@ -3,7 +3,11 @@ import type { TTiersList } from './client';
 /** Columns padded to their widest cell, two spaces apart. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
@@ -75,9 +79,13 @@ export function renderStatus(data: TTiersList, url: string, now: Date): string {
   for (const t of paused) {
     const p = t.pause!;
     out.push(`PAUSED ${t.name} since ${utc(p.at)} by ${p.by ?? 'unknown'}: "${p.reason ?? ''}"`);
-    out.push(`  ${p.resumeAt ? `auto-resume ${utc(p.resumeAt)} (${until(p.resumeAt, now)})` : 'no auto-resume'} · ${propagation(p.propagation)}`);
+    out.push(
+      `  ${p.resumeAt ? `auto-resume ${utc(p.resumeAt)} (${until(p.resumeAt, now)})` : 'no auto-resume'} · ${propagation(p.propagation)}`,
+    );
   }
-  const temps = data.tiers.flatMap((t) => t.limits.filter((l) => l.temporary).map((l) => ({ tier: t.name, ...l, temporary: l.temporary! })));
+  const temps = data.tiers.flatMap((t) =>
+    t.limits.filter((l) => l.temporary).map((l) => ({ tier: t.name, ...l, temporary: l.temporary! })),
+  );
   if (temps.length) out.push('');
   for (const l of temps) {
     out.push(
@@ -90,7 +98,13 @@ export function renderStatus(data: TTiersList, url: string, now: Date): string {
       ? 'No live console instance (none has sent a heartbeat recently).'
       : table(
           ['INSTANCE', 'HOST', 'PID', 'CONFIG', 'HEARTBEAT'],
-          data.instances.map((i) => [i.id, i.hostname, String(i.pid), `v${i.configVersion}`, `${Math.max(0, Math.round((now.getTime() - Date.parse(i.heartbeatAt)) / 1000))}s ago`]),
+          data.instances.map((i) => [
+            i.id,
+            i.hostname,
+            String(i.pid),
+            `v${i.configVersion}`,
+            `${Math.max(0, Math.round((now.getTime() - Date.parse(i.heartbeatAt)) / 1000))}s ago`,
+          ]),
         ),
   );
   return out.join('\n');

@@ -11,7 +11,12 @@ export type TRunOptions = { now?: () => Date; timeoutMs?: number };
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** The whole CLI as a function: arguments and environment in, output through io, exit status out. */
-export async function run(argv: string[], env: Record<string, string | undefined>, io: TIo, opts: TRunOptions = {}): Promise<number> {
+export async function run(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  io: TIo,
+  opts: TRunOptions = {},
+): Promise<number> {
   const now = opts.now ?? (() => new Date());
   const timeoutMs = opts.timeoutMs ?? 15_000;
   let invocation;
@@ -53,7 +58,11 @@ export async function run(argv: string[], env: Record<string, string | undefined
     io.stdout(`${json ? JSON.stringify(result.json, null, 2) : result.text}\n`);
     return result.exitCode;
   } catch (error) {
-    const described = describeError(error, { url: cliEnv.COOLANT_URL, hasToken: cliEnv.COOLANT_TOKEN !== undefined, timeoutMs });
+    const described = describeError(error, {
+      url: cliEnv.COOLANT_URL,
+      hasToken: cliEnv.COOLANT_TOKEN !== undefined,
+      timeoutMs,
+    });
     if (json) io.stdout(`${JSON.stringify({ error: described }, null, 2)}\n`);
     io.stderr(`coolant: ${described.message}\n`);
     return EXIT.failed;

@@ -31,7 +31,9 @@ export function parseUntil(text: string, now: Date, flag = '--until'): Date {
     // Date-only strings parse as UTC midnight in JS but date-times without an offset as local time; make both local.
     at = new Date(s.length === 10 ? `${s}T00:00` : s.replace(' ', 'T'));
   } else {
-    throw new UntilError(`${flag}: "${text}" is neither a duration (30m, 2h, 1d) nor an ISO date-time (2026-11-28T06:00:00Z)`);
+    throw new UntilError(
+      `${flag}: "${text}" is neither a duration (30m, 2h, 1d) nor an ISO date-time (2026-11-28T06:00:00Z)`,
+    );
   }
   if (Number.isNaN(at.getTime())) throw new UntilError(`${flag}: "${text}" is not a valid date-time`);
   if (at.getTime() <= now.getTime()) throw new UntilError(`${flag}: ${at.toISOString()} is not in the future`);

@@ -21,14 +21,21 @@ describe('parseInvocation', () => {
   });
 
   it('pause with a reason and an optional --until', () => {
-    expect(parseInvocation(['pause', 'free', '--reason', 'GPUs melting'], now).command).toEqual({ kind: 'pause', tier: 'free', reason: 'GPUs melting', until: null });
+    expect(parseInvocation(['pause', 'free', '--reason', 'GPUs melting'], now).command).toEqual({
+      kind: 'pause',
+      tier: 'free',
+      reason: 'GPUs melting',
+      until: null,
+    });
     expect(parseInvocation(['pause', 'free', '--reason=drill', '--until', '2h'], now).command).toEqual({
       kind: 'pause',
       tier: 'free',
       reason: 'drill',
       until: new Date('2026-11-28T00:00:00.000Z'),
     });
-    expect(parse('pause free --reason x --until 2026-11-28T06:00:00Z').command).toMatchObject({ until: new Date('2026-11-28T06:00:00Z') });
+    expect(parse('pause free --reason x --until 2026-11-28T06:00:00Z').command).toMatchObject({
+      until: new Date('2026-11-28T06:00:00Z'),
+    });
   });
 
   it('pause without a reason, or with a blank one, is refused', () => {
@@ -47,8 +54,20 @@ describe('parseInvocation', () => {
   });
 
   it('limits set / temp / clear-temp', () => {
-    expect(parse('limits set free day 3').command).toEqual({ kind: 'limits-set', tier: 'free', window: 'day', limit: 3, reason: null });
-    expect(parse('limits set free day none --reason relax').command).toEqual({ kind: 'limits-set', tier: 'free', window: 'day', limit: null, reason: 'relax' });
+    expect(parse('limits set free day 3').command).toEqual({
+      kind: 'limits-set',
+      tier: 'free',
+      window: 'day',
+      limit: 3,
+      reason: null,
+    });
+    expect(parse('limits set free day none --reason relax').command).toEqual({
+      kind: 'limits-set',
+      tier: 'free',
+      window: 'day',
+      limit: null,
+      reason: 'relax',
+    });
     expect(parse('limits temp pro hour 50 --until 90m --reason catch-up').command).toEqual({
       kind: 'limits-temp',
       tier: 'pro',
@@ -57,7 +76,12 @@ describe('parseInvocation', () => {
       until: new Date('2026-11-27T23:30:00.000Z'),
       reason: 'catch-up',
     });
-    expect(parse('limits clear-temp pro hour').command).toEqual({ kind: 'limits-clear-temp', tier: 'pro', window: 'hour', reason: null });
+    expect(parse('limits clear-temp pro hour').command).toEqual({
+      kind: 'limits-clear-temp',
+      tier: 'pro',
+      window: 'hour',
+      reason: null,
+    });
   });
 
   it('limits: names the field that is wrong', () => {
@@ -73,7 +97,12 @@ describe('parseInvocation', () => {
 
   it('consume with an optional --cost', () => {
     expect(parse('consume free alice').command).toEqual({ kind: 'consume', tier: 'free', subject: 'alice', cost: 1 });
-    expect(parse('consume free alice --cost 4').command).toEqual({ kind: 'consume', tier: 'free', subject: 'alice', cost: 4 });
+    expect(parse('consume free alice --cost 4').command).toEqual({
+      kind: 'consume',
+      tier: 'free',
+      subject: 'alice',
+      cost: 4,
+    });
     expect(fails('consume free alice --cost 0')).toMatch(/^cost: 0 must be between 1 and 1000/);
     expect(fails('consume free alice --cost two')).toMatch(/^cost: "two" must be a whole number/);
     expect(fails('consume free')).toMatch(/consume: missing arguments/);

@@ -15,10 +15,15 @@ function coolant(args: string[], env: Record<string, string>): Promise<TRun> {
   return new Promise((res) => {
     // A clean environment: nothing from the developer's shell (their COOLANT_TOKEN) leaks in.
     const childEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
-    execFile(process.execPath, [BIN, ...args], { env: childEnv, cwd: join(import.meta.dirname, '..'), timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      res({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: childEnv, cwd: join(import.meta.dirname, '..'), timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        res({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -48,7 +53,13 @@ describe('coolant CLI against a running console', () => {
     const live = await coolant(['drill', '--live', '--tier', 'cli-drill', '--json'], env);
     expect(live.code).toBe(0);
     expect(JSON.parse(live.stdout)).toMatchObject({ state: 'done', live: true, tier: 'cli-drill', instances: 1 });
-    const tiers = await trpc<{ tiers: { name: string; paused: boolean }[] }>(c.url, 'tiers.list', undefined, c.adminToken, 'GET');
+    const tiers = await trpc<{ tiers: { name: string; paused: boolean }[] }>(
+      c.url,
+      'tiers.list',
+      undefined,
+      c.adminToken,
+      'GET',
+    );
     expect(tiers.data.tiers.find((t) => t.name === 'cli-drill')!.paused).toBe(false);
   });
 
@@ -57,7 +68,9 @@ describe('coolant CLI against a running console', () => {
     const paused = await coolant(['pause', 'free', '--reason', 'cli drill', '--until', '2h'], env);
     expect(paused.stderr).toBe('');
     expect(paused.code).toBe(0);
-    expect(paused.stdout).toMatch(/^Paused tier free \(config v\d+\): every request is refused; auto-resume 20\d\d-.*Z \((in 1h 59m \d+s|in 2h 0m 0s)\)\./);
+    expect(paused.stdout).toMatch(
+      /^Paused tier free \(config v\d+\): every request is refused; auto-resume 20\d\d-.*Z \((in 1h 59m \d+s|in 2h 0m 0s)\)\./,
+    );
     expect(paused.stdout).toMatch(/applied by all 1 instance at \d\d:\d\d:\d\d\.\d{3}Z \(\+\d+ ms after issue\)/);
 
     const status = await coolant(['status'], env);
@@ -70,7 +83,9 @@ describe('coolant CLI against a running console', () => {
     expect(status.stdout).toMatch(/^INSTANCE\s+HOST\s+PID\s+CONFIG\s+HEARTBEAT$/m);
 
     const json = await coolant(['status', '--json'], env);
-    const data = JSON.parse(json.stdout) as { tiers: { name: string; paused: boolean; pause: { reason: string; resumeAt: string } | null }[] };
+    const data = JSON.parse(json.stdout) as {
+      tiers: { name: string; paused: boolean; pause: { reason: string; resumeAt: string } | null }[];
+    };
     const free = data.tiers.find((t) => t.name === 'free')!;
     expect(free.paused).toBe(true);
     expect(free.pause!.reason).toBe('cli drill');
@@ -83,7 +98,11 @@ describe('coolant CLI against a running console', () => {
     expect(denied.stdout).toMatch(/^DENIED free\/alice: tier_paused: "cli drill"; retry after \d+ s$/m);
     const deniedJson = await coolant(['consume', 'free', 'alice', '--json'], env);
     expect(deniedJson.code).toBe(3);
-    expect(JSON.parse(deniedJson.stdout)).toMatchObject({ allowed: false, reason: 'tier_paused', pauseReason: 'cli drill' });
+    expect(JSON.parse(deniedJson.stdout)).toMatchObject({
+      allowed: false,
+      reason: 'tier_paused',
+      pauseReason: 'cli drill',
+    });
 
     const resumed = await coolant(['resume', 'free', '--reason', 'drill over'], env);
     expect(resumed.code).toBe(0);
@@ -97,12 +116,25 @@ describe('coolant CLI against a running console', () => {
     expect(after.stdout).not.toContain('PAUSED free');
 
     // The audit log has both, with their reasons.
-    const audit = await trpc<{ events: { action: string; reason: string | null }[] }>(c.url, 'audit.list', { limit: 20, action: 'tier.' }, c.adminToken, 'GET');
-    expect(audit.data.events.map((e) => [e.action, e.reason])).toEqual(expect.arrayContaining([['tier.pause', 'cli drill'], ['tier.resume', 'drill over']]));
+    const audit = await trpc<{ events: { action: string; reason: string | null }[] }>(
+      c.url,
+      'audit.list',
+      { limit: 20, action: 'tier.' },
+      c.adminToken,
+      'GET',
+    );
+    expect(audit.data.events.map((e) => [e.action, e.reason])).toEqual(
+      expect.arrayContaining([
+        ['tier.pause', 'cli drill'],
+        ['tier.resume', 'drill over'],
+      ]),
+    );
   });
 
   it('sets, temporarily lowers and restores limits', async () => {
-    expect((await coolant(['limits', 'set', 'pro', 'hour', '200', '--reason', 'launch'], env)).stdout).toMatch(/Base hour limit of pro: none → 200/);
+    expect((await coolant(['limits', 'set', 'pro', 'hour', '200', '--reason', 'launch'], env)).stdout).toMatch(
+      /Base hour limit of pro: none → 200/,
+    );
     const temp = await coolant(['limits', 'temp', 'pro', 'hour', '50', '--until', '90m', '--reason', 'capacity'], env);
     expect(temp.code).toBe(0);
     expect(temp.stdout).toMatch(/Temporary hour limit of pro: 50 until .*Z \(1h (29m 5\d|30m 0)s from now\)/);
@@ -115,9 +147,21 @@ describe('coolant CLI against a running console', () => {
 
   it('fails with a one-line message and a non-zero status', async () => {
     // A viewer's token: the server's 403 message, verbatim.
-    const created = await trpc<{ secret: string }>(c.url, 'tokens.create', { name: 'cli-viewer', role: 'viewer' }, c.adminToken);
-    const viewer = await coolant(['pause', 'free', '--reason', 'x'], { COOLANT_URL: c.url, COOLANT_TOKEN: created.data.secret });
-    expect(viewer).toMatchObject({ code: 1, stdout: '', stderr: 'coolant: 403 FORBIDDEN: This needs the operator role; you are viewer\n' });
+    const created = await trpc<{ secret: string }>(
+      c.url,
+      'tokens.create',
+      { name: 'cli-viewer', role: 'viewer' },
+      c.adminToken,
+    );
+    const viewer = await coolant(['pause', 'free', '--reason', 'x'], {
+      COOLANT_URL: c.url,
+      COOLANT_TOKEN: created.data.secret,
+    });
+    expect(viewer).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'coolant: 403 FORBIDDEN: This needs the operator role; you are viewer\n',
+    });
     // ...who may still look.
     expect((await coolant(['status'], { COOLANT_URL: c.url, COOLANT_TOKEN: created.data.secret })).code).toBe(0);
 
@@ -131,13 +175,18 @@ describe('coolant CLI against a running console', () => {
     const port = await freePort();
     const unreachable = await coolant(['status'], { COOLANT_URL: `http://127.0.0.1:${port}`, COOLANT_TOKEN: 'x' });
     expect(unreachable.code).toBe(1);
-    expect(unreachable.stderr).toBe(`coolant: cannot reach the console at http://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port} (is it running? COOLANT_URL)\n`);
+    expect(unreachable.stderr).toBe(
+      `coolant: cannot reach the console at http://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port} (is it running? COOLANT_URL)\n`,
+    );
     const unreachableJson = await coolant(['status', '--json'], { COOLANT_URL: `http://127.0.0.1:${port}` });
     expect(JSON.parse(unreachableJson.stdout)).toMatchObject({ error: { code: 'UNREACHABLE' } });
 
     // The server's validation error names the field.
     const badTier = await coolant(['pause', 'Free!', '--reason', 'x'], env);
-    expect(badTier).toMatchObject({ code: 1, stderr: 'coolant: 400 BAD_REQUEST: tier: lowercase letters, digits, - and _\n' });
+    expect(badTier).toMatchObject({
+      code: 1,
+      stderr: 'coolant: 400 BAD_REQUEST: tier: lowercase letters, digits, - and _\n',
+    });
     const unknownTier = await coolant(['resume', 'nope'], env);
     expect(unknownTier).toMatchObject({ code: 1, stderr: 'coolant: 404 NOT_FOUND: tier: no tier named "nope"\n' });
     const notPaused = await coolant(['resume', 'plus'], env);
@@ -152,6 +201,9 @@ describe('coolant CLI against a running console', () => {
     expect(unknown.stderr).toMatch(/^coolant: unknown command "frobnicate"\n\ncoolant — operate a Coolant console/);
     expect(unknown.stderr).toContain('coolant pause <tier> --reason TEXT');
     const badUrl = await coolant(['status'], { COOLANT_URL: 'console:3000' });
-    expect(badUrl).toMatchObject({ code: 2, stderr: 'coolant: COOLANT_URL: must be an http(s) URL, e.g. http://localhost:3000\n' });
+    expect(badUrl).toMatchObject({
+      code: 2,
+      stderr: 'coolant: COOLANT_URL: must be an http(s) URL, e.g. http://localhost:3000\n',
+    });
   });
 });

@@ -15,7 +15,9 @@ describe('parseDuration', () => {
     ['2H', 7_200_000],
   ])('%s → %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each(['', '2', 'h', '2x', '2 hours', '-1h', '2026-11-28'])('"%s" is not a duration', (text) => expect(parseDuration(text)).toBeNull());
+  it.each(['', '2', 'h', '2x', '2 hours', '-1h', '2026-11-28'])('"%s" is not a duration', (text) =>
+    expect(parseDuration(text)).toBeNull(),
+  );
 });
 
 describe('parseUntil', () => {

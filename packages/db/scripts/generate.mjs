@@ -24,7 +24,12 @@ for (const provider of ['sqlite', 'postgresql']) {
   writeFileSync(schemaPath, schema);
   execFileSync(process.execPath, [cliPath, 'generate', '--schema', schemaPath], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? process.execPath, PRISMA_HIDE_UPDATE_MESSAGE: '1', CHECKPOINT_DISABLE: '1' },
+    env: {
+      ...process.env,
+      PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? process.execPath,
+      PRISMA_HIDE_UPDATE_MESSAGE: '1',
+      CHECKPOINT_DISABLE: '1',
+    },
   });
 }
 console.log('@coolant/db: generated Prisma clients for sqlite and postgresql');

@@ -3,9 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 
 export type TDbProvider = 'sqlite' | 'postgresql';
 
-export type TDbConfig =
-  | { provider: 'sqlite'; file: string; url: string }
-  | { provider: 'postgresql'; url: string };
+export type TDbConfig = { provider: 'sqlite'; file: string; url: string } | { provider: 'postgresql'; url: string };
 
 export class DbConfigError extends Error {
   override name = 'DbConfigError';

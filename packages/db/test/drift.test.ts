@@ -31,7 +31,10 @@ describe('committed migrations match prisma/schema.prisma', () => {
 
   it('detects drift when the schema gains a field without a migration', async () => {
     const config = resolveDbConfig({ databaseUrl: `file:${join(dir, 'drift2.db')}`, dataDir: dir });
-    const edited = readFileSync(SCHEMA_PATH, 'utf8').replace('model Setting {', 'model Setting {\n  driftProbe String?');
+    const edited = readFileSync(SCHEMA_PATH, 'utf8').replace(
+      'model Setting {',
+      'model Setting {\n  driftProbe String?',
+    );
     const result = await withSchemaEngine(config, (engine) =>
       engine.diff({
         from: { tag: 'schemaDatamodel', files: [{ path: SCHEMA_PATH, content: readFileSync(SCHEMA_PATH, 'utf8') }] },
@@ -47,22 +50,27 @@ describe('committed migrations match prisma/schema.prisma', () => {
 });
 
 describe('applyMigrations', () => {
-  it.each(['sqlite', 'postgresql'] as const)('%s: applies once, records in _prisma_migrations, then is a no-op', async (provider) => {
-    const dir = mkdtempSync(join(tmpdir(), 'coolant-mig-'));
-    const pg = provider === 'postgresql' ? await createTestDatabase('coolant_mig') : null;
-    try {
-      const config = resolveDbConfig({ databaseUrl: pg ? pg.url : `file:${join(dir, 'm.db')}`, dataDir: dir });
-      const first = await applyMigrations(config);
-      expect(first.length).toBeGreaterThan(0);
-      expect(await applyMigrations(config)).toEqual([]);
-      const { createPrismaClient } = await import('../src/client');
-      const db = createPrismaClient(config);
-      const rows = await db.$queryRawUnsafe<{ migration_name: string }[]>('SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL');
-      expect(rows.map((r) => r.migration_name).sort()).toEqual([...first].sort());
-      await db.$disconnect();
-    } finally {
-      await pg?.drop();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it.each(['sqlite', 'postgresql'] as const)(
+    '%s: applies once, records in _prisma_migrations, then is a no-op',
+    async (provider) => {
+      const dir = mkdtempSync(join(tmpdir(), 'coolant-mig-'));
+      const pg = provider === 'postgresql' ? await createTestDatabase('coolant_mig') : null;
+      try {
+        const config = resolveDbConfig({ databaseUrl: pg ? pg.url : `file:${join(dir, 'm.db')}`, dataDir: dir });
+        const first = await applyMigrations(config);
+        expect(first.length).toBeGreaterThan(0);
+        expect(await applyMigrations(config)).toEqual([]);
+        const { createPrismaClient } = await import('../src/client');
+        const db = createPrismaClient(config);
+        const rows = await db.$queryRawUnsafe<{ migration_name: string }[]>(
+          'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL',
+        );
+        expect(rows.map((r) => r.migration_name).sort()).toEqual([...first].sort());
+        await db.$disconnect();
+      } finally {
+        await pg?.drop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

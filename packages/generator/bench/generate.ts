@@ -13,7 +13,15 @@ const runs = Math.max(1, Number(values.runs));
 const cases: { label: string; request: TGenerateRequest }[] = [
   { label: '"OK" 28x18', request: { prompt: 'OK', seed: 1 } },
   { label: '16 chars 224x18', request: { prompt: 'COOLANT SMOKE 16', seed: 2 } },
-  { label: '64 chars 224x72', request: { prompt: 'THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG 0123456789 ■□●○▲ +-=', seed: 3, width: 224, height: 72 } },
+  {
+    label: '64 chars 224x72',
+    request: {
+      prompt: 'THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG 0123456789 ■□●○▲ +-=',
+      seed: 3,
+      width: 224,
+      height: 72,
+    },
+  },
   { label: '"BENCH" 256x256', request: { prompt: 'BENCH', seed: 4, width: 256, height: 256 } },
   { label: '"BENCH" 512x512', request: { prompt: 'BENCH', seed: 5, width: 512, height: 512 } },
 ];
@@ -51,9 +59,19 @@ for (const { label, request } of cases) {
   rows.push([label, String(pixels), ...fmt(local), ...fmt(worker)]);
 }
 
-const header = ['size', 'pixels', 'in-process Mpx/s', 'first row ms', 'total ms', 'worker Mpx/s', 'first row ms', 'total ms'];
+const header = [
+  'size',
+  'pixels',
+  'in-process Mpx/s',
+  'first row ms',
+  'total ms',
+  'worker Mpx/s',
+  'first row ms',
+  'total ms',
+];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+const line = (cells: string[]) =>
+  `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
 console.log(`median of ${runs} runs, Node ${process.version}`);
 console.log(line(header));
 console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 1) + '-' : '-'.repeat(w + 1) + ':')).join('|')}|`);

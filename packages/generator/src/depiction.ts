@@ -59,7 +59,14 @@ export function scoreCell(cell: Uint8Array): Map<string, number> {
   return best;
 }
 
-export type TCellVerdict = { expected: string; seen: string; score: number; runnerUp: string; runnerUpScore: number; correct: boolean };
+export type TCellVerdict = {
+  expected: string;
+  seen: string;
+  score: number;
+  runnerUp: string;
+  runnerUpScore: number;
+  correct: boolean;
+};
 
 /** Whether `cell` matches `expected`'s template strictly better than any other character's. */
 export function judgeCell(cell: Uint8Array, expected: string): TCellVerdict {

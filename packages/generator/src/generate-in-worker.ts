@@ -37,7 +37,10 @@ function workerEntry(): URL {
  * generate() on a worker thread, so the event loop stays free while the picture is drawn.
  * Produces exactly the pixels generate() would: same code, same integer arithmetic.
  */
-export function generateInWorker(request: TGenerateRequest, options: TGenerateInWorkerOptions = {}): Promise<TGenerateResult> {
+export function generateInWorker(
+  request: TGenerateRequest,
+  options: TGenerateInWorkerOptions = {},
+): Promise<TGenerateResult> {
   const problems = validateGenerateRequest(request);
   if (problems.length > 0) return Promise.reject(new InvalidGenerateRequestError(problems));
   const { onRow, signal, timeoutMs } = options;
@@ -61,7 +64,10 @@ export function generateInWorker(request: TGenerateRequest, options: TGenerateIn
     const onAbort = () => stop(signal?.reason ?? new DOMException('generation aborted', 'AbortError'));
     signal?.addEventListener('abort', onAbort, { once: true });
     if (timeoutMs !== undefined) {
-      timer = setTimeout(() => stop(new DOMException(`generation took longer than ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+      timer = setTimeout(
+        () => stop(new DOMException(`generation took longer than ${timeoutMs} ms`, 'TimeoutError')),
+        timeoutMs,
+      );
     }
 
     worker.on('message', (message: TWorkerMessage) => {
@@ -85,6 +91,8 @@ export function generateInWorker(request: TGenerateRequest, options: TGenerateIn
       }
     });
     worker.on('error', (error) => finish(() => reject(error)));
-    worker.on('exit', (code) => finish(() => reject(new Error(`generator worker exited with code ${code} before finishing`))));
+    worker.on('exit', (code) =>
+      finish(() => reject(new Error(`generator worker exited with code ${code} before finishing`))),
+    );
   });
 }

@@ -49,7 +49,9 @@ export type TIntModel = {
 export function foldWeights(bytes: Uint8Array): TIntModel {
   const { header, tensors } = decodeWeights(bytes);
   const mismatch = (what: string) =>
-    new Error(`weights file does not match this code (${what}); run the trainer again (npm run train -w @coolant/generator)`);
+    new Error(
+      `weights file does not match this code (${what}); run the trainer again (npm run train -w @coolant/generator)`,
+    );
   if (header.characters !== SUPPORTED_CHARACTERS) throw mismatch('character set');
   if (header.cellWidth !== CELL_WIDTH || header.cellHeight !== CELL_HEIGHT) throw mismatch('cell size');
   if (header.paletteSize !== PALETTE_SIZE) throw mismatch('palette size');
@@ -134,7 +136,11 @@ export function loadModel(): TIntModel {
   // COOLANT_GENERATOR_WEIGHTS points a node at another weights file: how the fleet-wide
   // determinism check is exercised with a deliberately corrupted copy.
   cached ??= foldWeights(
-    process.env.COOLANT_GENERATOR_WEIGHTS ? readFileSync(process.env.COOLANT_GENERATOR_WEIGHTS) : embedded ? Buffer.from(embedded) : readFileSync(WEIGHTS_URL),
+    process.env.COOLANT_GENERATOR_WEIGHTS
+      ? readFileSync(process.env.COOLANT_GENERATOR_WEIGHTS)
+      : embedded
+        ? Buffer.from(embedded)
+        : readFileSync(WEIGHTS_URL),
   );
   return cached;
 }

@@ -15,9 +15,11 @@ export type TEncodePngOptions = {
  */
 export function encodePng(raster: TRaster, options: TEncodePngOptions = {}): Buffer {
   const scale = options.scale ?? 1;
-  if (!Number.isInteger(scale) || scale < 1 || scale > 16) throw new Error(`PNG scale must be an integer from 1 to 16, got ${scale}`);
+  if (!Number.isInteger(scale) || scale < 1 || scale > 16)
+    throw new Error(`PNG scale must be an integer from 1 to 16, got ${scale}`);
   const { pixels, width, height } = raster;
-  if (pixels.length !== width * height) throw new Error(`raster holds ${pixels.length} pixels, ${width}x${height} needs ${width * height}`);
+  if (pixels.length !== width * height)
+    throw new Error(`raster holds ${pixels.length} pixels, ${width}x${height} needs ${width * height}`);
   const w = width * scale;
   const h = height * scale;
   const data = Buffer.alloc(w * h * 3);
@@ -32,10 +34,15 @@ export function encodePng(raster: TRaster, options: TEncodePngOptions = {}): Buf
       data[o + 2] = colour[2];
     }
   }
-  return PNG.sync.write(
-    { width: w, height: h, data } as PNG,
-    { colorType: 2, inputColorType: 2, inputHasAlpha: false, bitDepth: 8, filterType: 1, deflateLevel: 9, deflateStrategy: 3 },
-  );
+  return PNG.sync.write({ width: w, height: h, data } as PNG, {
+    colorType: 2,
+    inputColorType: 2,
+    inputHasAlpha: false,
+    bitDepth: 8,
+    filterType: 1,
+    deflateLevel: 9,
+    deflateStrategy: 3,
+  });
 }
 
 /** Decodes a PNG written by encodePng() (scale 1) back to palette indices. */
@@ -47,7 +54,8 @@ export function decodePng(png: Buffer): TRaster {
     const o = i * 4;
     const key = (img.data[o]! << 16) | (img.data[o + 1]! << 8) | img.data[o + 2]!;
     const index = lookup.get(key);
-    if (index === undefined) throw new Error(`pixel ${i} has colour #${key.toString(16).padStart(6, '0')}, not in the palette`);
+    if (index === undefined)
+      throw new Error(`pixel ${i} has colour #${key.toString(16).padStart(6, '0')}, not in the palette`);
     pixels[i] = index;
   }
   return { pixels, width: img.width, height: img.height };

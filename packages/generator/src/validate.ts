@@ -65,7 +65,10 @@ export function validateGenerateRequest(input: unknown): TValidationProblem[] {
   } else if (chars.length === 0) {
     problems.push({ field: 'prompt', message: 'prompt is empty' });
   } else if (chars.length > MAX_PROMPT_LENGTH) {
-    problems.push({ field: 'prompt', message: `prompt has ${chars.length} characters, at most ${MAX_PROMPT_LENGTH} allowed` });
+    problems.push({
+      field: 'prompt',
+      message: `prompt has ${chars.length} characters, at most ${MAX_PROMPT_LENGTH} allowed`,
+    });
   } else {
     const bad = [...new Set(chars.filter((c) => !SUPPORTED.has(c)))];
     if (bad.length > 0) {
@@ -77,19 +80,35 @@ export function validateGenerateRequest(input: unknown): TValidationProblem[] {
     }
   }
   if (!isIntegerIn(r.seed, MIN_SEED, MAX_SEED)) {
-    problems.push({ field: 'seed', message: `seed must be an integer from ${MIN_SEED} to ${MAX_SEED} (2^32-1), got ${String(r.seed)}` });
+    problems.push({
+      field: 'seed',
+      message: `seed must be an integer from ${MIN_SEED} to ${MAX_SEED} (2^32-1), got ${String(r.seed)}`,
+    });
   }
   const width = r.width;
   const height = r.height;
   if (width !== undefined && !isIntegerIn(width, MIN_WIDTH, MAX_WIDTH)) {
-    problems.push({ field: 'width', message: `width must be an integer from ${MIN_WIDTH} to ${MAX_WIDTH} pixels, got ${String(width)}` });
+    problems.push({
+      field: 'width',
+      message: `width must be an integer from ${MIN_WIDTH} to ${MAX_WIDTH} pixels, got ${String(width)}`,
+    });
   }
   if (height !== undefined && !isIntegerIn(height, MIN_HEIGHT, MAX_HEIGHT)) {
-    problems.push({ field: 'height', message: `height must be an integer from ${MIN_HEIGHT} to ${MAX_HEIGHT} pixels, got ${String(height)}` });
+    problems.push({
+      field: 'height',
+      message: `height must be an integer from ${MIN_HEIGHT} to ${MAX_HEIGHT} pixels, got ${String(height)}`,
+    });
   }
   if ((width === undefined) !== (height === undefined)) {
-    problems.push({ field: width === undefined ? 'width' : 'height', message: 'give both width and height, or neither' });
-  } else if (isIntegerIn(width, MIN_WIDTH, MAX_WIDTH) && isIntegerIn(height, MIN_HEIGHT, MAX_HEIGHT) && chars.length > 0) {
+    problems.push({
+      field: width === undefined ? 'width' : 'height',
+      message: 'give both width and height, or neither',
+    });
+  } else if (
+    isIntegerIn(width, MIN_WIDTH, MAX_WIDTH) &&
+    isIntegerIn(height, MIN_HEIGHT, MAX_HEIGHT) &&
+    chars.length > 0
+  ) {
     const cells = Math.floor(width / CELL_WIDTH) * Math.floor(height / CELL_HEIGHT);
     if (chars.length > cells) {
       problems.push({
@@ -101,11 +120,17 @@ export function validateGenerateRequest(input: unknown): TValidationProblem[] {
   if (r.temperature !== undefined) {
     const t = r.temperature;
     if (typeof t !== 'number' || !Number.isFinite(t) || t < MIN_TEMPERATURE || t > MAX_TEMPERATURE) {
-      problems.push({ field: 'temperature', message: `temperature must be a number from ${MIN_TEMPERATURE} to ${MAX_TEMPERATURE}, got ${String(t)}` });
+      problems.push({
+        field: 'temperature',
+        message: `temperature must be a number from ${MIN_TEMPERATURE} to ${MAX_TEMPERATURE}, got ${String(t)}`,
+      });
     }
   }
   if (r.topK !== undefined && !isIntegerIn(r.topK, MIN_TOP_K, MAX_TOP_K)) {
-    problems.push({ field: 'topK', message: `topK must be an integer from ${MIN_TOP_K} to ${MAX_TOP_K}, got ${String(r.topK)}` });
+    problems.push({
+      field: 'topK',
+      message: `topK must be an integer from ${MIN_TOP_K} to ${MAX_TOP_K}, got ${String(r.topK)}`,
+    });
   }
   return problems;
 }

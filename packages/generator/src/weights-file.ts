@@ -62,10 +62,12 @@ export function encodeWeights(weights: TWeights): Buffer {
 
 export function decodeWeights(bytes: Uint8Array): TWeights {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.toString('ascii', 0, 4) !== WEIGHTS_MAGIC) throw new Error('not a Coolant generator weights file (bad magic)');
+  if (buf.toString('ascii', 0, 4) !== WEIGHTS_MAGIC)
+    throw new Error('not a Coolant generator weights file (bad magic)');
   const headerLength = buf.readUInt32LE(4);
   const header = JSON.parse(buf.toString('utf8', 8, 8 + headerLength)) as TWeightsHeader;
-  if (header.format !== WEIGHTS_FORMAT) throw new Error(`weights format ${header.format}, this code reads ${WEIGHTS_FORMAT}`);
+  if (header.format !== WEIGHTS_FORMAT)
+    throw new Error(`weights format ${header.format}, this code reads ${WEIGHTS_FORMAT}`);
   const tensors = {} as Record<TTensorName, Int16Array>;
   let off = 8 + headerLength;
   for (const t of header.tensors) {

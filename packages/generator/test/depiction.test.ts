@@ -37,7 +37,12 @@ describe('depiction', () => {
       const line = chars.slice(s % chars.length).concat(chars.slice(0, s % chars.length));
       for (let i = 0; i < line.length; i += 16) {
         const part = line.slice(i, i + 16);
-        const r = generate({ prompt: part.join(''), seed: 90_000 + s, width: part.length * CELL_WIDTH, height: CELL_HEIGHT });
+        const r = generate({
+          prompt: part.join(''),
+          seed: 90_000 + s,
+          width: part.length * CELL_WIDTH,
+          height: CELL_HEIGHT,
+        });
         part.forEach((ch, col) => judge(r.pixels, r.width, col, ch));
       }
     }
@@ -65,7 +70,9 @@ describe('depiction', () => {
 
   it('wraps onto the next line of cells', () => {
     const r = generate({ prompt: 'ABCD', seed: 3, width: 2 * CELL_WIDTH, height: 2 * CELL_HEIGHT });
-    const seen = [0, 1].flatMap((row) => [0, 1].map((col) => judgeCell(extractCell(r.pixels, r.width, col, row), 'ABCD'[row * 2 + col]!)));
+    const seen = [0, 1].flatMap((row) =>
+      [0, 1].map((col) => judgeCell(extractCell(r.pixels, r.width, col, row), 'ABCD'[row * 2 + col]!)),
+    );
     expect(seen.filter((v) => v.correct).length).toBeGreaterThanOrEqual(3);
   });
 

@@ -7,7 +7,14 @@ import type { TGenerateRequest } from '../src/index';
 
 type TGolden = {
   modelVersion: string;
-  cases: { request: TGenerateRequest; width: number; height: number; rasterSha256: string; pngSha256: string; checksum: string }[];
+  cases: {
+    request: TGenerateRequest;
+    width: number;
+    height: number;
+    rasterSha256: string;
+    pngSha256: string;
+    checksum: string;
+  }[];
 };
 
 const golden = JSON.parse(readFileSync(new URL('./golden.json', import.meta.url), 'utf8')) as TGolden;

@@ -18,7 +18,9 @@ describe('integer-only inference', () => {
   for (const file of ['integer-inference.ts', 'prng.ts']) {
     it(`${file} uses no float maths`, () => {
       const src = code(file);
-      expect(src).not.toMatch(/Math\.(exp|expm1|log|log2|log10|log1p|pow|sqrt|cbrt|tanh|sinh|cosh|sin|cos|tan|atan|atan2|random|fround|hypot)\b/);
+      expect(src).not.toMatch(
+        /Math\.(exp|expm1|log|log2|log10|log1p|pow|sqrt|cbrt|tanh|sinh|cosh|sin|cos|tan|atan|atan2|random|fround|hypot)\b/,
+      );
       expect(src).not.toMatch(/\bFloat(32|64)Array\b|\bparseFloat\b|\*\*/);
       // No division operator (a `/` that is not part of a comment, which was stripped).
       expect(src).not.toMatch(/[^/]\/[^/*]/);
@@ -40,8 +42,11 @@ describe('integer-only inference', () => {
     const maxAbs = (a: Int32Array) => a.reduce((x, v) => Math.max(x, Math.abs(v)), 0);
     // Worst case of the hidden accumulator: largest embedding share, position share and
     // the NUM_NEIGHBOURS largest neighbour rows, whatever their signs.
-    const wnRowMax = Array.from({ length: m.wn.length / H }, (_, f) => maxAbs(m.wn.subarray(f * H, (f + 1) * H))).sort((a, b) => b - a);
-    const hiddenBound = maxAbs(m.zProj) + maxAbs(m.posBase) + wnRowMax.slice(0, NUM_NEIGHBOURS).reduce((a, b) => a + b, 0);
+    const wnRowMax = Array.from({ length: m.wn.length / H }, (_, f) => maxAbs(m.wn.subarray(f * H, (f + 1) * H))).sort(
+      (a, b) => b - a,
+    );
+    const hiddenBound =
+      maxAbs(m.zProj) + maxAbs(m.posBase) + wnRowMax.slice(0, NUM_NEIGHBOURS).reduce((a, b) => a + b, 0);
     expect(hiddenBound).toBeLessThan(2 ** 31);
     const logitBound = maxAbs(m.outBase) + H * HIDDEN_MAX * maxAbs(m.w2);
     expect(logitBound).toBeLessThan(2 ** 31);

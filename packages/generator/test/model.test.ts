@@ -21,7 +21,9 @@ describe('committed weights', () => {
 
   it('are refused when they do not match the code', () => {
     const w = decodeWeights(readFileSync(WEIGHTS_URL));
-    expect(() => foldWeights(encodeWeights({ ...w, header: { ...w.header, characters: 'AB' } }))).toThrow('character set');
+    expect(() => foldWeights(encodeWeights({ ...w, header: { ...w.header, characters: 'AB' } }))).toThrow(
+      'character set',
+    );
     expect(() => foldWeights(Buffer.from('nope'))).toThrow('bad magic');
   });
 });

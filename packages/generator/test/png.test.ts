@@ -15,7 +15,9 @@ describe('PNG encoding', () => {
 
   it('is byte-for-byte deterministic', () => {
     const a = createHash('sha256').update(encodePng(result)).digest('hex');
-    const b = createHash('sha256').update(encodePng(generate({ prompt: 'PNG ●', seed: 99 }))).digest('hex');
+    const b = createHash('sha256')
+      .update(encodePng(generate({ prompt: 'PNG ●', seed: 99 })))
+      .digest('hex');
     expect(a).toBe(b);
   });
 
@@ -23,7 +25,11 @@ describe('PNG encoding', () => {
     const png = PNG.sync.read(encodePng(result, { scale: 3 }));
     expect(png.width).toBe(result.width * 3);
     expect(png.height).toBe(result.height * 3);
-    for (const [x, y] of [[0, 0], [5, 7], [result.width - 1, result.height - 1]] as const) {
+    for (const [x, y] of [
+      [0, 0],
+      [5, 7],
+      [result.width - 1, result.height - 1],
+    ] as const) {
       const colour = PALETTE[result.pixels[y * result.width + x]!]!;
       const o = ((y * 3 + 2) * png.width + x * 3 + 1) * 4;
       expect([png.data[o], png.data[o + 1], png.data[o + 2]]).toEqual([...colour]);

@@ -10,7 +10,10 @@ import {
 } from '../src/index';
 
 const fields = (input: unknown) => validateGenerateRequest(input).map((p) => p.field);
-const messages = (input: unknown) => validateGenerateRequest(input).map((p) => p.message).join('\n');
+const messages = (input: unknown) =>
+  validateGenerateRequest(input)
+    .map((p) => p.message)
+    .join('\n');
 
 describe('validateGenerateRequest', () => {
   it('accepts a minimal and a full request', () => {

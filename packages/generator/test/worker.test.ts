@@ -21,7 +21,11 @@ describe('generateInWorker', () => {
     let ticksAtFirstRow = -1;
     const result = await generateInWorker(
       { prompt: 'EVENT LOOP', seed: 1, width: 280, height: 360 },
-      { onRow: (y) => { if (y === 0) ticksAtFirstRow = ticks; } },
+      {
+        onRow: (y) => {
+          if (y === 0) ticksAtFirstRow = ticks;
+        },
+      },
     );
     clearInterval(timer);
     expect(result.height).toBe(360);
@@ -64,11 +68,14 @@ describe('generateInWorker', () => {
 
   it('ends the generation when onRow throws', async () => {
     await expect(
-      generateInWorker({ prompt: 'THROW', seed: 5 }, {
-        onRow: () => {
-          throw new Error('consumer failed');
+      generateInWorker(
+        { prompt: 'THROW', seed: 5 },
+        {
+          onRow: () => {
+            throw new Error('consumer failed');
+          },
         },
-      }),
+      ),
     ).rejects.toThrow('consumer failed');
   });
 });

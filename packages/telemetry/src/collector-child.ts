@@ -39,7 +39,12 @@ async function answer(id: number): Promise<void> {
   try {
     message = await inventory(id);
   } catch (error) {
-    message = { type: 'inventory', id, status: 'failed', error: error instanceof Error ? error.message : String(error) };
+    message = {
+      type: 'inventory',
+      id,
+      status: 'failed',
+      error: error instanceof Error ? error.message : String(error),
+    };
   }
   // Exit only once the answer has been handed to the OS: nothing of this process stays resident.
   process.send?.(message, undefined, undefined, () => process.exit(0));

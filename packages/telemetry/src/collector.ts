@@ -5,7 +5,14 @@ import path from 'node:path';
 import { HostMetricsReader, type THostFiles, type THostMetrics } from './host-metrics.ts';
 import { compareInventory } from './inventory.ts';
 import { queryNvidiaSmi, type TNvidiaSmiResult } from './nvidia-smi.ts';
-import { LIMITS, MAX_GPUS_PER_HOST, type TCollectedSample, type TCollectorHealth, type TGpuSample, type THostSample } from './schema.ts';
+import {
+  LIMITS,
+  MAX_GPUS_PER_HOST,
+  type TCollectedSample,
+  type TCollectorHealth,
+  type TGpuSample,
+  type THostSample,
+} from './schema.ts';
 import { InventoryChild, type TInventoryPart, type TWorkerLaunch } from './si-worker-client.ts';
 
 export type TCollectorOptions = {
@@ -79,26 +86,38 @@ export function createCollector(options: TCollectorOptions = {}): TCollector {
     // Without lspci, graphics() returns no controller at all (and never runs nvidia-smi), which
     // would read as "this host has no GPU": say "unknown", and start no child for it.
     const searchedPath = env['PATH'] ?? '';
-    if (!(await onPath('lspci', searchedPath))) return { status: 'no-lspci', message: `lspci not found on PATH (${searchedPath || 'empty'})` };
+    if (!(await onPath('lspci', searchedPath)))
+      return { status: 'no-lspci', message: `lspci not found on PATH (${searchedPath || 'empty'})` };
     return child.run(deadline);
   };
 
   const collectOnce = async ({ timeoutMs }: TCollectOptions): Promise<TCollectedSample> => {
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}`);
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+      throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}`);
     const started = Date.now();
     const deadline = started + timeoutMs;
     const dueByAge = last === null || started - last.at >= (isGood(last.part) ? refreshMs : retryMs);
     // All parts run in parallel under the same deadline, so the cycle ends near timeoutMs even
     // when nvidia-smi and the inventory both hang.
     const inventoryRun = dueByAge ? gatherInventory(deadline) : null;
-    const [smi, host] = await Promise.all([queryNvidiaSmi({ nvidiaSmiPath, env, deadline }), hostReader.read(deadline)]);
+    const [smi, host] = await Promise.all([
+      queryNvidiaSmi({ nvidiaSmiPath, env, deadline }),
+      hostReader.read(deadline),
+    ]);
     const gpuSet = smi.health.status === 'timeout' ? null : gpuSetKey(smi.gpus);
     let fresh: TInventoryPart | null = inventoryRun ? await inventoryRun : null;
     // The GPU set changed since the inventory was gathered: compare against a fresh one now.
     if (!fresh && gpuSet !== null && gpuSet !== last?.gpuSet) fresh = await gatherInventory(deadline);
     if (fresh) last = { part: fresh, at: Date.now(), gpuSet };
     const record = last!;
-    return assemble({ started, smi, host, inventory: record.part, inventoryFresh: fresh !== null, inventoryAgeMs: fresh ? 0 : Math.max(0, started - record.at) });
+    return assemble({
+      started,
+      smi,
+      host,
+      inventory: record.part,
+      inventoryFresh: fresh !== null,
+      inventoryAgeMs: fresh ? 0 : Math.max(0, started - record.at),
+    });
   };
 
   return {
@@ -165,7 +184,12 @@ function assemble({
     gpus = gpus.slice(0, MAX_GPUS_PER_HOST);
   }
 
-  const comparison = compareInventory({ inventoryStatus: inventory.status, controllers, nvidiaSmiStatus: smi.health.status, gpus: smi.gpus });
+  const comparison = compareInventory({
+    inventoryStatus: inventory.status,
+    controllers,
+    nvidiaSmiStatus: smi.health.status,
+    gpus: smi.gpus,
+  });
 
   const host: THostSample = {
     hostname: os.hostname() || 'unknown',
@@ -186,7 +210,12 @@ function assemble({
       gpuCount: smi.gpus.length,
       nvidiaSmi: smi.health,
       hostMetrics: { status: hostMessage ? 'failed' : 'ok', message: hostMessage },
-      inventory: { status: inventory.status, nvidiaControllers: comparison.nvidiaControllers, message: inventoryMessage, ageMs: Math.round(inventoryAgeMs) },
+      inventory: {
+        status: inventory.status,
+        nvidiaControllers: comparison.nvidiaControllers,
+        message: inventoryMessage,
+        ageMs: Math.round(inventoryAgeMs),
+      },
       timeouts,
       inventoryMismatch: comparison.mismatch,
       inventoryMismatchReason: comparison.reason,

@@ -78,7 +78,8 @@ export function gpuSampleFromRow(row: TQueryGpuRow, problems: string[], label: s
     }
     return null;
   };
-  const complain = (field: string, raw: string, why: string) => problems.push(`${label}: ${field} ${JSON.stringify(raw)} ${why}`);
+  const complain = (field: string, raw: string, why: string) =>
+    problems.push(`${label}: ${field} ${JSON.stringify(raw)} ${why}`);
 
   const str = (key: TFieldKey, maxLength: number): string | null => {
     const v = value(key);

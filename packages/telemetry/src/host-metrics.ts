@@ -46,7 +46,11 @@ export class HostMetricsReader {
   private osInfo: THostOs | null | undefined;
 
   constructor(files: THostFiles = {}) {
-    this.files = { procStat: files.procStat ?? '/proc/stat', procMeminfo: files.procMeminfo ?? '/proc/meminfo', osRelease: files.osRelease ?? '/etc/os-release' };
+    this.files = {
+      procStat: files.procStat ?? '/proc/stat',
+      procMeminfo: files.procMeminfo ?? '/proc/meminfo',
+      osRelease: files.osRelease ?? '/etc/os-release',
+    };
     this.previous = { at: Date.now(), times: this.cpuTimesSync() };
   }
 
@@ -60,7 +64,13 @@ export class HostMetricsReader {
       this.memory().catch((error: unknown) => (errors.push(`memory: ${describe(error)}`), null)),
     ]);
     this.osInfo ??= await this.readOs();
-    return { cpuLoadPercent: cpu, memUsedBytes: mem?.used ?? null, memTotalBytes: mem?.total ?? null, os: this.osInfo, errors };
+    return {
+      cpuLoadPercent: cpu,
+      memUsedBytes: mem?.used ?? null,
+      memTotalBytes: mem?.total ?? null,
+      os: this.osInfo,
+      errors,
+    };
   }
 
   private async cpuLoad(): Promise<number | null> {
@@ -107,7 +117,10 @@ export class HostMetricsReader {
   }
 
   private async readOs(): Promise<THostOs> {
-    const release = await readFile(this.files.osRelease, 'utf8').then(parseOsRelease, () => ({}) as Record<string, string>);
+    const release = await readFile(this.files.osRelease, 'utf8').then(
+      parseOsRelease,
+      () => ({}) as Record<string, string>,
+    );
     return {
       platform: os.platform() || null,
       // The fields systeminformation's osInfo() reported, so a node's OS line reads as before.
@@ -127,7 +140,8 @@ export function parseProcStat(text: string): TCpuTimes {
   const line = text.split('\n').find((l) => /^cpu\s/.test(l));
   if (!line) throw new Error('no aggregate "cpu" line in /proc/stat');
   const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
-  if (v.length < 4 || v.some((n) => !Number.isFinite(n))) throw new Error(`unreadable /proc/stat cpu line: ${line.slice(0, 200)}`);
+  if (v.length < 4 || v.some((n) => !Number.isFinite(n)))
+    throw new Error(`unreadable /proc/stat cpu line: ${line.slice(0, 200)}`);
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = v;
   const total = user + nice + system + idle + iowait + irq + softirq + steal;
   return { busy: total - idle - iowait, total };

@@ -7,8 +7,22 @@
  * so the agent process never loads it by accident.
  */
 export * from './schema.ts';
-export { collectSample, createCollector, INVENTORY_REFRESH_MS, INVENTORY_RETRY_MS, type TCollectOptions, type TCollector, type TCollectorOptions } from './collector.ts';
-export { parseQueryGpuCsv, isUnknownToken, type TParseQueryGpuOptions, type TQueryGpuParseResult, type TQueryGpuRow } from './query-gpu-csv.ts';
+export {
+  collectSample,
+  createCollector,
+  INVENTORY_REFRESH_MS,
+  INVENTORY_RETRY_MS,
+  type TCollectOptions,
+  type TCollector,
+  type TCollectorOptions,
+} from './collector.ts';
+export {
+  parseQueryGpuCsv,
+  isUnknownToken,
+  type TParseQueryGpuOptions,
+  type TQueryGpuParseResult,
+  type TQueryGpuRow,
+} from './query-gpu-csv.ts';
 export { parseHelpQueryGpu, type THelpQueryGpu } from './help-query-gpu.ts';
 export { gpuSampleFromRow, selectQueryFields, type TQueryFieldSelection } from './gpu-fields.ts';
 export { decodeThrottleReasons } from './throttle-reasons.ts';

@@ -24,11 +24,18 @@ export function compareInventory(input: {
   // 'missing' and 'failed' are answers ("the driver tooling sees nothing"); a timeout is not.
   if (input.nvidiaSmiStatus === 'timeout') return none;
   const smiCount = input.gpus.length;
-  const smiSays = input.nvidiaSmiStatus === 'ok' ? `nvidia-smi reports ${plural(smiCount, 'GPU')}` : `nvidia-smi ${input.nvidiaSmiStatus === 'missing' ? 'is missing' : 'failed'} and reports ${plural(smiCount, 'GPU')}`;
+  const smiSays =
+    input.nvidiaSmiStatus === 'ok'
+      ? `nvidia-smi reports ${plural(smiCount, 'GPU')}`
+      : `nvidia-smi ${input.nvidiaSmiStatus === 'missing' ? 'is missing' : 'failed'} and reports ${plural(smiCount, 'GPU')}`;
 
   if (input.inventoryStatus === 'no-lspci') {
     if (smiCount === 0) return none;
-    return { nvidiaControllers, mismatch: true, reason: `systeminformation lists no NVIDIA controller because lspci is not on PATH, while ${smiSays}` };
+    return {
+      nvidiaControllers,
+      mismatch: true,
+      reason: `systeminformation lists no NVIDIA controller because lspci is not on PATH, while ${smiSays}`,
+    };
   }
   if (input.inventoryStatus !== 'ok' || !nvidia) return none;
 

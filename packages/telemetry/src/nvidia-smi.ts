@@ -42,8 +42,12 @@ export async function queryNvidiaSmi(options: TQueryNvidiaSmiOptions): Promise<T
   const cacheKey = await binaryKey(executable);
   let supported = cacheKey ? helpCache.get(cacheKey) : undefined;
   if (!supported) {
-    const help = await runBounded(executable, ['--help-query-gpu'], { env: options.env, timeoutMs: options.deadline - Date.now() });
-    if (help.kind !== 'exited' || help.exitCode !== 0) return fromFailedRun(help, 'nvidia-smi-help', '--help-query-gpu');
+    const help = await runBounded(executable, ['--help-query-gpu'], {
+      env: options.env,
+      timeoutMs: options.deadline - Date.now(),
+    });
+    if (help.kind !== 'exited' || help.exitCode !== 0)
+      return fromFailedRun(help, 'nvidia-smi-help', '--help-query-gpu');
     const parsed = parseHelpQueryGpu(help.stdout);
     if (parsed.supported.size === 0) return failure('failed', 0, '--help-query-gpu listed no fields');
     supported = parsed.supported;
@@ -74,14 +78,25 @@ export async function queryNvidiaSmi(options: TQueryNvidiaSmiOptions): Promise<T
       timeout: null,
     };
   }
-  return { gpus, errors, health: { status: 'ok', exitCode: 0, message: null, ...withFields(fields, unsupported) }, timeout: null };
+  return {
+    gpus,
+    errors,
+    health: { status: 'ok', exitCode: 0, message: null, ...withFields(fields, unsupported) },
+    timeout: null,
+  };
 }
 
 function withFields(queriedFields: string[], unsupportedFields: string[]) {
   return { queriedFields, unsupportedFields };
 }
 
-function failure(status: 'missing' | 'failed', exitCode: number | null, message: string, fields: string[] = [], unsupported: string[] = []): TNvidiaSmiResult {
+function failure(
+  status: 'missing' | 'failed',
+  exitCode: number | null,
+  message: string,
+  fields: string[] = [],
+  unsupported: string[] = [],
+): TNvidiaSmiResult {
   return {
     gpus: [],
     errors: [status === 'missing' ? `nvidia-smi missing: ${message}` : `nvidia-smi failed: ${message}`],
@@ -90,19 +105,36 @@ function failure(status: 'missing' | 'failed', exitCode: number | null, message:
   };
 }
 
-function fromFailedRun(run: TRunResult, part: TCollectionPart, what: string, fields: string[] = [], unsupported: string[] = []): TNvidiaSmiResult {
+function fromFailedRun(
+  run: TRunResult,
+  part: TCollectionPart,
+  what: string,
+  fields: string[] = [],
+  unsupported: string[] = [],
+): TNvidiaSmiResult {
   switch (run.kind) {
     case 'not-found':
       return failure('missing', null, run.message, fields, unsupported);
     case 'spawn-failed':
       return failure('failed', null, run.message, fields, unsupported);
     case 'too-much-output':
-      return failure('failed', null, `nvidia-smi ${what} printed more than ${run.limitBytes} bytes`, fields, unsupported);
+      return failure(
+        'failed',
+        null,
+        `nvidia-smi ${what} printed more than ${run.limitBytes} bytes`,
+        fields,
+        unsupported,
+      );
     case 'timeout':
       return {
         gpus: [],
         errors: [`nvidia-smi ${what} timed out after ${run.afterMs} ms and was killed`],
-        health: { status: 'timeout', exitCode: null, message: `${what} timed out after ${run.afterMs} ms`, ...withFields(fields, unsupported) },
+        health: {
+          status: 'timeout',
+          exitCode: null,
+          message: `${what} timed out after ${run.afterMs} ms`,
+          ...withFields(fields, unsupported),
+        },
         timeout: { part, afterMs: run.afterMs },
       };
     case 'exited': {
@@ -132,7 +164,12 @@ function describeFailure(run: Extract<TRunResult, { kind: 'exited' }>, fieldCoun
 }
 
 async function resolveExecutable(command: string, env: NodeJS.ProcessEnv): Promise<string | null> {
-  const candidates = command.includes('/') ? [command] : (env['PATH'] ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, command));
+  const candidates = command.includes('/')
+    ? [command]
+    : (env['PATH'] ?? '')
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((dir) => path.join(dir, command));
   for (const candidate of candidates) {
     try {
       await access(candidate, fsConstants.X_OK);

@@ -49,7 +49,11 @@ export function isUnknownToken(value: string): boolean {
   return BENIGN_TOKENS.has(value) || /^\[.*\]$/.test(value);
 }
 
-export function parseQueryGpuCsv(text: string, fields: readonly string[], options: TParseQueryGpuOptions = {}): TQueryGpuParseResult {
+export function parseQueryGpuCsv(
+  text: string,
+  fields: readonly string[],
+  options: TParseQueryGpuOptions = {},
+): TQueryGpuParseResult {
   const problems: string[] = [];
   const rows: TQueryGpuRow[] = [];
   if (fields.length === 0) return { rows, problems: ['no fields were requested'] };
@@ -57,7 +61,10 @@ export function parseQueryGpuCsv(text: string, fields: readonly string[], option
   const freeTextIndexes = fields.flatMap((field, i) => (FREE_TEXT_FIELDS.has(field) ? [i] : []));
   // Two free-text columns would make the split ambiguous; refuse rather than guess.
   const nameIndex = freeTextIndexes.length === 1 ? freeTextIndexes[0] : undefined;
-  if (freeTextIndexes.length > 1) problems.push(`fields ${freeTextIndexes.map((i) => fields[i]).join(' and ')} are both free text; lines with extra separators cannot be split`);
+  if (freeTextIndexes.length > 1)
+    problems.push(
+      `fields ${freeTextIndexes.map((i) => fields[i]).join(' and ')} are both free text; lines with extra separators cannot be split`,
+    );
 
   const lines = text.split('\n').map((line, i) => ({ line: line.replace(/\r$/, ''), lineNo: i + 1 }));
   let units: Array<string | null> = fields.map(() => null);
@@ -78,7 +85,9 @@ export function parseQueryGpuCsv(text: string, fields: readonly string[], option
 
     const parts = splitLine(line, fields.length, nameIndex);
     if (!parts) {
-      problems.push(`line ${lineNo}: ${line.split(SEPARATOR).length} values for ${fields.length} fields: ${JSON.stringify(truncate(line, 300))}`);
+      problems.push(
+        `line ${lineNo}: ${line.split(SEPARATOR).length} values for ${fields.length} fields: ${JSON.stringify(truncate(line, 300))}`,
+      );
       continue;
     }
     const row: TQueryGpuRow = {};

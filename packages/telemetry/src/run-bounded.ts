@@ -44,11 +44,14 @@ export function runBounded(file: string, args: readonly string[], options: TRunB
     child.stdout.on('data', collect(stdout));
     child.stderr.on('data', collect(stderr));
 
-    const timer = setTimeout(() => {
-      outcome = 'timeout';
-      timedOutAfterMs = Date.now() - started;
-      killProcessGroup(child.pid);
-    }, Math.max(0, options.timeoutMs));
+    const timer = setTimeout(
+      () => {
+        outcome = 'timeout';
+        timedOutAfterMs = Date.now() - started;
+        killProcessGroup(child.pid);
+      },
+      Math.max(0, options.timeoutMs),
+    );
 
     let settled = false;
     const finish = (result: TRunResult) => {
@@ -75,7 +78,8 @@ export function runBounded(file: string, args: readonly string[], options: TRunB
     child.on('close', (exitCode, signal) => {
       const out = Buffer.concat(stdout).toString('utf8');
       const err = Buffer.concat(stderr).toString('utf8');
-      if (outcome === 'timeout') finish({ kind: 'timeout', afterMs: timedOutAfterMs, pid: child.pid, stdout: out, stderr: err });
+      if (outcome === 'timeout')
+        finish({ kind: 'timeout', afterMs: timedOutAfterMs, pid: child.pid, stdout: out, stderr: err });
       else if (outcome === 'too-much-output') finish({ kind: 'too-much-output', limitBytes: maxOutputBytes });
       else finish({ kind: 'exited', exitCode, signal, stdout: out, stderr: err });
     });

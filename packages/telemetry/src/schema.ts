@@ -74,7 +74,10 @@ export const ZGpuSample = z.strictObject({
   clockGraphicsMHz: boundedNumber(LIMITS.clockMHz).nullable(),
   clockMemoryMHz: boundedNumber(LIMITS.clockMHz).nullable(),
   fanPercent: boundedNumber(LIMITS.fanPercent).nullable(),
-  pstate: z.string().regex(/^P([0-9]|1[0-5])$/, 'pstate must be P0..P15').nullable(),
+  pstate: z
+    .string()
+    .regex(/^P([0-9]|1[0-5])$/, 'pstate must be P0..P15')
+    .nullable(),
   /** null when the driver cannot say; `{ names: [] }` when it says "no reason active". */
   throttleReasons: ZThrottleReasons.nullable(),
   eccCorrected: boundedInt(LIMITS.eccCount).nullable(),
@@ -194,7 +197,8 @@ export const ZTelemetrySample = z.strictObject({
         if (seen.has(slot)) repeated.add(slot);
         seen.add(slot);
       });
-      if (repeated.size > 0) ctx.addIssue({ code: 'custom', message: `duplicate GPU index ${[...repeated].join(', ')}` });
+      if (repeated.size > 0)
+        ctx.addIssue({ code: 'custom', message: `duplicate GPU index ${[...repeated].join(', ')}` });
     }),
   health: ZCollectorHealth,
 });

@@ -122,7 +122,10 @@ export class InventoryChild {
       child.on('message', (raw: unknown) => {
         const message = raw as TWorkerMessage;
         if (result || message?.id !== id) return;
-        result = message.status === 'ok' ? { status: 'ok', controllers: message.controllers } : { status: 'failed', message: message.error };
+        result =
+          message.status === 'ok'
+            ? { status: 'ok', controllers: message.controllers }
+            : { status: 'failed', message: message.error };
         // It exits by itself right after answering; a child that lingers is killed.
         exitGrace = setTimeout(() => killThen(result!), 1000);
       });
@@ -133,11 +136,17 @@ export class InventoryChild {
         const stderr = stderrTail.trim();
         // Whatever it left in its group (a shell, lspci) goes with it.
         killProcessGroup(child.pid);
-        finish(result ?? { status: 'failed', message: `inventory child exited (${signal ?? `code ${code}`}) without an answer${stderr ? `: ${stderr}` : ''}` });
+        finish(
+          result ?? {
+            status: 'failed',
+            message: `inventory child exited (${signal ?? `code ${code}`}) without an answer${stderr ? `: ${stderr}` : ''}`,
+          },
+        );
       });
       const request: TWorkerRequest = { type: 'inventory', id };
       child.send(request, (error) => {
-        if (error && !result) killThen({ status: 'failed', message: `could not send to the inventory child: ${error.message}` });
+        if (error && !result)
+          killThen({ status: 'failed', message: `could not send to the inventory child: ${error.message}` });
       });
     });
   }

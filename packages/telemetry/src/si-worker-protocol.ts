@@ -7,4 +7,6 @@ import type { TPciGpu } from './schema.ts';
 
 export type TWorkerRequest = { type: 'inventory'; id: number };
 
-export type TWorkerMessage = { type: 'inventory'; id: number; status: 'ok'; controllers: TPciGpu[] } | { type: 'inventory'; id: number; status: 'failed'; error: string };
+export type TWorkerMessage =
+  | { type: 'inventory'; id: number; status: 'ok'; controllers: TPciGpu[] }
+  | { type: 'inventory'; id: number; status: 'failed'; error: string };

@@ -139,7 +139,17 @@ export class Spool {
       const parsed = ZCollectedSample.parse(sample);
       const quarantined = this.state.quarantined ?? 0;
       // Carried in the health of every later sample, so the console shows what was set aside.
-      const collected = quarantined > 0 ? { ...parsed, health: { ...parsed.health, spoolQuarantined: quarantined, spoolQuarantineReason: this.state.quarantineReason ?? null } } : parsed;
+      const collected =
+        quarantined > 0
+          ? {
+              ...parsed,
+              health: {
+                ...parsed.health,
+                spoolQuarantined: quarantined,
+                spoolQuarantineReason: this.state.quarantineReason ?? null,
+              },
+            }
+          : parsed;
       const seq = this.state.nextSeq;
       // Make room first so the stored record can carry the drop count that includes its own arrival.
       const estimate = Buffer.byteLength(JSON.stringify({ seq, spoolDropped: this.state.dropped, ...collected }));
@@ -221,9 +231,16 @@ export class Spool {
       const record = await this.readRecord(seq);
       await mkdir(this.quarantineDir, { recursive: true });
       // Counted before the record leaves: a crash in between counts it twice, never not at all.
-      this.state = { ...this.state, quarantined: (this.state.quarantined ?? 0) + 1, quarantineReason: reason.slice(0, 2000) };
+      this.state = {
+        ...this.state,
+        quarantined: (this.state.quarantined ?? 0) + 1,
+        quarantineReason: reason.slice(0, 2000),
+      };
       await this.writeState();
-      await this.writeAtomic(this.quarantinePath(seq), JSON.stringify({ reason, quarantinedAt: new Date().toISOString(), sample: record }));
+      await this.writeAtomic(
+        this.quarantinePath(seq),
+        JSON.stringify({ reason, quarantinedAt: new Date().toISOString(), sample: record }),
+      );
       await this.removeRecord(entry);
       const kept = (await readdir(this.quarantineDir)).filter((n) => RECORD_NAME.test(n)).sort();
       for (const name of kept.slice(0, Math.max(0, kept.length - QUARANTINE_FILES))) {
@@ -256,7 +273,8 @@ export class Spool {
         }
       }
       const nextSeq = Math.max(this.state.nextSeq, acceptedUpTo + 1, next);
-      if (!Number.isSafeInteger(nextSeq)) throw new Error(`acceptedUpTo ${acceptedUpTo} leaves no safe sequence number`);
+      if (!Number.isSafeInteger(nextSeq))
+        throw new Error(`acceptedUpTo ${acceptedUpTo} leaves no safe sequence number`);
       // nextSeq first: whatever happens next, no new sample can get one of the target numbers.
       this.state = { ...this.state, nextSeq };
       await this.writeState();

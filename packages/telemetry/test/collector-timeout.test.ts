@@ -38,7 +38,10 @@ test('hung nvidia-smi with lspci present: both our query and the inventory child
   expect(sample.health.nvidiaSmi).toMatchObject({ status: 'timeout', exitCode: null });
   expect(sample.health.inventory.status).toBe('timeout');
   expect(sample.health.errors).toEqual(
-    expect.arrayContaining([expect.stringMatching(/^nvidia-smi --help-query-gpu timed out after \d+ ms and was killed$/), expect.stringMatching(/^GPU inventory: systeminformation graphics\(\) timed out/)]),
+    expect.arrayContaining([
+      expect.stringMatching(/^nvidia-smi --help-query-gpu timed out after \d+ ms and was killed$/),
+      expect.stringMatching(/^GPU inventory: systeminformation graphics\(\) timed out/),
+    ]),
   );
   // Nothing to compare when nvidia-smi did not answer.
   expect(sample.health.inventoryMismatch).toBe(false);
@@ -87,7 +90,11 @@ test('a long-running collector: a hang mid-life times out the query and the inve
     const hung = await inFlight;
     expect(hung.health.timeouts.map((t) => t.part).sort()).toEqual(['nvidia-smi-query', 'si-graphics']);
     expect(hung.health.nvidiaSmi.status).toBe('timeout');
-    expect(hung.health.inventory).toMatchObject({ status: 'timeout', ageMs: 0, message: expect.stringMatching(/inventory child and its children killed$/) });
+    expect(hung.health.inventory).toMatchObject({
+      status: 'timeout',
+      ageMs: 0,
+      message: expect.stringMatching(/inventory child and its children killed$/),
+    });
     // The fields it tried are still reported, to tell a stale-help problem from a hang.
     expect(hung.health.nvidiaSmi.queriedFields).toContain('clocks_event_reasons.active');
     // The hung child is gone when the sample is returned, and none is started ahead of the next cycle.

@@ -23,11 +23,15 @@ describe('decodeThrottleReasons', () => {
   });
 
   test('bits above 0x100 stay only in raw; high 64-bit bits do not break decoding', () => {
-    expect(decodeThrottleReasons('0x8000000000000044')).toEqual({ raw: '0x8000000000000044', names: ['sw_power_cap', 'hw_thermal_slowdown'] });
+    expect(decodeThrottleReasons('0x8000000000000044')).toEqual({
+      raw: '0x8000000000000044',
+      names: ['sw_power_cap', 'hw_thermal_slowdown'],
+    });
   });
 
   test('anything that is not a hex mask is not a reason set', () => {
-    for (const raw of ['', '1', '0x', '0xZZ', '0x00000000000000001', 'Active']) expect(decodeThrottleReasons(raw)).toBeNull();
+    for (const raw of ['', '1', '0x', '0xZZ', '0x00000000000000001', 'Active'])
+      expect(decodeThrottleReasons(raw)).toBeNull();
   });
 });
 
@@ -62,7 +66,9 @@ describe('parseHelpQueryGpu + selectQueryFields', () => {
   });
 
   test('an old driver gets the throttle spelling, and fields it lacks are left out', () => {
-    const { fields, unsupported } = selectQueryFields(new Set(['name', 'index', 'clocks_throttle_reasons.active', 'power.draw']));
+    const { fields, unsupported } = selectQueryFields(
+      new Set(['name', 'index', 'clocks_throttle_reasons.active', 'power.draw']),
+    );
     expect(fields).toEqual(['name', 'power.draw', 'index', 'clocks_throttle_reasons.active']);
     expect(unsupported).toContain('ecc.errors.corrected.volatile.total');
     expect(unsupported).not.toContain('clocks_event_reasons.active');

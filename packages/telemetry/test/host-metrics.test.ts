@@ -32,7 +32,13 @@ test('CPU load is the busy share of the ticks between two samples; memory is tot
     expect(first.host.cpuLoadPercent).toBeCloseTo(40, 10);
     expect(first.host.memTotalBytes).toBe(16 * 1024 * 1024 * 1024);
     expect(first.host.memUsedBytes).toBe(4 * 1024 * 1024 * 1024);
-    expect(first.host.os).toEqual({ platform: os.platform(), distro: 'Ubuntu', release: '22.04', kernel: os.release(), arch: os.arch() });
+    expect(first.host.os).toEqual({
+      platform: os.platform(),
+      distro: 'Ubuntu',
+      release: '22.04',
+      kernel: os.release(),
+      arch: os.arch(),
+    });
     expect(first.health.hostMetrics).toEqual({ status: 'ok', message: null });
 
     // The next sample measures from the previous one, not from creation or boot: +900 busy of 1,000.
@@ -70,7 +76,10 @@ test('an unreadable kernel file fails host metrics with the reason; the rest of 
     await host.writeHostFile('procStat', procStat({ user: 1500, system: 500, idle: 9000 }));
     const sample = await collector.collect({ timeoutMs: 20_000 });
     expect(ZCollectedSample.parse(sample)).toEqual(sample);
-    expect(sample.health.hostMetrics).toEqual({ status: 'failed', message: 'memory: MemTotal or MemAvailable missing from /proc/meminfo' });
+    expect(sample.health.hostMetrics).toEqual({
+      status: 'failed',
+      message: 'memory: MemTotal or MemAvailable missing from /proc/meminfo',
+    });
     expect(sample.health.errors).toEqual(['host metrics: memory: MemTotal or MemAvailable missing from /proc/meminfo']);
     expect(sample.host).toMatchObject({ memUsedBytes: null, memTotalBytes: null, cpuLoadPercent: 50 });
     expect(sample.gpus).toHaveLength(1);

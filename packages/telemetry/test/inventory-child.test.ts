@@ -32,7 +32,10 @@ async function cycle(collector: TCollector): Promise<TCollectedSample> {
 }
 
 const inventories = async (host: TFakeHost) => (await host.calls()).filter((c) => c.tool === 'lspci').length;
-const ourQueries = async (host: TFakeHost) => (await host.calls()).filter((c) => c.tool === 'nvidia-smi' && c.args[0]?.startsWith('--query-gpu=') && c.args[0].includes(',index,')).length;
+const ourQueries = async (host: TFakeHost) =>
+  (await host.calls()).filter(
+    (c) => c.tool === 'nvidia-smi' && c.args[0]?.startsWith('--query-gpu=') && c.args[0].includes(',index,'),
+  ).length;
 
 test('a long-running collector: the inventory is gathered on the first cycle in a child that is gone afterwards, then reused with its age', async () => {
   const host = await fakeHost({ fixture: 'h200-recording' });
@@ -63,11 +66,19 @@ test('nvidia-smi losing a GPU gathers a fresh inventory in that very cycle, so t
   const collector = createCollector({ env: host.env });
   try {
     expect((await cycle(collector)).health.inventoryMismatch).toBe(false);
-    await host.control({ exit: { code: 15, message: 'Unable to determine the device handle for GPU0000:00:09.0: GPU is lost.  Reboot the system to recover this GPU' } });
+    await host.control({
+      exit: {
+        code: 15,
+        message:
+          'Unable to determine the device handle for GPU0000:00:09.0: GPU is lost.  Reboot the system to recover this GPU',
+      },
+    });
     const lost = await cycle(collector);
     expect(await inventories(host)).toBe(2);
     expect(lost.health.inventory.ageMs).toBe(0);
-    expect(lost.health.inventoryMismatchReason).toBe('lspci lists 1 NVIDIA controller, nvidia-smi failed and reports 0 GPUs (on PCI but not in nvidia-smi: 00:09.0)');
+    expect(lost.health.inventoryMismatchReason).toBe(
+      'lspci lists 1 NVIDIA controller, nvidia-smi failed and reports 0 GPUs (on PCI but not in nvidia-smi: 00:09.0)',
+    );
     // Same (empty) set next cycle: the inventory is reused, the mismatch still stands.
     const still = await cycle(collector);
     expect(await inventories(host)).toBe(2);
@@ -98,7 +109,10 @@ test('a failed inventory is reported every cycle but retried only after inventor
   const entry = path.join(host.dir, 'role-entry.mjs');
   const starts = path.join(host.dir, 'starts');
   await writeFile(starts, '');
-  await writeFile(entry, `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(starts)}, 'x');\nprocess.exit(3);\n`);
+  await writeFile(
+    entry,
+    `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(starts)}, 'x');\nprocess.exit(3);\n`,
+  );
   const startCount = async () => (await readFile(starts, 'utf8')).length;
   const launch = { entry, execArgv: [] };
 
@@ -108,7 +122,10 @@ test('a failed inventory is reported every cycle but retried only after inventor
     const second = await cycle(patient);
     expect(await startCount()).toBe(1);
     for (const s of [first, second]) {
-      expect(s.health.inventory).toMatchObject({ status: 'failed', message: 'inventory child exited (code 3) without an answer' });
+      expect(s.health.inventory).toMatchObject({
+        status: 'failed',
+        message: 'inventory child exited (code 3) without an answer',
+      });
       expect(s.health.errors).toEqual(['GPU inventory: inventory child exited (code 3) without an answer']);
       // nvidia-smi does not depend on the child.
       expect(s.gpus).toHaveLength(1);
@@ -131,10 +148,16 @@ test('a failed inventory is reported every cycle but retried only after inventor
 
 test('a host without lspci starts no inventory child at all', async () => {
   const host = await fakeHost({ fixture: 'l40s', lspci: false });
-  const collector = createCollector({ env: host.env, workerLaunch: { entry: path.join(host.dir, 'never-started.mjs'), execArgv: [] } });
+  const collector = createCollector({
+    env: host.env,
+    workerLaunch: { entry: path.join(host.dir, 'never-started.mjs'), execArgv: [] },
+  });
   try {
     const sample = await cycle(collector);
-    expect(sample.health.inventory).toMatchObject({ status: 'no-lspci', message: expect.stringContaining('lspci not found on PATH') });
+    expect(sample.health.inventory).toMatchObject({
+      status: 'no-lspci',
+      message: expect.stringContaining('lspci not found on PATH'),
+    });
     expect(sample.health.errors).toEqual([]);
   } finally {
     await collector.close();

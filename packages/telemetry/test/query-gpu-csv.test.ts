@@ -21,14 +21,21 @@ const SI_FIELDS = [
   'clocks.mem',
 ];
 // Line 1 of h200-recording/si-query-idle.csv.
-const H200_IDLE = '580.159.04, 0x18BF10DE, NVIDIA H200, 00000000:00:06.0, [N/A], 143771, 0, 143156, 0, 0, 35, 38, 79.74, 700.00, 345, 3201';
+const H200_IDLE =
+  '580.159.04, 0x18BF10DE, NVIDIA H200, 00000000:00:06.0, [N/A], 143771, 0, 143156, 0, 0, 35, 38, 79.74, 700.00, 345, 3201';
 
 describe('parseQueryGpuCsv', () => {
   test('keeps 0 as "0" and turns [N/A] into null', () => {
     const { rows, problems } = parseQueryGpuCsv(`${H200_IDLE}\n`, SI_FIELDS);
     expect(problems).toEqual([]);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ 'memory.used': '0', 'utilization.gpu': '0', 'utilization.memory': '0', 'fan.speed': null, name: 'NVIDIA H200' });
+    expect(rows[0]).toMatchObject({
+      'memory.used': '0',
+      'utilization.gpu': '0',
+      'utilization.memory': '0',
+      'fan.speed': null,
+      name: 'NVIDIA H200',
+    });
   });
 
   test.each([
@@ -51,7 +58,12 @@ describe('parseQueryGpuCsv', () => {
     const line = '0, NVIDIA GeForce RTX 4080, SUPER, Founders, Edition, GPU-1234, 42';
     const { rows, problems } = parseQueryGpuCsv(line, ['index', 'name', 'uuid', 'temperature.gpu']);
     expect(problems).toEqual([]);
-    expect(rows[0]).toEqual({ index: '0', name: 'NVIDIA GeForce RTX 4080, SUPER, Founders, Edition', uuid: 'GPU-1234', 'temperature.gpu': '42' });
+    expect(rows[0]).toEqual({
+      index: '0',
+      name: 'NVIDIA GeForce RTX 4080, SUPER, Founders, Edition',
+      uuid: 'GPU-1234',
+      'temperature.gpu': '42',
+    });
   });
 
   test('the gpu_name alias is free text too; name as the last field works', () => {
@@ -95,14 +107,27 @@ describe('parseQueryGpuCsv', () => {
       '0, 19818 MiB, 100 %, 631.95 W, NVIDIA H100, [N/A]',
       '1, 12 MiB, 3 W, 1 W, X, 0 %',
     ].join('\n');
-    const { rows, problems } = parseQueryGpuCsv(text, ['index', 'memory.used', 'utilization.gpu', 'power.draw', 'name', 'fan.speed'], { header: true });
+    const { rows, problems } = parseQueryGpuCsv(
+      text,
+      ['index', 'memory.used', 'utilization.gpu', 'power.draw', 'name', 'fan.speed'],
+      { header: true },
+    );
     expect(problems).toEqual([]);
-    expect(rows[0]).toEqual({ index: '0', 'memory.used': '19818', 'utilization.gpu': '100', 'power.draw': '631.95', name: 'NVIDIA H100', 'fan.speed': null });
+    expect(rows[0]).toEqual({
+      index: '0',
+      'memory.used': '19818',
+      'utilization.gpu': '100',
+      'power.draw': '631.95',
+      name: 'NVIDIA H100',
+      'fan.speed': null,
+    });
     // A wrong unit is left in place, so the number conversion rejects it later.
     expect(rows[1]?.['utilization.gpu']).toBe('3 W');
   });
 
   test('header mode refuses a header that does not match the fields', () => {
-    expect(parseQueryGpuCsv('index, name\n0, A', ['index'], { header: true }).problems).toEqual(['header has 2 columns for 1 fields']);
+    expect(parseQueryGpuCsv('index, name\n0, A', ['index'], { header: true }).problems).toEqual([
+      'header has 2 columns for 1 fields',
+    ]);
   });
 });

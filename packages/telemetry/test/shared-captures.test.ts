@@ -52,7 +52,12 @@ describe.skipIf(captureFiles.length === 0)('shared nvidia-smi captures', () => {
       const gpu = gpuSampleFromRow(rows[0] ?? {}, conversionProblems, file);
       expect(conversionProblems).toEqual([]);
       expect(ZGpuSample.parse(gpu)).toEqual(gpu);
-      expect(gpu).toMatchObject({ index: 0, name: EXPECTED_NAMES[model], driverVersion: driver, pstate: expect.stringMatching(/^P\d+$/) });
+      expect(gpu).toMatchObject({
+        index: 0,
+        name: EXPECTED_NAMES[model],
+        driverVersion: driver,
+        pstate: expect.stringMatching(/^P\d+$/),
+      });
       expect(gpu.memoryTotalMiB).toBeGreaterThan(0);
       expect(gpu.memoryUsedMiB).toEqual(expect.any(Number));
       expect(gpu.powerDrawW).toBeGreaterThan(0);
@@ -66,7 +71,24 @@ describe.skipIf(captureFiles.length === 0)('shared nvidia-smi captures', () => {
 
 describe.skipIf(!existsSync(RECORDING))('H200 recording', () => {
   const read = (name: string) => readFileSync(path.join(RECORDING, name), 'utf8');
-  const siFields = ['driver_version', 'pci.sub_device_id', 'name', 'pci.bus_id', 'fan.speed', 'memory.total', 'memory.used', 'memory.free', 'utilization.gpu', 'utilization.memory', 'temperature.gpu', 'temperature.memory', 'power.draw', 'power.limit', 'clocks.gr', 'clocks.mem'];
+  const siFields = [
+    'driver_version',
+    'pci.sub_device_id',
+    'name',
+    'pci.bus_id',
+    'fan.speed',
+    'memory.total',
+    'memory.used',
+    'memory.free',
+    'utilization.gpu',
+    'utilization.memory',
+    'temperature.gpu',
+    'temperature.memory',
+    'power.draw',
+    'power.limit',
+    'clocks.gr',
+    'clocks.mem',
+  ];
 
   test('the si query, idle: the 0 % and 0 MiB systeminformation loses are kept', () => {
     // The recording appends the exit status as a last line.
@@ -74,7 +96,14 @@ describe.skipIf(!existsSync(RECORDING))('H200 recording', () => {
     const { rows, problems } = parseQueryGpuCsv(text, siFields);
     expect(problems).toEqual([]);
     const gpu = gpuSampleFromRow(rows[0] ?? {}, [], 'idle');
-    expect(gpu).toMatchObject({ utilizationGpu: 0, utilizationMemory: 0, memoryUsedMiB: 0, fanPercent: null, temperatureMemory: 38, powerDrawW: 79.74 });
+    expect(gpu).toMatchObject({
+      utilizationGpu: 0,
+      utilizationMemory: 0,
+      memoryUsedMiB: 0,
+      fanPercent: null,
+      temperatureMemory: 38,
+      powerDrawW: 79.74,
+    });
   });
 
   test('the si query under load: 12 lines, all at 100 %', () => {
@@ -86,7 +115,11 @@ describe.skipIf(!existsSync(RECORDING))('H200 recording', () => {
   test.each(['si-query-idle-header.csv', 'si-query-load-header.csv'])('%s parses in header mode', (name) => {
     const { rows, problems } = parseQueryGpuCsv(read(name), siFields, { header: true });
     expect(problems).toEqual([]);
-    expect(gpuSampleFromRow(rows[0] ?? {}, [], name)).toMatchObject({ memoryTotalMiB: 143771, powerLimitW: 700, fanPercent: null });
+    expect(gpuSampleFromRow(rows[0] ?? {}, [], name)).toMatchObject({
+      memoryTotalMiB: 143771,
+      powerLimitW: 700,
+      fanPercent: null,
+    });
   });
 
   test('this driver supports every field the collector wants', () => {

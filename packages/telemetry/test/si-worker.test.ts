@@ -29,9 +29,16 @@ beforeAll(async () => {
   for (const name of WORKER_FILES) {
     const source = await readFile(path.join(SRC, `${name}.ts`), 'utf8');
     const { outputText } = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, rewriteRelativeImportExtensions: true },
+      compilerOptions: {
+        module: ts.ModuleKind.ESNext,
+        target: ts.ScriptTarget.ES2022,
+        rewriteRelativeImportExtensions: true,
+      },
     });
-    compiledImports.set(name, [...outputText.matchAll(/from ["'](\.[^"']+)["']/g)].map((m) => m[1] ?? ''));
+    compiledImports.set(
+      name,
+      [...outputText.matchAll(/from ["'](\.[^"']+)["']/g)].map((m) => m[1] ?? ''),
+    );
     await writeFile(path.join(COMPILED, `${name}.js`), outputText);
   }
 });
@@ -53,7 +60,10 @@ test('from sources, the worker is the .ts file started with the tsx loader', () 
   const launch = defaultWorkerLaunch();
   expect(launch.entry).toBe(path.join(SRC, 'si-worker.ts'));
   expect(launch.execArgv).toEqual(['--import', expect.stringMatching(/^file:\/\/.*\/tsx\/dist\/loader\.mjs$/)]);
-  expect(workerLaunchFor('/opt/agent/dist/si-worker.js')).toEqual({ entry: '/opt/agent/dist/si-worker.js', execArgv: [] });
+  expect(workerLaunchFor('/opt/agent/dist/si-worker.js')).toEqual({
+    entry: '/opt/agent/dist/si-worker.js',
+    execArgv: [],
+  });
 });
 
 test('under the tsx CLI (how the agent runs in development) the inventory child starts and collects', async () => {
@@ -83,14 +93,23 @@ test('a launch can add env for the worker (a packaged agent forking itself in it
   // Stand-in for the packaged agent: one file that serves as collector only when told to.
   const entry = path.join(COMPILED, 'role-entry.mjs');
   const child = JSON.stringify(path.join(COMPILED, 'collector-child.js'));
-  await writeFile(entry, `if (process.env.ROLE === 'collector') (await import(${child})).runCollectorChild();\nelse process.exit(3);\n`);
+  await writeFile(
+    entry,
+    `if (process.env.ROLE === 'collector') (await import(${child})).runCollectorChild();\nelse process.exit(3);\n`,
+  );
   expect((await collectWith({ entry, execArgv: [], env: { ROLE: 'collector' } })).health.inventory.status).toBe('ok');
-  expect((await collectWith({ entry, execArgv: [] })).health.inventory).toMatchObject({ status: 'failed', message: 'inventory child exited (code 3) without an answer' });
+  expect((await collectWith({ entry, execArgv: [] })).health.inventory).toMatchObject({
+    status: 'failed',
+    message: 'inventory child exited (code 3) without an answer',
+  });
 });
 
 test('an inventory child that cannot start is reported in health, not thrown', async () => {
   const sample = await collectWith(workerLaunchFor(path.join(COMPILED, 'does-not-exist.js')));
-  expect(sample.health.inventory).toMatchObject({ status: 'failed', message: expect.stringMatching(/^inventory child exited \(code 1\) without an answer: .*Cannot find module/s) });
+  expect(sample.health.inventory).toMatchObject({
+    status: 'failed',
+    message: expect.stringMatching(/^inventory child exited \(code 1\) without an answer: .*Cannot find module/s),
+  });
   // Host metrics and nvidia-smi do not depend on the child.
   expect(sample.health.hostMetrics.status).toBe('ok');
   expect(sample.gpus).toHaveLength(1);

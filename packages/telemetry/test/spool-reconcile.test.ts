@@ -35,13 +35,26 @@ async function restart(spool: Spool): Promise<Spool> {
 function sample(n: number, errors: string[] = []): TCollectedSample {
   return {
     collectedAt: new Date(Date.UTC(2026, 10, 27, 21, 0, n)).toISOString(),
-    host: { hostname: 'gpu-01', cpuLoadPercent: n % 100, memUsedBytes: n, memTotalBytes: 1_000_000, os: null, gpuInventory: null },
+    host: {
+      hostname: 'gpu-01',
+      cpuLoadPercent: n % 100,
+      memUsedBytes: n,
+      memTotalBytes: 1_000_000,
+      os: null,
+      gpuInventory: null,
+    },
     gpus: [],
     health: {
       durationMs: 35,
       errors,
       gpuCount: 0,
-      nvidiaSmi: { status: 'missing', exitCode: null, message: 'nvidia-smi not found on PATH', queriedFields: [], unsupportedFields: [] },
+      nvidiaSmi: {
+        status: 'missing',
+        exitCode: null,
+        message: 'nvidia-smi not found on PATH',
+        queriedFields: [],
+        unsupportedFields: [],
+      },
       hostMetrics: { status: 'ok', message: null },
       inventory: { status: 'no-lspci', nvidiaControllers: null, message: null },
       timeouts: [],
@@ -128,12 +141,18 @@ describe('Spool byte cap and quarantine', () => {
     expect(await spool.quarantine(2, 'samples.0.gpus: duplicate GPU index 2')).toBe(true);
     expect(await spool.quarantine(2, 'again')).toBe(false);
     expect((await spool.peek(10)).map((r) => r.seq)).toEqual([1, 3]);
-    const kept = JSON.parse(await readFile(path.join(dir, 'quarantine', '0000000000000002.json'), 'utf8')) as { reason: string; sample: { seq: number } };
+    const kept = JSON.parse(await readFile(path.join(dir, 'quarantine', '0000000000000002.json'), 'utf8')) as {
+      reason: string;
+      sample: { seq: number };
+    };
     expect(kept).toMatchObject({ reason: 'samples.0.gpus: duplicate GPU index 2', sample: { seq: 2 } });
     spool = await restart(spool);
     expect(spool.stats().quarantined).toBe(1);
     const next = await spool.append(sample(4));
-    expect(next.health).toMatchObject({ spoolQuarantined: 1, spoolQuarantineReason: 'samples.0.gpus: duplicate GPU index 2' });
+    expect(next.health).toMatchObject({
+      spoolQuarantined: 1,
+      spoolQuarantineReason: 'samples.0.gpus: duplicate GPU index 2',
+    });
     expect(ZTelemetrySample.parse(next)).toEqual(next);
   });
 });

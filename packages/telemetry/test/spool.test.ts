@@ -33,13 +33,26 @@ async function restart(spool: Spool, options: Partial<TSpoolOptions> = {}): Prom
 function sample(n: number): TCollectedSample {
   return {
     collectedAt: new Date(Date.UTC(2026, 10, 27, 21, 0, n)).toISOString(),
-    host: { hostname: 'gpu-01', cpuLoadPercent: n % 100, memUsedBytes: n, memTotalBytes: 1_000_000, os: null, gpuInventory: null },
+    host: {
+      hostname: 'gpu-01',
+      cpuLoadPercent: n % 100,
+      memUsedBytes: n,
+      memTotalBytes: 1_000_000,
+      os: null,
+      gpuInventory: null,
+    },
     gpus: [],
     health: {
       durationMs: 35,
       errors: [],
       gpuCount: 0,
-      nvidiaSmi: { status: 'missing', exitCode: null, message: 'nvidia-smi not found on PATH', queriedFields: [], unsupportedFields: [] },
+      nvidiaSmi: {
+        status: 'missing',
+        exitCode: null,
+        message: 'nvidia-smi not found on PATH',
+        queriedFields: [],
+        unsupportedFields: [],
+      },
       hostMetrics: { status: 'ok', message: null },
       inventory: { status: 'no-lspci', nvidiaControllers: null, message: null },
       timeouts: [],

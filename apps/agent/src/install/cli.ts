@@ -43,7 +43,10 @@ export async function runInstallCommand(
   const [command, ...rest] = argv;
   try {
     if (command === 'uninstall') {
-      const { values } = parse(rest, { purge: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } });
+      const { values } = parse(rest, {
+        purge: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      });
       if (values.help) return usage(output);
       await uninstallAgent({ purge: values.purge === true }, host);
       return 0;
@@ -65,7 +68,10 @@ export async function runInstallCommand(
     }
     const enrollToken = str(values['enroll-token']) ?? env.COOLANT_ENROLL_TOKEN;
     if (!enrollToken) throw new UsageError('--enroll-token (or COOLANT_ENROLL_TOKEN) is required to install');
-    await installAgent({ server, enrollToken, intervalSeconds, sourceExecutable: sourceExecutable(str(values.binary)) }, host);
+    await installAgent(
+      { server, enrollToken, intervalSeconds, sourceExecutable: sourceExecutable(str(values.binary)) },
+      host,
+    );
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -113,7 +119,8 @@ function parseServer(raw: string | undefined): string {
 function parseInterval(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const r = ZAgentConfig.shape.intervalSeconds.safeParse(Number(raw));
-  if (!r.success || !Number.isFinite(Number(raw))) throw new UsageError(`--interval must be a number of seconds from 1 to 3600, got "${raw}"`);
+  if (!r.success || !Number.isFinite(Number(raw)))
+    throw new UsageError(`--interval must be a number of seconds from 1 to 3600, got "${raw}"`);
   return r.data;
 }
 
@@ -121,5 +128,7 @@ function parseInterval(raw: string | undefined): number | undefined {
 function sourceExecutable(binary: string | undefined): string {
   if (binary) return resolve(binary);
   if (packaging() === 'sea') return process.execPath;
-  throw new UsageError('install copies the single executable (dist/agent/coolant-agent from npm run agent:package); run that, or pass --binary PATH');
+  throw new UsageError(
+    'install copies the single executable (dist/agent/coolant-agent from npm run agent:package); run that, or pass --binary PATH',
+  );
 }

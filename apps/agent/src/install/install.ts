@@ -1,5 +1,15 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AGENT_INSTALL, renderAgentUnit } from './unit';
 
@@ -39,7 +49,13 @@ export class InstallError extends Error {
 
 export const runCommand: TCommandRunner = (command, args, options = {}) =>
   new Promise((resolve) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, uid: options.uid, gid: options.gid, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      uid: options.uid,
+      gid: options.gid,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -63,12 +79,21 @@ const USER = AGENT_INSTALL.user;
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 function requireRoot(host: TInstallHost, what: string): void {
-  if (host.euid !== 0) throw new InstallError(`${what} must run as root (it creates a system user and a systemd unit); try: sudo coolant-agent ${what} …`);
+  if (host.euid !== 0)
+    throw new InstallError(
+      `${what} must run as root (it creates a system user and a systemd unit); try: sudo coolant-agent ${what} …`,
+    );
 }
 
-async function must(host: TInstallHost, command: string, args: readonly string[], options?: TRunOptions): Promise<TRunResult> {
+async function must(
+  host: TInstallHost,
+  command: string,
+  args: readonly string[],
+  options?: TRunOptions,
+): Promise<TRunResult> {
   const r = await host.run(command, args, { env: { PATH: SYSTEM_PATH }, ...options });
-  if (r.code !== 0) throw new InstallError(`${[command, ...args].join(' ')} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+  if (r.code !== 0)
+    throw new InstallError(`${[command, ...args].join(' ')} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
   return r;
 }
 
@@ -87,7 +112,8 @@ async function userIds(host: TInstallHost): Promise<{ uid: number; gid: number }
   const g = await must(host, 'id', ['-g', USER]);
   const uid = Number(u.stdout.trim());
   const gid = Number(g.stdout.trim());
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new InstallError(`cannot read the ids of user ${USER}: "${u.stdout.trim()}" "${g.stdout.trim()}"`);
+  if (!Number.isInteger(uid) || !Number.isInteger(gid))
+    throw new InstallError(`cannot read the ids of user ${USER}: "${u.stdout.trim()}" "${g.stdout.trim()}"`);
   return { uid, gid };
 }
 
@@ -95,7 +121,11 @@ async function userIds(host: TInstallHost): Promise<{ uid: number; gid: number }
 function gpuGroups(root: string): string[] {
   const groupFile = join(root, 'etc/group');
   if (!existsSync(groupFile)) return [];
-  const names = new Set(readFileSync(groupFile, 'utf8').split('\n').map((line) => line.split(':')[0]));
+  const names = new Set(
+    readFileSync(groupFile, 'utf8')
+      .split('\n')
+      .map((line) => line.split(':')[0]),
+  );
   return ['video'].filter((g) => names.has(g));
 }
 
@@ -107,14 +137,29 @@ function gpuGroups(root: string): string[] {
  */
 export async function installAgent(options: TInstallOptions, host: TInstallHost = defaultInstallHost()): Promise<void> {
   requireRoot(host, 'install');
-  const unitText = renderAgentUnit({ server: options.server, intervalSeconds: options.intervalSeconds, supplementaryGroups: gpuGroups(host.root) });
+  const unitText = renderAgentUnit({
+    server: options.server,
+    intervalSeconds: options.intervalSeconds,
+    supplementaryGroups: gpuGroups(host.root),
+  });
   if (!existsSync(options.sourceExecutable)) throw new InstallError(`${options.sourceExecutable} does not exist`);
   const at = (p: string) => join(host.root, p);
 
   let ids = await userIds(host);
   if (!ids) {
     host.log(`Creating system user ${USER}`);
-    await must(host, 'useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', AGENT_INSTALL.stateDir, '--shell', '/usr/sbin/nologin', '--comment', 'Coolant agent', USER]);
+    await must(host, 'useradd', [
+      '--system',
+      '--user-group',
+      '--no-create-home',
+      '--home-dir',
+      AGENT_INSTALL.stateDir,
+      '--shell',
+      '/usr/sbin/nologin',
+      '--comment',
+      'Coolant agent',
+      USER,
+    ]);
     ids = await userIds(host);
     if (!ids) throw new InstallError(`useradd succeeded but user ${USER} does not exist`);
   }
@@ -132,22 +177,29 @@ export async function installAgent(options: TInstallOptions, host: TInstallHost 
 
   host.log(`Enrolling with ${options.server} (as ${USER})`);
   // The secret goes through the environment: argv is world-readable in /proc, environ is not.
-  const enroll = await host.run(at(AGENT_INSTALL.executablePath), ['--server', options.server, '--state-dir', stateDir, '--once'], {
-    env: { PATH: SYSTEM_PATH, COOLANT_ENROLL_TOKEN: options.enrollToken },
-    uid: ids.uid,
-    gid: ids.gid,
-    // The installer's cwd (often /root) is not the service user's to enter.
-    cwd: stateDir,
-  });
+  const enroll = await host.run(
+    at(AGENT_INSTALL.executablePath),
+    ['--server', options.server, '--state-dir', stateDir, '--once'],
+    {
+      env: { PATH: SYSTEM_PATH, COOLANT_ENROLL_TOKEN: options.enrollToken },
+      uid: ids.uid,
+      gid: ids.gid,
+      // The installer's cwd (often /root) is not the service user's to enter.
+      cwd: stateDir,
+    },
+  );
   if (enroll.code !== 0) {
-    throw new InstallError(`enrollment failed, so the service was not set up (exit ${enroll.code}):\n${(enroll.stderr + enroll.stdout).trim()}`);
+    throw new InstallError(
+      `enrollment failed, so the service was not set up (exit ${enroll.code}):\n${(enroll.stderr + enroll.stdout).trim()}`,
+    );
   }
 
   host.log(`Writing ${AGENT_INSTALL.unitPath}`);
   replaceFile(at(AGENT_INSTALL.unitPath), (tmp) => writeFileSync(tmp, unitText), 0o644);
   await must(host, 'systemctl', ['daemon-reload']);
   // enable --now leaves a running service alone; an upgrade must restart it onto the new executable.
-  const active = (await host.run('systemctl', ['is-active', '--quiet', UNIT], { env: { PATH: SYSTEM_PATH } })).code === 0;
+  const active =
+    (await host.run('systemctl', ['is-active', '--quiet', UNIT], { env: { PATH: SYSTEM_PATH } })).code === 0;
   if (active) {
     await must(host, 'systemctl', ['enable', UNIT]);
     await must(host, 'systemctl', ['restart', UNIT]);
@@ -158,7 +210,10 @@ export async function installAgent(options: TInstallOptions, host: TInstallHost 
 }
 
 /** Stops, disables and removes the service and the executable; the state (node token) and the user only with purge. */
-export async function uninstallAgent(options: TUninstallOptions, host: TInstallHost = defaultInstallHost()): Promise<void> {
+export async function uninstallAgent(
+  options: TUninstallOptions,
+  host: TInstallHost = defaultInstallHost(),
+): Promise<void> {
   requireRoot(host, 'uninstall');
   const at = (p: string) => join(host.root, p);
   const unitPath = at(AGENT_INSTALL.unitPath);

@@ -24,7 +24,8 @@ export type TAgentUnitOptions = {
  * splits on whitespace, so a percent-encoded URL (`%20`) would otherwise be mangled.
  */
 export function quoteExecArg(arg: string): string {
-  if ([...arg].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) throw new Error(`control characters are not allowed in a unit file argument: ${JSON.stringify(arg)}`);
+  if ([...arg].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
+    throw new Error(`control characters are not allowed in a unit file argument: ${JSON.stringify(arg)}`);
   const escaped = arg.replaceAll('%', '%%').replaceAll('$', '$$$$');
   if (escaped !== '' && /^[A-Za-z0-9/._:=@+,%$-]+$/.test(escaped)) return escaped;
   return `"${escaped.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;

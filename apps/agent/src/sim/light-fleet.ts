@@ -36,7 +36,13 @@ export type TLightFleetOptions = {
 
 export type TSimNodeHandle = { hostname: string; stateDir: string; profile: TSimProfile; agent: Agent };
 
-export type TNodeResult = { hostname: string; collected: number; delivered: number; leftInSpool: number; error: string | null };
+export type TNodeResult = {
+  hostname: string;
+  collected: number;
+  delivered: number;
+  leftInSpool: number;
+  error: string | null;
+};
 
 export type TLightFleet = {
   nodes: TSimNodeHandle[];
@@ -66,14 +72,29 @@ export function startLightFleet(o: TLightFleetOptions): TLightFleet {
   for (let i = 0; i < o.nodes; i++) {
     const hostname = `${o.prefix}-${String(i + 1).padStart(o.nodes >= 1000 ? 4 : 3, '0')}`;
     const profile = profileOf(i, o);
-    const config: TAgentConfig = { server: o.server, enrollToken: o.enrollToken, stateDir: join(o.stateDir, hostname), intervalSeconds: o.intervalSeconds, once: false, hostname };
+    const config: TAgentConfig = {
+      server: o.server,
+      enrollToken: o.enrollToken,
+      stateDir: join(o.stateDir, hostname),
+      intervalSeconds: o.intervalSeconds,
+      once: false,
+      hostname,
+    };
     const log = nodeLogger(hostname, o);
-    const deps = { collector: createSimCollector({ seed: i, gpus: o.gpus, profile, hostname }), spoolDurable: o.durable ?? true, drawInProcess: true, smokeJobs: i < (o.jobNodes ?? o.nodes) };
+    const deps = {
+      collector: createSimCollector({ seed: i, gpus: o.gpus, profile, hostname }),
+      spoolDurable: o.durable ?? true,
+      drawInProcess: true,
+      smokeJobs: i < (o.jobNodes ?? o.nodes),
+    };
     const agent = new Agent(config, log, deps);
     // Spread over one interval, so a thousand nodes do not report in one burst; enrolled a few at a
     // time first (a fleet is installed host by host, not all in one second).
     const delay = (i / o.nodes) * o.intervalSeconds * 1000;
-    const done = Promise.all([pause(delay, controller.signal), enrolling(() => enrollWithRetry(agent, controller.signal, log))])
+    const done = Promise.all([
+      pause(delay, controller.signal),
+      enrolling(() => enrollWithRetry(agent, controller.signal, log)),
+    ])
       .then(() => runUntilFatal(agent, controller.signal, log))
       .catch((error: unknown) => {
         if (controller.signal.aborted) return;
@@ -120,7 +141,8 @@ export function startLightFleet(o: TLightFleetOptions): TLightFleet {
             }
             delivered += finisher.stats.delivered;
           }
-          if (!existsSync(join(n.stateDir, 'spool'))) return { hostname: n.hostname, collected: 0, delivered, leftInSpool: 0, error: error ?? 'never enrolled' };
+          if (!existsSync(join(n.stateDir, 'spool')))
+            return { hostname: n.hostname, collected: 0, delivered, leftInSpool: 0, error: error ?? 'never enrolled' };
           const spool = await Spool.open({ dir: join(n.stateDir, 'spool'), durable: o.durable ?? true });
           const leftInSpool = spool.stats().records;
           await spool.close();

@@ -76,8 +76,10 @@ const hot = integer('hot', values.hot ?? String(Math.max(1, Math.round(nodes / 1
 const flaky = integer('flaky', values.flaky, 0, nodes - hot);
 const jobNodes = integer('job-nodes', values['job-nodes'] ?? String(nodes), 0, nodes);
 const duration = values.duration === undefined ? null : Number(values.duration);
-if (duration !== null && !(duration > 0)) fail(`--duration must be a positive number of seconds, got "${values.duration}"`);
-if (!values['enroll-token']) fail('needs --enroll-token (or COOLANT_ENROLL_TOKEN): the enrollment secret from the Tokens page');
+if (duration !== null && !(duration > 0))
+  fail(`--duration must be a positive number of seconds, got "${values.duration}"`);
+if (!values['enroll-token'])
+  fail('needs --enroll-token (or COOLANT_ENROLL_TOKEN): the enrollment secret from the Tokens page');
 const stateDir = values['state-dir'] ? resolve(values['state-dir']) : mkdtempSync(join(tmpdir(), 'coolant-fleet-sim-'));
 
 const fleet = startLightFleet({
@@ -95,7 +97,9 @@ const fleet = startLightFleet({
   verbose: values.verbose,
   log: (line) => console.error(line),
 });
-console.log(`fleet:sim --light: ${nodes} simulated agents × ${gpus} GPUs in one process (pid ${process.pid}; ${hot} hot, ${flaky} flaky, ${jobNodes === nodes ? 'all' : jobNodes} taking smoke jobs) → ${values.server}, every ~${interval} s; state in ${stateDir}${values['no-fsync'] ? ' (spools without fsync)' : ''}. Ctrl-C to stop.`);
+console.log(
+  `fleet:sim --light: ${nodes} simulated agents × ${gpus} GPUs in one process (pid ${process.pid}; ${hot} hot, ${flaky} flaky, ${jobNodes === nodes ? 'all' : jobNodes} taking smoke jobs) → ${values.server}, every ~${interval} s; state in ${stateDir}${values['no-fsync'] ? ' (spools without fsync)' : ''}. Ctrl-C to stop.`,
+);
 
 // The achieved rate, every 10 s: what the console stored, not what was sampled.
 const started = Date.now();
@@ -105,7 +109,9 @@ const status = setInterval(() => {
   const delivered = fleet.delivered();
   const rate = ((delivered - last.delivered) * 1000) / (now - last.at);
   const backlog = fleet.collected() - delivered;
-  console.log(`fleet:sim --light: ${((now - started) / 1000).toFixed(0)} s: ${rate.toFixed(1)} reports/s delivered (${(rate * gpus).toFixed(0)} GPU samples/s; the goal at this size is ${(nodes / interval).toFixed(1)}/s), ${delivered} in all, ${backlog} not yet delivered, ${fleet.failed().length} nodes stopped; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
+  console.log(
+    `fleet:sim --light: ${((now - started) / 1000).toFixed(0)} s: ${rate.toFixed(1)} reports/s delivered (${(rate * gpus).toFixed(0)} GPU samples/s; the goal at this size is ${(nodes / interval).toFixed(1)}/s), ${delivered} in all, ${backlog} not yet delivered, ${fleet.failed().length} nodes stopped; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`,
+  );
   last = { at: now, delivered };
 }, 10_000);
 

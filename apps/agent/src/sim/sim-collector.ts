@@ -18,7 +18,13 @@ import {
   type TPciGpu,
 } from '@coolant/telemetry';
 import template from '../../../../packages/telemetry/test/fixtures/h100-80gb-hbm3.json';
-import { busId, noise, queryGpus, type TGpuTemplate, type TSimProfile } from '../../../../scripts/fleet-sim/gpu-model.mjs';
+import {
+  busId,
+  noise,
+  queryGpus,
+  type TGpuTemplate,
+  type TSimProfile,
+} from '../../../../scripts/fleet-sim/gpu-model.mjs';
 
 export type TSimNode = { seed: number; gpus: number; profile: TSimProfile; hostname: string };
 
@@ -43,7 +49,14 @@ export function createSimCollector(node: TSimNode, now: () => number = Date.now)
 }
 
 function collect(node: TSimNode, inventory: TPciGpu[], nowMs: number): TCollectedSample {
-  const answer = queryGpus({ template: TEMPLATE, seed: node.seed, gpus: node.gpus, profile: node.profile, fields: SELECTION.fields, nowMs });
+  const answer = queryGpus({
+    template: TEMPLATE,
+    seed: node.seed,
+    gpus: node.gpus,
+    profile: node.profile,
+    fields: SELECTION.fields,
+    nowMs,
+  });
   const errors: string[] = [];
   let gpus: TGpuSample[] = [];
   let nvidiaSmi: TCollectorHealth['nvidiaSmi'];
@@ -60,7 +73,12 @@ function collect(node: TSimNode, inventory: TPciGpu[], nowMs: number): TCollecte
     errors.push(`nvidia-smi exited with code ${exitCode}: ${message}`);
     nvidiaSmi = { status: 'failed', exitCode, message, ...fields };
   }
-  const comparison = compareInventory({ inventoryStatus: 'ok', controllers: inventory, nvidiaSmiStatus: nvidiaSmi.status, gpus });
+  const comparison = compareInventory({
+    inventoryStatus: 'ok',
+    controllers: inventory,
+    nvidiaSmiStatus: nvidiaSmi.status,
+    gpus,
+  });
   const busy = gpus.reduce((sum, g) => sum + (g.utilizationGpu ?? 0), 0) / Math.max(1, gpus.length);
   // Not parsed here: the spool validates every sample against ZCollectedSample before storing it.
   return {

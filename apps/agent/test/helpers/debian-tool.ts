@@ -17,25 +17,38 @@ export function findOrInstallTool(command: string, debianPackage: string): TTool
   if (found) return { path: found };
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot || !which('apt-get')) {
-    return { skip: `${command} not found and cannot be installed here (needs root and apt-get); install Debian's ${debianPackage} package to run this check` };
+    return {
+      skip: `${command} not found and cannot be installed here (needs root and apt-get); install Debian's ${debianPackage} package to run this check`,
+    };
   }
-  console.log(`[deploy tests] ${command} not found; installing Debian's ${debianPackage} package (apt-get install -y ${debianPackage})…`);
+  console.log(
+    `[deploy tests] ${command} not found; installing Debian's ${debianPackage} package (apt-get install -y ${debianPackage})…`,
+  );
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   // Test files run in parallel and may install at the same time: wait for dpkg's lock.
   const install = () =>
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=300', debianPackage], { stdio: ['ignore', 'ignore', 'inherit'], env });
+    execFileSync(
+      'apt-get',
+      ['install', '-y', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=300', debianPackage],
+      { stdio: ['ignore', 'ignore', 'inherit'], env },
+    );
   try {
     try {
       install();
     } catch {
-      execFileSync('apt-get', ['update', '-o', 'DPkg::Lock::Timeout=300'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+      execFileSync('apt-get', ['update', '-o', 'DPkg::Lock::Timeout=300'], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env,
+      });
       install();
     }
   } catch (error) {
     return { skip: `apt-get install ${debianPackage} failed: ${(error as Error).message}` };
   }
   const installed = which(command);
-  return installed ? { path: installed } : { skip: `Debian's ${debianPackage} package was installed but provides no ${command}` };
+  return installed
+    ? { path: installed }
+    : { skip: `Debian's ${debianPackage} package was installed but provides no ${command}` };
 }
 
 /** The tool's path, or the test is skipped with the reason printed (vitest's own note is easy to miss). */

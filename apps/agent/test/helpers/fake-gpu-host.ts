@@ -74,7 +74,28 @@ printf '%s\\n' "$line"
 }
 
 /** Tools a GPU host has that an agent or systeminformation may run; only those found here are linked. */
-const BASIC_TOOLS = ['sh', 'bash', 'cat', 'env', 'uname', 'getconf', 'grep', 'sed', 'awk', 'head', 'tail', 'cut', 'tr', 'sort', 'ls', 'id', 'hostname', 'free', 'df', 'ps'];
+const BASIC_TOOLS = [
+  'sh',
+  'bash',
+  'cat',
+  'env',
+  'uname',
+  'getconf',
+  'grep',
+  'sed',
+  'awk',
+  'head',
+  'tail',
+  'cut',
+  'tr',
+  'sort',
+  'ls',
+  'id',
+  'hostname',
+  'free',
+  'df',
+  'ps',
+];
 
 /**
  * A bin directory standing in for a GPU host's PATH: the fake nvidia-smi, basic tools, never

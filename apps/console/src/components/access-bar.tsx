@@ -47,7 +47,14 @@ export function AccessBar({ canOperate }: { canOperate: boolean }) {
         ))}
         {tiers.error && <span className="error small">tiers: {tiers.error.message}</span>}
       </div>
-      {dialog && <PauseDialog tier={dialog.tier} action={dialog.action} instances={tiers.data?.instances.length ?? 0} onClose={close} />}
+      {dialog && (
+        <PauseDialog
+          tier={dialog.tier}
+          action={dialog.action}
+          instances={tiers.data?.instances.length ?? 0}
+          onClose={close}
+        />
+      )}
     </header>
   );
 }
@@ -62,8 +69,13 @@ function PausedBanner({ tiers }: { tiers: TTier[] }) {
           <rect x="3" y="2" width="4" height="12" fill="currentColor" />
           <rect x="9" y="2" width="4" height="12" fill="currentColor" />
         </svg>
-        {tiers.length === 1 ? `Tier ${tiers[0]!.name} is PAUSED` : `${tiers.length} tiers are PAUSED: ${tiers.map((t) => t.name).join(', ')}`}
-        <span className="paused-sub"> — every request of {tiers.length === 1 ? 'this tier' : 'these tiers'} is refused</span>
+        {tiers.length === 1
+          ? `Tier ${tiers[0]!.name} is PAUSED`
+          : `${tiers.length} tiers are PAUSED: ${tiers.map((t) => t.name).join(', ')}`}
+        <span className="paused-sub">
+          {' '}
+          — every request of {tiers.length === 1 ? 'this tier' : 'these tiers'} is refused
+        </span>
       </div>
       <ul>
         {tiers.map((t) => {

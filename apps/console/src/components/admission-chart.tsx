@@ -22,7 +22,11 @@ export function AdmissionChart({ lastHour, now }: { lastHour: TTier['lastHour'];
       { label: 'admitted', values: allowed, color: '#53d18b' },
       { label: 'denied', values: denied, color: '#ff6b6b' },
     ];
-    return { times: minutes.map((m) => m * 60_000), series: s, peak: Math.max(1, ...minutes.map((_, i) => allowed[i]! + denied[i]!)) };
+    return {
+      times: minutes.map((m) => m * 60_000),
+      series: s,
+      peak: Math.max(1, ...minutes.map((_, i) => allowed[i]! + denied[i]!)),
+    };
   }, [lastHour.perMinute, current]);
   // Half a minute of air on each side so the first and last bars are whole.
   const window = { from: (current - MINUTES + 0.5) * 60_000, to: (current + 0.5) * 60_000 };
@@ -39,8 +43,9 @@ export function AdmissionChart({ lastHour, now }: { lastHour: TTier['lastHour'];
         empty=""
       />
       <p className="small">
-        <span className="legend ok" /> {lastHour.allowed.toLocaleString('en-US')} admitted · <span className="legend bad" />{' '}
-        {lastHour.denied.toLocaleString('en-US')} denied <span className="muted">in the last hour · peak {peak}/min</span>
+        <span className="legend ok" /> {lastHour.allowed.toLocaleString('en-US')} admitted ·{' '}
+        <span className="legend bad" /> {lastHour.denied.toLocaleString('en-US')} denied{' '}
+        <span className="muted">in the last hour · peak {peak}/min</span>
       </p>
     </div>
   );

@@ -20,15 +20,23 @@ export function FleetTable() {
   const [model, setModel] = useState('');
   const [host, setHost] = useState('');
 
-  const models = useMemo(() => [...new Set(fleet.data?.nodes.flatMap((n) => n.gpus.map((g) => g.name ?? 'unknown')) ?? [])].sort(), [fleet.data]);
+  const models = useMemo(
+    () => [...new Set(fleet.data?.nodes.flatMap((n) => n.gpus.map((g) => g.name ?? 'unknown')) ?? [])].sort(),
+    [fleet.data],
+  );
   const nodes = useMemo(() => {
     const q = host.trim().toLowerCase();
-    return (fleet.data?.nodes ?? [])
-      .filter((n) => status === 'all' || n.status === status)
-      .filter((n) => !model || n.gpus.some((g) => (g.name ?? 'unknown') === model))
-      .filter((n) => !q || n.hostname.toLowerCase().includes(q))
-      // Trouble first: nodes with firing alerts, then offline and stale ones.
-      .sort((a, b) => b.firingAlerts - a.firingAlerts || rank(a.status) - rank(b.status) || a.hostname.localeCompare(b.hostname));
+    return (
+      (fleet.data?.nodes ?? [])
+        .filter((n) => status === 'all' || n.status === status)
+        .filter((n) => !model || n.gpus.some((g) => (g.name ?? 'unknown') === model))
+        .filter((n) => !q || n.hostname.toLowerCase().includes(q))
+        // Trouble first: nodes with firing alerts, then offline and stale ones.
+        .sort(
+          (a, b) =>
+            b.firingAlerts - a.firingAlerts || rank(a.status) - rank(b.status) || a.hostname.localeCompare(b.hostname),
+        )
+    );
   }, [fleet.data, status, model, host]);
 
   if (fleet.error) return <div className="error">{fleet.error.message}</div>;
@@ -41,25 +49,58 @@ export function FleetTable() {
   return (
     <>
       <div className={styles.summary} data-testid="fleet-summary">
-        <div className={styles.stat}><b>{summary.nodes}</b><span>nodes</span></div>
-        <div className={styles.stat}><b style={{ color: 'var(--ok)' }}>{summary.online}</b><span>online</span></div>
-        <div className={styles.stat}><b style={{ color: 'var(--warn)' }}>{summary.stale}</b><span>stale</span></div>
-        <div className={styles.stat}><b style={{ color: 'var(--bad)' }}>{summary.offline}</b><span>offline</span></div>
-        <div className={styles.stat}><b>{summary.gpus}</b><span>GPUs</span></div>
-        <div className={styles.stat}><b style={{ color: summary.firingAlerts ? 'var(--bad)' : undefined }}>{summary.firingAlerts}</b><span>firing alerts</span></div>
+        <div className={styles.stat}>
+          <b>{summary.nodes}</b>
+          <span>nodes</span>
+        </div>
+        <div className={styles.stat}>
+          <b style={{ color: 'var(--ok)' }}>{summary.online}</b>
+          <span>online</span>
+        </div>
+        <div className={styles.stat}>
+          <b style={{ color: 'var(--warn)' }}>{summary.stale}</b>
+          <span>stale</span>
+        </div>
+        <div className={styles.stat}>
+          <b style={{ color: 'var(--bad)' }}>{summary.offline}</b>
+          <span>offline</span>
+        </div>
+        <div className={styles.stat}>
+          <b>{summary.gpus}</b>
+          <span>GPUs</span>
+        </div>
+        <div className={styles.stat}>
+          <b style={{ color: summary.firingAlerts ? 'var(--bad)' : undefined }}>{summary.firingAlerts}</b>
+          <span>firing alerts</span>
+        </div>
       </div>
       {groups.length > 0 && (
         // One row per node, expanding to its alerts; the list scrolls past a few rows so the grid stays in view.
         <div className={styles.alerts} data-testid="alerts">
           {groups.map((g) => (
-            <details key={g.nodeId} className={g.state === 'pending' ? styles.pending : undefined} data-testid="alert-group" data-hostname={g.hostname} data-state={g.state} data-kinds={g.kinds.join(' ')}>
+            <details
+              key={g.nodeId}
+              className={g.state === 'pending' ? styles.pending : undefined}
+              data-testid="alert-group"
+              data-hostname={g.hostname}
+              data-state={g.state}
+              data-kinds={g.kinds.join(' ')}
+            >
               <summary>
-                <Link href={`/fleet/${g.nodeId}`}>{g.hostname}</Link>: {g.summary} <span className="muted">since {ago(g.since)}</span>
+                <Link href={`/fleet/${g.nodeId}`}>{g.hostname}</Link>: {g.summary}{' '}
+                <span className="muted">since {ago(g.since)}</span>
               </summary>
               <ul>
                 {g.alerts.map((a) => (
-                  <li key={a.id} className={a.state === 'pending' ? styles.pending : undefined} data-testid="alert" data-kind={a.kind} data-state={a.state}>
-                    <b>{a.kind.replace('_', ' ')}</b> {a.state === 'pending' ? '(pending)' : ''} · {a.message} <span className="muted">since {ago(a.firingAt ?? a.startedAt)}</span>
+                  <li
+                    key={a.id}
+                    className={a.state === 'pending' ? styles.pending : undefined}
+                    data-testid="alert"
+                    data-kind={a.kind}
+                    data-state={a.state}
+                  >
+                    <b>{a.kind.replace('_', ' ')}</b> {a.state === 'pending' ? '(pending)' : ''} · {a.message}{' '}
+                    <span className="muted">since {ago(a.firingAt ?? a.startedAt)}</span>
                   </li>
                 ))}
               </ul>
@@ -77,7 +118,11 @@ export function FleetTable() {
         </label>
         <label>
           Status
-          <select value={status} onChange={(e) => setStatus(e.target.value as TStatusFilter)} aria-label="Status filter">
+          <select
+            value={status}
+            onChange={(e) => setStatus(e.target.value as TStatusFilter)}
+            aria-label="Status filter"
+          >
             <option value="all">all</option>
             <option value="online">online</option>
             <option value="stale">stale</option>
@@ -88,28 +133,65 @@ export function FleetTable() {
           Model
           <select value={model} onChange={(e) => setModel(e.target.value)} aria-label="Model filter">
             <option value="">all models</option>
-            {models.map((m) => <option key={m} value={m}>{m}</option>)}
+            {models.map((m) => (
+              <option key={m} value={m}>
+                {m}
+              </option>
+            ))}
           </select>
         </label>
-        <label>Hostname<input value={host} onChange={(e) => setHost(e.target.value)} placeholder="filter" aria-label="Hostname filter" /></label>
+        <label>
+          Hostname
+          <input
+            value={host}
+            onChange={(e) => setHost(e.target.value)}
+            placeholder="filter"
+            aria-label="Hostname filter"
+          />
+        </label>
         <div className={styles.legend}>
-          {scale.min}{scale.unit}
-          <div className={styles.legendBar} style={{ background: `linear-gradient(90deg, ${[0, 0.25, 0.5, 0.75, 1].map((t) => heatColor(scale.min + t * (scale.max - scale.min), scale.min, scale.max)).join(',')})` }} />
-          {scale.max}{scale.unit} · grey: unknown
+          {scale.min}
+          {scale.unit}
+          <div
+            className={styles.legendBar}
+            style={{
+              background: `linear-gradient(90deg, ${[0, 0.25, 0.5, 0.75, 1].map((t) => heatColor(scale.min + t * (scale.max - scale.min), scale.min, scale.max)).join(',')})`,
+            }}
+          />
+          {scale.max}
+          {scale.unit} · grey: unknown
         </div>
       </div>
-      {fleet.data.nodes.length === 0 && <div className="empty">No node has enrolled yet. Start an agent with the enrollment token (Tokens page).</div>}
+      {fleet.data.nodes.length === 0 && (
+        <div className="empty">No node has enrolled yet. Start an agent with the enrollment token (Tokens page).</div>
+      )}
       <div className={styles.grid} data-testid="heat-grid">
         {nodes.map((n) => (
-          <Link key={n.id} href={`/fleet/${n.id}`} className={`${styles.node} ${n.firingAlerts ? styles.alerting : ''}`} data-testid="node-row" data-hostname={n.hostname} data-status={n.status}>
+          <Link
+            key={n.id}
+            href={`/fleet/${n.id}`}
+            className={`${styles.node} ${n.firingAlerts ? styles.alerting : ''}`}
+            data-testid="node-row"
+            data-hostname={n.hostname}
+            data-status={n.status}
+          >
             <div className={styles.nodeHead}>
               <span title={n.hostname}>
-                <span className={styles.dot} style={{ background: n.status === 'online' ? 'var(--ok)' : n.status === 'stale' ? 'var(--warn)' : 'var(--bad)' }} />
+                <span
+                  className={styles.dot}
+                  style={{
+                    background:
+                      n.status === 'online' ? 'var(--ok)' : n.status === 'stale' ? 'var(--warn)' : 'var(--bad)',
+                  }}
+                />
                 {n.hostname}
               </span>
               <span>
                 {n.lastSmoke && (
-                  <span title={`last smoke test ${n.lastSmoke.state}${n.lastSmoke.reason ? `: ${n.lastSmoke.reason}` : ''}`} style={{ color: n.lastSmoke.state === 'passed' ? 'var(--ok)' : 'var(--bad)', marginRight: 4 }}>
+                  <span
+                    title={`last smoke test ${n.lastSmoke.state}${n.lastSmoke.reason ? `: ${n.lastSmoke.reason}` : ''}`}
+                    style={{ color: n.lastSmoke.state === 'passed' ? 'var(--ok)' : 'var(--bad)', marginRight: 4 }}
+                  >
                     {n.lastSmoke.state === 'passed' ? '✓' : '✗'}
                   </span>
                 )}
@@ -129,7 +211,11 @@ export function FleetTable() {
                   />
                 );
               })}
-              {n.gpus.length === 0 && <span className="muted" style={{ gridColumn: '1 / -1', fontSize: 11 }}>no GPU reported</span>}
+              {n.gpus.length === 0 && (
+                <span className="muted" style={{ gridColumn: '1 / -1', fontSize: 11 }}>
+                  no GPU reported
+                </span>
+              )}
             </div>
           </Link>
         ))}

@@ -34,7 +34,11 @@ export function GuardBanner() {
           · <Link href="/guard">Guard page</Link>
         </div>
       )}
-      {g.alert && <div className="guard-alert" data-testid="guard-alert">{g.alert}: counts neither as hot nor as cool</div>}
+      {g.alert && (
+        <div className="guard-alert" data-testid="guard-alert">
+          {g.alert}: counts neither as hot nor as cool
+        </div>
+      )}
     </section>
   );
 }

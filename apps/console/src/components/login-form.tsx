@@ -24,17 +24,38 @@ export function LoginForm({ next }: { next: string }) {
         login.mutate({ username, password });
       }}
     >
-      <div className="brand" style={{ fontSize: 22, fontWeight: 700 }}>Coolant</div>
+      <div className="brand" style={{ fontSize: 22, fontWeight: 700 }}>
+        Coolant
+      </div>
       <label>
         Username
-        <input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required />
+        <input
+          name="username"
+          autoComplete="username"
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+          required
+        />
       </label>
       <label>
         Password
-        <input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+        <input
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          required
+        />
       </label>
-      {login.error && <div className="error" role="alert">{login.error.message}</div>}
-      <button type="submit" disabled={login.isPending}>{login.isPending ? 'Signing in…' : 'Sign in'}</button>
+      {login.error && (
+        <div className="error" role="alert">
+          {login.error.message}
+        </div>
+      )}
+      <button type="submit" disabled={login.isPending}>
+        {login.isPending ? 'Signing in…' : 'Sign in'}
+      </button>
     </form>
   );
 }

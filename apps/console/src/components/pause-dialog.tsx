@@ -84,14 +84,27 @@ export function PauseDialog({ tier, action, instances, onClose }: TProps) {
         </p>
         <label>
           {action === 'pause' ? 'Reason (required)' : 'Reason (optional)'}
-          <textarea ref={reasonRef} name="reason" rows={2} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />
+          <textarea
+            ref={reasonRef}
+            name="reason"
+            rows={2}
+            maxLength={500}
+            value={reason}
+            onChange={(e) => setReason(e.target.value)}
+          />
         </label>
         {action === 'pause' && (
           <fieldset className="resume-choice">
             <legend>Auto-resume</legend>
             {[{ key: 'none', label: 'none' }, ...PRESETS, { key: 'custom', label: 'custom' }].map((p) => (
               <label key={p.key} className="inline">
-                <input type="radio" name="auto-resume" value={p.key} checked={choice === p.key} onChange={() => setChoice(p.key as TResumeChoice)} />
+                <input
+                  type="radio"
+                  name="auto-resume"
+                  value={p.key}
+                  checked={choice === p.key}
+                  onChange={() => setChoice(p.key as TResumeChoice)}
+                />
                 {p.key === 'none' ? 'none' : p.key === 'custom' ? 'date-time' : `in ${p.label}`}
               </label>
             ))}

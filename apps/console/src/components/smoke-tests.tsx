@@ -43,7 +43,12 @@ function Preview({ run }: { run: TRun }) {
       ref={ref}
       width={run.width}
       height={run.height}
-      style={{ width: run.width * SCALE, maxWidth: '100%', imageRendering: 'pixelated', border: '1px solid var(--line)' }}
+      style={{
+        width: run.width * SCALE,
+        maxWidth: '100%',
+        imageRendering: 'pixelated',
+        border: '1px solid var(--line)',
+      }}
       data-testid="smoke-preview"
       data-rows={run.rowsDone}
     />
@@ -51,16 +56,31 @@ function Preview({ run }: { run: TRun }) {
 }
 
 function Verdict({ run }: { run: { state: string; match: boolean | null; reason: string | null } }) {
-  if (run.state === 'passed') return <span className="badge online" data-testid="verdict">✓ match</span>;
-  if (run.state === 'failed') return <span className="badge offline" data-testid="verdict" title={run.reason ?? ''}>✗ {run.reason}</span>;
-  return <span className="badge stale" data-testid="verdict">{run.state}…</span>;
+  if (run.state === 'passed')
+    return (
+      <span className="badge online" data-testid="verdict">
+        ✓ match
+      </span>
+    );
+  if (run.state === 'failed')
+    return (
+      <span className="badge offline" data-testid="verdict" title={run.reason ?? ''}>
+        ✗ {run.reason}
+      </span>
+    );
+  return (
+    <span className="badge stale" data-testid="verdict">
+      {run.state}…
+    </span>
+  );
 }
 
 function LiveRun({ id }: { id: string }) {
   const trpc = useTRPC();
   const run = useQuery({
     ...trpc.smoke.get.queryOptions({ id }),
-    refetchInterval: (q) => (q.state.data && (q.state.data.state === 'passed' || q.state.data.state === 'failed') ? false : 200),
+    refetchInterval: (q) =>
+      q.state.data && (q.state.data.state === 'passed' || q.state.data.state === 'failed') ? false : 200,
   });
   if (!run.data) return <div className="muted">…</div>;
   const r = run.data as TRun;
@@ -68,7 +88,10 @@ function LiveRun({ id }: { id: string }) {
     <div style={{ marginBottom: 12 }} data-testid="live-run">
       <div className="row" style={{ margin: '4px 0' }}>
         <b>{r.hostname ?? r.target}</b> <Verdict run={r} />
-        <span className="muted">{r.rowsDone}/{r.height} rows{r.totalMs !== null ? ` · ${r.totalMs.toFixed(0)} ms · first row ${r.firstRowMs?.toFixed(1)} ms` : ''}</span>
+        <span className="muted">
+          {r.rowsDone}/{r.height} rows
+          {r.totalMs !== null ? ` · ${r.totalMs.toFixed(0)} ms · first row ${r.firstRowMs?.toFixed(1)} ms` : ''}
+        </span>
       </div>
       <Preview run={r} />
     </div>
@@ -107,33 +130,84 @@ export function SmokeTests({ canRun }: { canRun: boolean }) {
             <select value={target} onChange={(e) => setTarget(e.target.value)} aria-label="Target">
               <option value="local">local (inside the console)</option>
               <option value="all">all online nodes</option>
-              {fleet.data?.nodes.filter((n) => n.status === 'online').map((n) => <option key={n.id} value={n.id}>{n.hostname}</option>)}
+              {fleet.data?.nodes
+                .filter((n) => n.status === 'online')
+                .map((n) => (
+                  <option key={n.id} value={n.id}>
+                    {n.hostname}
+                  </option>
+                ))}
             </select>
           </label>
-          <label>Prompt<input value={prompt} onChange={(e) => setPrompt(e.target.value.toUpperCase())} aria-label="Prompt" maxLength={64} /></label>
-          <label>Seed<input value={seed} onChange={(e) => setSeed(e.target.value)} aria-label="Seed" inputMode="numeric" /></label>
-          <button type="submit" disabled={run.isPending}>Run smoke test</button>
+          <label>
+            Prompt
+            <input
+              value={prompt}
+              onChange={(e) => setPrompt(e.target.value.toUpperCase())}
+              aria-label="Prompt"
+              maxLength={64}
+            />
+          </label>
+          <label>
+            Seed
+            <input value={seed} onChange={(e) => setSeed(e.target.value)} aria-label="Seed" inputMode="numeric" />
+          </label>
+          <button type="submit" disabled={run.isPending}>
+            Run smoke test
+          </button>
         </form>
       ) : (
         <p className="muted">Viewers see results; operators run smoke tests.</p>
       )}
-      {run.error && <div className="error" role="alert">{run.error.message}</div>}
-      {batch.map((id) => <LiveRun key={id} id={id} />)}
+      {run.error && (
+        <div className="error" role="alert">
+          {run.error.message}
+        </div>
+      )}
+      {batch.map((id) => (
+        <LiveRun key={id} id={id} />
+      ))}
       <h2>History</h2>
       <table data-testid="smoke-history">
-        <thead><tr><th>Node</th><th>When</th><th>Prompt</th><th>Seed</th><th>Duration</th><th>First row</th><th>px/s</th><th>Result</th><th>Image</th></tr></thead>
+        <thead>
+          <tr>
+            <th>Node</th>
+            <th>When</th>
+            <th>Prompt</th>
+            <th>Seed</th>
+            <th>Duration</th>
+            <th>First row</th>
+            <th>px/s</th>
+            <th>Result</th>
+            <th>Image</th>
+          </tr>
+        </thead>
         <tbody>
           {history.data?.runs.map((r) => (
             <tr key={r.id}>
               <td>{r.hostname ?? r.target}</td>
               <td>{new Date(r.createdAt).toLocaleString()}</td>
-              <td><code>{r.prompt}</code></td>
+              <td>
+                <code>{r.prompt}</code>
+              </td>
               <td>{r.seed}</td>
               <td>{r.totalMs === null ? '—' : `${r.totalMs.toFixed(0)} ms`}</td>
               <td>{r.firstRowMs === null ? '—' : `${r.firstRowMs.toFixed(1)} ms`}</td>
               <td>{r.pixelsPerSecond === null ? '—' : Math.round(r.pixelsPerSecond).toLocaleString()}</td>
-              <td><Verdict run={r} /></td>
-              <td>{r.png ? <img src={`data:image/png;base64,${r.png}`} alt={`${r.prompt} seed ${r.seed}`} style={{ height: 36, imageRendering: 'pixelated' }} /> : ''}</td>
+              <td>
+                <Verdict run={r} />
+              </td>
+              <td>
+                {r.png ? (
+                  <img
+                    src={`data:image/png;base64,${r.png}`}
+                    alt={`${r.prompt} seed ${r.seed}`}
+                    style={{ height: 36, imageRendering: 'pixelated' }}
+                  />
+                ) : (
+                  ''
+                )}
+              </td>
             </tr>
           ))}
         </tbody>

@@ -14,7 +14,11 @@ type TProps = { tier: TTier; canOperate: boolean; isAdmin: boolean; now: number;
 export function TierCard({ tier, canOperate, isAdmin, now, fetchedAt }: TProps) {
   const p = tier.pause;
   return (
-    <section className={`tier-card${tier.paused ? ' paused' : ''}${tier.retired ? ' retired' : ''}`} data-testid="tier-card" data-tier={tier.name}>
+    <section
+      className={`tier-card${tier.paused ? ' paused' : ''}${tier.retired ? ' retired' : ''}`}
+      data-testid="tier-card"
+      data-tier={tier.name}
+    >
       <div className="tier-head">
         <h2>{tier.name}</h2>
         {tier.retired ? (
@@ -24,7 +28,10 @@ export function TierCard({ tier, canOperate, isAdmin, now, fetchedAt }: TProps) 
         ) : (
           <span className="badge online">serving</span>
         )}
-        <span className="badge" title="What the gateway does when admission cannot answer: open = serve, closed = refuse">
+        <span
+          className="badge"
+          title="What the gateway does when admission cannot answer: open = serve, closed = refuse"
+        >
           fails {tier.failMode}
         </span>
         {isAdmin && <TierSettings tier={tier} />}
@@ -90,12 +97,18 @@ function TierSettings({ tier }: { tier: TTier }) {
             New name
             <input name="tier-name" autoFocus value={name} onChange={(e) => setName(e.target.value)} size={14} />
           </label>
-          <button type="submit" disabled={update.isPending}>Rename</button>
-          <button type="button" className="secondary" onClick={() => setRenaming(false)}>Cancel</button>
+          <button type="submit" disabled={update.isPending}>
+            Rename
+          </button>
+          <button type="button" className="secondary" onClick={() => setRenaming(false)}>
+            Cancel
+          </button>
         </form>
       ) : (
         <>
-          <button className="link" onClick={() => setRenaming(true)}>rename</button>
+          <button className="link" onClick={() => setRenaming(true)}>
+            rename
+          </button>
           <label className="inline">
             fail mode
             <select
@@ -109,13 +122,22 @@ function TierSettings({ tier }: { tier: TTier }) {
             </select>
           </label>
           {tier.retired ? (
-            <button className="link" onClick={() => update.mutate({ tier: tier.name, retired: false })}>restore</button>
+            <button className="link" onClick={() => update.mutate({ tier: tier.name, retired: false })}>
+              restore
+            </button>
           ) : (
             <button
               className="link danger"
               onClick={() => {
-                const reason = window.prompt(`Retire tier ${tier.name}? It stops serving anyone (and any pause on it is lifted). Reason (optional):`);
-                if (reason !== null) update.mutate({ tier: tier.name, retired: true, ...(reason.trim() ? { reason: reason.trim() } : {}) });
+                const reason = window.prompt(
+                  `Retire tier ${tier.name}? It stops serving anyone (and any pause on it is lifted). Reason (optional):`,
+                );
+                if (reason !== null)
+                  update.mutate({
+                    tier: tier.name,
+                    retired: true,
+                    ...(reason.trim() ? { reason: reason.trim() } : {}),
+                  });
               }}
             >
               retire
@@ -123,7 +145,11 @@ function TierSettings({ tier }: { tier: TTier }) {
           )}
         </>
       )}
-      {error && <div className="error small" role="alert">{error}</div>}
+      {error && (
+        <div className="error small" role="alert">
+          {error}
+        </div>
+      )}
     </div>
   );
 }

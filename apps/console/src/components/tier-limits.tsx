@@ -49,7 +49,11 @@ export function TierLimits({ tier, canOperate, isAdmin, now, fetchedAt }: TProps
               <td data-testid="base-limit">
                 {l.base === null ? <span className="muted">none</span> : l.base.toLocaleString('en-US')}
                 {isAdmin && editable && open !== 'base' && (
-                  <button className="link" onClick={() => setEditing({ window: l.window, kind: 'base' })} aria-label={`Edit base ${l.window} limit`}>
+                  <button
+                    className="link"
+                    onClick={() => setEditing({ window: l.window, kind: 'base' })}
+                    aria-label={`Edit base ${l.window} limit`}
+                  >
                     edit
                   </button>
                 )}
@@ -78,8 +82,15 @@ export function TierLimits({ tier, canOperate, isAdmin, now, fetchedAt }: TProps
                         className="link danger"
                         disabled={clear.isPending}
                         onClick={() => {
-                          const reason = window.prompt(`Clear the temporary ${l.window} limit of ${tier.name}? The base limit applies again. Reason (optional):`);
-                          if (reason !== null) clear.mutate({ tier: tier.name, window: l.window, ...(reason.trim() ? { reason: reason.trim() } : {}) });
+                          const reason = window.prompt(
+                            `Clear the temporary ${l.window} limit of ${tier.name}? The base limit applies again. Reason (optional):`,
+                          );
+                          if (reason !== null)
+                            clear.mutate({
+                              tier: tier.name,
+                              window: l.window,
+                              ...(reason.trim() ? { reason: reason.trim() } : {}),
+                            });
                         }}
                       >
                         clear
@@ -93,7 +104,8 @@ export function TierLimits({ tier, canOperate, isAdmin, now, fetchedAt }: TProps
                   <span className="muted">unlimited</span>
                 ) : (
                   <>
-                    <b>{l.effective.toLocaleString('en-US')}</b> <span className="muted small">{t ? 'temporary' : 'base'}</span>
+                    <b>{l.effective.toLocaleString('en-US')}</b>{' '}
+                    <span className="muted small">{t ? 'temporary' : 'base'}</span>
                   </>
                 )}
               </td>
@@ -154,15 +166,31 @@ function BaseLimitForm({ tier, limit, onDone }: { tier: string; limit: TTierLimi
     >
       <label>
         Base limit per {limit.window} (empty: none)
-        <input name="base-limit" inputMode="numeric" autoFocus value={value} onChange={(e) => setValue(e.target.value)} placeholder="none" size={10} />
+        <input
+          name="base-limit"
+          inputMode="numeric"
+          autoFocus
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          placeholder="none"
+          size={10}
+        />
       </label>
       <label className="grow">
         Reason (optional)
         <input name="reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
       </label>
-      <button type="submit" disabled={save.isPending}>Save</button>
-      <button type="button" className="secondary" onClick={onDone}>Cancel</button>
-      {(invalid ?? save.error) && <div className="error full" role="alert">{invalid ?? save.error?.message}</div>}
+      <button type="submit" disabled={save.isPending}>
+        Save
+      </button>
+      <button type="button" className="secondary" onClick={onDone}>
+        Cancel
+      </button>
+      {(invalid ?? save.error) && (
+        <div className="error full" role="alert">
+          {invalid ?? save.error?.message}
+        </div>
+      )}
     </form>
   );
 }
@@ -204,22 +232,45 @@ function TemporaryLimitForm({ tier, limit, onDone }: { tier: string; limit: TTie
     >
       <label>
         Temporary limit per {limit.window}
-        <input name="temporary-limit" inputMode="numeric" autoFocus value={value} onChange={(e) => setValue(e.target.value)} size={10} />
+        <input
+          name="temporary-limit"
+          inputMode="numeric"
+          autoFocus
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          size={10}
+        />
       </label>
       <label>
         Until (2h, 90m, 1d or a date-time)
-        <input name="until" value={until} onChange={(e) => setUntil(e.target.value)} size={18} aria-describedby={previewId} />
+        <input
+          name="until"
+          value={until}
+          onChange={(e) => setUntil(e.target.value)}
+          size={18}
+          aria-describedby={previewId}
+        />
         <span id={previewId} className="muted small" data-testid="until-preview">
-          {preview?.ok ? `→ ${dateTime(preview.value.toISOString())} (in ${duration((preview.value.getTime() - now) / 1000)})` : '\u00a0'}
+          {preview?.ok
+            ? `→ ${dateTime(preview.value.toISOString())} (in ${duration((preview.value.getTime() - now) / 1000)})`
+            : '\u00a0'}
         </span>
       </label>
       <label className="grow">
         Reason (required)
         <input name="reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
       </label>
-      <button type="submit" disabled={save.isPending}>Save</button>
-      <button type="button" className="secondary" onClick={onDone}>Cancel</button>
-      {(invalid ?? save.error) && <div className="error full" role="alert">{invalid ?? save.error?.message}</div>}
+      <button type="submit" disabled={save.isPending}>
+        Save
+      </button>
+      <button type="button" className="secondary" onClick={onDone}>
+        Cancel
+      </button>
+      {(invalid ?? save.error) && (
+        <div className="error full" role="alert">
+          {invalid ?? save.error?.message}
+        </div>
+      )}
     </form>
   );
 }

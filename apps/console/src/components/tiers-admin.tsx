@@ -37,14 +37,30 @@ export function TiersAdmin({ role }: { role: TRole }) {
       {!canOperate && <div className="notice">You are a viewer: you see every tier but cannot change anything.</div>}
       {isAdmin && <CreateTierForm />}
       {active.map((t) => (
-        <TierCard key={t.id} tier={t} canOperate={canOperate} isAdmin={isAdmin} now={now} fetchedAt={list.dataUpdatedAt} />
+        <TierCard
+          key={t.id}
+          tier={t}
+          canOperate={canOperate}
+          isAdmin={isAdmin}
+          now={now}
+          fetchedAt={list.dataUpdatedAt}
+        />
       ))}
       {active.length === 0 && <div className="empty">No tiers yet.</div>}
       {retired.length > 0 && (
         <details className="retired-tiers">
-          <summary>{retired.length} retired tier{retired.length === 1 ? '' : 's'}</summary>
+          <summary>
+            {retired.length} retired tier{retired.length === 1 ? '' : 's'}
+          </summary>
           {retired.map((t) => (
-            <TierCard key={t.id} tier={t} canOperate={canOperate} isAdmin={isAdmin} now={now} fetchedAt={list.dataUpdatedAt} />
+            <TierCard
+              key={t.id}
+              tier={t}
+              canOperate={canOperate}
+              isAdmin={isAdmin}
+              now={now}
+              fetchedAt={list.dataUpdatedAt}
+            />
           ))}
         </details>
       )}
@@ -81,17 +97,33 @@ function CreateTierForm() {
     >
       <label>
         New tier
-        <input name="new-tier" value={name} onChange={(e) => setName(e.target.value)} placeholder="enterprise" maxLength={64} />
+        <input
+          name="new-tier"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          placeholder="enterprise"
+          maxLength={64}
+        />
       </label>
       <label>
         Fail mode
-        <select name="new-tier-fail-mode" value={failMode} onChange={(e) => setFailMode(e.target.value as 'open' | 'closed')}>
+        <select
+          name="new-tier-fail-mode"
+          value={failMode}
+          onChange={(e) => setFailMode(e.target.value as 'open' | 'closed')}
+        >
           <option value="closed">closed</option>
           <option value="open">open</option>
         </select>
       </label>
-      <button type="submit" disabled={create.isPending}>Create tier</button>
-      {(invalid ?? create.error) && <div className="error full" role="alert">{invalid ?? create.error?.message}</div>}
+      <button type="submit" disabled={create.isPending}>
+        Create tier
+      </button>
+      {(invalid ?? create.error) && (
+        <div className="error full" role="alert">
+          {invalid ?? create.error?.message}
+        </div>
+      )}
     </form>
   );
 }

@@ -42,7 +42,13 @@ type TProps = {
 
 const DEFAULT_HEIGHT = 160;
 const FONT = '11px ui-sans-serif, system-ui, sans-serif';
-const AXIS = { stroke: '#8b94a3', grid: { stroke: '#2a3039', width: 1 }, ticks: { stroke: '#2a3039', width: 1, size: 6 }, font: FONT, gap: 4 };
+const AXIS = {
+  stroke: '#8b94a3',
+  grid: { stroke: '#2a3039', width: 1 },
+  ticks: { stroke: '#2a3039', width: 1, size: 6 },
+  font: FONT,
+  gap: 4,
+};
 
 // 24-hour ticks like the rest of the console, the date under the first tick and at midnight.
 // Columns: smallest tick step (ms), label, then the label added when the year/month/day/hour/minute/second rolls over.
@@ -84,7 +90,10 @@ export function formatValue(v: number, unit: string, decimals?: number): string 
 }
 
 /** Series with their own sample times → one time axis, each series undefined where it has no sample. */
-export function alignPoints(series: { points: [number, number | null][] }[]): { times: number[]; values: TChartValues[] } {
+export function alignPoints(series: { points: [number, number | null][] }[]): {
+  times: number[];
+  values: TChartValues[];
+} {
   const times = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
   const at = new Map(times.map((t, i) => [t, i]));
   const values = series.map((s) => {
@@ -149,7 +158,8 @@ function chartOptions(UPlot: typeof uPlot, el: HTMLElement, { latest, zoomed, fi
       {
         ...AXIS,
         size: axisSize,
-        values: (_u, splits, _i, _space, incr) => (yLabels = splits.map((v) => formatValue(v, latest.current.unit, decimalsFor(incr)))),
+        values: (_u, splits, _i, _space, incr) =>
+          (yLabels = splits.map((v) => formatValue(v, latest.current.unit, decimalsFor(incr)))),
       },
     ],
     series: [
@@ -221,7 +231,11 @@ export function TimeSeriesChart(props: TProps) {
     // Loaded after the page (its own chunk, ~22 kB gzip) so pages with charts are interactive as soon as those without.
     void import('uplot').then(({ default: UPlot }) => {
       if (gone) return;
-      u = new UPlot(chartOptions(UPlot, el, { latest, zoomed, fig }), drawnData(latest.current.times, latest.current.series, stacked), el);
+      u = new UPlot(
+        chartOptions(UPlot, el, { latest, zoomed, fig }),
+        drawnData(latest.current.times, latest.current.series, stacked),
+        el,
+      );
       plot.current = u;
       const chart = u;
       resize = new ResizeObserver(() => chart.setSize({ width: Math.max(200, el.clientWidth), height }));

@@ -27,9 +27,13 @@ export function TokensAdmin() {
   );
   const revoke = useMutation(trpc.tokens.revoke.mutationOptions({ onSuccess: refresh }));
   const revokeNode = useMutation(
-    trpc.fleet.revokeNode.mutationOptions({ onSuccess: () => void qc.invalidateQueries({ queryKey: trpc.fleet.list.queryKey() }) }),
+    trpc.fleet.revokeNode.mutationOptions({
+      onSuccess: () => void qc.invalidateQueries({ queryKey: trpc.fleet.list.queryKey() }),
+    }),
   );
-  const rotate = useMutation(trpc.system.rotateEnrollment.mutationOptions({ onSuccess: () => void enrollment.refetch() }));
+  const rotate = useMutation(
+    trpc.system.rotateEnrollment.mutationOptions({ onSuccess: () => void enrollment.refetch() }),
+  );
 
   return (
     <>
@@ -41,7 +45,10 @@ export function TokensAdmin() {
           create.mutate({ name, role });
         }}
       >
-        <label>Name<input name="token-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} /></label>
+        <label>
+          Name
+          <input name="token-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
+        </label>
         <label>
           Role
           <select name="token-role" value={role} onChange={(e) => setRole(e.target.value as TRole)}>
@@ -51,29 +58,51 @@ export function TokensAdmin() {
             <option value="gateway">gateway (admission only)</option>
           </select>
         </label>
-        <button type="submit" disabled={create.isPending}>Create token</button>
+        <button type="submit" disabled={create.isPending}>
+          Create token
+        </button>
       </form>
       {create.error && <div className="error">{create.error.message}</div>}
       {created && (
         <div className="notice" data-testid="new-token">
           Token <b>{created.name}</b> created. Copy it now; it is not shown again:
-          <div className="secret" data-testid="new-token-secret">{created.secret}</div>
+          <div className="secret" data-testid="new-token-secret">
+            {created.secret}
+          </div>
         </div>
       )}
       {revoke.error && <div className="error">{revoke.error.message}</div>}
       <table>
         <thead>
-          <tr><th>Name</th><th>Role</th><th>Prefix</th><th>Created</th><th>Last used</th><th>Status</th><th></th></tr>
+          <tr>
+            <th>Name</th>
+            <th>Role</th>
+            <th>Prefix</th>
+            <th>Created</th>
+            <th>Last used</th>
+            <th>Status</th>
+            <th></th>
+          </tr>
         </thead>
         <tbody>
           {tokens.data?.map((t) => (
             <tr key={t.id} data-testid="token-row" data-token-name={t.name}>
               <td>{t.name}</td>
               <td>{t.role}</td>
-              <td><code>{t.prefix}…</code></td>
-              <td>{new Date(t.createdAt).toLocaleString()} <span className="muted">by {t.createdBy ?? '?'}</span></td>
+              <td>
+                <code>{t.prefix}…</code>
+              </td>
+              <td>
+                {new Date(t.createdAt).toLocaleString()} <span className="muted">by {t.createdBy ?? '?'}</span>
+              </td>
               <td>{t.lastUsedAt ? new Date(t.lastUsedAt).toLocaleString() : 'never'}</td>
-              <td>{t.revokedAt ? <span className="badge revoked">revoked</span> : <span className="badge online">active</span>}</td>
+              <td>
+                {t.revokedAt ? (
+                  <span className="badge revoked">revoked</span>
+                ) : (
+                  <span className="badge online">active</span>
+                )}
+              </td>
               <td>
                 {!t.revokedAt && (
                   <button
@@ -93,30 +122,54 @@ export function TokensAdmin() {
       </table>
 
       <h2>Agent enrollment</h2>
-      <p className="muted">Agents trade this secret for a node token of their own once (<code>coolant-agent --server URL --enroll-token …</code>).</p>
+      <p className="muted">
+        Agents trade this secret for a node token of their own once (
+        <code>coolant-agent --server URL --enroll-token …</code>).
+      </p>
       <div className="row">
-        <span className="secret" data-testid="enroll-token">{enrollment.data?.enrollToken ?? '…'}</span>
-        <button className="secondary" onClick={() => window.confirm('Rotate the enrollment secret? Enrolled nodes keep working.') && rotate.mutate()}>Rotate</button>
+        <span className="secret" data-testid="enroll-token">
+          {enrollment.data?.enrollToken ?? '…'}
+        </span>
+        <button
+          className="secondary"
+          onClick={() =>
+            window.confirm('Rotate the enrollment secret? Enrolled nodes keep working.') && rotate.mutate()
+          }
+        >
+          Rotate
+        </button>
       </div>
 
       <h2>Node tokens</h2>
       {revokeNode.error && <div className="error">{revokeNode.error.message}</div>}
       <table>
         <thead>
-          <tr><th>Host</th><th>Node id</th><th>Enrolled</th><th>Status</th><th></th></tr>
+          <tr>
+            <th>Host</th>
+            <th>Node id</th>
+            <th>Enrolled</th>
+            <th>Status</th>
+            <th></th>
+          </tr>
         </thead>
         <tbody>
           {nodes.data?.nodes.map((n) => (
             <tr key={n.id}>
               <td>{n.hostname}</td>
-              <td><code>{n.id}</code></td>
+              <td>
+                <code>{n.id}</code>
+              </td>
               <td>{new Date(n.enrolledAt).toLocaleString()}</td>
-              <td><span className={`badge ${n.status}`}>{n.status}</span></td>
+              <td>
+                <span className={`badge ${n.status}`}>{n.status}</span>
+              </td>
               <td>
                 <button
                   className="danger"
                   onClick={() => {
-                    const reason = window.prompt(`Revoke node ${n.hostname}? It will no longer be able to report. Reason:`);
+                    const reason = window.prompt(
+                      `Revoke node ${n.hostname}? It will no longer be able to report. Reason:`,
+                    );
                     if (reason !== null) revokeNode.mutate({ id: n.id, ...(reason ? { reason } : {}) });
                   }}
                 >

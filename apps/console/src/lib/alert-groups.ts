@@ -3,7 +3,17 @@
  * expands to the node's alerts: with one row per alert, 100 hot 8-GPU nodes would be 800 rows
  * above the grid. Grouped here, in the browser, so the API keeps its one-alert-per-row shape.
  */
-export type TAlertRow = { id: string; kind: string; nodeId: string; gpuIndex: number | null; state: string; message: string; value: number | null; startedAt: string; firingAt: string | null };
+export type TAlertRow = {
+  id: string;
+  kind: string;
+  nodeId: string;
+  gpuIndex: number | null;
+  state: string;
+  message: string;
+  value: number | null;
+  startedAt: string;
+  firingAt: string | null;
+};
 
 export type TAlertGroup<T extends TAlertRow = TAlertRow> = {
   nodeId: string;
@@ -46,7 +56,10 @@ function describeKind(kind: string, alerts: TAlertRow[]): string {
 
 const sinceOf = (a: TAlertRow) => a.firingAt ?? a.startedAt;
 
-export function groupAlerts<T extends TAlertRow>(alerts: T[], hostnameOf: (nodeId: string) => string | undefined): TAlertGroup<T>[] {
+export function groupAlerts<T extends TAlertRow>(
+  alerts: T[],
+  hostnameOf: (nodeId: string) => string | undefined,
+): TAlertGroup<T>[] {
   const byNode = new Map<string, T[]>();
   for (const a of alerts) byNode.set(a.nodeId, [...(byNode.get(a.nodeId) ?? []), a]);
   const groups = [...byNode.entries()].map(([nodeId, list]): TAlertGroup<T> => {
@@ -66,5 +79,10 @@ export function groupAlerts<T extends TAlertRow>(alerts: T[], hostnameOf: (nodeI
     };
   });
   // Firing nodes first, then the ones with the most alerts, then by name.
-  return groups.sort((a, b) => (a.state === b.state ? 0 : a.state === 'firing' ? -1 : 1) || b.alerts.length - a.alerts.length || a.hostname.localeCompare(b.hostname));
+  return groups.sort(
+    (a, b) =>
+      (a.state === b.state ? 0 : a.state === 'firing' ? -1 : 1) ||
+      b.alerts.length - a.alerts.length ||
+      a.hostname.localeCompare(b.hostname),
+  );
 }

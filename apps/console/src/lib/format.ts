@@ -29,7 +29,14 @@ export function clockMs(iso: string): string {
 
 /** "Nov 28, 06:00:00" in local time; the full ISO time goes in a title attribute. */
 export function dateTime(iso: string): string {
-  return new Date(iso).toLocaleString('en-US', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  return new Date(iso).toLocaleString('en-US', {
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+  });
 }
 
 /** Value for <input type="datetime-local"> in the browser's time zone. */

@@ -14,7 +14,8 @@ export function checkTierName(raw: string, field = 'name'): TChecked<string> {
   const name = raw.trim();
   if (!name) return { ok: false, error: `${field}: is required` };
   if (name.length > 64) return { ok: false, error: `${field}: at most 64 characters` };
-  if (!TIER_NAME.test(name)) return { ok: false, error: `${field}: lowercase letters, digits, - and _ (starting with a letter or digit)` };
+  if (!TIER_NAME.test(name))
+    return { ok: false, error: `${field}: lowercase letters, digits, - and _ (starting with a letter or digit)` };
   return { ok: true, value: name };
 }
 
@@ -32,7 +33,8 @@ export function checkLimit(raw: string, opts: { allowNone: boolean }): TChecked<
 
 export function checkReason(raw: string, opts: { required: boolean }): TChecked<string | undefined> {
   const reason = raw.trim();
-  if (!reason) return opts.required ? { ok: false, error: 'reason: a reason is required' } : { ok: true, value: undefined };
+  if (!reason)
+    return opts.required ? { ok: false, error: 'reason: a reason is required' } : { ok: true, value: undefined };
   if (reason.length > MAX_REASON) return { ok: false, error: `reason: at most ${MAX_REASON} characters` };
   return { ok: true, value: reason };
 }

@@ -14,7 +14,8 @@ function makeQueryClient() {
       queries: {
         staleTime: 2_000,
         // A 4xx (bad input, auth) will not fix itself by retrying; network and 5xx may.
-        retry: (count, error) => count < 2 && ((error as { data?: { httpStatus?: number } })?.data?.httpStatus ?? 500) >= 500,
+        retry: (count, error) =>
+          count < 2 && ((error as { data?: { httpStatus?: number } })?.data?.httpStatus ?? 500) >= 500,
       },
     },
   });

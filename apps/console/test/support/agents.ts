@@ -21,7 +21,9 @@ export type TSimHost = {
  * A GPU host as fleet:sim makes one (scripts/fleet-sim): an nvidia-smi on PATH that runs the
  * moving simulator, plus a flag file that makes it hang instead.
  */
-export function makeSimHost(opts: { seed?: number; gpus?: number; profile?: 'normal' | 'hot' | 'flaky'; dir?: string } = {}): TSimHost {
+export function makeSimHost(
+  opts: { seed?: number; gpus?: number; profile?: 'normal' | 'hot' | 'flaky'; dir?: string } = {},
+): TSimHost {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'coolant-sim-host-'));
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
@@ -36,15 +38,44 @@ export function makeSimHost(opts: { seed?: number; gpus?: number; profile?: 'nor
     bin,
     hangFlag,
     stateDir: join(dir, 'state'),
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, SIM_SEED: String(opts.seed ?? 0), SIM_GPUS: String(opts.gpus ?? 8), SIM_PROFILE: opts.profile ?? 'normal' },
+    env: {
+      ...process.env,
+      PATH: `${bin}:${process.env.PATH}`,
+      SIM_SEED: String(opts.seed ?? 0),
+      SIM_GPUS: String(opts.gpus ?? 8),
+      SIM_PROFILE: opts.profile ?? 'normal',
+    },
   };
 }
 
-export type TAgentProcess = { child: ChildProcess; output(): string; exited: Promise<number | null>; stop(): Promise<number | null> };
+export type TAgentProcess = {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+  stop(): Promise<number | null>;
+};
 
 /** A real agent (tsx on its source, as `npm run agent` runs it) on a simulated host. */
-export function startAgent(opts: { host: TSimHost; server: string; enrollToken: string; hostname: string; intervalSeconds?: number; once?: boolean }): TAgentProcess {
-  const args = [TSX_CLI, AGENT_MAIN, '--server', opts.server, '--state-dir', opts.host.stateDir, '--hostname', opts.hostname, '--interval', String(opts.intervalSeconds ?? 5)];
+export function startAgent(opts: {
+  host: TSimHost;
+  server: string;
+  enrollToken: string;
+  hostname: string;
+  intervalSeconds?: number;
+  once?: boolean;
+}): TAgentProcess {
+  const args = [
+    TSX_CLI,
+    AGENT_MAIN,
+    '--server',
+    opts.server,
+    '--state-dir',
+    opts.host.stateDir,
+    '--hostname',
+    opts.hostname,
+    '--interval',
+    String(opts.intervalSeconds ?? 5),
+  ];
   if (opts.once) args.push('--once');
   let out = '';
   const child = spawn(process.execPath, args, {
@@ -72,7 +103,12 @@ export function startAgent(opts: { host: TSimHost; server: string; enrollToken: 
 }
 
 /** Runs `--once` (enroll, one sample, deliver everything) and fails with the agent's output unless it exits 0. */
-export async function runAgentOnce(opts: { host: TSimHost; server: string; enrollToken: string; hostname: string }): Promise<string> {
+export async function runAgentOnce(opts: {
+  host: TSimHost;
+  server: string;
+  enrollToken: string;
+  hostname: string;
+}): Promise<string> {
   const agent = startAgent({ ...opts, once: true });
   const timer = setTimeout(() => agent.child.kill('SIGKILL'), 120_000);
   const code = await agent.exited;

@@ -21,7 +21,12 @@ export async function postRaw(
   return { status: res.status, headers: res.headers, json };
 }
 
-export type TConsumeCall = { status: number; headers: Headers; data: TConsumeResponse | null; error: { message: string; data: { code: string } } | null };
+export type TConsumeCall = {
+  status: number;
+  headers: Headers;
+  data: TConsumeResponse | null;
+  error: { message: string; data: { code: string } } | null;
+};
 
 export async function consume(url: string, token: string, input: unknown): Promise<TConsumeCall> {
   const r = await postRaw(url, 'admission.consume', JSON.stringify(input), token);
@@ -30,9 +35,16 @@ export async function consume(url: string, token: string, input: unknown): Promi
 }
 
 /** A tRPC call that must succeed; the error (with the HTTP status) is thrown otherwise. */
-export async function call<T>(url: string, path: string, input: unknown, token: string, method: 'POST' | 'GET' = 'POST'): Promise<T> {
+export async function call<T>(
+  url: string,
+  path: string,
+  input: unknown,
+  token: string,
+  method: 'POST' | 'GET' = 'POST',
+): Promise<T> {
   const r = await trpc<T>(url, path, input, token, method);
-  if (r.error || r.status !== 200) throw new Error(`${path} → HTTP ${r.status}: ${r.error?.message ?? 'no error message'}`);
+  if (r.error || r.status !== 200)
+    throw new Error(`${path} → HTTP ${r.status}: ${r.error?.message ?? 'no error message'}`);
   return r.data;
 }
 
@@ -42,10 +54,16 @@ export async function gatewayToken(url: string, adminToken: string, name = 'test
 }
 
 /** A new tier with the given base limits; returns the config version that carries them. */
-export async function createTier(url: string, adminToken: string, name: string, limits: Partial<Record<'minute' | 'hour' | 'day', number>>): Promise<number> {
+export async function createTier(
+  url: string,
+  adminToken: string,
+  name: string,
+  limits: Partial<Record<'minute' | 'hour' | 'day', number>>,
+): Promise<number> {
   let version = (await call<{ configVersion: number }>(url, 'tiers.create', { name }, adminToken)).configVersion;
   for (const [window, limit] of Object.entries(limits)) {
-    version = (await call<{ configVersion: number }>(url, 'tiers.setLimit', { tier: name, window, limit }, adminToken)).configVersion;
+    version = (await call<{ configVersion: number }>(url, 'tiers.setLimit', { tier: name, window, limit }, adminToken))
+      .configVersion;
   }
   return version;
 }
@@ -66,14 +84,19 @@ export function parseMetrics(text: string): TMetricSample[] {
     if (!m) throw new Error(`unparseable metrics line: ${line}`);
     const labels: Record<string, string> = {};
     if (m[2]) {
-      for (const l of m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+      for (const l of m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+        labels[l[1]!] = l[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
     }
     out.push({ name: m[1]!, labels, value: Number(m[3]) });
   }
   return out;
 }
 
-export function metricValue(samples: TMetricSample[], name: string, labels: Record<string, string> = {}): number | null {
+export function metricValue(
+  samples: TMetricSample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | null {
   const s = samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
   return s ? s.value : null;
 }
@@ -87,7 +110,12 @@ export async function instanceState(url: string): Promise<{ instance: string; co
   return { instance: info.labels.instance!, configVersion: version };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = null;
   for (;;) {
@@ -97,7 +125,10 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String((last as Error).message ?? last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String((last as Error).message ?? last)})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -108,8 +108,15 @@ export async function trpc<T = unknown>(
 ): Promise<{ status: number; headers: Headers; data: T; error: { message: string; data: { code: string } } | null }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
-  const target = method === 'GET' ? `${url}/api/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}` : `${url}/api/trpc/${path}`;
-  const res = await fetch(target, { method, headers, ...(method === 'POST' ? { body: JSON.stringify(input ?? null) } : {}) });
+  const target =
+    method === 'GET'
+      ? `${url}/api/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`
+      : `${url}/api/trpc/${path}`;
+  const res = await fetch(target, {
+    method,
+    headers,
+    ...(method === 'POST' ? { body: JSON.stringify(input ?? null) } : {}),
+  });
   const json = (await res.json()) as { result?: { data: T }; error?: { message: string; data: { code: string } } };
   return { status: res.status, headers: res.headers, data: json.result?.data as T, error: json.error ?? null };
 }

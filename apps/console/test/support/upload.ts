@@ -8,13 +8,23 @@ import { Readable } from 'node:stream';
  * console process as the kernel counts it.
  */
 
-export type TUploadAnswer = { status: number; headers: Record<string, string | string[] | undefined>; body: string; sentBytes: number; answeredAfterMs: number };
+export type TUploadAnswer = {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  sentBytes: number;
+  answeredAfterMs: number;
+};
 
 /**
  * POSTs `totalBytes` of spaces to `url`, resolving with the first answer (the
  * upload is abandoned then, as a client that got a 413 would).
  */
-export function streamUpload(url: string, totalBytes: number, headers: Record<string, string> = {}): Promise<TUploadAnswer> {
+export function streamUpload(
+  url: string,
+  totalBytes: number,
+  headers: Record<string, string> = {},
+): Promise<TUploadAnswer> {
   const chunk = Buffer.alloc(64 * 1024, 0x20);
   let sent = 0;
   const body = new Readable({
@@ -43,7 +53,9 @@ export function streamUpload(url: string, totalBytes: number, headers: Record<st
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, sentBytes, answeredAfterMs });
       });
     });
-    req.on('error', (error) => reject(new Error(`upload to ${url} failed after ${sent} bytes without an answer: ${error.message}`)));
+    req.on('error', (error) =>
+      reject(new Error(`upload to ${url} failed after ${sent} bytes without an answer: ${error.message}`)),
+    );
     body.pipe(req);
   });
 }

@@ -41,7 +41,10 @@ export function authorize<A extends TAccess>(access: A, actor: TActor): TActorFo
     return actor as TActorFor<A>;
   }
   if (actor.kind === 'anonymous') {
-    throw new AppError('UNAUTHORIZED', access === 'gateway' ? 'Send a gateway API token as Bearer' : 'Sign in or send a Bearer token');
+    throw new AppError(
+      'UNAUTHORIZED',
+      access === 'gateway' ? 'Send a gateway API token as Bearer' : 'Sign in or send a Bearer token',
+    );
   }
   if (actor.kind === 'node') throw new AppError('FORBIDDEN', 'Node tokens may only call agent.* procedures');
   if (access === 'gateway') {
@@ -51,6 +54,7 @@ export function authorize<A extends TAccess>(access: A, actor: TActor): TActorFo
     return actor as TActorFor<A>;
   }
   if (actor.role === 'gateway') throw new AppError('FORBIDDEN', 'Gateway tokens may only call admission.* procedures');
-  if (!roleAtLeast(actor.role, access)) throw new AppError('FORBIDDEN', `This needs the ${access} role; you are ${actor.role}`);
+  if (!roleAtLeast(actor.role, access))
+    throw new AppError('FORBIDDEN', `This needs the ${access} role; you are ${actor.role}`);
   return actor as TActorFor<A>;
 }

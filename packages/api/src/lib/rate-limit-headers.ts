@@ -10,9 +10,14 @@ import { WINDOW_MINUTES } from '../domain/admission/windows';
 export function rateLimitHeaders(r: TConsumeResponse, nowMs: number): Record<string, string> {
   const headers: Record<string, string> = {};
   if (r.policies.length > 0) {
-    headers['RateLimit-Policy'] = r.policies.map((p) => `"${r.tier}-${p.window}";q=${p.limit};w=${WINDOW_MINUTES[p.window] * 60}`).join(', ');
+    headers['RateLimit-Policy'] = r.policies
+      .map((p) => `"${r.tier}-${p.window}";q=${p.limit};w=${WINDOW_MINUTES[p.window] * 60}`)
+      .join(', ');
     headers['RateLimit'] = r.policies
-      .map((p) => `"${r.tier}-${p.window}";r=${p.remaining};t=${Math.max(0, Math.ceil((Date.parse(p.resetAt) - nowMs) / 1000))}`)
+      .map(
+        (p) =>
+          `"${r.tier}-${p.window}";r=${p.remaining};t=${Math.max(0, Math.ceil((Date.parse(p.resetAt) - nowMs) / 1000))}`,
+      )
       .join(', ');
   }
   if (!r.allowed && r.retryAfterSeconds !== null) headers['Retry-After'] = String(r.retryAfterSeconds);

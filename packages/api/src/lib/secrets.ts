@@ -22,7 +22,8 @@ const waiting: Array<() => void> = [];
 
 async function scrypt(password: string, salt: Buffer, keylen: number, params: TScryptParams): Promise<Buffer> {
   const maxmem = 128 * params.N * params.r * params.p + 1024 * 1024;
-  if (maxmem > MAX_SCRYPT_MEMORY) throw new Error(`scrypt parameters N=${params.N} r=${params.r} p=${params.p} need too much memory`);
+  if (maxmem > MAX_SCRYPT_MEMORY)
+    throw new Error(`scrypt parameters N=${params.N} r=${params.r} p=${params.p} need too much memory`);
   if (running >= MAX_CONCURRENT_SCRYPT) await new Promise<void>((resolve) => waiting.push(resolve));
   running++;
   try {
@@ -40,7 +41,14 @@ async function scrypt(password: string, salt: Buffer, keylen: number, params: TS
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
   const key = await scrypt(password, salt, KEYLEN, SCRYPT_PARAMS);
-  return ['scrypt', SCRYPT_PARAMS.N, SCRYPT_PARAMS.r, SCRYPT_PARAMS.p, salt.toString('base64'), key.toString('base64')].join('$');
+  return [
+    'scrypt',
+    SCRYPT_PARAMS.N,
+    SCRYPT_PARAMS.r,
+    SCRYPT_PARAMS.p,
+    salt.toString('base64'),
+    key.toString('base64'),
+  ].join('$');
 }
 
 function parseHash(stored: string): (TScryptParams & { salt: Buffer; key: Buffer }) | null {

@@ -11,7 +11,12 @@ export const ZConsumeRequest = z.strictObject({
     .string()
     .min(1, 'subject must not be empty')
     .refine((s) => Buffer.byteLength(s, 'utf8') <= 256, 'subject must be at most 256 bytes'),
-  cost: z.number().int('cost must be a whole number').min(1, 'cost must be at least 1').max(MAX_COST, `cost must be at most ${MAX_COST}`).default(1),
+  cost: z
+    .number()
+    .int('cost must be a whole number')
+    .min(1, 'cost must be at least 1')
+    .max(MAX_COST, `cost must be at most ${MAX_COST}`)
+    .default(1),
   requestId: z.string().min(1).max(128).optional(),
 });
 export type TConsumeInput = z.infer<typeof ZConsumeRequest>;

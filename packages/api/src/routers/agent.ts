@@ -28,14 +28,29 @@ export const reportProcedure = defineHotProcedure({
   // A spool drained after an outage: up to 100 samples of up to 64 GPUs.
   maxBody: 8 * 1024 * 1024,
   handler: (input, actor, services) =>
-    services.fleet.ingest({ nodeId: actor.id, intervalSeconds: Math.round(input.intervalSeconds), agentVersion: input.agentVersion ?? null, samples: input.samples }),
+    services.fleet.ingest({
+      nodeId: actor.id,
+      intervalSeconds: Math.round(input.intervalSeconds),
+      agentVersion: input.agentVersion ?? null,
+      samples: input.samples,
+    }),
 });
 
 export const ZJobResultRequest = z.strictObject({
   jobId: z.string().min(1),
   /** Rows drawn since the last call: y and the row's palette indices, base64. */
-  rows: z.array(z.strictObject({ y: z.number().int().min(0), data: z.string().max(8192) })).max(1024).default([]),
-  done: z.strictObject({ checksum: z.string().regex(/^[0-9a-f]{64}$/), modelVersion: z.string().max(128), firstRowMs: z.number().min(0), totalMs: z.number().min(0) }).optional(),
+  rows: z
+    .array(z.strictObject({ y: z.number().int().min(0), data: z.string().max(8192) }))
+    .max(1024)
+    .default([]),
+  done: z
+    .strictObject({
+      checksum: z.string().regex(/^[0-9a-f]{64}$/),
+      modelVersion: z.string().max(128),
+      firstRowMs: z.number().min(0),
+      totalMs: z.number().min(0),
+    })
+    .optional(),
   error: z.string().max(2000).optional(),
 });
 
@@ -56,7 +71,9 @@ export const agentRouter = router({
   nextJob: agentProcedure
     .input(z.strictObject({ waitMs: z.number().int().min(0).max(30_000) }))
     .mutation(async ({ ctx, input, signal }) => ({ job: await ctx.smoke.nextJob(ctx.actor.id, input.waitMs, signal) })),
-  jobResult: agentProcedure.input(ZJobResultRequest).mutation(({ ctx, input }) => ctx.smoke.jobResult({ nodeId: ctx.actor.id, ...input })),
+  jobResult: agentProcedure
+    .input(ZJobResultRequest)
+    .mutation(({ ctx, input }) => ctx.smoke.jobResult({ nodeId: ctx.actor.id, ...input })),
   /** What the console has stored of this node: an agent whose spool lost its numbering asks before sending. */
   sequence: agentProcedure.query(({ ctx }) => readAcceptedSeq({ db: ctx.db, nodeId: ctx.actor.id })),
   report: hotMutation(reportProcedure),

@@ -10,7 +10,14 @@ export const ZLoginRequest = z.strictObject({
 
 export const authRouter = router({
   login: publicProcedure.input(ZLoginRequest).mutation(async ({ ctx, input }) => {
-    const result = await login({ db: ctx.db, provider: ctx.dbProvider, ...input, ip: ctx.request.ip, userAgent: ctx.request.userAgent, now: ctx.now() });
+    const result = await login({
+      db: ctx.db,
+      provider: ctx.dbProvider,
+      ...input,
+      ip: ctx.request.ip,
+      userAgent: ctx.request.userAgent,
+      now: ctx.now(),
+    });
     ctx.cookies.setSession(result.secret, Math.floor((result.expiresAt.getTime() - ctx.now().getTime()) / 1000));
     return { user: result.user, expiresAt: result.expiresAt.toISOString() };
   }),

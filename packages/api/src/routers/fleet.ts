@@ -8,8 +8,12 @@ import { adminProcedure, router, viewerProcedure } from '../trpc';
 export const fleetRouter = router({
   list: viewerProcedure
     .input(z.strictObject({ includeRevoked: z.boolean().default(false) }).optional())
-    .query(({ ctx, input }) => listFleet({ db: ctx.db, now: ctx.now(), includeRevoked: input?.includeRevoked ?? false })),
-  node: viewerProcedure.input(z.strictObject({ id: z.string().min(1) })).query(({ ctx, input }) => getFleetNode({ db: ctx.db, id: input.id, now: ctx.now() })),
+    .query(({ ctx, input }) =>
+      listFleet({ db: ctx.db, now: ctx.now(), includeRevoked: input?.includeRevoked ?? false }),
+    ),
+  node: viewerProcedure
+    .input(z.strictObject({ id: z.string().min(1) }))
+    .query(({ ctx, input }) => getFleetNode({ db: ctx.db, id: input.id, now: ctx.now() })),
   revokeNode: adminProcedure
     .input(z.strictObject({ id: z.string().min(1), reason: z.string().max(500).optional() }))
     .mutation(async ({ ctx, input }) => {
@@ -18,10 +22,19 @@ export const fleetRouter = router({
       return result;
     }),
   alertRules: viewerProcedure.query(({ ctx }) => readAlertRules(ctx.db)),
-  setAlertRules: adminProcedure.input(z.strictObject({ rules: ZAlertRules, reason: z.string().max(500).optional() })).mutation(async ({ ctx, input }) => {
-    const before = await readAlertRules(ctx.db);
-    await writeAlertRules(ctx.db, input.rules);
-    await recordAudit({ db: ctx.db, actor: ctx.actor, action: 'alerts.update_rules', reason: input.reason, details: { before, after: input.rules }, ip: ctx.request.ip });
-    return input.rules;
-  }),
+  setAlertRules: adminProcedure
+    .input(z.strictObject({ rules: ZAlertRules, reason: z.string().max(500).optional() }))
+    .mutation(async ({ ctx, input }) => {
+      const before = await readAlertRules(ctx.db);
+      await writeAlertRules(ctx.db, input.rules);
+      await recordAudit({
+        db: ctx.db,
+        actor: ctx.actor,
+        action: 'alerts.update_rules',
+        reason: input.reason,
+        details: { before, after: input.rules },
+        ip: ctx.request.ip,
+      });
+      return input.rules;
+    }),
 });

@@ -6,14 +6,39 @@ export const ZSmokeRunRequest = z.strictObject({
   target: z.string().min(1, 'target is required: "local", "all" or a node id').max(64),
   prompt: z.string().max(64, 'prompt: at most 64 characters'),
   seed: z.number().int('seed must be a whole number').min(MIN_SEED).max(MAX_SEED, `seed must be at most ${MAX_SEED}`),
-  size: z.strictObject({ width: z.number().int().min(MIN_WIDTH).max(MAX_WIDTH), height: z.number().int().min(MIN_HEIGHT).max(MAX_HEIGHT) }).optional(),
+  size: z
+    .strictObject({
+      width: z.number().int().min(MIN_WIDTH).max(MAX_WIDTH),
+      height: z.number().int().min(MIN_HEIGHT).max(MAX_HEIGHT),
+    })
+    .optional(),
   timeoutSeconds: z.number().int().min(1).max(600).default(30),
 });
 
 export const smokeRouter = router({
-  run: operatorProcedure.input(ZSmokeRunRequest).mutation(({ ctx, input }) => ctx.smoke.run({ actor: ctx.actor, ip: ctx.request.ip, ...input })),
-  get: viewerProcedure.input(z.strictObject({ id: z.string().min(1) })).query(({ ctx, input }) => ctx.smoke.get(input.id)),
+  run: operatorProcedure
+    .input(ZSmokeRunRequest)
+    .mutation(({ ctx, input }) => ctx.smoke.run({ actor: ctx.actor, ip: ctx.request.ip, ...input })),
+  get: viewerProcedure
+    .input(z.strictObject({ id: z.string().min(1) }))
+    .query(({ ctx, input }) => ctx.smoke.get(input.id)),
   list: viewerProcedure
-    .input(z.strictObject({ nodeId: z.string().optional(), batchId: z.string().optional(), limit: z.number().int().min(1).max(200).default(50), cursor: z.string().nullish() }).optional())
-    .query(({ ctx, input }) => ctx.smoke.list({ limit: input?.limit ?? 50, nodeId: input?.nodeId, batchId: input?.batchId, cursor: input?.cursor ?? undefined })),
+    .input(
+      z
+        .strictObject({
+          nodeId: z.string().optional(),
+          batchId: z.string().optional(),
+          limit: z.number().int().min(1).max(200).default(50),
+          cursor: z.string().nullish(),
+        })
+        .optional(),
+    )
+    .query(({ ctx, input }) =>
+      ctx.smoke.list({
+        limit: input?.limit ?? 50,
+        nodeId: input?.nodeId,
+        batchId: input?.batchId,
+        cursor: input?.cursor ?? undefined,
+      }),
+    ),
 });

@@ -13,14 +13,32 @@ import type { TTierRequest } from '../domain/tiers/tier-request';
 import { updateTier } from '../domain/tiers/update-tier';
 import { adminProcedure, operatorProcedure, router, viewerProcedure } from '../trpc';
 
-const ZTierName = z.string().trim().min(1, 'tier is required').max(64).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _');
+const ZTierName = z
+  .string()
+  .trim()
+  .min(1, 'tier is required')
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _');
 const ZReason = z.string().trim().min(1, 'a reason is required').max(500);
 const ZLimit = z.number().int('must be a whole number').min(0).max(1_000_000_000);
 const ZFailMode = z.enum(['open', 'closed']);
-const ZFutureDate = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-11-28T06:00:00Z' }).transform((s) => new Date(s));
+const ZFutureDate = z.iso
+  .datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-11-28T06:00:00Z' })
+  .transform((s) => new Date(s));
 
-export const ZSetLimitRequest = z.strictObject({ tier: ZTierName, window: ZWindow, limit: ZLimit.nullable(), reason: z.string().max(500).optional() });
-export const ZSetTemporaryLimitRequest = z.strictObject({ tier: ZTierName, window: ZWindow, limit: ZLimit, until: ZFutureDate, reason: ZReason });
+export const ZSetLimitRequest = z.strictObject({
+  tier: ZTierName,
+  window: ZWindow,
+  limit: ZLimit.nullable(),
+  reason: z.string().max(500).optional(),
+});
+export const ZSetTemporaryLimitRequest = z.strictObject({
+  tier: ZTierName,
+  window: ZWindow,
+  limit: ZLimit,
+  until: ZFutureDate,
+  reason: ZReason,
+});
 export const ZPauseRequest = z.strictObject({ tier: ZTierName, reason: ZReason, resumeAt: ZFutureDate.optional() });
 
 /** Who changes the tier, from where, now: the part every tier change shares. */
@@ -31,9 +49,13 @@ function by(ctx: Pick<TContext, 'config' | 'now' | 'request'> & { actor: TPerson
 export const tiersRouter = router({
   list: viewerProcedure
     .input(z.strictObject({ includeRetired: z.boolean().default(false) }).optional())
-    .query(({ ctx, input }) => listTiers({ db: ctx.db, now: ctx.now(), includeRetired: input?.includeRetired ?? false })),
+    .query(({ ctx, input }) =>
+      listTiers({ db: ctx.db, now: ctx.now(), includeRetired: input?.includeRetired ?? false }),
+    ),
   setLimit: adminProcedure.input(ZSetLimitRequest).mutation(({ ctx, input }) => setLimit({ ...by(ctx), ...input })),
-  setTemporaryLimit: operatorProcedure.input(ZSetTemporaryLimitRequest).mutation(({ ctx, input }) => setTemporaryLimit({ ...by(ctx), ...input })),
+  setTemporaryLimit: operatorProcedure
+    .input(ZSetTemporaryLimitRequest)
+    .mutation(({ ctx, input }) => setTemporaryLimit({ ...by(ctx), ...input })),
   clearTemporaryLimit: operatorProcedure
     .input(z.strictObject({ tier: ZTierName, window: ZWindow, reason: z.string().max(500).optional() }))
     .mutation(({ ctx, input }) => clearTemporaryLimit({ ...by(ctx), ...input })),
@@ -42,7 +64,13 @@ export const tiersRouter = router({
     .input(z.strictObject({ tier: ZTierName, reason: z.string().max(500).optional() }))
     .mutation(({ ctx, input }) => resumeTier({ ...by(ctx), ...input })),
   create: adminProcedure
-    .input(z.strictObject({ name: ZTierName, failMode: ZFailMode.default('closed'), reason: z.string().max(500).optional() }))
+    .input(
+      z.strictObject({
+        name: ZTierName,
+        failMode: ZFailMode.default('closed'),
+        reason: z.string().max(500).optional(),
+      }),
+    )
     .mutation(({ ctx, input }) => createTier({ ...by(ctx), ...input })),
   update: adminProcedure
     .input(

@@ -21,7 +21,13 @@ export const tokensRouter = router({
   revoke: adminProcedure
     .input(z.strictObject({ id: z.string().min(1), reason: z.string().max(500).optional() }))
     .mutation(async ({ ctx, input }) => {
-      const result = await revokeApiToken({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip, now: ctx.now() });
+      const result = await revokeApiToken({
+        db: ctx.db,
+        actor: ctx.actor,
+        ...input,
+        ip: ctx.request.ip,
+        now: ctx.now(),
+      });
       await ctx.config.announce();
       return result;
     }),

@@ -3,7 +3,12 @@ import { createUser, listUsers, updateUser } from '../domain/users/users';
 import { ZRole } from '../lib/roles';
 import { adminProcedure, router } from '../trpc';
 
-const ZUsername = z.string().trim().min(1).max(64).regex(/^[a-zA-Z0-9._@-]+$/, 'letters, digits and . _ @ - only');
+const ZUsername = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[a-zA-Z0-9._@-]+$/, 'letters, digits and . _ @ - only');
 const ZPassword = z.string().min(10, 'at least 10 characters').max(1024);
 
 export const usersRouter = router({
@@ -21,5 +26,7 @@ export const usersRouter = router({
         reason: z.string().max(500).optional(),
       }),
     )
-    .mutation(({ ctx, input }) => updateUser({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip, now: ctx.now() })),
+    .mutation(({ ctx, input }) =>
+      updateUser({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip, now: ctx.now() }),
+    ),
 });

@@ -15,7 +15,11 @@ if (!name || !/^[a-z0-9_]+$/.test(name)) {
 const now = new Date();
 const dir = mkdtempSync(join(tmpdir(), 'coolant-migration-'));
 try {
-  const sqlite = await createMigration(resolveDbConfig({ databaseUrl: `file:${join(dir, 'scratch.db')}`, dataDir: dir }), name, now);
+  const sqlite = await createMigration(
+    resolveDbConfig({ databaseUrl: `file:${join(dir, 'scratch.db')}`, dataDir: dir }),
+    name,
+    now,
+  );
   console.log(sqlite ? `sqlite: wrote ${sqlite}` : 'sqlite: schema matches the migrations; nothing written');
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -60,12 +60,15 @@ export async function ensurePostgres(): Promise<string> {
       CREATE ROLE ${ROLE} LOGIN SUPERUSER PASSWORD '${PASSWORD}';
     END IF; END $$;`;
   for (let i = 0; i < 20; i++) {
-    const r = spawnSync('su', ['postgres', '-c', `psql -qAtX -c "${sql.replace(/"/g, '\\"').replace(/\$/g, '\\$')}"`], { encoding: 'utf8' });
+    const r = spawnSync('su', ['postgres', '-c', `psql -qAtX -c "${sql.replace(/"/g, '\\"').replace(/\$/g, '\\$')}"`], {
+      encoding: 'utf8',
+    });
     if (r.status === 0) break;
     if (i === 19) throw new Error(`could not create the ${ROLE} role: ${r.stderr}`);
     await new Promise((res) => setTimeout(res, 500));
   }
-  if (!(await canConnect(adminUrl))) throw new Error(`PostgreSQL started but ${adminUrl.replace(PASSWORD, '***')} refuses connections`);
+  if (!(await canConnect(adminUrl)))
+    throw new Error(`PostgreSQL started but ${adminUrl.replace(PASSWORD, '***')} refuses connections`);
   return adminUrl;
 }
 

@@ -61,5 +61,7 @@ console.log(`held-out bits/pixel: float ${result.heldOutBitsPerPixel.toFixed(4)}
 console.log(`training took ${trainSeconds.toFixed(1)} s`);
 console.log(`wrote ${values.out}: ${bytes.length} bytes, model version ${model.version}`);
 const depiction = depictionReport(model, num('depiction-samples'));
-console.log(`depiction: ${(depiction.rate * 100).toFixed(1)} % of ${depiction.total} sampled cells match their character best`);
+console.log(
+  `depiction: ${(depiction.rate * 100).toFixed(1)} % of ${depiction.total} sampled cells match their character best`,
+);
 if (depiction.worst.length > 0) console.log(`weakest: ${depiction.worst.join(', ')}`);

@@ -17,7 +17,16 @@ export function integerBitsPerPixel(model: TIntModel, data: TDataset): number {
   let bits = 0;
   for (let e = 0; e < data.count; e++) {
     const idx = data.index[e]!;
-    pixelLogits(model, data.pos[e]!, data.cls[e]! * POSITION_KEYS + data.key[e]!, data.pixels, idx, offsets, acc, logits);
+    pixelLogits(
+      model,
+      data.pos[e]!,
+      data.cls[e]! * POSITION_KEYS + data.key[e]!,
+      data.pixels,
+      idx,
+      offsets,
+      acc,
+      logits,
+    );
     const max = Math.max(...logits);
     let sum = 0;
     for (const l of logits) sum += 2 ** ((l - max) / 2 ** LOGIT_FRACTION_BITS);
@@ -41,7 +50,11 @@ export function depictionReport(
     for (let i = 0; i < line.length; i += 16) {
       const prompt = line.slice(i, i + 16).join('');
       const n = Array.from(prompt).length;
-      const r = generate({ prompt, seed: seedBase + s, width: n * CELL_WIDTH, height: CELL_HEIGHT, ...sampling }, undefined, model);
+      const r = generate(
+        { prompt, seed: seedBase + s, width: n * CELL_WIDTH, height: CELL_HEIGHT, ...sampling },
+        undefined,
+        model,
+      );
       Array.from(prompt).forEach((ch, col) => {
         const v = judgeCell(extractCell(r.pixels, r.width, col, 0), ch);
         const st = perChar.get(ch) ?? { ok: 0, n: 0, confusions: new Map() };
@@ -65,4 +78,3 @@ export function depictionReport(
     .map(([ch, st]) => `${ch} ${st.ok}/${st.n} (as ${[...st.confusions.keys()].join('')})`);
   return { rate: total === 0 ? 0 : ok / total, total, worst, perChar };
 }
-

@@ -76,7 +76,8 @@ export function quantizeModel(model: TFloatModel, data: TDataset, training: Reco
     ['outBias', toInt16(outBiasLog2, 2 ** LOGIT_FRACTION_BITS)],
   ];
   const clamped = parts.filter(([, p]) => p.clamped > 0).map(([n, p]) => `${n}: ${p.clamped}`);
-  if (clamped.length > 0) throw new Error(`quantization clamped values (${clamped.join(', ')}); lower the learning rate`);
+  if (clamped.length > 0)
+    throw new Error(`quantization clamped values (${clamped.join(', ')}); lower the learning rate`);
   return {
     header: {
       format: WEIGHTS_FORMAT,

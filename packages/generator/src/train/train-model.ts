@@ -33,7 +33,9 @@ export function trainModel(opts: TTrainOptions): TTrainResult {
   // A different seed name gives an independent stream: the held-out pictures are new ones.
   const train = makeDataset({ seedName: 'train', cells: opts.trainCells });
   const heldOut = makeDataset({ seedName: 'held-out', cells: opts.heldOutCells });
-  log(`data: ${train.cells} training cells (${train.count} pixels), ${heldOut.cells} held-out cells (${heldOut.count} pixels)`);
+  log(
+    `data: ${train.cells} training cells (${train.count} pixels), ${heldOut.cells} held-out cells (${heldOut.count} pixels)`,
+  );
   const rng = createRng('init', 0);
   const model = createFloatModel(opts.hidden, opts.embed, rng);
   const scratch = createScratch(model);

@@ -13,7 +13,23 @@ import type { TGpuFixture } from '../fixtures/fixture-types.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const FIXTURES_DIR = path.join(HERE, '..', 'fixtures');
-const SYSTEM_TOOLS = ['sh', 'cat', 'grep', 'hostname', 'uname', 'getconf', 'sed', 'awk', 'head', 'tail', 'tr', 'cut', 'sort', 'ls', 'dmesg'];
+const SYSTEM_TOOLS = [
+  'sh',
+  'cat',
+  'grep',
+  'hostname',
+  'uname',
+  'getconf',
+  'sed',
+  'awk',
+  'head',
+  'tail',
+  'tr',
+  'cut',
+  'sort',
+  'ls',
+  'dmesg',
+];
 
 export type TFakeControl = {
   fixture: string;
@@ -94,13 +110,28 @@ export async function createFakeHost(options: {
 
   const kernel = path.join(dir, 'kernel');
   await mkdir(kernel);
-  const hostFiles = { procStat: path.join(kernel, 'stat'), procMeminfo: path.join(kernel, 'meminfo'), osRelease: path.join(kernel, 'os-release') };
+  const hostFiles = {
+    procStat: path.join(kernel, 'stat'),
+    procMeminfo: path.join(kernel, 'meminfo'),
+    osRelease: path.join(kernel, 'os-release'),
+  };
   await writeFile(hostFiles.procStat, procStat({ user: 1000, system: 500, idle: 8500 }));
-  await writeFile(hostFiles.procMeminfo, procMeminfo({ total: 16 * 1024 * 1024, free: 4 * 1024 * 1024, available: 12 * 1024 * 1024 }));
-  await writeFile(hostFiles.osRelease, 'PRETTY_NAME="Ubuntu 22.04.4 LTS"\nNAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\n');
+  await writeFile(
+    hostFiles.procMeminfo,
+    procMeminfo({ total: 16 * 1024 * 1024, free: 4 * 1024 * 1024, available: 12 * 1024 * 1024 }),
+  );
+  await writeFile(
+    hostFiles.osRelease,
+    'PRETTY_NAME="Ubuntu 22.04.4 LTS"\nNAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\n',
+  );
 
   const controlPath = path.join(dir, 'control.json');
-  let control: TFakeControl = { fixture: fixturePath, sample: options.sample ?? 'idle', pidDir, log: path.join(dir, 'calls.jsonl') };
+  let control: TFakeControl = {
+    fixture: fixturePath,
+    sample: options.sample ?? 'idle',
+    pidDir,
+    log: path.join(dir, 'calls.jsonl'),
+  };
   await writeFile(controlPath, JSON.stringify(control));
 
   return {

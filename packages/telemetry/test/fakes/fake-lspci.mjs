@@ -5,6 +5,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 
 const control = JSON.parse(readFileSync(process.env.FAKE_CONTROL ?? '', 'utf8'));
-if (control.log) appendFileSync(control.log, `${JSON.stringify({ tool: 'lspci', pid: process.pid, args: process.argv.slice(2) })}\n`);
+if (control.log)
+  appendFileSync(control.log, `${JSON.stringify({ tool: 'lspci', pid: process.pid, args: process.argv.slice(2) })}\n`);
 const listing = control.lspci ?? JSON.parse(readFileSync(control.fixture, 'utf8')).lspci;
 process.stdout.write(listing.endsWith('\n') ? listing : `${listing}\n`);

@@ -38,5 +38,7 @@ export function actorKind(actor: TChangeActor): TActorKind {
 }
 
 export function actorName(actor: TActor | TSystemActor): string {
-  return actor.kind === 'user' || actor.kind === 'token' || actor.kind === 'node' || actor.kind === 'system' ? actor.name : actor.kind;
+  return actor.kind === 'user' || actor.kind === 'token' || actor.kind === 'node' || actor.kind === 'system'
+    ? actor.name
+    : actor.kind;
 }

@@ -46,23 +46,52 @@ export class AdmissionService {
   private readonly slotCache = new WeakMap<TTierConfig, TSlots>();
 
   constructor(
-    private readonly opts: { db: TDb; raw: TSqliteRaw | TPgRaw; sync: ConfigSync; now?: () => Date; log?: (m: string) => void; background?: boolean },
+    private readonly opts: {
+      db: TDb;
+      raw: TSqliteRaw | TPgRaw;
+      sync: ConfigSync;
+      now?: () => Date;
+      log?: (m: string) => void;
+      background?: boolean;
+    },
   ) {
     this.raw = opts.raw;
-    this.store = this.raw.kind === 'sqlite' ? new MemoryAdmissionStore(opts.db, this.raw) : new PgAdmissionStore(opts.db, this.raw);
+    this.store =
+      this.raw.kind === 'sqlite'
+        ? new MemoryAdmissionStore(opts.db, this.raw)
+        : new PgAdmissionStore(opts.db, this.raw);
     this.now = opts.now ?? (() => new Date());
   }
 
   async start(): Promise<void> {
     const { db } = this.opts;
-    await db.setting.upsert({ where: { key: TICKET_KEY }, create: { key: TICKET_KEY, value: randomBytes(32).toString('base64') }, update: {} });
+    await db.setting.upsert({
+      where: { key: TICKET_KEY },
+      create: { key: TICKET_KEY, value: randomBytes(32).toString('base64') },
+      update: {},
+    });
     this.ticketKey = Buffer.from((await db.setting.findUniqueOrThrow({ where: { key: TICKET_KEY } })).value, 'base64');
     await this.store.start(this.now());
     if (this.opts.background !== false) {
       const log = this.opts.log ?? (() => {});
-      this.timers.push(setInterval(() => void this.flushStats().catch((e: Error) => log(`stats flush failed: ${e.message}`)), STATS_FLUSH_MS));
-      this.timers.push(setInterval(() => void this.store.prune(this.now()).catch((e: Error) => log(`prune failed: ${e.message}`)), PRUNE_MS));
-      this.timers.push(setInterval(() => void this.opts.sync.resumeDuePauses().catch((e: Error) => log(`scheduled resume failed: ${e.message}`)), RESUME_CHECK_MS));
+      this.timers.push(
+        setInterval(
+          () => void this.flushStats().catch((e: Error) => log(`stats flush failed: ${e.message}`)),
+          STATS_FLUSH_MS,
+        ),
+      );
+      this.timers.push(
+        setInterval(
+          () => void this.store.prune(this.now()).catch((e: Error) => log(`prune failed: ${e.message}`)),
+          PRUNE_MS,
+        ),
+      );
+      this.timers.push(
+        setInterval(
+          () => void this.opts.sync.resumeDuePauses().catch((e: Error) => log(`scheduled resume failed: ${e.message}`)),
+          RESUME_CHECK_MS,
+        ),
+      );
       for (const t of this.timers) t.unref();
     }
   }
@@ -113,14 +142,26 @@ export class AdmissionService {
     const requestExpiresAt = dateAt(now.getTime() + REQUEST_TTL_MS);
 
     const answer = async (response: TConsumeResponse) => {
-      const recorded = requestId ? await this.store.remember({ requestId, fingerprint, response, expiresAt: requestExpiresAt, now }) : response;
+      const recorded = requestId
+        ? await this.store.remember({ requestId, fingerprint, response, expiresAt: requestExpiresAt, now })
+        : response;
       // Another instance's earlier answer to this request was counted where it was made.
       if (recorded === response) this.count(response, now.getTime());
       return recorded;
     };
 
     if (!tier || tier.retired) {
-      return answer({ ...base, allowed: false, reason: 'unknown_tier', limit: null, remaining: null, window: null, resetAt: null, retryAfterSeconds: null, policies: [] });
+      return answer({
+        ...base,
+        allowed: false,
+        reason: 'unknown_tier',
+        limit: null,
+        remaining: null,
+        window: null,
+        resetAt: null,
+        retryAfterSeconds: null,
+        policies: [],
+      });
     }
     if (isPaused(tier, now) || this.opts.sync.isPausing(tier.name)) {
       const resumeAt = tier.pause?.resumeAt ?? null;
@@ -178,12 +219,25 @@ export class AdmissionService {
       const resetMs = windowResetMs(l.window, startMin);
       return { window: l.window, startMin, limit: l.limit, resetMs, source: l.source };
     });
-    const entry = { fromMs: Math.floor(nowMs / 60_000) * 60_000, untilMs, slots, resetAt: slots.map((sl) => new Date(sl.resetMs).toISOString()) };
+    const entry = {
+      fromMs: Math.floor(nowMs / 60_000) * 60_000,
+      untilMs,
+      slots,
+      resetAt: slots.map((sl) => new Date(sl.resetMs).toISOString()),
+    };
     this.slotCache.set(tier, entry);
     return entry;
   }
 
-  private build(tier: TTierConfig, req: TConsumeRequest, slots: TLimitSlot[], resetAt: string[], outcome: TStoreOutcome, now: Date, version: number): TConsumeResponse {
+  private build(
+    tier: TTierConfig,
+    req: TConsumeRequest,
+    slots: TLimitSlot[],
+    resetAt: string[],
+    outcome: TStoreOutcome,
+    now: Date,
+    version: number,
+  ): TConsumeResponse {
     const policies: TPolicy[] = slots.map((s, i) => ({
       window: s.window,
       limit: s.limit,
@@ -193,7 +247,17 @@ export class AdmissionService {
     }));
     const base = { tier: tier.name, configVersion: version, pauseReason: null, policies };
     if (slots.length === 0) {
-      return { ...base, allowed: true, reason: 'ok', limit: null, remaining: null, window: null, resetAt: null, retryAfterSeconds: null, ticket: this.ticket(tier, req, slots, now) };
+      return {
+        ...base,
+        allowed: true,
+        reason: 'ok',
+        limit: null,
+        remaining: null,
+        window: null,
+        resetAt: null,
+        retryAfterSeconds: null,
+        ticket: this.ticket(tier, req, slots, now),
+      };
     }
     if (outcome.ok) {
       // The binding limit is the one with the fewest units left; on a tie, the one that resets last.
@@ -290,7 +354,8 @@ export class AdmissionService {
 
   async refund(ticket: string): Promise<{ refunded: boolean; reason: 'ok' | 'already_refunded' | 'window_ended' }> {
     const payload = decodeTicket(this.key(), ticket);
-    if (!payload) throw new AppError('BAD_REQUEST', 'ticket: not a ticket issued by this Coolant (malformed or bad signature)');
+    if (!payload)
+      throw new AppError('BAD_REQUEST', 'ticket: not a ticket issued by this Coolant (malformed or bad signature)');
     const now = this.now();
     if (payload.e <= now.getTime() && payload.w.length > 0) return { refunded: false, reason: 'window_ended' };
     const ok = await this.store.refund({

@@ -9,7 +9,13 @@ export type TLimitState = {
   temp: { id: string; limit: number; until: Date; reason: string; createdBy: string } | null;
 };
 
-export type TPause = { at: Date; by: string | null; reason: string | null; resumeAt: Date | null; version: number | null };
+export type TPause = {
+  at: Date;
+  by: string | null;
+  reason: string | null;
+  resumeAt: Date | null;
+  version: number | null;
+};
 
 export type TTierConfig = {
   id: string;
@@ -36,7 +42,10 @@ export async function loadConfigSnapshot(db: TDb, now: Date): Promise<TConfigSna
   // Version first: if a change lands while we read, the next reload sees a newer version and re-reads.
   const version = await readConfigVersion(db);
   const tiers = await db.tier.findMany({
-    include: { limits: true, tempLimits: { where: { clearedAt: null, until: { gt: now } }, orderBy: { createdAt: 'desc' } } },
+    include: {
+      limits: true,
+      tempLimits: { where: { clearedAt: null, until: { gt: now } }, orderBy: { createdAt: 'desc' } },
+    },
   });
   const map = new Map<string, TTierConfig>();
   for (const t of tiers) {
@@ -48,7 +57,9 @@ export async function loadConfigSnapshot(db: TDb, now: Date): Promise<TConfigSna
       limits.push({
         window,
         base,
-        temp: temp ? { id: temp.id, limit: temp.limit, until: temp.until, reason: temp.reason, createdBy: temp.createdBy } : null,
+        temp: temp
+          ? { id: temp.id, limit: temp.limit, until: temp.until, reason: temp.reason, createdBy: temp.createdBy }
+          : null,
       });
     }
     map.set(t.name, {
@@ -56,7 +67,9 @@ export async function loadConfigSnapshot(db: TDb, now: Date): Promise<TConfigSna
       name: t.name,
       failMode: t.failMode === 'open' ? 'open' : 'closed',
       retired: t.retiredAt !== null,
-      pause: t.pausedAt ? { at: t.pausedAt, by: t.pausedBy, reason: t.pauseReason, resumeAt: t.resumeAt, version: t.pauseVersion } : null,
+      pause: t.pausedAt
+        ? { at: t.pausedAt, by: t.pausedBy, reason: t.pauseReason, resumeAt: t.resumeAt, version: t.pauseVersion }
+        : null,
       limits: limits.filter((l) => isWindow(l.window)),
     });
   }
@@ -69,7 +82,8 @@ export type TEffectiveLimit = { window: TWindow; limit: number; source: 'base' |
 export function effectiveLimits(tier: TTierConfig, now: Date): TEffectiveLimit[] {
   const out: TEffectiveLimit[] = [];
   for (const l of tier.limits) {
-    if (l.temp && l.temp.until > now) out.push({ window: l.window, limit: l.temp.limit, source: 'temporary', until: l.temp.until });
+    if (l.temp && l.temp.until > now)
+      out.push({ window: l.window, limit: l.temp.limit, source: 'temporary', until: l.temp.until });
     else if (l.base !== null) out.push({ window: l.window, limit: l.base, source: 'base', until: null });
   }
   return out;

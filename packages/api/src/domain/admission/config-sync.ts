@@ -61,10 +61,18 @@ export class ConfigSync {
   async start(): Promise<void> {
     const { db } = this.opts;
     // The version row exists from the first start on.
-    await createOnce(async () => (await db.configState.findUnique({ where: { id: 1 } })) ?? db.configState.create({ data: { id: 1, version: 1 } }));
+    await createOnce(
+      async () =>
+        (await db.configState.findUnique({ where: { id: 1 } })) ??
+        db.configState.create({ data: { id: 1, version: 1 } }),
+    );
     await this.reload();
     if (this.opts.notifier) {
-      await this.opts.notifier.listen(CONFIG_CHANNEL, () => void this.reload(), () => void this.reload());
+      await this.opts.notifier.listen(
+        CONFIG_CHANNEL,
+        () => void this.reload(),
+        () => void this.reload(),
+      );
     }
     this.timers.push(setInterval(() => void this.poll(), POLL_MS));
     this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_MS));
@@ -128,7 +136,14 @@ export class ConfigSync {
     const { db } = this.opts;
     await db.instance.upsert({
       where: { id: this.instanceId },
-      create: { id: this.instanceId, hostname: hostname(), pid: process.pid, heartbeatAt: now, configVersion: version, appliedAt: now },
+      create: {
+        id: this.instanceId,
+        hostname: hostname(),
+        pid: process.pid,
+        heartbeatAt: now,
+        configVersion: version,
+        appliedAt: now,
+      },
       update: { heartbeatAt: now, configVersion: version, appliedAt: now },
     });
     await db.configApplication.upsert({
@@ -143,14 +158,18 @@ export class ConfigSync {
    * NOTIFY on PostgreSQL), then applies it here before returning, so the
    * caller's next consume already sees it.
    */
-  async mutate<T>(fn: (tx: TDbTx, version: number) => Promise<T>, opts: { pausing?: string; onCommitted?: () => void } = {}): Promise<T> {
+  async mutate<T>(
+    fn: (tx: TDbTx, version: number) => Promise<T>,
+    opts: { pausing?: string; onCommitted?: () => void } = {},
+  ): Promise<T> {
     if (opts.pausing) this.pausing.add(opts.pausing);
     try {
       const result = await this.opts.db.$transaction(async (tx) => {
         await tx.configState.update({ where: { id: 1 }, data: { version: { increment: 1 } } });
         const version = await readConfigVersion(tx);
         const out = await fn(tx, version);
-        if (this.opts.provider === 'postgresql') await tx.$executeRawUnsafe('SELECT pg_notify($1, $2)', CONFIG_CHANNEL, String(version));
+        if (this.opts.provider === 'postgresql')
+          await tx.$executeRawUnsafe('SELECT pg_notify($1, $2)', CONFIG_CHANNEL, String(version));
         return out;
       });
       // The guard's drill times the commit itself, before this instance's own reload.

@@ -23,5 +23,8 @@ export function assertSameRequest(requestId: string, stored: string, fingerprint
   } catch {
     // A fingerprint this code did not write: still a conflict, described less precisely.
   }
-  throw new AppError('CONFLICT', `requestId ${requestId} was already used for ${first}; send a new requestId for a different request`);
+  throw new AppError(
+    'CONFLICT',
+    `requestId ${requestId} was already used for ${first}; send a new requestId for a different request`,
+  );
 }

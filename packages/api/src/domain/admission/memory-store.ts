@@ -3,7 +3,14 @@ import { AppError } from '../../lib/app-error';
 import { requestUpsertSql } from './sql';
 import { QuotaDeltas } from './quota-deltas';
 import { counterKey, ResidentCounters } from './resident-counters';
-import type { TAdmissionStore, TConsumeAttempt, TConsumeResponse, TRefundAttempt, TRequestRecord, TStoredRequest } from './types';
+import type {
+  TAdmissionStore,
+  TConsumeAttempt,
+  TConsumeResponse,
+  TRefundAttempt,
+  TRequestRecord,
+  TStoredRequest,
+} from './types';
 import { WINDOW_MINUTES, windowResetMs, windowStartMin, type TWindow } from './windows';
 
 type TDelta = { key: string; tierId: string; window: TWindow; subject: string; startMin: number; delta: number };
@@ -25,7 +32,8 @@ export const DEFAULT_RESIDENT_COUNTERS = 65_536;
 /** requestId answers kept in memory for lookup(); older ones are read from AdmissionRequest. */
 export const DEFAULT_RESIDENT_REQUESTS = 16_384;
 
-const COUNTER_READ_SQL = 'SELECT "used" FROM "QuotaCounter" WHERE "tierId" = ? AND "window" = ? AND "subject" = ? AND "windowStartMin" = ?';
+const COUNTER_READ_SQL =
+  'SELECT "used" FROM "QuotaCounter" WHERE "tierId" = ? AND "window" = ? AND "subject" = ? AND "windowStartMin" = ?';
 const REQUEST_READ_SQL = 'SELECT "response", "fingerprint", "expiresAt" FROM "AdmissionRequest" WHERE "requestId" = ?';
 
 /**
@@ -161,7 +169,9 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     }
     const row = rows[0] as { response: string; fingerprint: string; expiresAt: string | number } | undefined;
     const expiresMs = row ? (typeof row.expiresAt === 'number' ? row.expiresAt : Date.parse(row.expiresAt)) : 0;
-    return row && expiresMs > now.getTime() ? { response: JSON.parse(row.response) as TConsumeResponse, fingerprint: row.fingerprint } : null;
+    return row && expiresMs > now.getTime()
+      ? { response: JSON.parse(row.response) as TConsumeResponse, fingerprint: row.fingerprint }
+      : null;
   }
 
   // One process owns the file and AdmissionService runs one decision per requestId at a time, after
@@ -175,7 +185,11 @@ export class MemoryAdmissionStore implements TAdmissionStore {
   private queueRequest(record: TRequestRecord): void {
     // Re-inserted, so the open batch's answers are always the newest entries (trimRequests relies on it).
     this.recent.delete(record.requestId);
-    this.recent.set(record.requestId, { response: record.response, fingerprint: record.fingerprint, expiresMs: Date.now() + REQUEST_MEMORY_MS });
+    this.recent.set(record.requestId, {
+      response: record.response,
+      fingerprint: record.fingerprint,
+      expiresMs: Date.now() + REQUEST_MEMORY_MS,
+    });
     this.batch.requests.push({ ...record, response: JSON.stringify(record.response) });
   }
 
@@ -196,7 +210,14 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     const ok = a.slots.every((s, i) => used[i]! + a.cost <= s.limit);
     if (!ok) {
       const response = a.build({ ok: false, used });
-      if (a.requestId) await this.remember({ requestId: a.requestId, fingerprint: a.fingerprint, response, expiresAt: a.requestExpiresAt, now: a.now });
+      if (a.requestId)
+        await this.remember({
+          requestId: a.requestId,
+          fingerprint: a.fingerprint,
+          response,
+          expiresAt: a.requestExpiresAt,
+          now: a.now,
+        });
       return response;
     }
     // All or nothing: every limit had room, so every counter moves.
@@ -206,7 +227,14 @@ export class MemoryAdmissionStore implements TAdmissionStore {
       this.addDelta(a.tierId, s.window, a.subject, s.startMin, a.cost);
     });
     const response = a.build({ ok: true, used: after });
-    if (a.requestId) this.queueRequest({ requestId: a.requestId, fingerprint: a.fingerprint, response, expiresAt: a.requestExpiresAt, now: a.now });
+    if (a.requestId)
+      this.queueRequest({
+        requestId: a.requestId,
+        fingerprint: a.fingerprint,
+        response,
+        expiresAt: a.requestExpiresAt,
+        now: a.now,
+      });
     await this.commit();
     return response;
   }
@@ -288,7 +316,9 @@ export class MemoryAdmissionStore implements TAdmissionStore {
         } catch (error) {
           this.writing = null;
           this.revert(batch);
-          const failure = new AppError('UNAVAILABLE', 'database unavailable: the decision could not be recorded', { cause: String((error as Error).message ?? error) });
+          const failure = new AppError('UNAVAILABLE', 'database unavailable: the decision could not be recorded', {
+            cause: String((error as Error).message ?? error),
+          });
           for (const w of batch.waiters) w.reject(failure);
         }
       }
@@ -338,10 +368,16 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     const statements: TRawStatement[] = [];
     const now = sqliteDate(new Date());
     for (const r of batch.requests) {
-      statements.push({ sql: requestUpsertSql('sqlite'), params: [r.requestId, r.fingerprint, r.response, sqliteDate(r.now), sqliteDate(r.expiresAt)] });
+      statements.push({
+        sql: requestUpsertSql('sqlite'),
+        params: [r.requestId, r.fingerprint, r.response, sqliteDate(r.now), sqliteDate(r.expiresAt)],
+      });
     }
     for (const f of batch.refunds) {
-      statements.push({ sql: 'INSERT INTO "RefundedTicket" ("nonce","refundedAt","expiresAt") VALUES (?,?,?)', params: [f.nonce, now, sqliteDate(f.expiresAt)] });
+      statements.push({
+        sql: 'INSERT INTO "RefundedTicket" ("nonce","refundedAt","expiresAt") VALUES (?,?,?)',
+        params: [f.nonce, now, sqliteDate(f.expiresAt)],
+      });
     }
     // The Prisma connection may hold the write lock across an await; wait for it without blocking the event loop.
     const deadline = Date.now() + BUSY_WAIT_MS;
@@ -363,7 +399,8 @@ export class MemoryAdmissionStore implements TAdmissionStore {
 
   private revert(batch: TBatch): void {
     // Resident by construction: a counter with uncommitted (or unfolded) increments is never dropped.
-    for (const [key, d] of batch.deltas) this.counters.update(key, Math.max(0, (this.counters.get(key) ?? 0) - d.delta));
+    for (const [key, d] of batch.deltas)
+      this.counters.update(key, Math.max(0, (this.counters.get(key) ?? 0) - d.delta));
     for (const r of batch.requests) this.recent.delete(r.requestId);
     for (const f of batch.refunds) this.refunding.delete(f.nonce);
   }
@@ -376,7 +413,9 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     for (const window of Object.keys(WINDOW_MINUTES) as TWindow[]) {
       // Deltas first: a fold between the two deletes then has nothing of the ended window left to write back.
       await this.db.quotaDelta.deleteMany({ where: { window, windowStartMin: { lt: windowStartMin(window, nowMs) } } });
-      const res = await this.db.quotaCounter.deleteMany({ where: { window, windowStartMin: { lt: windowStartMin(window, nowMs) } } });
+      const res = await this.db.quotaCounter.deleteMany({
+        where: { window, windowStartMin: { lt: windowStartMin(window, nowMs) } },
+      });
       counters += res.count;
     }
     await this.db.admissionRequest.deleteMany({ where: { expiresAt: { lte: now } } });

@@ -2,7 +2,14 @@ import type { TDb, TPgQuery, TPgRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { assertSameRequest } from './idempotency';
 import { requestUpsertSql } from './sql';
-import type { TAdmissionStore, TConsumeAttempt, TConsumeResponse, TRefundAttempt, TRequestRecord, TStoredRequest } from './types';
+import type {
+  TAdmissionStore,
+  TConsumeAttempt,
+  TConsumeResponse,
+  TRefundAttempt,
+  TRequestRecord,
+  TStoredRequest,
+} from './types';
 import { WINDOW_MINUTES, windowResetMs, windowStartMin, type TWindow } from './windows';
 
 /** Thrown inside the transaction to roll back the limits already incremented. */
@@ -40,8 +47,13 @@ export class PgAdmissionStore implements TAdmissionStore {
   async start(): Promise<void> {}
 
   private async find(query: TPgQuery, requestId: string, now: Date): Promise<TStoredRequest | null> {
-    const rows = await query('SELECT "response","fingerprint" FROM "AdmissionRequest" WHERE "requestId" = $1 AND "expiresAt" > $2', [requestId, now]);
-    return rows[0] ? { response: JSON.parse(String(rows[0].response)) as TConsumeResponse, fingerprint: String(rows[0].fingerprint) } : null;
+    const rows = await query(
+      'SELECT "response","fingerprint" FROM "AdmissionRequest" WHERE "requestId" = $1 AND "expiresAt" > $2',
+      [requestId, now],
+    );
+    return rows[0]
+      ? { response: JSON.parse(String(rows[0].response)) as TConsumeResponse, fingerprint: String(rows[0].fingerprint) }
+      : null;
   }
 
   async lookup(requestId: string, now: Date): Promise<TStoredRequest | null> {
@@ -54,7 +66,13 @@ export class PgAdmissionStore implements TAdmissionStore {
 
   /** Inserts the answer, or gives the one recorded first (by another instance) when it is for the same request. */
   private async insertRequest(query: TPgQuery, r: TRequestRecord): Promise<TConsumeResponse> {
-    const inserted = await query(requestUpsertSql('postgresql'), [r.requestId, r.fingerprint, JSON.stringify(r.response), r.now, r.expiresAt]);
+    const inserted = await query(requestUpsertSql('postgresql'), [
+      r.requestId,
+      r.fingerprint,
+      JSON.stringify(r.response),
+      r.now,
+      r.expiresAt,
+    ]);
     if (inserted.length > 0) return r.response;
     const first = await this.find(query, r.requestId, r.now);
     if (!first) throw new Error(`AdmissionRequest ${r.requestId} neither inserted nor found`);
@@ -91,7 +109,14 @@ export class PgAdmissionStore implements TAdmissionStore {
         }
         const response = a.build({ ok: true, used });
         // Under the lock no other answer can be recorded; an expired row is replaced.
-        if (a.requestId) return await this.insertRequest(query, { requestId: a.requestId, fingerprint: a.fingerprint, response, expiresAt: a.requestExpiresAt, now: a.now });
+        if (a.requestId)
+          return await this.insertRequest(query, {
+            requestId: a.requestId,
+            fingerprint: a.fingerprint,
+            response,
+            expiresAt: a.requestExpiresAt,
+            now: a.now,
+          });
         return response;
       });
     } catch (error) {
@@ -112,16 +137,24 @@ export class PgAdmissionStore implements TAdmissionStore {
     } catch (error) {
       throw unavailable(error);
     }
-    return a.requestId ? this.remember({ requestId: a.requestId, fingerprint: a.fingerprint, response, expiresAt: a.requestExpiresAt, now: a.now }) : response;
+    return a.requestId
+      ? this.remember({
+          requestId: a.requestId,
+          fingerprint: a.fingerprint,
+          response,
+          expiresAt: a.requestExpiresAt,
+          now: a.now,
+        })
+      : response;
   }
 
   async refund(r: TRefundAttempt): Promise<boolean> {
     try {
       return await this.raw.transaction(async (query) => {
-        const inserted = await query('INSERT INTO "RefundedTicket" ("nonce","refundedAt","expiresAt") VALUES ($1, now(), $2) ON CONFLICT DO NOTHING RETURNING "nonce"', [
-          r.nonce,
-          r.expiresAt,
-        ]);
+        const inserted = await query(
+          'INSERT INTO "RefundedTicket" ("nonce","refundedAt","expiresAt") VALUES ($1, now(), $2) ON CONFLICT DO NOTHING RETURNING "nonce"',
+          [r.nonce, r.expiresAt],
+        );
         if (inserted.length === 0) return false;
         for (const [window, startMin] of r.windows) {
           if (windowResetMs(window, startMin) <= r.now.getTime()) continue;
@@ -140,7 +173,11 @@ export class PgAdmissionStore implements TAdmissionStore {
   async prune(now: Date): Promise<{ counters: number }> {
     let counters = 0;
     for (const window of Object.keys(WINDOW_MINUTES) as TWindow[]) {
-      counters += (await this.db.quotaCounter.deleteMany({ where: { window, windowStartMin: { lt: windowStartMin(window, now.getTime()) } } })).count;
+      counters += (
+        await this.db.quotaCounter.deleteMany({
+          where: { window, windowStartMin: { lt: windowStartMin(window, now.getTime()) } },
+        })
+      ).count;
     }
     await this.db.admissionRequest.deleteMany({ where: { expiresAt: { lte: now } } });
     await this.db.refundedTicket.deleteMany({ where: { expiresAt: { lte: now } } });

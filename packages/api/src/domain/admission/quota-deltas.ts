@@ -9,7 +9,14 @@
 import type { TSqliteRaw, TSqliteTx } from '@coolant/db';
 import type { TWindow } from './windows';
 
-export type TDeltaRow = { key: string; tierId: string; window: TWindow; subject: string; startMin: number; delta: number };
+export type TDeltaRow = {
+  key: string;
+  tierId: string;
+  window: TWindow;
+  subject: string;
+  startMin: number;
+  delta: number;
+};
 
 /** Rows per append statement: a few fixed shapes, so the prepared-statement cache stays small. */
 const STATEMENT_ROWS = [256, 32, 4, 1];
@@ -58,7 +65,10 @@ export class QuotaDeltas {
    */
   init(foldRows: number): void {
     if (this.ready) return;
-    const row = this.raw.all('SELECT MIN("seq") AS lo, MAX("seq") AS hi FROM "QuotaDelta"')[0] as { lo: number | null; hi: number | null };
+    const row = this.raw.all('SELECT MIN("seq") AS lo, MAX("seq") AS hi FROM "QuotaDelta"')[0] as {
+      lo: number | null;
+      hi: number | null;
+    };
     if (row.hi !== null) {
       this.folded = Number(row.lo) - 1;
       this.written = Number(row.hi);

@@ -18,7 +18,8 @@ export class ResidentCounters {
   private readonly entries = new Map<string, TEntry>();
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`resident counter capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new Error(`resident counter capacity must be a positive integer, got ${capacity}`);
   }
 
   get size(): number {

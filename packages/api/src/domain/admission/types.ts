@@ -34,7 +34,13 @@ export type TConsumeResponse = {
 export type TStoredRequest = { response: TConsumeResponse; fingerprint: string };
 
 /** An answer to record for a requestId; `now` is the service's clock (expiry is judged by it). */
-export type TRequestRecord = { requestId: string; fingerprint: string; response: TConsumeResponse; expiresAt: Date; now: Date };
+export type TRequestRecord = {
+  requestId: string;
+  fingerprint: string;
+  response: TConsumeResponse;
+  expiresAt: Date;
+  now: Date;
+};
 
 /** One limit a consume must fit, resolved to the current window. */
 export type TLimitSlot = {

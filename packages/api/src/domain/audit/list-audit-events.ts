@@ -18,7 +18,9 @@ export async function listAuditEvents(req: TListAuditEventsRequest) {
       ...(req.action ? { action: { startsWith: req.action } } : {}),
       ...(req.actor ? { actorName: req.actor } : {}),
       ...(req.target ? { target: req.target } : {}),
-      ...(req.since || req.until ? { at: { ...(req.since ? { gte: req.since } : {}), ...(req.until ? { lt: req.until } : {}) } } : {}),
+      ...(req.since || req.until
+        ? { at: { ...(req.since ? { gte: req.since } : {}), ...(req.until ? { lt: req.until } : {}) } }
+        : {}),
       ...(req.cursor ? { id: { lt: req.cursor } } : {}),
     },
     orderBy: { id: 'desc' },

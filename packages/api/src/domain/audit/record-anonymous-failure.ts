@@ -32,12 +32,19 @@ export function aggregateKey(action: string, ip: string, target: string, windowS
 
 /** Adds one to the row of key; false when it does not exist yet. */
 async function bump(db: TDb, key: string, at: Date): Promise<boolean> {
-  const { count } = await db.auditEvent.updateMany({ where: { aggregateKey: key }, data: { count: { increment: 1 }, at } });
+  const { count } = await db.auditEvent.updateMany({
+    where: { aggregateKey: key },
+    data: { count: { increment: 1 }, at },
+  });
   return count > 0;
 }
 
 /** Which row an attempt from a source not seen yet in this window goes to. */
-async function chooseSource(req: TRecordAnonymousFailureRequest, ip: string, windowStart: Date): Promise<{ ip: string; target: string }> {
+async function chooseSource(
+  req: TRecordAnonymousFailureRequest,
+  ip: string,
+  windowStart: Date,
+): Promise<{ ip: string; target: string }> {
   const inWindow = { action: req.action, aggregateKey: { not: null }, at: { gte: windowStart } };
   const [bySource, all] = await Promise.all([
     req.db.auditEvent.count({ where: { ...inWindow, ip: req.ip } }),

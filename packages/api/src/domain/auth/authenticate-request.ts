@@ -48,7 +48,8 @@ export async function authenticateRequest(req: TAuthenticateRequest): Promise<TA
     const cached = credentialCache.get(req.authorization);
     if (cached && cached.until > now.getTime()) return cached.actor;
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.authorization);
-    if (!match?.[1]) return { kind: 'invalid', reason: 'Authorization header must be "Bearer <token>"', credential: 'bearer' };
+    if (!match?.[1])
+      return { kind: 'invalid', reason: 'Authorization header must be "Bearer <token>"', credential: 'bearer' };
     const actor = await authenticateBearer(db, sha256(match[1]), now);
     if (credentialCache.size > 10_000) credentialCache.clear();
     credentialCache.set(req.authorization, { actor, until: now.getTime() + CREDENTIAL_CACHE_MS });
@@ -56,11 +57,19 @@ export async function authenticateRequest(req: TAuthenticateRequest): Promise<TA
   }
   if (req.sessionCookie) {
     const session = await db.session.findUnique({ where: { id: sha256(req.sessionCookie) }, include: { user: true } });
-    if (!session || session.expiresAt <= now) return { kind: 'invalid', reason: 'Your session has expired; sign in again', credential: 'cookie' };
+    if (!session || session.expiresAt <= now)
+      return { kind: 'invalid', reason: 'Your session has expired; sign in again', credential: 'cookie' };
     if (session.user.disabledAt) return { kind: 'invalid', reason: 'This account is disabled', credential: 'cookie' };
-    if (!isRole(session.user.role)) return { kind: 'invalid', reason: 'This account has an unknown role', credential: 'cookie' };
+    if (!isRole(session.user.role))
+      return { kind: 'invalid', reason: 'This account has an unknown role', credential: 'cookie' };
     touch(`s:${session.id}`, now, () => db.session.update({ where: { id: session.id }, data: { lastSeenAt: now } }));
-    return { kind: 'user', id: session.user.id, name: session.user.username, role: session.user.role, sessionId: session.id };
+    return {
+      kind: 'user',
+      id: session.user.id,
+      name: session.user.username,
+      role: session.user.role,
+      sessionId: session.id,
+    };
   }
   return { kind: 'anonymous' };
 }
@@ -69,7 +78,8 @@ async function authenticateBearer(db: TDb, hash: string, now: Date): Promise<TAc
   const token = await db.apiToken.findUnique({ where: { tokenHash: hash } });
   if (token && safeEqualHex(token.tokenHash, hash)) {
     if (token.revokedAt) return { kind: 'invalid', reason: 'This API token has been revoked', credential: 'bearer' };
-    if (!isTokenRole(token.role)) return { kind: 'invalid', reason: 'This API token has an unknown role', credential: 'bearer' };
+    if (!isTokenRole(token.role))
+      return { kind: 'invalid', reason: 'This API token has an unknown role', credential: 'bearer' };
     touch(`t:${token.id}`, now, () => db.apiToken.update({ where: { id: token.id }, data: { lastUsedAt: now } }));
     return { kind: 'token', id: token.id, name: token.name, role: token.role };
   }

@@ -61,7 +61,12 @@ function dialect(provider: TDbProvider) {
  * calls for (with `free` null it never backs off). Returns the new count, or null when the
  * key is in backoff and nothing was counted.
  */
-export async function claimAttempt(t: TThrottleDb, key: string, free: number | null, now: Date): Promise<number | null> {
+export async function claimAttempt(
+  t: TThrottleDb,
+  key: string,
+  free: number | null,
+  now: Date,
+): Promise<number | null> {
   const d = dialect(t.provider);
   const params: unknown[] = [];
   const p = (v: unknown, ts = false) => {
@@ -78,7 +83,8 @@ export async function claimAttempt(t: TThrottleDb, key: string, free: number | n
     // Placeholders are numbered in the order they are made, so the text is built left to right.
     const head = `CASE WHEN ${count()} < ${free} THEN NULL`;
     const arms: string[] = [];
-    for (let n = free; backoffMs(n, free) < BACKOFF_MAX_MS; n++) arms.push(`WHEN ${count()} = ${n} THEN ${p(d.date(new Date(now.getTime() + backoffMs(n, free))), true)}`);
+    for (let n = free; backoffMs(n, free) < BACKOFF_MAX_MS; n++)
+      arms.push(`WHEN ${count()} = ${n} THEN ${p(d.date(new Date(now.getTime() + backoffMs(n, free))), true)}`);
     const tail = `ELSE ${p(d.date(new Date(now.getTime() + BACKOFF_MAX_MS)), true)} END`;
     return `(${head} ${arms.join(' ')} ${tail})`;
   };
@@ -113,7 +119,10 @@ export async function retryAfterSeconds(t: TThrottleDb, key: string, now: Date):
 
 /** The delay a username's failures (from every IP) put on each attempt on it: bounded, never a refusal. */
 export async function userSlowdownMs(t: TThrottleDb, username: string, now: Date): Promise<number> {
-  const row = await t.db.loginThrottle.findUnique({ where: { key: userKey(username) }, select: { failures: true, windowStart: true } });
+  const row = await t.db.loginThrottle.findUnique({
+    where: { key: userKey(username) },
+    select: { failures: true, windowStart: true },
+  });
   if (!row || row.windowStart.getTime() < now.getTime() - LOGIN_WINDOW_MS) return 0;
   if (row.failures < USER_SLOW_AFTER_FAILURES) return 0;
   return Math.min((row.failures - USER_SLOW_AFTER_FAILURES + 1) * USER_SLOW_STEP_MS, USER_SLOW_MAX_MS);
@@ -126,6 +135,8 @@ export async function pruneLoginThrottle(t: TThrottleDb, now: Date, force = fals
   const last = lastPrune.get(t.db) ?? 0;
   if (!force && now.getTime() - last < PRUNE_EVERY_MS && now.getTime() >= last) return 0;
   lastPrune.set(t.db, now.getTime());
-  const { count } = await t.db.loginThrottle.deleteMany({ where: { updatedAt: { lt: new Date(now.getTime() - IDLE_PRUNE_MS) } } });
+  const { count } = await t.db.loginThrottle.deleteMany({
+    where: { updatedAt: { lt: new Date(now.getTime() - IDLE_PRUNE_MS) } },
+  });
   return count;
 }

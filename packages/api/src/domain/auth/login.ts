@@ -40,8 +40,17 @@ function waitText(seconds: number): string {
 
 async function refuse(req: TLoginRequest, t: TThrottleDb, key: string): Promise<never> {
   const seconds = await retryAfterSeconds(t, key, req.now);
-  await recordAnonymousFailure({ db: req.db, action: 'auth.login_throttled', target: req.username, reason: 'too many failures', ip: req.ip, at: req.now });
-  throw new AppError('TOO_MANY_REQUESTS', `Too many failed sign-in attempts; try again in ${waitText(seconds)}`, { retryAfterSeconds: seconds });
+  await recordAnonymousFailure({
+    db: req.db,
+    action: 'auth.login_throttled',
+    target: req.username,
+    reason: 'too many failures',
+    ip: req.ip,
+    at: req.now,
+  });
+  throw new AppError('TOO_MANY_REQUESTS', `Too many failed sign-in attempts; try again in ${waitText(seconds)}`, {
+    retryAfterSeconds: seconds,
+  });
 }
 
 /**
@@ -86,12 +95,21 @@ export async function login(req: TLoginRequest) {
   await giveBackAttempt(t, ipKey(req.ip));
   if (needsRehash(user.passwordHash)) {
     // Only if the hash is still the one verified: a password changed meanwhile wins.
-    await req.db.user.updateMany({ where: { id: user.id, passwordHash: user.passwordHash }, data: { passwordHash: await hashPassword(req.password) } });
+    await req.db.user.updateMany({
+      where: { id: user.id, passwordHash: user.passwordHash },
+      data: { passwordHash: await hashPassword(req.password) },
+    });
   }
   const secret = newSecret('cs');
   const expiresAt = new Date(req.now.getTime() + SESSION_TTL_SECONDS * 1000);
   const session = await req.db.session.create({
-    data: { id: sha256(secret), userId: user.id, expiresAt, ip: req.ip, userAgent: req.userAgent?.slice(0, 300) ?? null },
+    data: {
+      id: sha256(secret),
+      userId: user.id,
+      expiresAt,
+      ip: req.ip,
+      userAgent: req.userAgent?.slice(0, 300) ?? null,
+    },
   });
   await recordAudit({
     db: req.db,

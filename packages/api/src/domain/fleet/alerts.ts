@@ -4,7 +4,11 @@ import { gpuPresence, parseHealth } from './gpu-presence';
 import { nodeStatus } from './node-status';
 
 export const ZAlertRules = z.strictObject({
-  gpuHot: z.strictObject({ enabled: z.boolean(), temperatureC: z.number().min(30).max(150), forSeconds: z.number().int().min(0).max(3600) }),
+  gpuHot: z.strictObject({
+    enabled: z.boolean(),
+    temperatureC: z.number().min(30).max(150),
+    forSeconds: z.number().int().min(0).max(3600),
+  }),
   nodeOffline: z.strictObject({ enabled: z.boolean() }),
   // A default, so rules stored before the hold existed still parse (instead of falling back to all defaults).
   gpuMissing: z.strictObject({ enabled: z.boolean(), forSeconds: z.number().int().min(0).max(3600).default(30) }),
@@ -29,10 +33,21 @@ export async function readAlertRules(db: TDb): Promise<TAlertRules> {
 }
 
 export async function writeAlertRules(db: TDb, rules: TAlertRules): Promise<void> {
-  await db.setting.upsert({ where: { key: RULES_KEY }, create: { key: RULES_KEY, value: JSON.stringify(rules) }, update: { value: JSON.stringify(rules) } });
+  await db.setting.upsert({
+    where: { key: RULES_KEY },
+    create: { key: RULES_KEY, value: JSON.stringify(rules) },
+    update: { value: JSON.stringify(rules) },
+  });
 }
 
-type TCondition = { kind: string; nodeId: string; gpuIndex: number | null; message: string; value: number | null; forMs: number };
+type TCondition = {
+  kind: string;
+  nodeId: string;
+  gpuIndex: number | null;
+  message: string;
+  value: number | null;
+  forMs: number;
+};
 
 function openKey(c: { kind: string; nodeId: string; gpuIndex: number | null }): string {
   return `${c.kind}:${c.nodeId}:${c.gpuIndex ?? '-'}`;
@@ -44,7 +59,11 @@ function openKey(c: { kind: string; nodeId: string; gpuIndex: number | null }): 
  * are resolved. Idempotent, so any console instance may run it: the unique
  * open key makes two instances agree on one alert per condition.
  */
-export async function evaluateAlerts(db: TDb, now: Date, rules: TAlertRules): Promise<{ firing: number; opened: number; resolved: number }> {
+export async function evaluateAlerts(
+  db: TDb,
+  now: Date,
+  rules: TAlertRules,
+): Promise<{ firing: number; opened: number; resolved: number }> {
   const nodes = await db.node.findMany({ where: { revokedAt: null }, include: { gpus: true } });
   const conditions: TCondition[] = [];
   /** Open keys whose condition cannot be judged this pass: kept exactly as they are. */
@@ -52,7 +71,14 @@ export async function evaluateAlerts(db: TDb, now: Date, rules: TAlertRules): Pr
   for (const n of nodes) {
     const status = nodeStatus(n, now);
     if (rules.nodeOffline.enabled && status === 'offline' && n.lastSeenAt) {
-      conditions.push({ kind: 'node_offline', nodeId: n.id, gpuIndex: null, message: `${n.hostname} has not reported since ${n.lastSeenAt.toISOString()}`, value: null, forMs: 0 });
+      conditions.push({
+        kind: 'node_offline',
+        nodeId: n.id,
+        gpuIndex: null,
+        message: `${n.hostname} has not reported since ${n.lastSeenAt.toISOString()}`,
+        value: null,
+        forMs: 0,
+      });
     }
     if (status === 'offline') continue;
     const health = parseHealth(n.health);
@@ -65,10 +91,25 @@ export async function evaluateAlerts(db: TDb, now: Date, rules: TAlertRules): Pr
         continue;
       }
       if (rules.gpuMissing.enabled && presence === 'missing') {
-        const why = n.gpuCount > 0 ? `nvidia-smi lists ${n.gpuCount} GPU${n.gpuCount === 1 ? '' : 's'} without it` : `nvidia-smi lists no GPU while lspci sees ${health?.inventory?.nvidiaControllers} NVIDIA controllers`;
-        conditions.push({ kind: 'gpu_missing', nodeId: n.id, gpuIndex: g.gpuIndex, message: `${n.hostname} GPU ${g.gpuIndex} (${g.name ?? 'unknown'}) is missing: ${why}`, value: null, forMs: rules.gpuMissing.forSeconds * 1000 });
+        const why =
+          n.gpuCount > 0
+            ? `nvidia-smi lists ${n.gpuCount} GPU${n.gpuCount === 1 ? '' : 's'} without it`
+            : `nvidia-smi lists no GPU while lspci sees ${health?.inventory?.nvidiaControllers} NVIDIA controllers`;
+        conditions.push({
+          kind: 'gpu_missing',
+          nodeId: n.id,
+          gpuIndex: g.gpuIndex,
+          message: `${n.hostname} GPU ${g.gpuIndex} (${g.name ?? 'unknown'}) is missing: ${why}`,
+          value: null,
+          forMs: rules.gpuMissing.forSeconds * 1000,
+        });
       }
-      if (rules.gpuHot.enabled && presence === 'present' && g.temperatureGpu !== null && g.temperatureGpu >= rules.gpuHot.temperatureC) {
+      if (
+        rules.gpuHot.enabled &&
+        presence === 'present' &&
+        g.temperatureGpu !== null &&
+        g.temperatureGpu >= rules.gpuHot.temperatureC
+      ) {
         conditions.push({
           kind: 'gpu_hot',
           nodeId: n.id,
@@ -102,7 +143,19 @@ export async function evaluateAlerts(db: TDb, now: Date, rules: TAlertRules): Pr
     if (!existing) {
       const firing = c.forMs === 0;
       await db.alert
-        .create({ data: { kind: c.kind, nodeId: c.nodeId, gpuIndex: c.gpuIndex, state: firing ? 'firing' : 'pending', message: c.message, value: c.value, startedAt: now, firingAt: firing ? now : null, openKey: key } })
+        .create({
+          data: {
+            kind: c.kind,
+            nodeId: c.nodeId,
+            gpuIndex: c.gpuIndex,
+            state: firing ? 'firing' : 'pending',
+            message: c.message,
+            value: c.value,
+            startedAt: now,
+            firingAt: firing ? now : null,
+            openKey: key,
+          },
+        })
         .then(() => opened++)
         .catch(() => {}); // another instance opened it first
       continue;
@@ -110,7 +163,11 @@ export async function evaluateAlerts(db: TDb, now: Date, rules: TAlertRules): Pr
     const firing = existing.state === 'firing' || now.getTime() - existing.startedAt.getTime() >= c.forMs;
     await db.alert.update({
       where: { id: existing.id },
-      data: { message: c.message, value: c.value, ...(firing && existing.state !== 'firing' ? { state: 'firing', firingAt: now } : {}) },
+      data: {
+        message: c.message,
+        value: c.value,
+        ...(firing && existing.state !== 'firing' ? { state: 'firing', firingAt: now } : {}),
+      },
     });
   }
   let resolved = 0;
@@ -118,13 +175,30 @@ export async function evaluateAlerts(db: TDb, now: Date, rules: TAlertRules): Pr
     if (seen.has(a.openKey!) || held.has(a.openKey!)) continue;
     // A pending alert that cleared never fired: drop it rather than keep noise.
     if (a.state === 'pending') await db.alert.deleteMany({ where: { id: a.id, state: 'pending' } });
-    else resolved += (await db.alert.updateMany({ where: { id: a.id, openKey: a.openKey }, data: { state: 'resolved', resolvedAt: now, openKey: null } })).count;
+    else
+      resolved += (
+        await db.alert.updateMany({
+          where: { id: a.id, openKey: a.openKey },
+          data: { state: 'resolved', resolvedAt: now, openKey: null },
+        })
+      ).count;
   }
   const firing = await db.alert.count({ where: { state: 'firing' } });
   return { firing, opened, resolved };
 }
 
-export function shapeAlert(a: { id: string; kind: string; nodeId: string; gpuIndex: number | null; state: string; message: string; value: number | null; startedAt: Date; firingAt: Date | null; resolvedAt: Date | null }) {
+export function shapeAlert(a: {
+  id: string;
+  kind: string;
+  nodeId: string;
+  gpuIndex: number | null;
+  state: string;
+  message: string;
+  value: number | null;
+  startedAt: Date;
+  firingAt: Date | null;
+  resolvedAt: Date | null;
+}) {
   return {
     id: a.id,
     kind: a.kind,

@@ -27,7 +27,13 @@ export async function writeFleetMetrics(services: TServices, m: MetricsWriter): 
   for (const n of nodes) {
     for (const g of n.gpus) {
       if (n.lastSampleAt && g.sampledAt < n.lastSampleAt) continue;
-      const labels = { node: n.hostname, node_id: n.id, gpu: g.gpuIndex, model: g.name ?? '', pci_bus: g.pciBusId ?? '' };
+      const labels = {
+        node: n.hostname,
+        node_id: n.id,
+        gpu: g.gpuIndex,
+        model: g.name ?? '',
+        pci_bus: g.pciBusId ?? '',
+      };
       for (const [name, field] of GPU_GAUGES) {
         const v = (g as unknown as Record<string, number | null>)[field];
         if (typeof v === 'number') gauges.get(name)!.push({ labels, value: v });
@@ -36,18 +42,59 @@ export async function writeFleetMetrics(services: TServices, m: MetricsWriter): 
   }
   for (const [name, , help] of GPU_GAUGES) m.family(name, 'gauge', help, gauges.get(name)!);
   const statuses = nodes.map((n) => ({ n, status: nodeStatus(n, now) }));
-  m.family('coolant_node_up', 'gauge', '1 when the node reported recently (online), else 0.', statuses.map(({ n, status }) => ({ labels: { node: n.hostname, node_id: n.id }, value: status === 'online' ? 1 : 0 })));
-  m.family('coolant_node_stale', 'gauge', '1 when the node missed three report intervals but is not yet offline.', statuses.map(({ n, status }) => ({ labels: { node: n.hostname, node_id: n.id }, value: status === 'stale' ? 1 : 0 })));
-  m.family('coolant_node_gpus', 'gauge', 'GPUs in the node\'s last report.', nodes.map((n) => ({ labels: { node: n.hostname, node_id: n.id }, value: n.gpuCount })));
+  m.family(
+    'coolant_node_up',
+    'gauge',
+    '1 when the node reported recently (online), else 0.',
+    statuses.map(({ n, status }) => ({
+      labels: { node: n.hostname, node_id: n.id },
+      value: status === 'online' ? 1 : 0,
+    })),
+  );
+  m.family(
+    'coolant_node_stale',
+    'gauge',
+    '1 when the node missed three report intervals but is not yet offline.',
+    statuses.map(({ n, status }) => ({
+      labels: { node: n.hostname, node_id: n.id },
+      value: status === 'stale' ? 1 : 0,
+    })),
+  );
+  m.family(
+    'coolant_node_gpus',
+    'gauge',
+    "GPUs in the node's last report.",
+    nodes.map((n) => ({ labels: { node: n.hostname, node_id: n.id }, value: n.gpuCount })),
+  );
   const firing = await services.db.alert.groupBy({ by: ['kind'], where: { state: 'firing' }, _count: { _all: true } });
   const kinds = ['gpu_hot', 'node_offline', 'gpu_missing', 'collector_failing'];
-  m.family('coolant_alerts_firing', 'gauge', 'Firing alerts by kind.', kinds.map((kind) => ({ labels: { kind }, value: firing.find((f) => f.kind === kind)?._count._all ?? 0 })));
+  m.family(
+    'coolant_alerts_firing',
+    'gauge',
+    'Firing alerts by kind.',
+    kinds.map((kind) => ({ labels: { kind }, value: firing.find((f) => f.kind === kind)?._count._all ?? 0 })),
+  );
   const c = services.fleet.counters;
-  m.family('coolant_ingest_reports_total', 'counter', 'Agent reports received by this instance.', [{ value: c.reports }]);
-  m.family('coolant_ingest_samples_total', 'counter', 'Telemetry samples stored by this instance.', [{ value: c.samples }]);
-  m.family('coolant_ingest_gpu_samples_total', 'counter', 'GPU samples stored by this instance.', [{ value: c.gpuSamples }]);
-  m.family('coolant_ingest_duplicate_samples_total', 'counter', 'Samples received again (retries) and ignored.', [{ value: c.duplicates }]);
+  m.family('coolant_ingest_reports_total', 'counter', 'Agent reports received by this instance.', [
+    { value: c.reports },
+  ]);
+  m.family('coolant_ingest_samples_total', 'counter', 'Telemetry samples stored by this instance.', [
+    { value: c.samples },
+  ]);
+  m.family('coolant_ingest_gpu_samples_total', 'counter', 'GPU samples stored by this instance.', [
+    { value: c.gpuSamples },
+  ]);
+  m.family('coolant_ingest_duplicate_samples_total', 'counter', 'Samples received again (retries) and ignored.', [
+    { value: c.duplicates },
+  ]);
   const b = services.fleet.batcher.stats;
-  m.family('coolant_ingest_transactions_total', 'counter', 'Transactions that stored agent reports (group commit: several reports per transaction under load).', [{ value: b.batches }]);
-  m.family('coolant_ingest_batch_fallbacks_total', 'counter', 'Batches that failed and were stored report by report.', [{ value: b.fallbacks }]);
+  m.family(
+    'coolant_ingest_transactions_total',
+    'counter',
+    'Transactions that stored agent reports (group commit: several reports per transaction under load).',
+    [{ value: b.batches }],
+  );
+  m.family('coolant_ingest_batch_fallbacks_total', 'counter', 'Batches that failed and were stored report by report.', [
+    { value: b.fallbacks },
+  ]);
 }

@@ -5,7 +5,12 @@ import { gpuPresence } from './gpu-presence';
 import { healthFailing } from './ingest-report';
 import { nodeStatus } from './node-status';
 
-type THost = { cpuLoadPercent: number | null; memUsedBytes: number | null; memTotalBytes: number | null; os: { distro: string | null; release: string | null; kernel: string | null } | null };
+type THost = {
+  cpuLoadPercent: number | null;
+  memUsedBytes: number | null;
+  memTotalBytes: number | null;
+  os: { distro: string | null; release: string | null; kernel: string | null } | null;
+};
 type THealth = {
   durationMs: number;
   errors: string[];
@@ -39,21 +44,30 @@ export async function listFleet(req: { db: TDb; now: Date; includeRevoked: boole
   const [nodes, alerts, smokes] = await Promise.all([
     // GPUs in their own query, not a nested include: with thousands of nodes Prisma's SQLite
     // adapter would put every node id in one statement and pass SQLite's parameter limit.
-    db.node.findMany({ where: req.includeRevoked ? {} : { revokedAt: null }, orderBy: { hostname: 'asc' } }).then(async (rows) => {
-      const gpus = await db.gpuState.findMany({ orderBy: [{ nodeId: 'asc' }, { gpuIndex: 'asc' }] });
-      const byNode = new Map<string, typeof gpus>();
-      for (const g of gpus) {
-        const list = byNode.get(g.nodeId) ?? [];
-        list.push(g);
-        byNode.set(g.nodeId, list);
-      }
-      return rows.map((n) => ({ ...n, gpus: byNode.get(n.id) ?? [] }));
-    }),
+    db.node
+      .findMany({ where: req.includeRevoked ? {} : { revokedAt: null }, orderBy: { hostname: 'asc' } })
+      .then(async (rows) => {
+        const gpus = await db.gpuState.findMany({ orderBy: [{ nodeId: 'asc' }, { gpuIndex: 'asc' }] });
+        const byNode = new Map<string, typeof gpus>();
+        for (const g of gpus) {
+          const list = byNode.get(g.nodeId) ?? [];
+          list.push(g);
+          byNode.set(g.nodeId, list);
+        }
+        return rows.map((n) => ({ ...n, gpus: byNode.get(n.id) ?? [] }));
+      }),
     db.alert.findMany({ where: { openKey: { not: null } }, orderBy: [{ state: 'asc' }, { startedAt: 'asc' }] }),
     // The last finished smoke test per node (one row each; the table is small next to telemetry).
-    db.smokeRun.findMany({ where: { nodeId: { not: null }, state: { in: ['passed', 'failed'] } }, orderBy: { finishedAt: 'desc' }, distinct: ['nodeId'], select: { nodeId: true, state: true, finishedAt: true, reason: true } }),
+    db.smokeRun.findMany({
+      where: { nodeId: { not: null }, state: { in: ['passed', 'failed'] } },
+      orderBy: { finishedAt: 'desc' },
+      distinct: ['nodeId'],
+      select: { nodeId: true, state: true, finishedAt: true, reason: true },
+    }),
   ]);
-  const lastSmoke = new Map(smokes.map((s) => [s.nodeId!, { state: s.state, at: s.finishedAt?.toISOString() ?? null, reason: s.reason }]));
+  const lastSmoke = new Map(
+    smokes.map((s) => [s.nodeId!, { state: s.state, at: s.finishedAt?.toISOString() ?? null, reason: s.reason }]),
+  );
   const alertsByNode = new Map<string, number>();
   for (const a of alerts) if (a.state === 'firing') alertsByNode.set(a.nodeId, (alertsByNode.get(a.nodeId) ?? 0) + 1);
   const shaped = nodes.map((n) => {
@@ -75,7 +89,13 @@ export async function listFleet(req: { db: TDb; now: Date; includeRevoked: boole
       memUsedBytes: host?.memUsedBytes ?? null,
       memTotalBytes: host?.memTotalBytes ?? null,
       collector: health
-        ? { ok: !healthFailing({ health } as never), errors: health.errors, durationMs: health.durationMs, nvidiaSmi: health.nvidiaSmi.status, inventoryMismatch: health.inventoryMismatch }
+        ? {
+            ok: !healthFailing({ health } as never),
+            errors: health.errors,
+            durationMs: health.durationMs,
+            nvidiaSmi: health.nvidiaSmi.status,
+            inventoryMismatch: health.inventoryMismatch,
+          }
         : null,
       spoolDropped: Number(n.spoolDropped),
       firingAlerts: alertsByNode.get(n.id) ?? 0,
@@ -119,7 +139,11 @@ export async function getFleetNode(req: { db: TDb; id: string; now: Date }) {
     db.gpuSample.findMany({ where: { nodeId: n.id, atMs: { gte: BigInt(hourAgo) } }, orderBy: { atMs: 'asc' } }),
     db.gpuMinute.findMany({ where: { nodeId: n.id, minute: { gte: dayAgoMin } }, orderBy: { minute: 'asc' } }),
     db.alert.findMany({ where: { nodeId: n.id }, orderBy: { startedAt: 'desc' }, take: 50 }),
-    db.smokeRun.findFirst({ where: { nodeId: n.id, state: { in: ['passed', 'failed'] } }, orderBy: { finishedAt: 'desc' }, select: { id: true, state: true, finishedAt: true, reason: true, totalMs: true, prompt: true } }),
+    db.smokeRun.findFirst({
+      where: { nodeId: n.id, state: { in: ['passed', 'failed'] } },
+      orderBy: { finishedAt: 'desc' },
+      select: { id: true, state: true, finishedAt: true, reason: true, totalMs: true, prompt: true },
+    }),
   ]);
   const hour = new Map<number, [number, number | null, number | null, number | null, number | null][]>();
   for (const s of raw) {
@@ -127,11 +151,31 @@ export async function getFleetNode(req: { db: TDb; id: string; now: Date }) {
     series.push([Number(s.atMs), s.utilizationGpu, s.temperatureGpu, s.powerDrawW, s.memoryUsedMiB]);
     hour.set(s.gpuIndex, series);
   }
-  const day = new Map<number, Map<number, { utilSum: number; utilCount: number; tempMax: number | null; powerSum: number; powerCount: number; memMax: number | null }>>();
+  const day = new Map<
+    number,
+    Map<
+      number,
+      {
+        utilSum: number;
+        utilCount: number;
+        tempMax: number | null;
+        powerSum: number;
+        powerCount: number;
+        memMax: number | null;
+      }
+    >
+  >();
   for (const m of minutes) {
     const bucket = Math.floor(Number(m.minute) / 5) * 5;
     const series = day.get(m.gpuIndex) ?? new Map();
-    const b = series.get(bucket) ?? { utilSum: 0, utilCount: 0, tempMax: null, powerSum: 0, powerCount: 0, memMax: null };
+    const b = series.get(bucket) ?? {
+      utilSum: 0,
+      utilCount: 0,
+      tempMax: null,
+      powerSum: 0,
+      powerCount: 0,
+      memMax: null,
+    };
     b.utilSum += m.utilSum;
     b.utilCount += m.utilCount;
     b.powerSum += m.powerSum;
@@ -189,10 +233,25 @@ export async function getFleetNode(req: { db: TDb; id: string; now: Date }) {
       /** 5-minute buckets: [t ms, avg util, max temp, avg power, max memory]. */
       day: [...day.entries()].map(([gpuIndex, buckets]) => ({
         gpuIndex,
-        points: [...buckets.entries()].map(([minute, b]) => [minute * 60_000, b.utilCount ? b.utilSum / b.utilCount : null, b.tempMax, b.powerCount ? b.powerSum / b.powerCount : null, b.memMax]),
+        points: [...buckets.entries()].map(([minute, b]) => [
+          minute * 60_000,
+          b.utilCount ? b.utilSum / b.utilCount : null,
+          b.tempMax,
+          b.powerCount ? b.powerSum / b.powerCount : null,
+          b.memMax,
+        ]),
       })),
     },
     alerts: alerts.map(shapeAlert),
-    lastSmoke: smoke ? { id: smoke.id, state: smoke.state, at: smoke.finishedAt?.toISOString() ?? null, reason: smoke.reason, totalMs: smoke.totalMs, prompt: smoke.prompt } : null,
+    lastSmoke: smoke
+      ? {
+          id: smoke.id,
+          state: smoke.state,
+          at: smoke.finishedAt?.toISOString() ?? null,
+          reason: smoke.reason,
+          totalMs: smoke.totalMs,
+          prompt: smoke.prompt,
+        }
+      : null,
   };
 }

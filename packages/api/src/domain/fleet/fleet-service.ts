@@ -33,8 +33,18 @@ export class FleetService {
   start(background: boolean): void {
     if (!background) return;
     const log = this.opts.log ?? (() => {});
-    this.timers.push(setInterval(() => void this.evaluate().catch((e: Error) => log(`alert evaluation failed: ${e.message}`)), ALERT_EVERY_MS));
-    this.timers.push(setInterval(() => void this.prune().catch((e: Error) => log(`telemetry pruning failed: ${e.message}`)), PRUNE_EVERY_MS));
+    this.timers.push(
+      setInterval(
+        () => void this.evaluate().catch((e: Error) => log(`alert evaluation failed: ${e.message}`)),
+        ALERT_EVERY_MS,
+      ),
+    );
+    this.timers.push(
+      setInterval(
+        () => void this.prune().catch((e: Error) => log(`telemetry pruning failed: ${e.message}`)),
+        PRUNE_EVERY_MS,
+      ),
+    );
     for (const t of this.timers) t.unref();
   }
 
@@ -43,7 +53,12 @@ export class FleetService {
     this.timers = [];
   }
 
-  async ingest(req: { nodeId: string; intervalSeconds: number; agentVersion: string | null; samples: TTelemetrySample[] }): Promise<TIngestResult> {
+  async ingest(req: {
+    nodeId: string;
+    intervalSeconds: number;
+    agentVersion: string | null;
+    samples: TTelemetrySample[];
+  }): Promise<TIngestResult> {
     this.counters.reports++;
     const result = await this.batcher.ingest({ now: this.opts.now(), ...req });
     this.counters.samples += result.accepted;
@@ -68,8 +83,12 @@ export class FleetService {
     const r = this.opts.retention ?? DEFAULT_RETENTION;
     const now = this.opts.now().getTime();
     const raw = await db.gpuSample.deleteMany({ where: { atMs: { lt: BigInt(now - r.rawHours * 3_600_000) } } });
-    const rollups = await db.gpuMinute.deleteMany({ where: { minute: { lt: Math.floor((now - r.rollupDays * 86_400_000) / 60_000) } } });
-    const alerts = await db.alert.deleteMany({ where: { state: 'resolved', resolvedAt: { lt: new Date(now - r.rollupDays * 86_400_000) } } });
+    const rollups = await db.gpuMinute.deleteMany({
+      where: { minute: { lt: Math.floor((now - r.rollupDays * 86_400_000) / 60_000) } },
+    });
+    const alerts = await db.alert.deleteMany({
+      where: { state: 'resolved', resolvedAt: { lt: new Date(now - r.rollupDays * 86_400_000) } },
+    });
     return { raw: raw.count, rollups: rollups.count, alerts: alerts.count };
   }
 }

@@ -11,9 +11,15 @@
 export type TGpuPresence = 'present' | 'missing' | 'unknown';
 
 /** The parts of Node.health (the latest report's collector health, JSON) this needs. */
-export type TPresenceHealth = { nvidiaSmi?: { status?: string }; inventory?: { nvidiaControllers?: number | null } } | null;
+export type TPresenceHealth = {
+  nvidiaSmi?: { status?: string };
+  inventory?: { nvidiaControllers?: number | null };
+} | null;
 
-export function gpuPresence(node: { lastSampleAt: Date | null; gpuCount: number; health: TPresenceHealth }, gpu: { sampledAt: Date }): TGpuPresence {
+export function gpuPresence(
+  node: { lastSampleAt: Date | null; gpuCount: number; health: TPresenceHealth },
+  gpu: { sampledAt: Date },
+): TGpuPresence {
   // GpuState.sampledAt and Node.lastSampleAt are written together from the latest sample that
   // listed GPUs; equal means this GPU was in the latest report.
   if (node.lastSampleAt === null || gpu.sampledAt.getTime() >= node.lastSampleAt.getTime()) return 'present';

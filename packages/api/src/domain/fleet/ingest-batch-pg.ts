@@ -29,8 +29,31 @@ import {
 export type TBatchOutcome = TIngestResult | AppError;
 type TReport = Omit<TIngestRequest, 'raw'>;
 
-type TMinute = { nodeId: string; gpuIndex: number; minute: number; samples: number; utilSum: number; utilCount: number; utilMax: number | null; tempMax: number | null; powerSum: number; powerCount: number; memMax: number | null };
-type TNodeUpdate = { prevSeq: number; seq: number; sampledAt: string; gpuCount: number; host: string; health: string; failures: number; dropped: number; interval: number; agent: string | null };
+type TMinute = {
+  nodeId: string;
+  gpuIndex: number;
+  minute: number;
+  samples: number;
+  utilSum: number;
+  utilCount: number;
+  utilMax: number | null;
+  tempMax: number | null;
+  powerSum: number;
+  powerCount: number;
+  memMax: number | null;
+};
+type TNodeUpdate = {
+  prevSeq: number;
+  seq: number;
+  sampledAt: string;
+  gpuCount: number;
+  host: string;
+  health: string;
+  failures: number;
+  dropped: number;
+  interval: number;
+  agent: string | null;
+};
 /** A node as the batch has it so far: the row read, then each of its reports applied in order. */
 type TNodeState = { row: TNodeRow; readSeq: number; seenAt: string; update: TNodeUpdate | null };
 
@@ -41,7 +64,21 @@ SELECT * FROM UNNEST($1::text[], $2::int[], $3::bigint[], $4::float8[], $5::floa
 const MINUTE_SQL = `INSERT INTO "GpuMinute" ("nodeId","gpuIndex","minute","samples","utilSum","utilCount","utilMax","tempMax","powerSum","powerCount","memMax")
 SELECT * FROM UNNEST($1::text[], $2::int[], $3::bigint[], $4::int[], $5::float8[], $6::int[], $7::float8[], $8::float8[], $9::float8[], $10::int[], $11::float8[])
 ON CONFLICT ("nodeId","gpuIndex","minute") DO UPDATE SET ${GPU_MINUTE_MERGE}`;
-const STATE_TYPES = ['text', 'int', 'text', 'text', 'text', 'text', ...Array<string>(11).fill('float8'), 'text', 'text', 'bigint', 'bigint', 'boolean', 'timestamp(3)'];
+const STATE_TYPES = [
+  'text',
+  'int',
+  'text',
+  'text',
+  'text',
+  'text',
+  ...Array<string>(11).fill('float8'),
+  'text',
+  'text',
+  'bigint',
+  'bigint',
+  'boolean',
+  'timestamp(3)',
+];
 const STATE_SQL = `INSERT INTO "GpuState" (${GPU_STATE_COLUMNS})
 SELECT * FROM UNNEST(${STATE_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
 ON CONFLICT ("nodeId","gpuIndex") DO UPDATE SET ${GPU_STATE_MERGE}`;
@@ -67,7 +104,10 @@ export async function writePgBatch(raw: TPgRaw, reports: TReport[]): Promise<TBa
   const ids = [...new Set(reports.map((r) => r.nodeId))].sort();
   return raw.transaction(async (q: TPgQuery) => {
     // LockRows runs above the sort: the rows are locked in id order.
-    const locked = await q('SELECT "id", "lastSeq", "collectorFailures", "revokedAt" FROM "Node" WHERE "id" = ANY($1::text[]) ORDER BY "id" FOR UPDATE', [ids]);
+    const locked = await q(
+      'SELECT "id", "lastSeq", "collectorFailures", "revokedAt" FROM "Node" WHERE "id" = ANY($1::text[]) ORDER BY "id" FOR UPDATE',
+      [ids],
+    );
     const nodes = new Map<string, TNodeState>();
     for (const r of locked) {
       const row = readNode(r);
@@ -88,7 +128,8 @@ export async function writePgBatch(raw: TPgRaw, reports: TReport[]): Promise<TBa
         throw error;
       }
       node.seenAt = report.now.toISOString();
-      if (fresh.length === 0) return { acceptedUpTo: node.row.lastSeq, accepted: 0, duplicates: sorted.length, gpuSamples: 0 };
+      if (fresh.length === 0)
+        return { acceptedUpTo: node.row.lastSeq, accepted: 0, duplicates: sorted.length, gpuSamples: 0 };
       let gpuSamples = 0;
       let failures = node.row.collectorFailures;
       for (const s of fresh) {
@@ -98,11 +139,31 @@ export async function writePgBatch(raw: TPgRaw, reports: TReport[]): Promise<TBa
         gpuSamples += s.gpus.length;
         s.gpus.forEach((g, i) => {
           const gpuIndex = gpuIndexOf(g, i);
-          const row = [report.nodeId, gpuIndex, atMs, g.utilizationGpu, g.temperatureGpu, g.memoryUsedMiB, g.powerDrawW];
+          const row = [
+            report.nodeId,
+            gpuIndex,
+            atMs,
+            g.utilizationGpu,
+            g.temperatureGpu,
+            g.memoryUsedMiB,
+            g.powerDrawW,
+          ];
           row.forEach((v, c) => samples[c]!.push(v));
           // One row per minute and GPU: an upsert may not touch a row twice in one statement.
           const key = `${report.nodeId}\u0000${gpuIndex}\u0000${minute}`;
-          const m = minutes.get(key) ?? { nodeId: report.nodeId, gpuIndex, minute, samples: 0, utilSum: 0, utilCount: 0, utilMax: null, tempMax: null, powerSum: 0, powerCount: 0, memMax: null };
+          const m = minutes.get(key) ?? {
+            nodeId: report.nodeId,
+            gpuIndex,
+            minute,
+            samples: 0,
+            utilSum: 0,
+            utilCount: 0,
+            utilMax: null,
+            tempMax: null,
+            powerSum: 0,
+            powerCount: 0,
+            memMax: null,
+          };
           m.samples += 1;
           m.utilSum += g.utilizationGpu ?? 0;
           m.utilCount += g.utilizationGpu === null ? 0 : 1;
@@ -119,7 +180,10 @@ export async function writePgBatch(raw: TPgRaw, reports: TReport[]): Promise<TBa
       latest.gpus.forEach((g, i) => {
         const gpuIndex = gpuIndexOf(g, i);
         // A later report of the same node in this batch replaces the reading, as its upsert would.
-        states.set(`${report.nodeId}\u0000${gpuIndex}`, gpuStateValues(report.nodeId, g, gpuIndex, sampledAt, (b) => b));
+        states.set(
+          `${report.nodeId}\u0000${gpuIndex}`,
+          gpuStateValues(report.nodeId, g, gpuIndex, sampledAt, (b) => b),
+        );
       });
       node.update = {
         prevSeq: node.readSeq,
@@ -140,7 +204,20 @@ export async function writePgBatch(raw: TPgRaw, reports: TReport[]): Promise<TBa
     if (samples[0]!.length > 0) await q(SAMPLE_SQL, samples);
     if (minutes.size > 0) {
       const cols = columns(11);
-      for (const m of minutes.values()) [m.nodeId, m.gpuIndex, m.minute, m.samples, m.utilSum, m.utilCount, m.utilMax, m.tempMax, m.powerSum, m.powerCount, m.memMax].forEach((v, c) => cols[c]!.push(v));
+      for (const m of minutes.values())
+        [
+          m.nodeId,
+          m.gpuIndex,
+          m.minute,
+          m.samples,
+          m.utilSum,
+          m.utilCount,
+          m.utilMax,
+          m.tempMax,
+          m.powerSum,
+          m.powerCount,
+          m.memMax,
+        ].forEach((v, c) => cols[c]!.push(v));
       await q(MINUTE_SQL, cols);
     }
     if (states.size > 0) {
@@ -158,7 +235,20 @@ export async function writePgBatch(raw: TPgRaw, reports: TReport[]): Promise<TBa
         touches[1]!.push(n.seenAt);
         continue;
       }
-      [id, u.prevSeq, u.seq, n.seenAt, u.sampledAt, u.gpuCount, u.host, u.health, u.failures, u.dropped, u.interval, u.agent].forEach((v, c) => updates[c]!.push(v));
+      [
+        id,
+        u.prevSeq,
+        u.seq,
+        n.seenAt,
+        u.sampledAt,
+        u.gpuCount,
+        u.host,
+        u.health,
+        u.failures,
+        u.dropped,
+        u.interval,
+        u.agent,
+      ].forEach((v, c) => updates[c]!.push(v));
     }
     if (updates[0]!.length > 0) {
       const moved = await q(NODE_SQL, updates);

@@ -15,7 +15,13 @@
 import { SqliteBusyError, type TPgRaw, type TSqliteRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { writePgBatch, type TBatchOutcome } from './ingest-batch-pg';
-import { asIngestError, ingestInSqliteTx, ingestReport, type TIngestRequest, type TIngestResult } from './ingest-report';
+import {
+  asIngestError,
+  ingestInSqliteTx,
+  ingestReport,
+  type TIngestRequest,
+  type TIngestResult,
+} from './ingest-report';
 
 type TReport = Omit<TIngestRequest, 'raw'>;
 type TPending = { report: TReport; resolve(r: TIngestResult): void; reject(e: unknown): void };

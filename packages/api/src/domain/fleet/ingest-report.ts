@@ -1,4 +1,12 @@
-import { sqliteDate, toPgPlaceholders, withBusyRetry, type TPgRaw, type TRawStatement, type TSqliteRaw, type TSqliteTx } from '@coolant/db';
+import {
+  sqliteDate,
+  toPgPlaceholders,
+  withBusyRetry,
+  type TPgRaw,
+  type TRawStatement,
+  type TSqliteRaw,
+  type TSqliteTx,
+} from '@coolant/db';
 import type { TTelemetrySample } from '@coolant/telemetry/schema';
 import { AppError } from '../../lib/app-error';
 
@@ -28,7 +36,13 @@ export type TNodeRow = { lastSeq: number; collectorFailures: number; revoked: bo
  */
 export function healthFailing(s: Pick<TTelemetrySample, 'health'>): boolean {
   const h = s.health;
-  return h.nvidiaSmi.status === 'failed' || h.nvidiaSmi.status === 'timeout' || h.hostMetrics.status !== 'ok' || h.inventory.status === 'failed' || h.inventory.status === 'timeout';
+  return (
+    h.nvidiaSmi.status === 'failed' ||
+    h.nvidiaSmi.status === 'timeout' ||
+    h.hostMetrics.status !== 'ok' ||
+    h.inventory.status === 'failed' ||
+    h.inventory.status === 'timeout'
+  );
 }
 
 /** Which GPU slot a reading belongs to: nvidia-smi's index, else its position in the report. */
@@ -48,18 +62,49 @@ const rows = (n: number, cols: number) => {
   return text;
 };
 
-const GPU_STATE_COLS = ['nodeId', 'gpuIndex', 'uuid', 'name', 'pciBusId', 'driverVersion', 'utilizationGpu', 'utilizationMemory', 'temperatureGpu', 'temperatureMemory', 'memoryUsedMiB', 'memoryTotalMiB', 'powerDrawW', 'powerLimitW', 'clockGraphicsMHz', 'clockMemoryMHz', 'fanPercent', 'pstate', 'throttleReasons', 'eccCorrected', 'eccUncorrected', 'migEnabled', 'sampledAt'];
+const GPU_STATE_COLS = [
+  'nodeId',
+  'gpuIndex',
+  'uuid',
+  'name',
+  'pciBusId',
+  'driverVersion',
+  'utilizationGpu',
+  'utilizationMemory',
+  'temperatureGpu',
+  'temperatureMemory',
+  'memoryUsedMiB',
+  'memoryTotalMiB',
+  'powerDrawW',
+  'powerLimitW',
+  'clockGraphicsMHz',
+  'clockMemoryMHz',
+  'fanPercent',
+  'pstate',
+  'throttleReasons',
+  'eccCorrected',
+  'eccUncorrected',
+  'migEnabled',
+  'sampledAt',
+];
 const maxOf = (col: string) =>
   `"${col}" = CASE WHEN excluded."${col}" IS NULL THEN "GpuMinute"."${col}" WHEN "GpuMinute"."${col}" IS NULL OR excluded."${col}" > "GpuMinute"."${col}" THEN excluded."${col}" ELSE "GpuMinute"."${col}" END`;
 /** What a GpuMinute row already there becomes when more samples of its minute arrive (both dialects). */
 export const GPU_MINUTE_MERGE = `"samples" = "GpuMinute"."samples" + excluded."samples", "utilSum" = "GpuMinute"."utilSum" + excluded."utilSum", "utilCount" = "GpuMinute"."utilCount" + excluded."utilCount", "powerSum" = "GpuMinute"."powerSum" + excluded."powerSum", "powerCount" = "GpuMinute"."powerCount" + excluded."powerCount", ${maxOf('utilMax')}, ${maxOf('tempMax')}, ${maxOf('memMax')}`;
 /** What a GpuState row becomes on a newer reading: every column but the key. */
-export const GPU_STATE_MERGE = GPU_STATE_COLS.slice(2).map((c) => `"${c}" = excluded."${c}"`).join(', ');
+export const GPU_STATE_MERGE = GPU_STATE_COLS.slice(2)
+  .map((c) => `"${c}" = excluded."${c}"`)
+  .join(', ');
 export const GPU_STATE_COLUMNS = GPU_STATE_COLS.map((c) => `"${c}"`).join(',');
-const GPU_SAMPLE_SQL = (n: number) => `INSERT INTO "GpuSample" ("nodeId","gpuIndex","atMs","utilizationGpu","temperatureGpu","memoryUsedMiB","powerDrawW") VALUES ${rows(n, 7)} ON CONFLICT DO NOTHING`;
-const GPU_MINUTE_SQL = (n: number) => `INSERT INTO "GpuMinute" ("nodeId","gpuIndex","minute","samples","utilSum","utilCount","utilMax","tempMax","powerSum","powerCount","memMax") VALUES ${rows(n, 11)}
+const GPU_SAMPLE_SQL = (n: number) =>
+  `INSERT INTO "GpuSample" ("nodeId","gpuIndex","atMs","utilizationGpu","temperatureGpu","memoryUsedMiB","powerDrawW") VALUES ${rows(n, 7)} ON CONFLICT DO NOTHING`;
+const GPU_MINUTE_SQL = (
+  n: number,
+) => `INSERT INTO "GpuMinute" ("nodeId","gpuIndex","minute","samples","utilSum","utilCount","utilMax","tempMax","powerSum","powerCount","memMax") VALUES ${rows(n, 11)}
 ON CONFLICT ("nodeId","gpuIndex","minute") DO UPDATE SET ${GPU_MINUTE_MERGE}`;
-const GPU_STATE_SQL = (n: number) => `INSERT INTO "GpuState" (${GPU_STATE_COLUMNS}) VALUES ${rows(n, GPU_STATE_COLS.length)}
+const GPU_STATE_SQL = (
+  n: number,
+) => `INSERT INTO "GpuState" (${GPU_STATE_COLUMNS}) VALUES ${rows(n, GPU_STATE_COLS.length)}
 ON CONFLICT ("nodeId","gpuIndex") DO UPDATE SET ${GPU_STATE_MERGE}`;
 const sqlCache = new Map<string, string>();
 /** One SQL text per (kind, rows): the prepared-statement cache then finds it without rebuilding it. */
@@ -79,7 +124,12 @@ const cachedSql = (kind: 'sample' | 'minute' | 'state', n: number) => {
  * node row. The node update is conditional on the lastSeq that was read, so
  * two deliveries of the same report cannot both be counted.
  */
-function buildStatements(req: Omit<TIngestRequest, 'raw'>, node: TNodeRow, fresh: TTelemetrySample[], dialect: 'sqlite' | 'postgresql') {
+function buildStatements(
+  req: Omit<TIngestRequest, 'raw'>,
+  node: TNodeRow,
+  fresh: TTelemetrySample[],
+  dialect: 'sqlite' | 'postgresql',
+) {
   const date = (d: Date) => (dialect === 'sqlite' ? sqliteDate(d) : d);
   const bool = (b: boolean | null) => (b === null ? null : dialect === 'sqlite' ? (b ? 1 : 0) : b);
   const statements: TRawStatement[] = [];
@@ -93,7 +143,15 @@ function buildStatements(req: Omit<TIngestRequest, 'raw'>, node: TNodeRow, fresh
     gpuSamples += s.gpus.length;
     statements.push({
       sql: cachedSql('sample', s.gpus.length),
-      params: s.gpus.flatMap((g, i) => [req.nodeId, gpuIndexOf(g, i), atMs, g.utilizationGpu, g.temperatureGpu, g.memoryUsedMiB, g.powerDrawW]),
+      params: s.gpus.flatMap((g, i) => [
+        req.nodeId,
+        gpuIndexOf(g, i),
+        atMs,
+        g.utilizationGpu,
+        g.temperatureGpu,
+        g.memoryUsedMiB,
+        g.powerDrawW,
+      ]),
     });
     statements.push({
       sql: cachedSql('minute', s.gpus.length),
@@ -146,7 +204,13 @@ function buildStatements(req: Omit<TIngestRequest, 'raw'>, node: TNodeRow, fresh
  * One GpuState row's values in GPU_STATE_COLUMNS order, for both databases' statements (the
  * per-report SQLite one and PostgreSQL's batched UNNEST); `flag` writes a boolean as the driver wants it.
  */
-export function gpuStateValues(nodeId: string, g: TTelemetrySample['gpus'][number], gpuIndex: number, sampledAt: unknown, flag: (b: boolean | null) => unknown): unknown[] {
+export function gpuStateValues(
+  nodeId: string,
+  g: TTelemetrySample['gpus'][number],
+  gpuIndex: number,
+  sampledAt: unknown,
+  flag: (b: boolean | null) => unknown,
+): unknown[] {
   return [
     nodeId,
     gpuIndex,
@@ -215,7 +279,12 @@ export function ingestInSqliteTx(tx: TSqliteTx, req: Omit<TIngestRequest, 'raw'>
   let last = 0;
   for (const st of statements) last = tx.run(st.sql, st.params).changes;
   if (last !== 1) throw new DuplicateRace();
-  return { acceptedUpTo: fresh[fresh.length - 1]!.seq, accepted: fresh.length, duplicates: sorted.length - fresh.length, gpuSamples };
+  return {
+    acceptedUpTo: fresh[fresh.length - 1]!.seq,
+    accepted: fresh.length,
+    duplicates: sorted.length - fresh.length,
+    gpuSamples,
+  };
 }
 
 /**
@@ -242,7 +311,12 @@ export async function ingestReport(req: TIngestRequest): Promise<TIngestResult> 
         }
         const { statements, gpuSamples } = buildStatements(req, node, fresh, 'postgresql');
         for (const st of statements) await q(toPgPlaceholders(st.sql), st.params);
-        return { acceptedUpTo: fresh[fresh.length - 1]!.seq, accepted: fresh.length, duplicates: sorted.length - fresh.length, gpuSamples };
+        return {
+          acceptedUpTo: fresh[fresh.length - 1]!.seq,
+          accepted: fresh.length,
+          duplicates: sorted.length - fresh.length,
+          gpuSamples,
+        };
       });
     } catch (error) {
       if (error instanceof DuplicateRace) continue;
@@ -255,5 +329,7 @@ export async function ingestReport(req: TIngestRequest): Promise<TIngestResult> 
 /** A domain error as it is; anything else is the database failing, said without its internals. */
 export function asIngestError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  return new AppError('UNAVAILABLE', 'database unavailable: the report was not stored; send it again', { cause: String((error as Error).message ?? error) });
+  return new AppError('UNAVAILABLE', 'database unavailable: the report was not stored; send it again', {
+    cause: String((error as Error).message ?? error),
+  });
 }

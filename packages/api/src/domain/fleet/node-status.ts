@@ -10,7 +10,10 @@ export function setOfflineAfterMs(ms: number): void {
 }
 
 /** Stale after three missed intervals, offline after two minutes without a report. */
-export function nodeStatus(n: { lastSeenAt: Date | null; revokedAt: Date | null; intervalSeconds: number }, now: Date): TNodeStatus {
+export function nodeStatus(
+  n: { lastSeenAt: Date | null; revokedAt: Date | null; intervalSeconds: number },
+  now: Date,
+): TNodeStatus {
   if (n.revokedAt) return 'revoked';
   if (!n.lastSeenAt) return 'offline';
   const age = now.getTime() - n.lastSeenAt.getTime();

@@ -7,10 +7,27 @@ import { casGuardState, loadGuard, type TGuardRuntime } from './guard-state';
 
 export async function armGuard(req: TGuardRequest) {
   const row = await loadGuard(req.db);
-  const runtime: TGuardRuntime = { ...row.runtime, rules: Object.fromEntries(Object.entries(row.runtime.rules).map(([id, rt]) => [id, { ...rt, aboveSince: null, belowSince: null, holding: null }])) };
+  const runtime: TGuardRuntime = {
+    ...row.runtime,
+    rules: Object.fromEntries(
+      Object.entries(row.runtime.rules).map(([id, rt]) => [
+        id,
+        { ...rt, aboveSince: null, belowSince: null, holding: null },
+      ]),
+    ),
+  };
   const armed = await req.db.$transaction(async (tx) => {
-    if ((await casGuardState(tx, { seq: row.seq, runtime, armed: true, updatedBy: actorName(req.actor) })) === null) return false;
-    await recordAudit({ db: tx, actor: req.actor, action: 'guard.arm', target: 'guard', reason: req.reason, details: { guardConfigVersion: row.configVersion }, ip: req.ip ?? null });
+    if ((await casGuardState(tx, { seq: row.seq, runtime, armed: true, updatedBy: actorName(req.actor) })) === null)
+      return false;
+    await recordAudit({
+      db: tx,
+      actor: req.actor,
+      action: 'guard.arm',
+      target: 'guard',
+      reason: req.reason,
+      details: { guardConfigVersion: row.configVersion },
+      ip: req.ip ?? null,
+    });
     return true;
   });
   if (!armed) throw new AppError('CONFLICT', 'the guard is deciding right now; try again');

@@ -20,7 +20,14 @@ const rule: TGuardRule = {
 };
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 const at = (s: number) => new Date(T0 + s * 1000);
-const step = (i: number): TStepRecord => ({ step: i, tier: 'free', action: i === 0 ? 'limit' : 'pause', status: 'applied', at: at(0).toISOString(), configVersion: 1 });
+const step = (i: number): TStepRecord => ({
+  step: i,
+  tier: 'free',
+  action: i === 0 ? 'limit' : 'pause',
+  status: 'applied',
+  at: at(0).toISOString(),
+  configVersion: 1,
+});
 
 /** Feeds `value(t)` every 10 s from `from` to `to` seconds; what each evaluation decided, and the last runtime. */
 function drive(rt: TRuleRuntime, from: number, to: number, value: (t: number) => number | null) {
@@ -28,7 +35,12 @@ function drive(rt: TRuleRuntime, from: number, to: number, value: (t: number) =>
   for (let t = from; t <= to; t += 10) {
     const d = decideRule(rule, rt, value(t), at(t));
     // Moves the caller would have applied: the ladder position follows them.
-    rt = d.move === 'up' ? { ...d.rt, steps: [...d.rt.steps, step(d.rt.steps.length)], lastMoveAt: at(t).toISOString() } : d.move === 'down' ? { ...d.rt, steps: d.rt.steps.slice(0, -1), lastMoveAt: at(t).toISOString() } : d.rt;
+    rt =
+      d.move === 'up'
+        ? { ...d.rt, steps: [...d.rt.steps, step(d.rt.steps.length)], lastMoveAt: at(t).toISOString() }
+        : d.move === 'down'
+          ? { ...d.rt, steps: d.rt.steps.slice(0, -1), lastMoveAt: at(t).toISOString() }
+          : d.rt;
     if (d.move || d.events.length) out.push({ t, move: d.move, events: d.events });
   }
   return { out, rt };
@@ -87,7 +99,11 @@ describe('decideRule', () => {
     const warm = drive(emptyRuleRuntime(), 0, 50, () => 0.9).rt;
     const held = decideRule(rule, warm, null, at(60), 'ingest stalled');
     expect(held).toMatchObject({ move: null, events: ['hold'] });
-    expect(held.rt).toMatchObject({ holding: { since: at(60).toISOString(), reason: 'ingest stalled' }, aboveSince: null, belowSince: null });
+    expect(held.rt).toMatchObject({
+      holding: { since: at(60).toISOString(), reason: 'ingest stalled' },
+      aboveSince: null,
+      belowSince: null,
+    });
     expect(ruleStateLabel(held.rt)).toBe('holding: no data');
     expect(decideRule(rule, held.rt, null, at(70)).events).toEqual([]);
     const back = decideRule(rule, held.rt, 0.9, at(80));
@@ -96,7 +112,10 @@ describe('decideRule', () => {
   });
 
   it('never changes the runtime it was given, and keeps the last 240 points of the series', () => {
-    const prev = { ...emptyRuleRuntime(), series: Array.from({ length: 240 }, (_, i) => [i, 0] as [number, number | null]) };
+    const prev = {
+      ...emptyRuleRuntime(),
+      series: Array.from({ length: 240 }, (_, i) => [i, 0] as [number, number | null]),
+    };
     const frozen = JSON.stringify(prev);
     const d = decideRule(rule, prev, 0.9, at(0));
     expect(JSON.stringify(prev)).toBe(frozen);

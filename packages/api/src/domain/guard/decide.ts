@@ -35,7 +35,18 @@ export type TRuleRuntime = {
 export const SERIES_POINTS = 240;
 
 export function emptyRuleRuntime(): TRuleRuntime {
-  return { phase: 'armed', aboveSince: null, belowSince: null, trippedAt: null, lastMoveAt: null, steps: [], holding: null, lastValue: null, series: [], cappedAt: null };
+  return {
+    phase: 'armed',
+    aboveSince: null,
+    belowSince: null,
+    trippedAt: null,
+    lastMoveAt: null,
+    steps: [],
+    holding: null,
+    lastValue: null,
+    series: [],
+    cappedAt: null,
+  };
 }
 
 export type TDecision = {
@@ -52,9 +63,20 @@ const since = (iso: string | null, now: Date) => (iso ? now.getTime() - Date.par
  * ladder step per trip window while hot, one step back per trip window once
  * clear. A missing value holds everything: it breaks both streaks and moves nothing.
  */
-export function decideRule(rule: TGuardRule, prev: TRuleRuntime, value: number | null, now: Date, noDataReason = 'no data'): TDecision {
+export function decideRule(
+  rule: TGuardRule,
+  prev: TRuleRuntime,
+  value: number | null,
+  now: Date,
+  noDataReason = 'no data',
+): TDecision {
   const at = now.toISOString();
-  const rt: TRuleRuntime = { ...prev, steps: [...prev.steps], series: [...prev.series, [now.getTime(), value] as [number, number | null]].slice(-SERIES_POINTS), lastValue: value };
+  const rt: TRuleRuntime = {
+    ...prev,
+    steps: [...prev.steps],
+    series: [...prev.series, [now.getTime(), value] as [number, number | null]].slice(-SERIES_POINTS),
+    lastValue: value,
+  };
   const events: TDecision['events'] = [];
   if (value === null) {
     if (!rt.holding) {

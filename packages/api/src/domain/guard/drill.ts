@@ -14,12 +14,24 @@ import type { TFleetSignals } from './signals';
 type TDrillRow = { id: string; live: boolean; tier: string | null };
 
 export async function decideDrills(d: TDecider, req: { row: TGuardRow; signals: TFleetSignals }): Promise<void> {
-  const drills = await d.db.guardDrill.findMany({ where: { state: 'requested' }, orderBy: { requestedAt: 'asc' }, take: 5 });
+  const drills = await d.db.guardDrill.findMany({
+    where: { state: 'requested' },
+    orderBy: { requestedAt: 'asc' },
+    take: 5,
+  });
   for (const drill of drills) {
-    const claimed = await d.db.guardDrill.updateMany({ where: { id: drill.id, state: 'requested' }, data: { state: 'deciding', decidedBy: d.instanceId } });
+    const claimed = await d.db.guardDrill.updateMany({
+      where: { id: drill.id, state: 'requested' },
+      data: { state: 'deciding', decidedBy: d.instanceId },
+    });
     if (claimed.count !== 1) continue;
-    const outcome = await decideDrill(d, req.row, req.signals, drill).catch((error: Error) => ({ error: error.message }));
-    await d.db.guardDrill.update({ where: { id: drill.id }, data: 'error' in outcome ? { state: 'failed', error: outcome.error } : { state: 'decided', ...outcome } });
+    const outcome = await decideDrill(d, req.row, req.signals, drill).catch((error: Error) => ({
+      error: error.message,
+    }));
+    await d.db.guardDrill.update({
+      where: { id: drill.id },
+      data: 'error' in outcome ? { state: 'failed', error: outcome.error } : { state: 'decided', ...outcome },
+    });
   }
 }
 
@@ -28,16 +40,30 @@ async function decideDrill(d: TDecider, row: TGuardRow, signals: TFleetSignals, 
   // A dry-run copy of the rule with no trip window, fed a synthetic value above its trip threshold.
   const copy: TGuardRule = { ...rule, dryRun: true, tripWindowSeconds: 0 };
   const forced = rule.trip + Math.max(1, Math.abs(rule.trip) * 0.1);
-  if (decideRule(copy, emptyRuleRuntime(), forced, d.now()).move !== 'up') return { error: 'the synthetic signal did not trip the rule' };
+  if (decideRule(copy, emptyRuleRuntime(), forced, d.now()).move !== 'up')
+    return { error: 'the synthetic signal did not trip the rule' };
   const decidedAt = d.now();
   if (drill.live && !drill.tier) return { error: 'a live drill needs a tier' };
   const step: TGuardStep = drill.live && drill.tier ? { tier: drill.tier, action: 'pause' } : rule.ladder[0]!;
-  const signal = { synthetic: true, rule: rule.id, signal: rule.signal, value: forced, trip: rule.trip, fleet: signals };
+  const signal = {
+    synthetic: true,
+    rule: rule.id,
+    signal: rule.signal,
+    value: forced,
+    trip: rule.trip,
+    fleet: signals,
+  };
   let committedAt: Date | null = null;
   const result = await d.config.mutate(
     async (tx, version) => {
       if (drill.live) {
-        const applied = await applyStep({ tx, version, now: d.now(), step, guard: { rule: `drill:${drill.id}`, step: 0, signal, guardConfigVersion: row.configVersion } });
+        const applied = await applyStep({
+          tx,
+          version,
+          now: d.now(),
+          step,
+          guard: { rule: `drill:${drill.id}`, step: 0, signal, guardConfigVersion: row.configVersion },
+        });
         // Nothing was written when the step was refused: returning commits only the version bump.
         if (!applied.applied) return { error: `drill: ${applied.note}` };
       }

@@ -41,7 +41,12 @@ export async function getGuard(req: { db: TDb; now: Date; instanceId: string; br
       belowSince: rt.belowSince,
       trippedAt: rt.trippedAt,
       holding: rt.holding,
-      ladder: rule.ladder.map((step, i) => ({ ...step, index: i, description: describeStep(step), taken: rt.steps.find((s) => s.step === i) ?? null })),
+      ladder: rule.ladder.map((step, i) => ({
+        ...step,
+        index: i,
+        description: describeStep(step),
+        taken: rt.steps.find((s) => s.step === i) ?? null,
+      })),
       series: req.brief ? [] : rt.series.map(([at, value]) => ({ at: new Date(at).toISOString(), value })),
     };
   });
@@ -49,12 +54,22 @@ export async function getGuard(req: { db: TDb; now: Date; instanceId: string; br
     const rule = row.config.rules.find((r) => r.id === id);
     return rt.steps
       .filter((s) => s.status === 'applied')
-      .map((s) => ({ rule: id, step: s.step, tier: s.tier, action: s.action, description: rule?.ladder[s.step] ? describeStep(rule.ladder[s.step]!) : `${s.action} ${s.tier}`, since: s.at }));
+      .map((s) => ({
+        rule: id,
+        step: s.step,
+        tier: s.tier,
+        action: s.action,
+        description: rule?.ladder[s.step] ? describeStep(rule.ladder[s.step]!) : `${s.action} ${s.tier}`,
+        since: s.at,
+      }));
   });
   const holding = rules.filter((r) => r.state === 'holding: no data');
   return {
     armed: row.armed,
-    state: overallState(row.armed, row.config.rules.filter((r) => r.enabled).map((r) => row.runtime.rules[r.id] ?? emptyRuleRuntime())),
+    state: overallState(
+      row.armed,
+      row.config.rules.filter((r) => r.enabled).map((r) => row.runtime.rules[r.id] ?? emptyRuleRuntime()),
+    ),
     configVersion: row.configVersion,
     updatedAt: row.updatedAt.toISOString(),
     updatedBy: row.updatedBy,
@@ -62,8 +77,17 @@ export async function getGuard(req: { db: TDb; now: Date; instanceId: string; br
     signals: reading?.signals ?? null,
     rules,
     shed,
-    alert: holding.length ? `guard holding: ${holding.map((r) => `${r.id} (${r.holding?.reason ?? 'no data'}, since ${r.holding?.since ?? '?'})`).join(', ')}` : null,
+    alert: holding.length
+      ? `guard holding: ${holding.map((r) => `${r.id} (${r.holding?.reason ?? 'no data'}, since ${r.holding?.since ?? '?'})`).join(', ')}`
+      : null,
     lastEvalAt: row.runtime.lastEvalAt,
-    leader: lease ? { instanceId: lease.holder, expiresAt: lease.expiresAt.toISOString(), live: lease.expiresAt > now, thisInstance: lease.holder === req.instanceId } : null,
+    leader: lease
+      ? {
+          instanceId: lease.holder,
+          expiresAt: lease.expiresAt.toISOString(),
+          live: lease.expiresAt > now,
+          thisInstance: lease.holder === req.instanceId,
+        }
+      : null,
   };
 }

@@ -17,7 +17,15 @@ export async function commitGuard(d: TDecider, c: TCommit): Promise<number | nul
   const out = await d.db.$transaction(async (tx) => {
     const next = await casGuardState(tx, { seq: c.seq, runtime: c.runtime });
     if (next === null) return null;
-    return { next, written: await writeGuardEvents(tx, { events: c.events, guardVersion: c.guardVersion, at: d.now(), instanceId: d.instanceId }) };
+    return {
+      next,
+      written: await writeGuardEvents(tx, {
+        events: c.events,
+        guardVersion: c.guardVersion,
+        at: d.now(),
+        instanceId: d.instanceId,
+      }),
+    };
   });
   if (!out) return null;
   d.notifier.notify(out.written, c.guardVersion);
@@ -39,7 +47,15 @@ export async function commitGuardWithChange(
     if (next === null) return null;
     await change(tx, version);
     await writeClaimedState(tx, { seq: next, runtime: c.runtime });
-    return { next, written: await writeGuardEvents(tx, { events: c.events, guardVersion: c.guardVersion, at: d.now(), instanceId: d.instanceId }) };
+    return {
+      next,
+      written: await writeGuardEvents(tx, {
+        events: c.events,
+        guardVersion: c.guardVersion,
+        at: d.now(),
+        instanceId: d.instanceId,
+      }),
+    };
   }, opts);
   if (!out) return null;
   d.notifier.notify(out.written, c.guardVersion);

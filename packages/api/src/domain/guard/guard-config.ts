@@ -12,7 +12,12 @@ export const SIGNAL_LABELS: Record<TSignalKind, string> = {
   offline_share: 'share of nodes offline or stale',
 };
 
-const ZTier = z.string().trim().min(1).max(64).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _');
+const ZTier = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _');
 
 export const ZGuardStep = z.discriminatedUnion('action', [
   z.strictObject({ tier: ZTier, action: z.literal('pause') }),
@@ -29,7 +34,12 @@ export type TGuardStep = z.infer<typeof ZGuardStep>;
 
 export const ZGuardRule = z
   .strictObject({
-    id: z.string().trim().min(1).max(40).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _'),
+    id: z
+      .string()
+      .trim()
+      .min(1)
+      .max(40)
+      .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _'),
     enabled: z.boolean().default(true),
     /** Record what it would do, change nothing. */
     dryRun: z.boolean().default(false),
@@ -61,7 +71,10 @@ export const ZGuardConfig = z
       .default(null),
     rules: z.array(ZGuardRule).max(10),
   })
-  .refine((c) => new Set(c.rules.map((r) => r.id)).size === c.rules.length, { message: 'rule ids must be unique', path: ['rules'] });
+  .refine((c) => new Set(c.rules.map((r) => r.id)).size === c.rules.length, {
+    message: 'rule ids must be unique',
+    path: ['rules'],
+  });
 export type TGuardConfig = z.infer<typeof ZGuardConfig>;
 export type TGuardConfigInput = z.input<typeof ZGuardConfig>;
 

@@ -12,7 +12,8 @@ import type { TFleetSignals } from './signals';
 import { sendWebhook, type TWebhookPayload } from './webhook';
 
 export type TPhaseEventKind = TDecision['events'][number];
-export type TGuardEventKind = TPhaseEventKind | 'step' | 'unstep' | 'unstep_noop' | 'skip' | 'cap' | 'override' | 'drill';
+export type TGuardEventKind =
+  TPhaseEventKind | 'step' | 'unstep' | 'unstep_noop' | 'skip' | 'cap' | 'override' | 'drill';
 
 export type TGuardEvent = {
   kind: TGuardEventKind;
@@ -29,7 +30,18 @@ export type TGuardEvent = {
 type TWrittenEvent = TGuardEvent & { id: string };
 
 const AUDITED = new Set<TGuardEventKind>(['trip', 'retrip', 'cooling', 'clear', 'hold', 'cap', 'skip', 'override']);
-const ANNOUNCED = new Set<TGuardEventKind>(['trip', 'retrip', 'step', 'unstep', 'clear', 'hold', 'cap', 'skip', 'override', 'cooling']);
+const ANNOUNCED = new Set<TGuardEventKind>([
+  'trip',
+  'retrip',
+  'step',
+  'unstep',
+  'clear',
+  'hold',
+  'cap',
+  'skip',
+  'override',
+  'cooling',
+]);
 
 export function signalPayload(s: TFleetSignals, rule: TGuardRule, value: number | null) {
   return {
@@ -46,7 +58,13 @@ export function signalPayload(s: TFleetSignals, rule: TGuardRule, value: number 
   };
 }
 
-export function phaseEvent(kind: TPhaseEventKind, rule: TGuardRule, rt: TRuleRuntime, signals: TFleetSignals, value: number | null): TGuardEvent {
+export function phaseEvent(
+  kind: TPhaseEventKind,
+  rule: TGuardRule,
+  rt: TRuleRuntime,
+  signals: TFleetSignals,
+  value: number | null,
+): TGuardEvent {
   const v = value === null ? 'no data' : String(value);
   const messages: Record<TPhaseEventKind, string> = {
     trip: `rule ${rule.id} tripped: ${rule.signal} = ${v} ≥ ${rule.trip} for ${rule.tripWindowSeconds} s`,
@@ -56,11 +74,20 @@ export function phaseEvent(kind: TPhaseEventKind, rule: TGuardRule, rt: TRuleRun
     hold: `rule ${rule.id} holding: ${rt.holding?.reason ?? 'no data'} (counts neither as hot nor as cool)`,
     data_back: `rule ${rule.id}: telemetry back (${rule.signal} = ${v})`,
   };
-  return { kind, rule: rule.id, dryRun: rule.dryRun, signal: signalPayload(signals, rule, value), message: messages[kind] };
+  return {
+    kind,
+    rule: rule.id,
+    dryRun: rule.dryRun,
+    signal: signalPayload(signals, rule, value),
+    message: messages[kind],
+  };
 }
 
 /** Writes the events (and the audit rows of phase changes and alerts; tier changes audit themselves where they are made). */
-export async function writeGuardEvents(tx: TDbTx, req: { events: TGuardEvent[]; guardVersion: number; at: Date; instanceId: string }): Promise<TWrittenEvent[]> {
+export async function writeGuardEvents(
+  tx: TDbTx,
+  req: { events: TGuardEvent[]; guardVersion: number; at: Date; instanceId: string },
+): Promise<TWrittenEvent[]> {
   const written: TWrittenEvent[] = [];
   for (const e of req.events) {
     const created = await tx.guardEvent.create({
@@ -99,7 +126,9 @@ export async function writeGuardEvents(tx: TDbTx, req: { events: TGuardEvent[]; 
 export class GuardNotifier {
   private readonly pending = new Set<Promise<unknown>>();
 
-  constructor(private readonly opts: { db: TDb; now: () => Date; log: (m: string) => void; baseDelayMs?: number | undefined }) {}
+  constructor(
+    private readonly opts: { db: TDb; now: () => Date; log: (m: string) => void; baseDelayMs?: number | undefined },
+  ) {}
 
   notify(events: TWrittenEvent[], guardVersion: number): void {
     const announced = events.filter((e) => ANNOUNCED.has(e.kind));
@@ -121,7 +150,12 @@ export class GuardNotifier {
             guardConfigVersion: guardVersion,
             at: this.opts.now().toISOString(),
           };
-          this.track(sendWebhook(config.webhook, payload, { log: this.opts.log, ...(this.opts.baseDelayMs !== undefined ? { baseDelayMs: this.opts.baseDelayMs } : {}) }));
+          this.track(
+            sendWebhook(config.webhook, payload, {
+              log: this.opts.log,
+              ...(this.opts.baseDelayMs !== undefined ? { baseDelayMs: this.opts.baseDelayMs } : {}),
+            }),
+          );
         }
       })().catch((error: Error) => this.opts.log(`guard webhook: ${error.message}`)),
     );

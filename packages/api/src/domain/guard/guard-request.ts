@@ -2,4 +2,9 @@
 import type { TDb } from '@coolant/db';
 import type { TPersonActor } from '../actors/actor';
 
-export type TGuardRequest = { db: TDb; actor: TPersonActor; ip?: string | null | undefined; reason?: string | undefined };
+export type TGuardRequest = {
+  db: TDb;
+  actor: TPersonActor;
+  ip?: string | null | undefined;
+  reason?: string | undefined;
+};

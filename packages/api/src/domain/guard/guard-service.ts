@@ -28,7 +28,13 @@ export type TGuardServiceOptions = {
   webhookBaseDelayMs?: number;
 };
 
-export type TTickResult = { leader: boolean; armed?: boolean; moves?: { rule: string; move: 'up' | 'down'; step: number; status: string }[]; events?: string[]; lost?: boolean };
+export type TTickResult = {
+  leader: boolean;
+  armed?: boolean;
+  moves?: { rule: string; move: 'up' | 'down'; step: number; status: string }[];
+  events?: string[];
+  lost?: boolean;
+};
 
 export class GuardService {
   private timer: NodeJS.Timeout | null = null;
@@ -42,7 +48,12 @@ export class GuardService {
   constructor(private readonly opts: TGuardServiceOptions) {
     this.instanceId = opts.config.instanceId;
     this.log = opts.log ?? (() => {});
-    const notifier = new GuardNotifier({ db: opts.db, now: opts.now, log: this.log, baseDelayMs: opts.webhookBaseDelayMs });
+    const notifier = new GuardNotifier({
+      db: opts.db,
+      now: opts.now,
+      log: this.log,
+      baseDelayMs: opts.webhookBaseDelayMs,
+    });
     this.decider = { db: opts.db, config: opts.config, now: opts.now, instanceId: this.instanceId, notifier };
   }
 
@@ -110,8 +121,18 @@ export class GuardService {
     const { signals } = reading;
     await decideDrills(d, { row, signals }).catch((e: Error) => this.log(`guard drill failed: ${e.message}`));
     row = await loadGuard(d.db);
-    const runtime: TGuardRuntime = { ...row.runtime, rules: { ...row.runtime.rules }, lastEvalAt: now.toISOString(), lastEvalBy: this.instanceId };
-    const result = { leader: true, armed: row.armed, moves: [] as NonNullable<TTickResult['moves']>, events: [] as string[] };
+    const runtime: TGuardRuntime = {
+      ...row.runtime,
+      rules: { ...row.runtime.rules },
+      lastEvalAt: now.toISOString(),
+      lastEvalBy: this.instanceId,
+    };
+    const result = {
+      leader: true,
+      armed: row.armed,
+      moves: [] as NonNullable<TTickResult['moves']>,
+      events: [] as string[],
+    };
     const lost = { ...result, lost: true };
     let seq: number | null = row.seq;
     for (const rule of row.config.rules) {
@@ -119,20 +140,31 @@ export class GuardService {
       const value = signalFor(reading, rule);
       if (!row.armed || !rule.enabled) {
         // Still charted while disarmed; nothing decided.
-        runtime.rules[rule.id] = { ...prev, lastValue: value, series: [...prev.series, [now.getTime(), value] as [number, number | null]].slice(-240) };
+        runtime.rules[rule.id] = {
+          ...prev,
+          lastValue: value,
+          series: [...prev.series, [now.getTime(), value] as [number, number | null]].slice(-240),
+        };
         continue;
       }
       const ctx = { row, runtime, signals, now, value, seq };
       seq = await checkOverrides(d, rule, prev, ctx);
       if (seq === null) return lost;
-      const decision = decideRule(rule, runtime.rules[rule.id] ?? prev, value, now, signals.data ? 'no data' : signals.reason);
+      const decision = decideRule(
+        rule,
+        runtime.rules[rule.id] ?? prev,
+        value,
+        now,
+        signals.data ? 'no data' : signals.reason,
+      );
       runtime.rules[rule.id] = decision.rt;
       const events = decision.events.map((e) => phaseEvent(e, rule, decision.rt, signals, value));
       if (decision.move) {
         const moved = await moveLadder(d, rule, decision.move, { ...ctx, seq }, events);
         seq = moved.seq;
         if (seq === null) return lost;
-        if (moved.step !== null) result.moves.push({ rule: rule.id, move: decision.move, step: moved.step, status: moved.status });
+        if (moved.step !== null)
+          result.moves.push({ rule: rule.id, move: decision.move, step: moved.step, status: moved.status });
       } else if (events.length) {
         seq = await commitGuard(d, { seq, runtime, events, guardVersion: row.configVersion });
       }

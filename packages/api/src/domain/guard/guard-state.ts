@@ -7,9 +7,21 @@ import type { TDb, TDbTx } from '@coolant/db';
 import type { TRuleRuntime } from './decide';
 import { DEFAULT_GUARD_CONFIG, ZGuardConfig, type TGuardConfig } from './guard-config';
 
-export type TGuardRuntime = { rules: Record<string, TRuleRuntime>; lastEvalAt: string | null; lastEvalBy: string | null };
+export type TGuardRuntime = {
+  rules: Record<string, TRuleRuntime>;
+  lastEvalAt: string | null;
+  lastEvalBy: string | null;
+};
 
-export type TGuardRow = { configVersion: number; config: TGuardConfig; armed: boolean; seq: number; runtime: TGuardRuntime; updatedAt: Date; updatedBy: string | null };
+export type TGuardRow = {
+  configVersion: number;
+  config: TGuardConfig;
+  armed: boolean;
+  seq: number;
+  runtime: TGuardRuntime;
+  updatedAt: Date;
+  updatedBy: string | null;
+};
 
 const EMPTY_RUNTIME: TGuardRuntime = { rules: {}, lastEvalAt: null, lastEvalBy: null };
 

@@ -16,7 +16,9 @@ import { undoStep } from './ladder';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function runDrill(req: TGuardRequest & { config: ConfigSync; clock: () => Date; live: boolean; tier?: string | undefined }) {
+export async function runDrill(
+  req: TGuardRequest & { config: ConfigSync; clock: () => Date; live: boolean; tier?: string | undefined },
+) {
   const { db } = req;
   const tierName = req.tier;
   if (req.live && !tierName) throw new AppError('BAD_REQUEST', 'tier: a live drill needs the tier to pause');
@@ -27,13 +29,27 @@ export async function runDrill(req: TGuardRequest & { config: ConfigSync; clock:
     if (tier.pausedAt) throw new AppError('CONFLICT', `tier "${tierName}" is already paused`);
   }
   const requestedAt = req.clock();
-  const drill = await db.guardDrill.create({ data: { requestedAt, requestedBy: actorName(req.actor), live: req.live, tier: tierName ?? null, state: 'requested' } });
+  const drill = await db.guardDrill.create({
+    data: {
+      requestedAt,
+      requestedBy: actorName(req.actor),
+      live: req.live,
+      tier: tierName ?? null,
+      state: 'requested',
+    },
+  });
   const deadline = Date.now() + (row.config.intervalSeconds * 2 + 10) * 1000;
   let d = drill;
   while (d.state === 'requested' || d.state === 'deciding') {
     if (Date.now() > deadline) {
-      await db.guardDrill.update({ where: { id: drill.id }, data: { state: 'failed', error: 'no decision: is the guard evaluating on some instance?' } });
-      throw new AppError('UNAVAILABLE', 'drill: no instance decided within two evaluation intervals (is any console running the guard?)');
+      await db.guardDrill.update({
+        where: { id: drill.id },
+        data: { state: 'failed', error: 'no decision: is the guard evaluating on some instance?' },
+      });
+      throw new AppError(
+        'UNAVAILABLE',
+        'drill: no instance decided within two evaluation intervals (is any console running the guard?)',
+      );
     }
     await sleep(20);
     d = await db.guardDrill.findUniqueOrThrow({ where: { id: drill.id } });
@@ -46,14 +62,22 @@ export async function runDrill(req: TGuardRequest & { config: ConfigSync; clock:
   let appliedAllAt: Date | null = null;
   const until = Date.now() + 5_000;
   while (Date.now() < until) {
-    const applications = await db.configApplication.findMany({ where: { version: { gte: version }, instanceId: { in: instanceIds } } });
+    const applications = await db.configApplication.findMany({
+      where: { version: { gte: version }, instanceId: { in: instanceIds } },
+    });
     appliedAllAt = propagationOf({ version, instanceIds, applications }).appliedByAllAt;
     if (appliedAllAt) break;
     await sleep(10);
   }
   if (req.live && tierName) {
     await req.config.mutate(async (tx, v) => {
-      await undoStep({ tx, version: v, now: req.clock(), record: { tier: tierName, action: 'pause', tempLimitId: null }, guard: { rule: `drill:${drill.id}`, step: 0, signal: null, guardConfigVersion: row.configVersion } });
+      await undoStep({
+        tx,
+        version: v,
+        now: req.clock(),
+        record: { tier: tierName, action: 'pause', tempLimitId: null },
+        guard: { rule: `drill:${drill.id}`, step: 0, signal: null, guardConfigVersion: row.configVersion },
+      });
     });
   }
   const ms = (x: Date | null) => (x ? x.getTime() - requestedAt.getTime() : null);
@@ -69,7 +93,15 @@ export async function runDrill(req: TGuardRequest & { config: ConfigSync; clock:
       ...(appliedAllAt ? {} : { error: 'not every live instance applied the change within 5 s' }),
     },
   });
-  await recordAudit({ db, actor: req.actor, action: 'guard.drill', target: tierName ?? 'guard', reason: req.live ? `live drill on ${tierName}` : 'dry-run drill', details: shapeDrill(done), ip: req.ip ?? null });
+  await recordAudit({
+    db,
+    actor: req.actor,
+    action: 'guard.drill',
+    target: tierName ?? 'guard',
+    reason: req.live ? `live drill on ${tierName}` : 'dry-run drill',
+    details: shapeDrill(done),
+    ip: req.ip ?? null,
+  });
   return {
     ...shapeDrill(done),
     intervalSeconds: row.config.intervalSeconds,

@@ -29,7 +29,17 @@ export async function computeSignals(req: { db: TDb; now: Date; config: TGuardCo
   });
   const status = new Map(nodes.map((n) => [n.id, nodeStatus(n, now)]));
   const online = nodes.filter((n) => status.get(n.id) === 'online');
-  if (online.length === 0) return { temps: [], signals: { data: false, at, reason: nodes.length ? 'no online node' : 'no node has ever reported', gpus: 0, nodes: nodes.length } };
+  if (online.length === 0)
+    return {
+      temps: [],
+      signals: {
+        data: false,
+        at,
+        reason: nodes.length ? 'no online node' : 'no node has ever reported',
+        gpus: 0,
+        nodes: nodes.length,
+      },
+    };
   const fromMs = BigInt(now.getTime() - config.windowSeconds * 1000);
   const rows = await db.gpuSample.groupBy({
     by: ['nodeId', 'gpuIndex'],
@@ -37,15 +47,38 @@ export async function computeSignals(req: { db: TDb; now: Date; config: TGuardCo
     _avg: { temperatureGpu: true, utilizationGpu: true },
     _max: { atMs: true },
   });
-  if (rows.length === 0) return { temps: [], signals: { data: false, at, reason: 'no GPU sample from an online node in the window', gpus: 0, nodes: nodes.length } };
+  if (rows.length === 0)
+    return {
+      temps: [],
+      signals: {
+        data: false,
+        at,
+        reason: 'no GPU sample from an online node in the window',
+        gpus: 0,
+        nodes: nodes.length,
+      },
+    };
   const newest = Math.max(...rows.map((r) => Number(r._max.atMs ?? 0)));
   if (now.getTime() - newest > config.stallSeconds * 1000) {
-    return { temps: [], signals: { data: false, at, reason: `ingest stalled: newest sample ${Math.round((now.getTime() - newest) / 1000)} s old`, gpus: rows.length, nodes: nodes.length } };
+    return {
+      temps: [],
+      signals: {
+        data: false,
+        at,
+        reason: `ingest stalled: newest sample ${Math.round((now.getTime() - newest) / 1000)} s old`,
+        gpus: rows.length,
+        nodes: nodes.length,
+      },
+    };
   }
-  const temps = rows.map((r) => r._avg.temperatureGpu).filter((t): t is number => t !== null).sort((a, b) => a - b);
+  const temps = rows
+    .map((r) => r._avg.temperatureGpu)
+    .filter((t): t is number => t !== null)
+    .sort((a, b) => a - b);
   const utils = rows.map((r) => r._avg.utilizationGpu).filter((u): u is number => u !== null);
   const offline = nodes.filter((n) => status.get(n.id) !== 'online').length;
-  const hotShare = (threshold: number) => (temps.length ? temps.filter((t) => t >= threshold).length / temps.length : null);
+  const hotShare = (threshold: number) =>
+    temps.length ? temps.filter((t) => t >= threshold).length / temps.length : null;
   const values: TSignalValues = {
     // hot_share at the default temperature; rules with their own temperature get theirs through signalFor().
     hot_share: hotShare(85),
@@ -64,6 +97,7 @@ function round(v: number): number {
 export function signalFor(reading: TFleetReading, rule: { signal: TSignalKind; temperatureC: number }): number | null {
   const { signals, temps } = reading;
   if (!signals.data) return null;
-  if (rule.signal === 'hot_share') return temps.length ? round(temps.filter((t) => t >= rule.temperatureC).length / temps.length) : null;
+  if (rule.signal === 'hot_share')
+    return temps.length ? round(temps.filter((t) => t >= rule.temperatureC).length / temps.length) : null;
   return signals.values[rule.signal];
 }

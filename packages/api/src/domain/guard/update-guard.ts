@@ -16,7 +16,11 @@ export async function updateGuard(req: TGuardRequest & { config: Record<string, 
     input.webhook = { ...hook, secret: before.config.webhook.secret };
   }
   const parsed = ZGuardConfig.safeParse(input);
-  if (!parsed.success) throw new AppError('BAD_REQUEST', parsed.error.issues.map((i) => `config.${i.path.join('.')}: ${i.message}`).join('; '));
+  if (!parsed.success)
+    throw new AppError(
+      'BAD_REQUEST',
+      parsed.error.issues.map((i) => `config.${i.path.join('.')}: ${i.message}`).join('; '),
+    );
   const config = parsed.data;
   // A rule that has shed something cannot disappear: nothing would ever undo its steps.
   for (const [id, rt] of Object.entries(before.runtime.rules)) {
@@ -30,9 +34,20 @@ export async function updateGuard(req: TGuardRequest & { config: Record<string, 
   }
   const version = before.configVersion + 1;
   await req.db.$transaction(async (tx) => {
-    const r = await tx.guardState.updateMany({ where: { id: 1, configVersion: before.configVersion }, data: { config: JSON.stringify(config), configVersion: version, updatedBy: actorName(req.actor) } });
+    const r = await tx.guardState.updateMany({
+      where: { id: 1, configVersion: before.configVersion },
+      data: { config: JSON.stringify(config), configVersion: version, updatedBy: actorName(req.actor) },
+    });
     if (r.count !== 1) throw new AppError('CONFLICT', 'the guard config changed meanwhile; reload and try again');
-    await recordAudit({ db: tx, actor: req.actor, action: 'guard.update', target: 'guard', reason: req.reason, details: { before: redactConfig(before.config), after: redactConfig(config), guardConfigVersion: version }, ip: req.ip ?? null });
+    await recordAudit({
+      db: tx,
+      actor: req.actor,
+      action: 'guard.update',
+      target: 'guard',
+      reason: req.reason,
+      details: { before: redactConfig(before.config), after: redactConfig(config), guardConfigVersion: version },
+      ip: req.ip ?? null,
+    });
   });
   return { configVersion: version, config: redactConfig(config) };
 }

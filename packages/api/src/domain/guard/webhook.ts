@@ -41,7 +41,12 @@ export async function sendWebhook(
     try {
       const res = await fetch(hook.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(hook.secret, timestamp, body), [TIMESTAMP_HEADER]: timestamp, 'x-coolant-event': payload.event },
+        headers: {
+          'content-type': 'application/json',
+          [SIGNATURE_HEADER]: signWebhook(hook.secret, timestamp, body),
+          [TIMESTAMP_HEADER]: timestamp,
+          'x-coolant-event': payload.event,
+        },
         body,
         signal: AbortSignal.timeout(5_000),
       });

@@ -19,7 +19,14 @@ export type TEnrollNodeRequest = {
 export async function enrollNode(req: TEnrollNodeRequest) {
   if (!safeEqualHex(sha256(req.presentedSecret), sha256(req.enrollmentSecret))) {
     // Anyone can send this: counted into one row per source and window, not a row per attempt.
-    await recordAnonymousFailure({ db: req.db, action: 'node.enroll_failed', target: req.hostname, reason: 'wrong enrollment token', ip: req.ip, at: req.now ?? new Date() });
+    await recordAnonymousFailure({
+      db: req.db,
+      action: 'node.enroll_failed',
+      target: req.hostname,
+      reason: 'wrong enrollment token',
+      ip: req.ip,
+      at: req.now ?? new Date(),
+    });
     throw new AppError('UNAUTHORIZED', 'Wrong enrollment token');
   }
   const nodeToken = newSecret('cn');

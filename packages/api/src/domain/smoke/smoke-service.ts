@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { TDb } from '@coolant/db';
-import { encodePng, generateInWorker, PALETTE, pictureChecksum, validateGenerateRequest, type TGenerateResult } from '@coolant/generator';
+import {
+  encodePng,
+  generateInWorker,
+  PALETTE,
+  pictureChecksum,
+  validateGenerateRequest,
+  type TGenerateResult,
+} from '@coolant/generator';
 import type { TActor } from '../actors/actor';
 import { AppError } from '../../lib/app-error';
 import { recordAudit } from '../audit/record-audit';
@@ -62,8 +69,24 @@ const runSelect = {
 } as const;
 
 /** What claiming a job needs of its row, and no more (no pixels or png). */
-const jobSelect = { id: true, nodeId: true, prompt: true, seed: true, width: true, height: true, timeoutAt: true } as const;
-type TJobRow = { id: string; nodeId: string | null; prompt: string; seed: bigint; width: number; height: number; timeoutAt: Date };
+const jobSelect = {
+  id: true,
+  nodeId: true,
+  prompt: true,
+  seed: true,
+  width: true,
+  height: true,
+  timeoutAt: true,
+} as const;
+type TJobRow = {
+  id: string;
+  nodeId: string | null;
+  prompt: string;
+  seed: bigint;
+  width: number;
+  height: number;
+  timeoutAt: Date;
+};
 
 type TRunRow = { [K in keyof typeof runSelect]: unknown } & Record<string, unknown>;
 
@@ -117,13 +140,21 @@ export class SmokeService {
       tickMs: opts.tickMs ?? TICK_MS,
       // One query for every waiting node: the queued jobs are few (claimed within a tick, or failed by the sweep).
       findQueued: async () =>
-        (await opts.db.smokeRun.findMany({ where: { state: 'queued', nodeId: { not: null } }, orderBy: { createdAt: 'asc' }, take: TICK_TAKE, select: jobSelect })) as (TJobRow & {
+        (await opts.db.smokeRun.findMany({
+          where: { state: 'queued', nodeId: { not: null } },
+          orderBy: { createdAt: 'asc' },
+          take: TICK_TAKE,
+          select: jobSelect,
+        })) as (TJobRow & {
           nodeId: string;
         })[],
       claimJob: (job) => this.claimRow(job),
       claimOldest: (nodeId) => this.claim({ nodeId }),
       unclaim: async (id) => {
-        await opts.db.smokeRun.updateMany({ where: { id, state: 'running', rowsDone: 0 }, data: { state: 'queued', startedAt: null } });
+        await opts.db.smokeRun.updateMany({
+          where: { id, state: 'running', rowsDone: 0 },
+          data: { state: 'queued', startedAt: null },
+        });
       },
       log: opts.log,
     });
@@ -131,7 +162,10 @@ export class SmokeService {
 
   start(background: boolean): void {
     if (!background) return;
-    this.timer = setInterval(() => void this.sweep().catch((e: Error) => this.opts.log?.(`smoke sweep failed: ${e.message}`)), SWEEP_MS);
+    this.timer = setInterval(
+      () => void this.sweep().catch((e: Error) => this.opts.log?.(`smoke sweep failed: ${e.message}`)),
+      SWEEP_MS,
+    );
     this.timer.unref();
   }
 
@@ -157,18 +191,22 @@ export class SmokeService {
   async run(req: TSmokeRunRequest) {
     const { db } = this.opts;
     const problems = validateGenerateRequest({ prompt: req.prompt, seed: req.seed, ...(req.size ?? {}) });
-    if (problems.length) throw new AppError('BAD_REQUEST', problems.map((p) => `${p.field}: ${p.message}`).join('; '), { problems });
+    if (problems.length)
+      throw new AppError('BAD_REQUEST', problems.map((p) => `${p.field}: ${p.message}`).join('; '), { problems });
     const now = this.opts.now();
     let targets: { nodeId: string | null; hostname: string | null }[];
     if (req.target === LOCAL) targets = [{ nodeId: null, hostname: null }];
     else if (req.target === 'all') {
       const nodes = await db.node.findMany({ where: { revokedAt: null } });
-      targets = nodes.filter((n) => nodeStatus(n, now) === 'online').map((n) => ({ nodeId: n.id, hostname: n.hostname }));
+      targets = nodes
+        .filter((n) => nodeStatus(n, now) === 'online')
+        .map((n) => ({ nodeId: n.id, hostname: n.hostname }));
       if (targets.length === 0) throw new AppError('BAD_REQUEST', 'target: no node is online');
     } else {
       const node = await db.node.findUnique({ where: { id: req.target } });
       if (!node || node.revokedAt) throw new AppError('BAD_REQUEST', `target: unknown node "${req.target}"`);
-      if (nodeStatus(node, now) === 'offline') throw new AppError('BAD_REQUEST', `target: node ${node.hostname} is offline`);
+      if (nodeStatus(node, now) === 'offline')
+        throw new AppError('BAD_REQUEST', `target: node ${node.hostname} is offline`);
       targets = [{ nodeId: node.id, hostname: node.hostname }];
     }
     const reference = await this.reference(req.prompt, req.seed, req.size);
@@ -201,7 +239,14 @@ export class SmokeService {
       actor: req.actor,
       action: 'smoke.run',
       target: req.target,
-      details: { batchId, prompt: req.prompt, seed: req.seed, width: reference.width, height: reference.height, runs: runs.map((r) => r.id) },
+      details: {
+        batchId,
+        prompt: req.prompt,
+        seed: req.seed,
+        width: reference.width,
+        height: reference.height,
+        runs: runs.map((r) => r.id),
+      },
       ip: req.ip,
     });
     for (const r of runs) {
@@ -228,11 +273,19 @@ export class SmokeService {
     try {
       const result = await generateInWorker(
         { prompt: job.prompt, seed: job.seed, width: job.width, height: job.height },
-        { timeoutMs: job.timeoutMs, onRow: (y, row) => void pending.push({ y, data: Buffer.from(row).toString('base64') }) },
+        {
+          timeoutMs: job.timeoutMs,
+          onRow: (y, row) => void pending.push({ y, data: Buffer.from(row).toString('base64') }),
+        },
       );
       clearInterval(tick);
       await flush();
-      await this.finish(id, { checksum: result.checksum, modelVersion: result.modelVersion, firstRowMs: result.timings.firstRowMs, totalMs: Date.now() - started });
+      await this.finish(id, {
+        checksum: result.checksum,
+        modelVersion: result.modelVersion,
+        firstRowMs: result.timings.firstRowMs,
+        totalMs: Date.now() - started,
+      });
     } catch (error) {
       clearInterval(tick);
       await flush();
@@ -243,7 +296,11 @@ export class SmokeService {
   /** Marks the oldest queued job of a node (or one job by id) running; null when there is none. */
   private async claim(where: { id: string } | { nodeId: string }): Promise<TSmokeJob | null> {
     const { db } = this.opts;
-    const candidate = await db.smokeRun.findFirst({ where: { ...where, state: 'queued' }, orderBy: { createdAt: 'asc' }, select: jobSelect });
+    const candidate = await db.smokeRun.findFirst({
+      where: { ...where, state: 'queued' },
+      orderBy: { createdAt: 'asc' },
+      select: jobSelect,
+    });
     return candidate ? this.claimRow(candidate) : null;
   }
 
@@ -251,7 +308,10 @@ export class SmokeService {
   private async claimRow(candidate: TJobRow): Promise<TSmokeJob | null> {
     const { db } = this.opts;
     const now = this.opts.now();
-    const won = await db.smokeRun.updateMany({ where: { id: candidate.id, state: 'queued' }, data: { state: 'running', startedAt: now } });
+    const won = await db.smokeRun.updateMany({
+      where: { id: candidate.id, state: 'queued' },
+      data: { state: 'running', startedAt: now },
+    });
     if (won.count !== 1) return null;
     return {
       id: candidate.id,
@@ -274,13 +334,19 @@ export class SmokeService {
   private async applyRows(id: string, rows: { y: number; data: string }[]): Promise<void> {
     if (rows.length === 0) return;
     const { db } = this.opts;
-    const run = await db.smokeRun.findUniqueOrThrow({ where: { id }, select: { width: true, height: true, pixels: true, rowsDone: true } });
+    const run = await db.smokeRun.findUniqueOrThrow({
+      where: { id },
+      select: { width: true, height: true, pixels: true, rowsDone: true },
+    });
     const pixels = run.pixels ? Buffer.from(run.pixels) : Buffer.alloc(run.width * run.height);
     let rowsDone = run.rowsDone;
     for (const r of rows) {
       const data = Buffer.from(r.data, 'base64');
       if (!Number.isInteger(r.y) || r.y < 0 || r.y >= run.height || data.length !== run.width) {
-        throw new AppError('BAD_REQUEST', `rows: row ${r.y} must be 0..${run.height - 1} with ${run.width} pixels, got ${data.length}`);
+        throw new AppError(
+          'BAD_REQUEST',
+          `rows: row ${r.y} must be 0..${run.height - 1} with ${run.width} pixels, got ${data.length}`,
+        );
       }
       data.copy(pixels, r.y * run.width);
       rowsDone = Math.max(rowsDone, r.y + 1);
@@ -323,11 +389,17 @@ export class SmokeService {
   }
 
   private async fail(id: string, reason: string): Promise<void> {
-    await this.opts.db.smokeRun.updateMany({ where: { id, state: { in: ['queued', 'running'] } }, data: { state: 'failed', reason, finishedAt: this.opts.now(), match: false } });
+    await this.opts.db.smokeRun.updateMany({
+      where: { id, state: { in: ['queued', 'running'] } },
+      data: { state: 'failed', reason, finishedAt: this.opts.now(), match: false },
+    });
   }
 
   async jobResult(req: TJobResultRequest): Promise<{ ok: true; state: string }> {
-    const run = await this.opts.db.smokeRun.findUnique({ where: { id: req.jobId }, select: { nodeId: true, state: true } });
+    const run = await this.opts.db.smokeRun.findUnique({
+      where: { id: req.jobId },
+      select: { nodeId: true, state: true },
+    });
     if (!run || run.nodeId !== req.nodeId) throw new AppError('NOT_FOUND', `jobId: no job ${req.jobId} for this node`);
     if (run.state !== 'running') throw new AppError('CONFLICT', `job ${req.jobId} is ${run.state}`);
     await this.applyRows(req.jobId, req.rows);
@@ -342,12 +414,23 @@ export class SmokeService {
     const { db } = this.opts;
     const now = this.opts.now();
     let failed = 0;
-    const late = await db.smokeRun.findMany({ where: { state: { in: ['queued', 'running'] }, timeoutAt: { lte: now } }, select: { id: true, state: true, rowsDone: true, height: true } });
+    const late = await db.smokeRun.findMany({
+      where: { state: { in: ['queued', 'running'] }, timeoutAt: { lte: now } },
+      select: { id: true, state: true, rowsDone: true, height: true },
+    });
     for (const r of late) {
-      await this.fail(r.id, r.state === 'queued' ? 'timed out: no agent picked the job up' : `timed out while running (${r.rowsDone}/${r.height} rows)`);
+      await this.fail(
+        r.id,
+        r.state === 'queued'
+          ? 'timed out: no agent picked the job up'
+          : `timed out while running (${r.rowsDone}/${r.height} rows)`,
+      );
       failed++;
     }
-    const active = await db.smokeRun.findMany({ where: { state: { in: ['queued', 'running'] }, nodeId: { not: null } }, select: { id: true, nodeId: true } });
+    const active = await db.smokeRun.findMany({
+      where: { state: { in: ['queued', 'running'] }, nodeId: { not: null } },
+      select: { id: true, nodeId: true },
+    });
     if (active.length) {
       const nodes = await db.node.findMany({ where: { id: { in: [...new Set(active.map((a) => a.nodeId!))] } } });
       for (const a of active) {
@@ -362,12 +445,20 @@ export class SmokeService {
   }
 
   async get(id: string) {
-    const r = await this.opts.db.smokeRun.findUnique({ where: { id }, select: { ...runSelect, pixels: true, png: true } });
+    const r = await this.opts.db.smokeRun.findUnique({
+      where: { id },
+      select: { ...runSelect, pixels: true, png: true },
+    });
     if (!r) throw new AppError('NOT_FOUND', `id: no smoke run ${id}`);
     return shapeRun(r);
   }
 
-  async list(req: { nodeId?: string | undefined; batchId?: string | undefined; limit: number; cursor?: string | undefined }) {
+  async list(req: {
+    nodeId?: string | undefined;
+    batchId?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }) {
     const rows = await this.opts.db.smokeRun.findMany({
       where: { ...(req.nodeId ? { nodeId: req.nodeId } : {}), ...(req.batchId ? { batchId: req.batchId } : {}) },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -376,6 +467,9 @@ export class SmokeService {
       select: { ...runSelect, png: true },
     });
     const page = rows.slice(0, req.limit);
-    return { runs: page.map((r) => shapeRun(r)), nextCursor: rows.length > req.limit ? page[page.length - 1]!.id : null };
+    return {
+      runs: page.map((r) => shapeRun(r)),
+      nextCursor: rows.length > req.limit ? page[page.length - 1]!.id : null,
+    };
   }
 }

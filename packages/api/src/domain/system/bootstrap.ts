@@ -11,7 +11,10 @@ const system = { kind: 'system', name: 'system' } as const;
  * or a generated one. Returns the generated password so the caller prints it
  * exactly once.
  */
-export async function ensureAdmin(req: { db: TDb; password?: string | undefined }): Promise<{ created: boolean; username: string; generatedPassword: string | null }> {
+export async function ensureAdmin(req: {
+  db: TDb;
+  password?: string | undefined;
+}): Promise<{ created: boolean; username: string; generatedPassword: string | null }> {
   const admin = await req.db.user.findFirst({ where: { role: 'admin', disabledAt: null } });
   if (admin) return { created: false, username: admin.username, generatedPassword: null };
   const generated = req.password ? null : newPassword();
@@ -24,7 +27,14 @@ export async function ensureAdmin(req: { db: TDb; password?: string | undefined 
     if (isUniqueViolation(error)) return { created: false, username, generatedPassword: null };
     throw error;
   }
-  await recordAudit({ db: req.db, actor: system, action: 'user.create', target: username, reason: 'first run: no admin existed', details: { role: 'admin' } });
+  await recordAudit({
+    db: req.db,
+    actor: system,
+    action: 'user.create',
+    target: username,
+    reason: 'first run: no admin existed',
+    details: { role: 'admin' },
+  });
   return { created: true, username, generatedPassword: generated };
 }
 
@@ -41,17 +51,33 @@ export async function ensureEnvAdminToken(req: { db: TDb; secret: string }): Pro
   const existing = await req.db.apiToken.findUnique({ where: { tokenHash } });
   if (existing?.revokedAt) return 'revoked';
   if (existing) {
-    if (existing.role !== 'admin') await req.db.apiToken.update({ where: { id: existing.id }, data: { role: 'admin', fromEnv: true } });
+    if (existing.role !== 'admin')
+      await req.db.apiToken.update({ where: { id: existing.id }, data: { role: 'admin', fromEnv: true } });
     return 'present';
   }
   try {
-    await req.db.apiToken.create({ data: { name: 'COOLANT_ADMIN_TOKEN', role: 'admin', tokenHash, prefix: req.secret.slice(0, 7), createdBy: 'system', fromEnv: true } });
+    await req.db.apiToken.create({
+      data: {
+        name: 'COOLANT_ADMIN_TOKEN',
+        role: 'admin',
+        tokenHash,
+        prefix: req.secret.slice(0, 7),
+        createdBy: 'system',
+        fromEnv: true,
+      },
+    });
   } catch (error) {
     // Two instances starting together on one database: the other one created it.
     if (isUniqueViolation(error)) return 'present';
     throw error;
   }
-  await recordAudit({ db: req.db, actor: system, action: 'token.create', target: 'COOLANT_ADMIN_TOKEN', reason: 'guaranteed by COOLANT_ADMIN_TOKEN at start' });
+  await recordAudit({
+    db: req.db,
+    actor: system,
+    action: 'token.create',
+    target: 'COOLANT_ADMIN_TOKEN',
+    reason: 'guaranteed by COOLANT_ADMIN_TOKEN at start',
+  });
   return 'created';
 }
 
@@ -71,6 +97,10 @@ export async function ensureEnrollmentSecret(req: { db: TDb; fromEnv?: string | 
 
 export async function rotateEnrollmentSecret(req: { db: TDb }): Promise<string> {
   const secret = newSecret('ce', 24);
-  await req.db.setting.upsert({ where: { key: ENROLL_KEY }, create: { key: ENROLL_KEY, value: secret }, update: { value: secret } });
+  await req.db.setting.upsert({
+    where: { key: ENROLL_KEY },
+    create: { key: ENROLL_KEY, value: secret },
+    update: { value: secret },
+  });
   return secret;
 }

@@ -5,13 +5,24 @@ import { findTierOrThrow } from './tier-lookup';
 import type { TTierRequest } from './tier-request';
 import { findActiveTemporaryLimit, writeClearTemporaryLimit } from './tier-state';
 
-export async function clearTemporaryLimit(req: TTierRequest & { tier: string; window: TWindow; reason?: string | undefined }) {
+export async function clearTemporaryLimit(
+  req: TTierRequest & { tier: string; window: TWindow; reason?: string | undefined },
+) {
   const { now } = req;
   return req.config.mutate(async (tx, version) => {
     const tier = await findTierOrThrow(tx, req.tier);
     const active = await findActiveTemporaryLimit(tx, { tierId: tier.id, window: req.window, now });
     if (!active) throw new AppError('NOT_FOUND', `no temporary ${req.window} limit is in force on tier "${tier.name}"`);
-    await writeClearTemporaryLimit({ tx, version, actor: req.actor, now, ip: req.ip, reason: req.reason, tier, limit: active });
+    await writeClearTemporaryLimit({
+      tx,
+      version,
+      actor: req.actor,
+      now,
+      ip: req.ip,
+      reason: req.reason,
+      tier,
+      limit: active,
+    });
     return { tier: tier.name, window: req.window, cleared: true, configVersion: version };
   });
 }

@@ -13,12 +13,22 @@ export async function listTiers(req: { db: TDb; now: Date; includeRetired: boole
   const { db, now } = req;
   const snapshot = await loadConfigSnapshot(db, now);
   const liveSince = new Date(now.getTime() - INSTANCE_LIVE_MS);
-  const instances = await db.instance.findMany({ where: { heartbeatAt: { gte: liveSince } }, orderBy: { startedAt: 'asc' } });
+  const instances = await db.instance.findMany({
+    where: { heartbeatAt: { gte: liveSince } },
+    orderBy: { startedAt: 'asc' },
+  });
   const minuteNow = Math.floor(now.getTime() / 60_000);
-  const stats = await db.admissionStat.findMany({ where: { minute: { gt: minuteNow - 60 } }, orderBy: { minute: 'asc' } });
-  const pauseVersions = [...snapshot.tiers.values()].map((t) => t.pause?.version).filter((v): v is number => typeof v === 'number');
+  const stats = await db.admissionStat.findMany({
+    where: { minute: { gt: minuteNow - 60 } },
+    orderBy: { minute: 'asc' },
+  });
+  const pauseVersions = [...snapshot.tiers.values()]
+    .map((t) => t.pause?.version)
+    .filter((v): v is number => typeof v === 'number');
   const applications = pauseVersions.length
-    ? await db.configApplication.findMany({ where: { version: { gte: Math.min(...pauseVersions) }, instanceId: { in: instances.map((i) => i.id) } } })
+    ? await db.configApplication.findMany({
+        where: { version: { gte: Math.min(...pauseVersions) }, instanceId: { in: instances.map((i) => i.id) } },
+      })
     : [];
 
   const tiers = [...snapshot.tiers.values()]
@@ -30,7 +40,10 @@ export async function listTiers(req: { db: TDb; now: Date; includeRetired: boole
         const p = propagationOf({ version: t.pause.version, instanceIds: instances.map((i) => i.id), applications });
         propagation = {
           issuedAt: t.pause.at.toISOString(),
-          instances: p.instances.map((i) => ({ instanceId: i.instanceId, appliedAt: i.appliedAt?.toISOString() ?? null })),
+          instances: p.instances.map((i) => ({
+            instanceId: i.instanceId,
+            appliedAt: i.appliedAt?.toISOString() ?? null,
+          })),
           appliedByAll: p.appliedByAllAt !== null,
           lastAppliedAt: p.appliedByAllAt?.toISOString() ?? null,
         };
@@ -42,31 +55,56 @@ export async function listTiers(req: { db: TDb; now: Date; includeRetired: boole
         failMode: t.failMode,
         retired: t.retired,
         paused: isPaused(t, now),
-        pause: t.pause && isPaused(t, now)
-          ? { at: t.pause.at.toISOString(), by: t.pause.by, reason: t.pause.reason, resumeAt: t.pause.resumeAt?.toISOString() ?? null, propagation }
-          : null,
+        pause:
+          t.pause && isPaused(t, now)
+            ? {
+                at: t.pause.at.toISOString(),
+                by: t.pause.by,
+                reason: t.pause.reason,
+                resumeAt: t.pause.resumeAt?.toISOString() ?? null,
+                propagation,
+              }
+            : null,
         limits: WINDOWS.map((w) => {
           const l = t.limits.find((x) => x.window === w);
           const eff = effectiveLimits(t, now).find((e) => e.window === w) ?? null;
           return {
             window: w,
             base: l?.base ?? null,
-            temporary: l?.temp && l.temp.until > now
-              ? { limit: l.temp.limit, until: l.temp.until.toISOString(), reason: l.temp.reason, createdBy: l.temp.createdBy, secondsLeft: Math.ceil((l.temp.until.getTime() - now.getTime()) / 1000) }
-              : null,
+            temporary:
+              l?.temp && l.temp.until > now
+                ? {
+                    limit: l.temp.limit,
+                    until: l.temp.until.toISOString(),
+                    reason: l.temp.reason,
+                    createdBy: l.temp.createdBy,
+                    secondsLeft: Math.ceil((l.temp.until.getTime() - now.getTime()) / 1000),
+                  }
+                : null,
             effective: eff?.limit ?? null,
           };
         }),
         lastHour: {
           allowed: tierStats.reduce((n, s) => n + s.allowed, 0),
           denied: tierStats.reduce((n, s) => n + s.denied, 0),
-          perMinute: tierStats.map((s) => ({ minute: new Date(s.minute * 60_000).toISOString(), allowed: s.allowed, denied: s.denied })),
+          perMinute: tierStats.map((s) => ({
+            minute: new Date(s.minute * 60_000).toISOString(),
+            allowed: s.allowed,
+            denied: s.denied,
+          })),
         },
       };
     });
   return {
     configVersion: snapshot.version,
-    instances: instances.map((i) => ({ id: i.id, hostname: i.hostname, pid: i.pid, configVersion: i.configVersion, appliedAt: i.appliedAt.toISOString(), heartbeatAt: i.heartbeatAt.toISOString() })),
+    instances: instances.map((i) => ({
+      id: i.id,
+      hostname: i.hostname,
+      pid: i.pid,
+      configVersion: i.configVersion,
+      appliedAt: i.appliedAt.toISOString(),
+      heartbeatAt: i.heartbeatAt.toISOString(),
+    })),
     tiers,
   };
 }

@@ -11,8 +11,22 @@ export async function pauseTier(req: TTierRequest & { tier: string; reason: stri
     async (tx, version) => {
       const tier = await findTierOrThrow(tx, req.tier);
       if (tier.retiredAt) throw new AppError('CONFLICT', `tier "${tier.name}" is retired`);
-      await writePause({ tx, version, actor: req.actor, now, ip: req.ip, tier, reason: req.reason, resumeAt: req.resumeAt ?? null });
-      return { tier: tier.name, pausedAt: now.toISOString(), resumeAt: req.resumeAt?.toISOString() ?? null, configVersion: version };
+      await writePause({
+        tx,
+        version,
+        actor: req.actor,
+        now,
+        ip: req.ip,
+        tier,
+        reason: req.reason,
+        resumeAt: req.resumeAt ?? null,
+      });
+      return {
+        tier: tier.name,
+        pausedAt: now.toISOString(),
+        resumeAt: req.resumeAt?.toISOString() ?? null,
+        configVersion: version,
+      };
     },
     // Refused already while the pause commits, so no consume slips in between commit and reload.
     { pausing: req.tier },

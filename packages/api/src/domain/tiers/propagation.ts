@@ -10,11 +10,20 @@ export type TPropagation = {
   appliedByAllAt: Date | null;
 };
 
-export function propagationOf(req: { version: number; instanceIds: string[]; applications: TApplication[] }): TPropagation {
+export function propagationOf(req: {
+  version: number;
+  instanceIds: string[];
+  applications: TApplication[];
+}): TPropagation {
   const instances = req.instanceIds.map((instanceId) => {
-    const times = req.applications.filter((a) => a.instanceId === instanceId && a.version >= req.version).map((a) => a.appliedAt.getTime());
+    const times = req.applications
+      .filter((a) => a.instanceId === instanceId && a.version >= req.version)
+      .map((a) => a.appliedAt.getTime());
     return { instanceId, appliedAt: times.length ? new Date(Math.min(...times)) : null };
   });
   const all = instances.length > 0 && instances.every((i) => i.appliedAt !== null);
-  return { instances, appliedByAllAt: all ? new Date(Math.max(...instances.map((i) => i.appliedAt!.getTime()))) : null };
+  return {
+    instances,
+    appliedByAllAt: all ? new Date(Math.max(...instances.map((i) => i.appliedAt!.getTime()))) : null,
+  };
 }

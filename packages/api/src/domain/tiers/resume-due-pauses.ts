@@ -10,7 +10,9 @@ export async function resumeDuePauses(req: { db: TDb; config: TConfigMutator; no
   const resumed: string[] = [];
   for (const tier of due) {
     // Compare-and-set on the pause read above: another instance (or an operator) that got there first wins.
-    const won = await req.config.mutate((tx, version) => writeResume({ tx, version, actor: SCHEDULER_ACTOR, now, reason: 'scheduled resume', tier, due: true }));
+    const won = await req.config.mutate((tx, version) =>
+      writeResume({ tx, version, actor: SCHEDULER_ACTOR, now, reason: 'scheduled resume', tier, due: true }),
+    );
     if (won) resumed.push(tier.name);
   }
   return resumed;

@@ -8,7 +8,11 @@ export async function seedTiers(req: { db: TDb }): Promise<boolean> {
   if (done) return false;
   await req.db.$transaction(async (tx) => {
     for (const name of ['free', 'plus', 'pro', 'team']) {
-      const tier = await tx.tier.upsert({ where: { name }, create: { name, failMode: name === 'free' ? 'closed' : 'open' }, update: {} });
+      const tier = await tx.tier.upsert({
+        where: { name },
+        create: { name, failMode: name === 'free' ? 'closed' : 'open' },
+        update: {},
+      });
       if (name === 'free') {
         await tx.tierLimit.upsert({
           where: { tierId_window: { tierId: tier.id, window: 'day' } },
@@ -18,7 +22,11 @@ export async function seedTiers(req: { db: TDb }): Promise<boolean> {
       }
     }
     await tx.setting.create({ data: { key: SEED_KEY, value: new Date().toISOString() } });
-    await tx.configState.upsert({ where: { id: 1 }, create: { id: 1, version: 1 }, update: { version: { increment: 1 } } });
+    await tx.configState.upsert({
+      where: { id: 1 },
+      create: { id: 1, version: 1 },
+      update: { version: { increment: 1 } },
+    });
   });
   return true;
 }

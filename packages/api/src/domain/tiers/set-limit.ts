@@ -9,7 +9,9 @@ import { recordAudit } from '../audit/record-audit';
 import { findTierOrThrow } from './tier-lookup';
 import type { TTierRequest } from './tier-request';
 
-export async function setLimit(req: TTierRequest & { tier: string; window: TWindow; limit: number | null; reason?: string | undefined }) {
+export async function setLimit(
+  req: TTierRequest & { tier: string; window: TWindow; limit: number | null; reason?: string | undefined },
+) {
   return req.config.mutate(async (tx, version) => {
     const tier = await findTierOrThrow(tx, req.tier);
     const before = tier.limits.find((l) => l.window === req.window)?.limit ?? null;

@@ -7,7 +7,10 @@ import type { TChangeActor } from '../actors/actor';
  * runs a change in one transaction with the config-version bump and applies it before returning.
  */
 export type TConfigMutator = {
-  mutate<T>(fn: (tx: TDbTx, version: number) => Promise<T>, opts?: { pausing?: string; onCommitted?: () => void }): Promise<T>;
+  mutate<T>(
+    fn: (tx: TDbTx, version: number) => Promise<T>,
+    opts?: { pausing?: string; onCommitted?: () => void },
+  ): Promise<T>;
 };
 
 export type TTierRequest = {

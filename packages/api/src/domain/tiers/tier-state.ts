@@ -24,10 +24,24 @@ export type TTierChange = {
   auditAt?: Date | undefined;
 };
 
-type TPauseFields = { id: string; name: string; pausedAt: Date | null; pausedByKind: string | null; pauseReason: string | null; resumeAt: Date | null };
+type TPauseFields = {
+  id: string;
+  name: string;
+  pausedAt: Date | null;
+  pausedByKind: string | null;
+  pauseReason: string | null;
+  resumeAt: Date | null;
+};
 type TTempLimitRow = { id: string; window: string; limit: number; until: Date; createdByKind: string };
 
-const UNPAUSED = { pausedAt: null, pausedBy: null, pausedByKind: null, pauseReason: null, resumeAt: null, pauseVersion: null } as const;
+const UNPAUSED = {
+  pausedAt: null,
+  pausedBy: null,
+  pausedByKind: null,
+  pauseReason: null,
+  resumeAt: null,
+  pauseVersion: null,
+} as const;
 
 async function audit(c: TTierChange, action: string, target: string, details: Record<string, unknown>): Promise<void> {
   await recordAudit({
@@ -56,7 +70,9 @@ export function setByGuard(limit: Pick<TTempLimitRow, 'createdByKind'>): boolean
 }
 
 export function findActiveTemporaryLimit(tx: TDbTx, req: { tierId: string; window: TWindow | string; now: Date }) {
-  return tx.temporaryLimit.findFirst({ where: { tierId: req.tierId, window: req.window, clearedAt: null, until: { gt: req.now } } });
+  return tx.temporaryLimit.findFirst({
+    where: { tierId: req.tierId, window: req.window, clearedAt: null, until: { gt: req.now } },
+  });
 }
 
 export function findTemporaryLimitInForce(tx: TDbTx, req: { id: string; now: Date }) {
@@ -65,10 +81,19 @@ export function findTemporaryLimitInForce(tx: TDbTx, req: { id: string; now: Dat
 
 export async function writePause(c: TTierChange & { tier: TPauseFields; resumeAt: Date | null }): Promise<void> {
   const { tier } = c;
-  const before = tier.pausedAt ? { pausedAt: tier.pausedAt, reason: tier.pauseReason, resumeAt: tier.resumeAt } : { paused: false };
+  const before = tier.pausedAt
+    ? { pausedAt: tier.pausedAt, reason: tier.pauseReason, resumeAt: tier.resumeAt }
+    : { paused: false };
   await c.tx.tier.update({
     where: { id: tier.id },
-    data: { pausedAt: c.now, pausedBy: actorName(c.actor), pausedByKind: actorKind(c.actor), pauseReason: c.reason ?? null, resumeAt: c.resumeAt, pauseVersion: c.version },
+    data: {
+      pausedAt: c.now,
+      pausedBy: actorName(c.actor),
+      pausedByKind: actorKind(c.actor),
+      pauseReason: c.reason ?? null,
+      resumeAt: c.resumeAt,
+      pauseVersion: c.version,
+    },
   });
   await audit(c, 'tier.pause', tier.name, { before, after: { pausedAt: c.now, resumeAt: c.resumeAt } });
 }
@@ -80,9 +105,15 @@ export async function writePause(c: TTierChange & { tier: TPauseFields; resumeAt
 export async function writeResume(c: TTierChange & { tier: TPauseFields; due?: boolean }): Promise<boolean> {
   const { tier } = c;
   if (!tier.pausedAt) return false;
-  const r = await c.tx.tier.updateMany({ where: { id: tier.id, pausedAt: tier.pausedAt, ...(c.due ? { resumeAt: { lte: c.now } } : {}) }, data: UNPAUSED });
+  const r = await c.tx.tier.updateMany({
+    where: { id: tier.id, pausedAt: tier.pausedAt, ...(c.due ? { resumeAt: { lte: c.now } } : {}) },
+    data: UNPAUSED,
+  });
   if (r.count !== 1) return false;
-  await audit(c, 'tier.resume', tier.name, { before: { pausedAt: tier.pausedAt, reason: tier.pauseReason, resumeAt: tier.resumeAt }, after: { paused: false } });
+  await audit(c, 'tier.resume', tier.name, {
+    before: { pausedAt: tier.pausedAt, reason: tier.pauseReason, resumeAt: tier.resumeAt },
+    after: { paused: false },
+  });
   return true;
 }
 
@@ -98,11 +129,25 @@ export async function writeTemporaryLimit(
   const { tx, tier, now } = c;
   const previous = await findActiveTemporaryLimit(tx, { tierId: tier.id, window: c.window, now });
   const by = { name: actorName(c.actor), kind: actorKind(c.actor) };
-  if (previous) await tx.temporaryLimit.update({ where: { id: previous.id }, data: { clearedAt: now, clearedBy: by.name, clearedByKind: by.kind } });
+  if (previous)
+    await tx.temporaryLimit.update({
+      where: { id: previous.id },
+      data: { clearedAt: now, clearedBy: by.name, clearedByKind: by.kind },
+    });
   const created = await tx.temporaryLimit.create({
-    data: { tierId: tier.id, window: c.window, limit: c.limit, until: c.until, reason: c.reason, createdBy: by.name, createdByKind: by.kind },
+    data: {
+      tierId: tier.id,
+      window: c.window,
+      limit: c.limit,
+      until: c.until,
+      reason: c.reason,
+      createdBy: by.name,
+      createdByKind: by.kind,
+    },
   });
-  const base = previous ? null : await tx.tierLimit.findUnique({ where: { tierId_window: { tierId: tier.id, window: c.window } } });
+  const base = previous
+    ? null
+    : await tx.tierLimit.findUnique({ where: { tierId_window: { tierId: tier.id, window: c.window } } });
   await audit(c, 'tier.set_temporary_limit', tier.name, {
     window: c.window,
     before: previous ? { limit: previous.limit, until: previous.until } : { base: base?.limit ?? null },
@@ -112,13 +157,19 @@ export async function writeTemporaryLimit(
 }
 
 /** Clears the temporary limit read as `limit` if it is still in force; false when it was not. */
-export async function writeClearTemporaryLimit(c: TTierChange & { tier: { name: string }; limit: TTempLimitRow }): Promise<boolean> {
+export async function writeClearTemporaryLimit(
+  c: TTierChange & { tier: { name: string }; limit: TTempLimitRow },
+): Promise<boolean> {
   const { tx, limit, now } = c;
   const r = await tx.temporaryLimit.updateMany({
     where: { id: limit.id, clearedAt: null, until: { gt: now } },
     data: { clearedAt: now, clearedBy: actorName(c.actor), clearedByKind: actorKind(c.actor) },
   });
   if (r.count !== 1) return false;
-  await audit(c, 'tier.clear_temporary_limit', c.tier.name, { window: limit.window, before: { limit: limit.limit, until: limit.until }, after: null });
+  await audit(c, 'tier.clear_temporary_limit', c.tier.name, {
+    window: limit.window,
+    before: { limit: limit.limit, until: limit.until },
+    after: null,
+  });
   return true;
 }

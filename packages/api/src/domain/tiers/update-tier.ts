@@ -6,7 +6,13 @@ import type { TTierRequest } from './tier-request';
 import { clearPauseOfRetiredTier } from './tier-state';
 
 export async function updateTier(
-  req: TTierRequest & { tier: string; name?: string | undefined; failMode?: TFailMode | undefined; retired?: boolean | undefined; reason?: string | undefined },
+  req: TTierRequest & {
+    tier: string;
+    name?: string | undefined;
+    failMode?: TFailMode | undefined;
+    retired?: boolean | undefined;
+    reason?: string | undefined;
+  },
 ) {
   return req.config.mutate(async (tx, version) => {
     const tier = await tx.tier.findUnique({ where: { name: req.tier } });
@@ -24,7 +30,15 @@ export async function updateTier(
       },
     });
     const shape = (t: typeof tier) => ({ name: t.name, failMode: t.failMode, retired: t.retiredAt !== null });
-    await recordAudit({ db: tx, actor: req.actor, action: 'tier.update', target: after.name, reason: req.reason, details: { before: shape(tier), after: shape(after), configVersion: version }, ip: req.ip ?? null });
+    await recordAudit({
+      db: tx,
+      actor: req.actor,
+      action: 'tier.update',
+      target: after.name,
+      reason: req.reason,
+      details: { before: shape(tier), after: shape(after), configVersion: version },
+      ip: req.ip ?? null,
+    });
     return { id: after.id, ...shape(after), configVersion: version };
   });
 }

@@ -8,7 +8,13 @@ import { recordAudit } from '../audit/record-audit';
 const userSelect = { id: true, username: true, role: true, disabledAt: true, createdAt: true } as const;
 
 function shape(u: { id: string; username: string; role: string; disabledAt: Date | null; createdAt: Date }) {
-  return { id: u.id, username: u.username, role: u.role, disabled: u.disabledAt !== null, createdAt: u.createdAt.toISOString() };
+  return {
+    id: u.id,
+    username: u.username,
+    role: u.role,
+    disabled: u.disabledAt !== null,
+    createdAt: u.createdAt.toISOString(),
+  };
 }
 
 export async function listUsers(req: { db: TDb }) {
@@ -16,14 +22,28 @@ export async function listUsers(req: { db: TDb }) {
   return rows.map(shape);
 }
 
-export async function createUser(req: { db: TDb; actor: TActor; username: string; password: string; role: TRole; ip: string | null }) {
+export async function createUser(req: {
+  db: TDb;
+  actor: TActor;
+  username: string;
+  password: string;
+  role: TRole;
+  ip: string | null;
+}) {
   const existing = await req.db.user.findUnique({ where: { username: req.username } });
   if (existing) throw new AppError('CONFLICT', `A user named "${req.username}" already exists`);
   const user = await req.db.user.create({
     data: { username: req.username, role: req.role, passwordHash: await hashPassword(req.password) },
     select: userSelect,
   });
-  await recordAudit({ db: req.db, actor: req.actor, action: 'user.create', target: user.username, details: { role: user.role }, ip: req.ip });
+  await recordAudit({
+    db: req.db,
+    actor: req.actor,
+    action: 'user.create',
+    target: user.username,
+    details: { role: user.role },
+    ip: req.ip,
+  });
   return shape(user);
 }
 
@@ -59,7 +79,8 @@ export async function updateUser(req: {
     select: userSelect,
   });
   // A disabled account or a new password ends every open session of that user.
-  if (req.disabled === true || req.password !== undefined) await req.db.session.deleteMany({ where: { userId: after.id } });
+  if (req.disabled === true || req.password !== undefined)
+    await req.db.session.deleteMany({ where: { userId: after.id } });
   await recordAudit({
     db: req.db,
     actor: req.actor,
