@@ -12,6 +12,8 @@ const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', TURBO_TELEMETRY_DISA
 
 const steps = [
   ['typecheck', ['npx', 'turbo', 'run', 'typecheck', '--output-logs=errors-only']],
+  // Formatting first (Prettier, `npm run format` fixes it), then ESLint in every package.
+  ['format', ['npx', 'prettier', '--check', '--log-level=warn', '.']],
   ['lint', ['npx', 'turbo', 'run', 'lint', '--output-logs=errors-only']],
   // One package at a time: the integration suites share the machine's PostgreSQL and 2 cores.
   ['unit + integration', ['npx', 'turbo', 'run', 'test', '--concurrency=1']],
