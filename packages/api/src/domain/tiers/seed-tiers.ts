@@ -15,7 +15,7 @@ export async function seedTiers(req: { db: TDb }): Promise<boolean> {
       });
       if (name === 'free') {
         await tx.tierLimit.upsert({
-          where: { tierId_window: { tierId: tier.id, window: 'day' } },
+          where: { tierId_window_scope: { tierId: tier.id, window: 'day', scope: 'subject' } },
           create: { tierId: tier.id, window: 'day', limit: 3, updatedBy: 'seed' },
           update: {},
         });

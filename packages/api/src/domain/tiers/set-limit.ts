@@ -16,11 +16,11 @@ export async function setLimit(
     const tier = await findTierOrThrow(tx, req.tier);
     const before = tier.limits.find((l) => l.window === req.window)?.limit ?? null;
     if (req.limit === null) {
-      await tx.tierLimit.deleteMany({ where: { tierId: tier.id, window: req.window } });
+      await tx.tierLimit.deleteMany({ where: { tierId: tier.id, window: req.window, scope: 'subject' } });
     } else {
       const updatedBy = actorName(req.actor);
       await tx.tierLimit.upsert({
-        where: { tierId_window: { tierId: tier.id, window: req.window } },
+        where: { tierId_window_scope: { tierId: tier.id, window: req.window, scope: 'subject' } },
         create: { tierId: tier.id, window: req.window, limit: req.limit, updatedBy },
         update: { limit: req.limit, updatedBy },
       });

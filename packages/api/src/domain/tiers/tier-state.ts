@@ -147,7 +147,9 @@ export async function writeTemporaryLimit(
   });
   const base = previous
     ? null
-    : await tx.tierLimit.findUnique({ where: { tierId_window: { tierId: tier.id, window: c.window } } });
+    : await tx.tierLimit.findUnique({
+        where: { tierId_window_scope: { tierId: tier.id, window: c.window, scope: 'subject' } },
+      });
   await audit(c, 'tier.set_temporary_limit', tier.name, {
     window: c.window,
     before: previous ? { limit: previous.limit, until: previous.until } : { base: base?.limit ?? null },
