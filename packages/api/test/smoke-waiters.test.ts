@@ -83,7 +83,7 @@ describe.each(TEST_PROVIDERS)('smoke job long polls (%s)', (provider) => {
     const { smoke, counts } = instance();
     const ids = await nodes(300, 'many');
     const abort = controller();
-    const polls = ids.map((id) => smoke.nextJob(id, 30_000, abort.signal));
+    const polls = ids.map((id) => smoke.nextJob({ nodeId: id, waitMs: 30_000, signal: abort.signal }));
     await until(() => smoke.waiters.size === 300);
     expect(smoke.waiters.size).toBe(300);
     const reads0 = counts.reads;
@@ -103,7 +103,9 @@ describe.each(TEST_PROVIDERS)('smoke job long polls (%s)', (provider) => {
     const ids = await nodes(20, 'one');
     const got = new Map<string, TSmokeJob | null>();
     const abort = controller();
-    const polls = ids.map((id) => smoke.nextJob(id, 30_000, abort.signal).then((j) => void got.set(id, j)));
+    const polls = ids.map((id) =>
+      smoke.nextJob({ nodeId: id, waitMs: 30_000, signal: abort.signal }).then((j) => void got.set(id, j)),
+    );
     await until(() => smoke.waiters.size === 20);
     const run = await queue(ids[7]!, 'FOR-7');
     await until(() => got.size > 0, 3_000);
@@ -123,7 +125,7 @@ describe.each(TEST_PROVIDERS)('smoke job long polls (%s)', (provider) => {
     await (
       await h.caller({ authorization: n.token })
     ).agent.report({ intervalSeconds: 5, samples: [sample(1, [gpu(0)])] });
-    const poll = smoke.nextJob(n.nodeId, 30_000);
+    const poll = smoke.nextJob({ nodeId: n.nodeId, waitMs: 30_000 });
     await until(() => smoke.waiters.size === 1);
     const { runs } = await smoke.run({
       actor,
@@ -141,8 +143,8 @@ describe.each(TEST_PROVIDERS)('smoke job long polls (%s)', (provider) => {
     const { smoke } = instance();
     const [a, b] = await nodes(2, 'gone');
     const abort = controller();
-    const aborted = smoke.nextJob(a!, 30_000, abort.signal);
-    const expiring = smoke.nextJob(b!, 300);
+    const aborted = smoke.nextJob({ nodeId: a!, waitMs: 30_000, signal: abort.signal });
+    const expiring = smoke.nextJob({ nodeId: b!, waitMs: 300 });
     await until(() => smoke.waiters.size === 2);
     abort.abort();
     expect(await aborted).toBeNull();
@@ -164,7 +166,7 @@ describe.each(TEST_PROVIDERS)('smoke job long polls (%s)', (provider) => {
       await (
         await h.caller({ authorization: n.token })
       ).agent.report({ intervalSeconds: 5, samples: [sample(1, [gpu(0)])] });
-      const onB = B.smoke.nextJob(n.nodeId, 30_000);
+      const onB = B.smoke.nextJob({ nodeId: n.nodeId, waitMs: 30_000 });
       await until(() => B.smoke.waiters.size === 1);
       const { runs } = await A.smoke.run({
         actor,
@@ -189,7 +191,9 @@ describe.each(TEST_PROVIDERS)('smoke job long polls (%s)', (provider) => {
       const got: { nodeId: string; job: TSmokeJob }[] = [];
       const polls = ids.flatMap((id) =>
         [A.smoke, B.smoke].map((s) =>
-          s.nextJob(id, 30_000, abort.signal).then((job) => void (job && got.push({ nodeId: id, job }))),
+          s
+            .nextJob({ nodeId: id, waitMs: 30_000, signal: abort.signal })
+            .then((job) => void (job && got.push({ nodeId: id, job }))),
         ),
       );
       await until(() => A.smoke.waiters.size === 30 && B.smoke.waiters.size === 30);

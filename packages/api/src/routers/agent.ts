@@ -70,7 +70,9 @@ export const agentRouter = router({
   /** Long poll: a smoke job for this node, or null after waitMs. */
   nextJob: agentProcedure
     .input(z.strictObject({ waitMs: z.number().int().min(0).max(30_000) }))
-    .mutation(async ({ ctx, input, signal }) => ({ job: await ctx.smoke.nextJob(ctx.actor.id, input.waitMs, signal) })),
+    .mutation(async ({ ctx, input, signal }) => ({
+      job: await ctx.smoke.nextJob({ nodeId: ctx.actor.id, waitMs: input.waitMs, signal }),
+    })),
   jobResult: agentProcedure
     .input(ZJobResultRequest)
     .mutation(({ ctx, input }) => ctx.smoke.jobResult({ nodeId: ctx.actor.id, ...input })),

@@ -21,7 +21,7 @@ export const smokeRouter = router({
     .mutation(({ ctx, input }) => ctx.smoke.run({ actor: ctx.actor, ip: ctx.request.ip, ...input })),
   get: viewerProcedure
     .input(z.strictObject({ id: z.string().min(1) }))
-    .query(({ ctx, input }) => ctx.smoke.get(input.id)),
+    .query(({ ctx, input }) => ctx.smoke.get({ id: input.id })),
   list: viewerProcedure
     .input(
       z
