@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { readAlertRules, writeAlertRules, ZAlertRules } from '../domain/fleet/alerts';
+import { readAlertRules, updateAlertRules, ZAlertRules } from '../domain/fleet/alerts';
 import { getFleetNode, listFleet } from '../domain/fleet/fleet-queries';
-import { recordAudit } from '../domain/audit/record-audit';
 import { revokeNode } from '../domain/nodes/revoke-node';
 import { adminProcedure, router, viewerProcedure } from '../trpc';
 
@@ -16,25 +15,11 @@ export const fleetRouter = router({
     .query(({ ctx, input }) => getFleetNode({ db: ctx.db, id: input.id, now: ctx.now() })),
   revokeNode: adminProcedure
     .input(z.strictObject({ id: z.string().min(1), reason: z.string().max(500).optional() }))
-    .mutation(async ({ ctx, input }) => {
-      const result = await revokeNode({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip, now: ctx.now() });
-      await ctx.config.announce();
-      return result;
-    }),
-  alertRules: viewerProcedure.query(({ ctx }) => readAlertRules(ctx.db)),
+    .mutation(({ ctx, input }) =>
+      revokeNode({ config: ctx.config, actor: ctx.actor, ...input, ip: ctx.request.ip, now: ctx.now() }),
+    ),
+  alertRules: viewerProcedure.query(({ ctx }) => readAlertRules({ db: ctx.db })),
   setAlertRules: adminProcedure
     .input(z.strictObject({ rules: ZAlertRules, reason: z.string().max(500).optional() }))
-    .mutation(async ({ ctx, input }) => {
-      const before = await readAlertRules(ctx.db);
-      await writeAlertRules(ctx.db, input.rules);
-      await recordAudit({
-        db: ctx.db,
-        actor: ctx.actor,
-        action: 'alerts.update_rules',
-        reason: input.reason,
-        details: { before, after: input.rules },
-        ip: ctx.request.ip,
-      });
-      return input.rules;
-    }),
+    .mutation(({ ctx, input }) => updateAlertRules({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip })),
 });

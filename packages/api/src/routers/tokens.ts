@@ -20,15 +20,7 @@ export const tokensRouter = router({
     .mutation(({ ctx, input }) => createApiToken({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip })),
   revoke: adminProcedure
     .input(z.strictObject({ id: z.string().min(1), reason: z.string().max(500).optional() }))
-    .mutation(async ({ ctx, input }) => {
-      const result = await revokeApiToken({
-        db: ctx.db,
-        actor: ctx.actor,
-        ...input,
-        ip: ctx.request.ip,
-        now: ctx.now(),
-      });
-      await ctx.config.announce();
-      return result;
-    }),
+    .mutation(({ ctx, input }) =>
+      revokeApiToken({ config: ctx.config, actor: ctx.actor, ...input, ip: ctx.request.ip, now: ctx.now() }),
+    ),
 });

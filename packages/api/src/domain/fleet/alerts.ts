@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import type { TDb } from '@coolant/db';
+import type { TDb, TDbTx } from '@coolant/db';
+import type { TActor } from '../actors/actor';
+import { recordAudit } from '../audit/record-audit';
 import { gpuPresence, parseHealth } from './gpu-presence';
 import { nodeStatus } from './node-status';
 
@@ -25,18 +27,36 @@ export const DEFAULT_ALERT_RULES: TAlertRules = {
 
 const RULES_KEY = 'alerts.rules';
 
-export async function readAlertRules(db: TDb): Promise<TAlertRules> {
-  const row = await db.setting.findUnique({ where: { key: RULES_KEY } });
+export async function readAlertRules(req: { db: TDb | TDbTx }): Promise<TAlertRules> {
+  const row = await req.db.setting.findUnique({ where: { key: RULES_KEY } });
   if (!row) return DEFAULT_ALERT_RULES;
   const parsed = ZAlertRules.safeParse(JSON.parse(row.value));
   return parsed.success ? parsed.data : DEFAULT_ALERT_RULES;
 }
 
-export async function writeAlertRules(db: TDb, rules: TAlertRules): Promise<void> {
-  await db.setting.upsert({
-    where: { key: RULES_KEY },
-    create: { key: RULES_KEY, value: JSON.stringify(rules) },
-    update: { value: JSON.stringify(rules) },
+export type TUpdateAlertRulesRequest = {
+  db: TDb;
+  actor: TActor;
+  rules: TAlertRules;
+  reason?: string | undefined;
+  ip: string | null;
+};
+
+/** The rules and their audit row (with the rules they replaced) commit in one transaction. */
+export async function updateAlertRules(req: TUpdateAlertRulesRequest): Promise<TAlertRules> {
+  return req.db.$transaction(async (tx) => {
+    const before = await readAlertRules({ db: tx });
+    const value = JSON.stringify(req.rules);
+    await tx.setting.upsert({ where: { key: RULES_KEY }, create: { key: RULES_KEY, value }, update: { value } });
+    await recordAudit({
+      db: tx,
+      actor: req.actor,
+      action: 'alerts.update_rules',
+      reason: req.reason,
+      details: { before, after: req.rules },
+      ip: req.ip,
+    });
+    return req.rules;
   });
 }
 

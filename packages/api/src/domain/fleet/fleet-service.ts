@@ -71,7 +71,7 @@ export class FleetService {
     if (this.evaluating) return null;
     this.evaluating = true;
     try {
-      return await evaluateAlerts(this.opts.db, this.opts.now(), await readAlertRules(this.opts.db));
+      return await evaluateAlerts(this.opts.db, this.opts.now(), await readAlertRules({ db: this.opts.db }));
     } finally {
       this.evaluating = false;
     }

@@ -1,4 +1,6 @@
+/** First-run set-up (admin, env token, enrollment secret) and the enrollment secret's rotation. */
 import type { TDb } from '@coolant/db';
+import type { TActor } from '../actors/actor';
 import { newPassword, newSecret, sha256 } from '../../lib/secrets';
 import { hashPassword } from '../../lib/secrets';
 import { createOnce, isUniqueViolation } from '../../lib/unique-violation';
@@ -95,12 +97,18 @@ export async function ensureEnrollmentSecret(req: { db: TDb; fromEnv?: string | 
   return stored.value;
 }
 
-export async function rotateEnrollmentSecret(req: { db: TDb }): Promise<string> {
+export type TRotateEnrollmentRequest = { db: TDb; actor: TActor; ip: string | null };
+
+/** A new enrollment secret and its audit row, in one transaction: a rotation is never unrecorded. */
+export async function rotateEnrollmentSecret(req: TRotateEnrollmentRequest): Promise<string> {
   const secret = newSecret('ce', 24);
-  await req.db.setting.upsert({
-    where: { key: ENROLL_KEY },
-    create: { key: ENROLL_KEY, value: secret },
-    update: { value: secret },
+  await req.db.$transaction(async (tx) => {
+    await tx.setting.upsert({
+      where: { key: ENROLL_KEY },
+      create: { key: ENROLL_KEY, value: secret },
+      update: { value: secret },
+    });
+    await recordAudit({ db: tx, actor: req.actor, action: 'enrollment.rotate', ip: req.ip });
   });
   return secret;
 }
