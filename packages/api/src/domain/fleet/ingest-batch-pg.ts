@@ -7,100 +7,20 @@
  * and writes nothing; the others are stored.
  */
 import type { TPgQuery, TPgRaw } from '@coolant/db';
-import type { TTelemetrySample } from '@coolant/telemetry/schema';
-import { AppError } from '../../lib/app-error';
-import {
-  DuplicateRace,
-  freshSamples,
-  GONE_MESSAGE,
-  GPU_MINUTE_MERGE,
-  GPU_STATE_COLUMNS,
-  GPU_STATE_MERGE,
-  gpuIndexOf,
-  gpuStateValues,
-  healthFailing,
-  readNode,
-  sortedSamples,
-  type TIngestRequest,
-  type TIngestResult,
-  type TNodeRow,
-} from './ingest-report';
+import { columns, MINUTE_SQL, NODE_SQL, SAMPLE_SQL, STATE_SQL, STATE_TYPES, TOUCH_SQL } from './ingest-batch-pg-sql';
+import { DuplicateRace, readNode } from './ingest-node';
+import type { TIngestReport } from './ingest-report';
+import { planPgBatch, type TBatchOutcome, type TNodeState } from './plan-pg-batch';
 
-export type TBatchOutcome = TIngestResult | AppError;
-type TReport = Omit<TIngestRequest, 'raw'>;
-
-type TMinute = {
-  nodeId: string;
-  gpuIndex: number;
-  minute: number;
-  samples: number;
-  utilSum: number;
-  utilCount: number;
-  utilMax: number | null;
-  tempMax: number | null;
-  powerSum: number;
-  powerCount: number;
-  memMax: number | null;
-};
-type TNodeUpdate = {
-  prevSeq: number;
-  seq: number;
-  sampledAt: string;
-  gpuCount: number;
-  host: string;
-  health: string;
-  failures: number;
-  dropped: number;
-  interval: number;
-  agent: string | null;
-};
-/** A node as the batch has it so far: the row read, then each of its reports applied in order. */
-type TNodeState = { row: TNodeRow; readSeq: number; seenAt: string; update: TNodeUpdate | null };
-
-const maxOrNull = (a: number | null, b: number | null) => (b === null ? a : a === null || b > a ? b : a);
-
-const SAMPLE_SQL = `INSERT INTO "GpuSample" ("nodeId","gpuIndex","atMs","utilizationGpu","temperatureGpu","memoryUsedMiB","powerDrawW")
-SELECT * FROM UNNEST($1::text[], $2::int[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[], $7::float8[]) ON CONFLICT DO NOTHING`;
-const MINUTE_SQL = `INSERT INTO "GpuMinute" ("nodeId","gpuIndex","minute","samples","utilSum","utilCount","utilMax","tempMax","powerSum","powerCount","memMax")
-SELECT * FROM UNNEST($1::text[], $2::int[], $3::bigint[], $4::int[], $5::float8[], $6::int[], $7::float8[], $8::float8[], $9::float8[], $10::int[], $11::float8[])
-ON CONFLICT ("nodeId","gpuIndex","minute") DO UPDATE SET ${GPU_MINUTE_MERGE}`;
-const STATE_TYPES = [
-  'text',
-  'int',
-  'text',
-  'text',
-  'text',
-  'text',
-  ...Array<string>(11).fill('float8'),
-  'text',
-  'text',
-  'bigint',
-  'bigint',
-  'boolean',
-  'timestamp(3)',
-];
-const STATE_SQL = `INSERT INTO "GpuState" (${GPU_STATE_COLUMNS})
-SELECT * FROM UNNEST(${STATE_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
-ON CONFLICT ("nodeId","gpuIndex") DO UPDATE SET ${GPU_STATE_MERGE}`;
-// Conditional on the lastSeq read under the lock, as a single report's update is: RETURNING counts the rows it moved.
-const NODE_SQL = `UPDATE "Node" AS n SET "lastSeq" = v.seq, "lastSeenAt" = v.seen, "lastSampleAt" = v.sampled, "gpuCount" = v.gpus, "host" = v.host, "health" = v.health,
-  "collectorFailures" = v.failures, "spoolDropped" = v.dropped, "intervalSeconds" = v.ivl, "agentVersion" = COALESCE(v.agent, n."agentVersion")
-FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::timestamp(3)[], $5::timestamp(3)[], $6::int[], $7::text[], $8::text[], $9::int[], $10::bigint[], $11::int[], $12::text[])
-  AS v(id, prev, seq, seen, sampled, gpus, host, health, failures, dropped, ivl, agent)
-WHERE n."id" = v.id AND n."lastSeq" = v.prev RETURNING n."id"`;
-const TOUCH_SQL = `UPDATE "Node" AS n SET "lastSeenAt" = v.seen FROM UNNEST($1::text[], $2::timestamp(3)[]) AS v(id, seen) WHERE n."id" = v.id`;
-
-/** Columns as arrays, one per parameter of an UNNEST statement. */
-function columns(n: number): unknown[][] {
-  return Array.from({ length: n }, () => []);
-}
+export type { TBatchOutcome };
 
 /**
  * Decides every report against the locked rows and stores the accepted samples. Throws (and the
  * transaction rolls back) only when the database fails or a node row moved under the lock, which
  * the caller answers by storing the reports one by one.
  */
-export async function writePgBatch(raw: TPgRaw, reports: TReport[]): Promise<TBatchOutcome[]> {
+export async function writePgBatch(req: { raw: TPgRaw; reports: TIngestReport[] }): Promise<TBatchOutcome[]> {
+  const { raw, reports } = req;
   const ids = [...new Set(reports.map((r) => r.nodeId))].sort();
   return raw.transaction(async (q: TPgQuery) => {
     // LockRows runs above the sort: the rows are locked in id order.
@@ -111,96 +31,9 @@ export async function writePgBatch(raw: TPgRaw, reports: TReport[]): Promise<TBa
     const nodes = new Map<string, TNodeState>();
     for (const r of locked) {
       const row = readNode(r);
-      nodes.set(r.id as string, { row, readSeq: row.lastSeq, seenAt: '', update: null });
+      nodes.set(String(r.id), { row, readSeq: row.lastSeq, seenAt: '', update: null });
     }
-    const samples = columns(7);
-    const minutes = new Map<string, TMinute>();
-    const states = new Map<string, unknown[]>();
-    const outcomes = reports.map((report): TBatchOutcome => {
-      const node = nodes.get(report.nodeId);
-      if (!node) return new AppError('NOT_FOUND', GONE_MESSAGE);
-      const sorted = sortedSamples(report.samples);
-      let fresh: TTelemetrySample[];
-      try {
-        fresh = freshSamples(sorted, node.row);
-      } catch (error) {
-        if (error instanceof AppError) return error;
-        throw error;
-      }
-      node.seenAt = report.now.toISOString();
-      if (fresh.length === 0)
-        return { acceptedUpTo: node.row.lastSeq, accepted: 0, duplicates: sorted.length, gpuSamples: 0 };
-      let gpuSamples = 0;
-      let failures = node.row.collectorFailures;
-      for (const s of fresh) {
-        failures = healthFailing(s) ? failures + 1 : 0;
-        const atMs = Date.parse(s.collectedAt);
-        const minute = Math.floor(atMs / 60_000);
-        gpuSamples += s.gpus.length;
-        s.gpus.forEach((g, i) => {
-          const gpuIndex = gpuIndexOf(g, i);
-          const row = [
-            report.nodeId,
-            gpuIndex,
-            atMs,
-            g.utilizationGpu,
-            g.temperatureGpu,
-            g.memoryUsedMiB,
-            g.powerDrawW,
-          ];
-          row.forEach((v, c) => samples[c]!.push(v));
-          // One row per minute and GPU: an upsert may not touch a row twice in one statement.
-          const key = `${report.nodeId}\u0000${gpuIndex}\u0000${minute}`;
-          const m = minutes.get(key) ?? {
-            nodeId: report.nodeId,
-            gpuIndex,
-            minute,
-            samples: 0,
-            utilSum: 0,
-            utilCount: 0,
-            utilMax: null,
-            tempMax: null,
-            powerSum: 0,
-            powerCount: 0,
-            memMax: null,
-          };
-          m.samples += 1;
-          m.utilSum += g.utilizationGpu ?? 0;
-          m.utilCount += g.utilizationGpu === null ? 0 : 1;
-          m.utilMax = maxOrNull(m.utilMax, g.utilizationGpu);
-          m.tempMax = maxOrNull(m.tempMax, g.temperatureGpu);
-          m.powerSum += g.powerDrawW ?? 0;
-          m.powerCount += g.powerDrawW === null ? 0 : 1;
-          m.memMax = maxOrNull(m.memMax, g.memoryUsedMiB);
-          minutes.set(key, m);
-        });
-      }
-      const latest = fresh[fresh.length - 1]!;
-      const sampledAt = new Date(latest.collectedAt).toISOString();
-      latest.gpus.forEach((g, i) => {
-        const gpuIndex = gpuIndexOf(g, i);
-        // A later report of the same node in this batch replaces the reading, as its upsert would.
-        states.set(
-          `${report.nodeId}\u0000${gpuIndex}`,
-          gpuStateValues(report.nodeId, g, gpuIndex, sampledAt, (b) => b),
-        );
-      });
-      node.update = {
-        prevSeq: node.readSeq,
-        seq: latest.seq,
-        sampledAt,
-        gpuCount: latest.gpus.length,
-        host: JSON.stringify(latest.host),
-        health: JSON.stringify(latest.health),
-        failures,
-        dropped: latest.spoolDropped,
-        interval: report.intervalSeconds,
-        agent: report.agentVersion ?? node.update?.agent ?? null,
-      };
-      node.row = { ...node.row, lastSeq: latest.seq, collectorFailures: failures };
-      return { acceptedUpTo: latest.seq, accepted: fresh.length, duplicates: sorted.length - fresh.length, gpuSamples };
-    });
-
+    const { outcomes, samples, minutes, states } = planPgBatch({ reports, nodes });
     if (samples[0]!.length > 0) await q(SAMPLE_SQL, samples);
     if (minutes.size > 0) {
       const cols = columns(11);

@@ -15,16 +15,10 @@
 import { SqliteBusyError, type TPgRaw, type TSqliteRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { writePgBatch, type TBatchOutcome } from './ingest-batch-pg';
-import {
-  asIngestError,
-  ingestInSqliteTx,
-  ingestReport,
-  type TIngestRequest,
-  type TIngestResult,
-} from './ingest-report';
+import { asIngestError } from './ingest-node';
+import { ingestInSqliteTx, ingestReport, type TIngestReport, type TIngestResult } from './ingest-report';
 
-type TReport = Omit<TIngestRequest, 'raw'>;
-type TPending = { report: TReport; resolve(r: TIngestResult): void; reject(e: unknown): void };
+type TPending = { report: TIngestReport; resolve(r: TIngestResult): void; reject(e: unknown): void };
 
 /** A transaction stays short: at most this many GPU readings (a drained spool can hold 6,400 in one report). */
 const MAX_GPU_ROWS_PER_BATCH = 20_000;
@@ -42,7 +36,7 @@ export class IngestBatcher {
 
   constructor(private readonly raw: TSqliteRaw | TPgRaw) {}
 
-  ingest(report: TReport): Promise<TIngestResult> {
+  ingest(report: TIngestReport): Promise<TIngestResult> {
     const p = new Promise<TIngestResult>((resolve, reject) => this.queue.push({ report, resolve, reject }));
     // After the current I/O phase, so every report whose body arrived in it joins the batch.
     this.flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.flushLoop());
@@ -116,8 +110,8 @@ export class IngestBatcher {
     });
   }
 
-  private async write(reports: TReport[]): Promise<TBatchOutcome[]> {
-    if (this.raw.kind === 'postgresql') return writePgBatch(this.raw, reports);
+  private async write(reports: TIngestReport[]): Promise<TBatchOutcome[]> {
+    if (this.raw.kind === 'postgresql') return writePgBatch({ raw: this.raw, reports });
     const raw = this.raw;
     // Reports are applied in arrival order inside one IMMEDIATE transaction; each reads its node
     // row after the earlier ones wrote theirs, so two reports of one node count as sequential.
@@ -126,7 +120,7 @@ export class IngestBatcher {
       raw.transactionUnsynced((tx) =>
         reports.map((r): TBatchOutcome => {
           try {
-            return ingestInSqliteTx(tx, r);
+            return ingestInSqliteTx({ ...r, tx });
           } catch (error) {
             // Refused before it wrote anything (node gone or revoked): this report only.
             if (error instanceof AppError) return error;
