@@ -4,7 +4,8 @@
 // over ~40 s after a warm-up, and CPU from /proc/<pid>/stat.
 // It runs what users run: dist/agent/coolant-agent.mjs, built by
 // `node scripts/package-agent.mjs --bundle-only --if-stale` (the bundle `npm start`'s local agent
-// and a host with Node run), under plain node. `--compare label=/path/to/other.mjs` adds another
+// and a host with Node run), under plain node. So this bench has no esbuild options of its own: the
+// bundle is built with the agent's options from scripts/lib/esbuild-options.mjs, like every bundle. `--compare label=/path/to/other.mjs` adds another
 // bundle to the same run (e.g. one built from an older commit), so before and after share one
 // machine state.
 // Goal (issue 11): everything of the agent ≤ 80 MB, CPU ≤ 1 % of one core.

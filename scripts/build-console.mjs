@@ -33,11 +33,11 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { inputsUnchanged, readBuildRecord, recordedInputs, writeBuildRecord } from './lib/build-record.mjs';
+import { consoleBundleOptions, loadEsbuild } from './lib/esbuild-options.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const consoleDir = join(root, 'apps/console');
@@ -47,6 +47,8 @@ const serverInfo = join(distDir, 'build-info.json');
 const lock = join(consoleDir, '.build-lock');
 const lockfile = join(root, 'package-lock.json');
 const self = fileURLToPath(import.meta.url);
+// The options every bundle shares: a change there is a change of this build.
+const sharedOptions = join(root, 'scripts/lib/esbuild-options.mjs');
 
 const { values: opts } = parseArgs({
   options: { 'if-stale': { type: 'boolean', default: false }, 'no-agent': { type: 'boolean', default: false } },
@@ -89,7 +91,7 @@ function serverStale() {
     !['server.mjs', 'worker.js', 'migrate-worker.mjs'].every((f) => existsSync(join(distDir, f)))
   )
     return true;
-  return !inputsUnchanged(root, info, [lockfile, self]);
+  return !inputsUnchanged(root, info, [lockfile, self, sharedOptions]);
 }
 
 function run(command, args, cwd) {
@@ -109,17 +111,6 @@ function buildPages() {
   utimesSync(buildId, started / 1000, started / 1000);
 }
 
-/** npm dependencies stay external (resolved from node_modules at run time); @coolant/* are bundled in. */
-const externalPackages = {
-  name: 'external-packages',
-  setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (isAbsolute(args.path) || args.path.startsWith('@coolant/')) return undefined;
-      return { path: args.path, external: true };
-    });
-  },
-};
-
 // The worker thread reads the weights from the bundle instead of ../model/weights.bin, a path that
 // means nothing beside apps/console/dist. Imported after useEmbeddedWeights(), as worker.ts draws at once.
 const workerEntry = `
@@ -130,29 +121,15 @@ await import('./packages/generator/src/worker.ts');
 `;
 
 async function buildServer() {
-  const esbuild = createRequire(join(root, 'package.json'))('esbuild');
+  const esbuild = loadEsbuild();
   mkdirSync(distDir, { recursive: true });
   rmSync(serverInfo, { force: true });
   const builtAtMs = Date.now();
   // Beside the output: the final renames must not cross file systems (a running console keeps its inode).
   const work = mkdtempSync(join(distDir, '.build-'));
   try {
-    const common = {
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      // Not minified: stack traces from a console in the field stay readable.
-      legalComments: 'none',
-      metafile: true,
-      logLevel: 'warning',
-      plugins: [externalPackages],
-      loader: { '.bin': 'binary' },
-      // CommonJS code bundled into ESM still calls require() for Node's builtins.
-      banner: {
-        js: 'import { createRequire as __coolantCreateRequire } from "node:module"; const require = __coolantCreateRequire(import.meta.url);',
-      },
-    };
+    // Not minified: stack traces from a console in the field stay readable (lib/esbuild-options.mjs).
+    const common = consoleBundleOptions();
     const [server, worker, migrate] = await Promise.all([
       esbuild.build({
         ...common,

@@ -39,6 +39,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { inputsUnchanged, readBuildRecord, recordedInputs, writeBuildRecord } from './lib/build-record.mjs';
+import { agentBundleOptions, loadEsbuild } from './lib/esbuild-options.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'dist/agent');
@@ -81,52 +82,26 @@ function checkHost() {
   }
 }
 
-/** Fresh when every file esbuild read, this script and the node binary are older than the build. */
+/** Fresh when every file esbuild read, this script, the shared options and the node binary are older than the build. */
 function isFresh() {
   const info = readBuildRecord(INFO_PATH);
   if (!info || !existsSync(BUNDLE_PATH)) return false;
   if (info.node !== process.version || info.nodeBinary !== process.execPath || info.version !== version) return false;
   // A bundle-only build leaves any older executable behind: stale for a full package.
   if (!opts['bundle-only'] && (info.bundleOnly || !existsSync(SEA_PATH))) return false;
-  return inputsUnchanged(root, info, [fileURLToPath(import.meta.url), process.execPath]);
+  return inputsUnchanged(root, info, [
+    fileURLToPath(import.meta.url),
+    join(root, 'scripts/lib/esbuild-options.mjs'),
+    process.execPath,
+  ]);
 }
 
 async function bundle(esbuild, format, outfile) {
-  const esm = format === 'esm';
   const result = await esbuild.build({
+    // The ES module is run as a script (`./coolant-agent.mjs`); the CommonJS one goes into the executable.
+    ...agentBundleOptions({ format, shebang: format === 'esm' }),
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format,
-    // Whitespace and syntax only: identifiers stay, so stack traces from the field stay readable.
-    minifyWhitespace: true,
-    minifySyntax: true,
-    legalComments: 'none',
-    metafile: true,
-    logLevel: 'warning',
-    // systeminformation requires these inside try/catch on macOS only.
-    external: ['osx-temperature-sensor', 'macos-temperature-sensor'],
-    // The generator's weights travel inside the artifact (smoke jobs on hosts with nothing installed).
-    loader: { '.bin': 'binary' },
-    define: {
-      __COOLANT_PACKAGING__: '"bundle"',
-      // A CommonJS bundle has no import.meta; the single executable's __filename is its own path.
-      ...(esm
-        ? {}
-        : {
-            'import.meta.url': '__coolant_import_meta_url',
-            'import.meta.filename': '__filename',
-            'import.meta.dirname': '__dirname',
-          }),
-    },
-    banner: {
-      js: esm
-        ? // CommonJS dependencies bundled into ESM still call require() for Node's builtins.
-          '#!/usr/bin/env node\nimport { createRequire as __coolantCreateRequire } from "node:module"; const require = __coolantCreateRequire(import.meta.url);'
-        : 'var __coolant_import_meta_url = require("node:url").pathToFileURL(__filename).href;',
-    },
   });
   return Object.keys(result.metafile.inputs);
 }
@@ -176,9 +151,9 @@ function hasStrip() {
 async function build() {
   let esbuild;
   try {
-    esbuild = requireFromRoot('esbuild');
-  } catch {
-    fail('esbuild is not installed (npm install at the repository root)');
+    esbuild = loadEsbuild();
+  } catch (error) {
+    fail(error.message);
   }
   mkdirSync(outDir, { recursive: true });
   // Without build-info.json the artifacts count as stale, whatever happens below.

@@ -11,8 +11,8 @@
 // preload, for instance).
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { basename, isAbsolute, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { consoleBundleOptions, loadEsbuild } from '../../scripts/lib/esbuild-options.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const [entry, ...args] = process.argv.slice(2);
@@ -21,38 +21,12 @@ if (!entry) {
   process.exit(2);
 }
 
-/** npm dependencies stay external (resolved from node_modules at run time); @coolant/* are bundled in. */
-const externalPackages = {
-  name: 'external-packages',
-  setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, (a) => {
-      if (isAbsolute(a.path) || a.path.startsWith('@coolant/')) return undefined;
-      return { path: a.path, external: true };
-    });
-  },
-};
-
 const outDir = join(ROOT, 'bench/.scratch/bundled');
 mkdirSync(outDir, { recursive: true });
 // Beside the repository's sources, so code that looks for prisma/ above its own file finds it.
 const outfile = join(outDir, `${basename(entry).replace(/\.[cm]?ts$/, '')}.mjs`);
-const esbuild = createRequire(join(ROOT, 'package.json'))('esbuild');
-await esbuild.build({
-  entryPoints: [resolve(entry)],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  legalComments: 'none',
-  logLevel: 'warning',
-  plugins: [externalPackages],
-  loader: { '.bin': 'binary' },
-  // CommonJS code bundled into ESM still calls require() for Node's builtins.
-  banner: {
-    js: 'import { createRequire as __coolantCreateRequire } from "node:module"; const require = __coolantCreateRequire(import.meta.url);',
-  },
-});
+// The console's bundle options (scripts/lib/esbuild-options.mjs), so a bench runs what the console runs.
+await loadEsbuild().build({ ...consoleBundleOptions(), entryPoints: [resolve(entry)], outfile });
 
 const child = spawn(process.execPath, ['--expose-gc', outfile, ...args], { stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));

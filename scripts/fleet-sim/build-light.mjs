@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inputsUnchanged, readBuildRecord, recordedInputs, writeBuildRecord } from '../lib/build-record.mjs';
+import { agentBundleOptions, loadEsbuild } from '../lib/esbuild-options.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const LIGHT_BUNDLE = join(root, 'dist/fleet-sim/light-fleet.mjs');
@@ -17,7 +18,7 @@ function fresh() {
     !!info &&
     existsSync(LIGHT_BUNDLE) &&
     info.node === process.version &&
-    inputsUnchanged(root, info, [fileURLToPath(import.meta.url)])
+    inputsUnchanged(root, info, [fileURLToPath(import.meta.url), join(root, 'scripts/lib/esbuild-options.mjs')])
   );
 }
 
@@ -25,27 +26,13 @@ function fresh() {
 export async function buildLight() {
   if (fresh()) return LIGHT_BUNDLE;
   const builtAtMs = Date.now();
-  const esbuild = await import('esbuild');
+  const esbuild = loadEsbuild();
   mkdirSync(dirname(LIGHT_BUNDLE), { recursive: true });
+  // The agent's options (lib/esbuild-options.mjs): packaging() says "bundle", so nothing looks for .ts files beside it.
   const result = await esbuild.build({
+    ...agentBundleOptions(),
     entryPoints: [join(root, 'apps/agent/src/sim/light-main.ts')],
     outfile: LIGHT_BUNDLE,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    legalComments: 'none',
-    metafile: true,
-    logLevel: 'warning',
-    external: ['osx-temperature-sensor', 'macos-temperature-sensor'],
-    loader: { '.bin': 'binary' },
-    // As in the agent's bundle: packaging() says "bundle", so nothing looks for .ts files beside it.
-    define: { __COOLANT_PACKAGING__: '"bundle"' },
-    banner: {
-      js: 'import { createRequire as __coolantCreateRequire } from "node:module"; const require = __coolantCreateRequire(import.meta.url);',
-    },
   });
   await esbuild.stop?.();
   writeBuildRecord(INFO, {
