@@ -283,6 +283,7 @@ async function forwardToNext(
     if (cookie) {
       const actor = await authenticateRequest({
         db: opts.services.db,
+        credentials: opts.services.credentials,
         authorization: null,
         sessionCookie: cookie,
         now: opts.services.now(),

@@ -1,6 +1,7 @@
 import type { TDb, TDbProvider } from '@coolant/db';
 import type { AdmissionService } from './domain/admission/admission-service';
 import type { ConfigSync } from './domain/admission/config-sync';
+import type { CredentialCache } from './domain/auth/credential-cache';
 import type { FleetService } from './domain/fleet/fleet-service';
 import type { GuardService } from './domain/guard/guard-service';
 import type { SmokeService } from './domain/smoke/smoke-service';
@@ -27,6 +28,10 @@ export type TServices = {
   /** Returns the current enrollment secret (from env, or generated and stored). */
   enrollmentSecret(): Promise<string>;
   now(): Date;
+  /** This server's cached credentials and "last used" writes (never shared with another services object). */
+  credentials: CredentialCache;
+  /** A node with no report for this long is offline (COOLANT_NODE_OFFLINE_AFTER_SECONDS). */
+  offlineAfterMs: number;
   /** This instance's copy of the admission config, kept current across instances. */
   config: ConfigSync;
   admission: AdmissionService;

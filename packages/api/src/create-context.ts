@@ -57,6 +57,7 @@ export function authenticateIncoming(
 ): Promise<TActor> {
   return authenticateRequest({
     db: services.db,
+    credentials: services.credentials,
     authorization: req.authorization,
     sessionCookie:
       req.authorization || !req.cookieHeader ? null : (parseCookies(req.cookieHeader).get(SESSION_COOKIE) ?? null),

@@ -13,7 +13,7 @@ export { ZConsumeRequest } from './routers/admission';
 export { describeZodError, toTRPCError } from './trpc';
 export { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from './lib/db-unavailable';
 export { rateLimitHeaders } from './lib/rate-limit-headers';
-export { clearCredentialCache } from './domain/auth/authenticate-request';
+export { CredentialCache, CREDENTIAL_CACHE_MS } from './domain/auth/credential-cache';
 export { MetricsWriter } from './lib/prometheus';
 export { writeAdmissionMetrics } from './domain/admission/admission-metrics';
 export { writeFleetMetrics } from './domain/fleet/fleet-metrics';

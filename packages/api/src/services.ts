@@ -11,10 +11,10 @@ import {
 import type { TServices } from './context';
 import { AdmissionService } from './domain/admission/admission-service';
 import { ConfigSync, INSTANCE_LIVE_MS } from './domain/admission/config-sync';
-import { clearCredentialCache } from './domain/auth/authenticate-request';
+import { CredentialCache } from './domain/auth/credential-cache';
 import { FleetService, type TRetention } from './domain/fleet/fleet-service';
 import { GuardService } from './domain/guard/guard-service';
-import { DEFAULT_OFFLINE_AFTER_MS, setOfflineAfterMs } from './domain/fleet/node-status';
+import { DEFAULT_OFFLINE_AFTER_MS } from './domain/fleet/node-status';
 import { SmokeService } from './domain/smoke/smoke-service';
 import { seedTiers } from './domain/tiers/seed-tiers';
 import { AppError } from './lib/app-error';
@@ -109,10 +109,11 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
       throw error;
     }
   }
-  setOfflineAfterMs(opts.offlineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS);
+  const offlineAfterMs = opts.offlineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS;
+  const credentials = new CredentialCache();
   await seedTiers({ db: opts.db });
   // A version change may carry a revocation: cached credentials are re-checked.
-  config.onApply(() => clearCredentialCache());
+  config.onApply(() => credentials.clear());
   await config.start();
   const admission = new AdmissionService({
     db: opts.db,
@@ -128,16 +129,18 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
     raw,
     now,
     log,
+    offlineAfterMs,
     ...(opts.retention ? { retention: opts.retention } : {}),
   });
   fleet.start(opts.background ?? true);
-  const smoke = new SmokeService({ db: opts.db, now, log });
+  const smoke = new SmokeService({ db: opts.db, now, log, offlineAfterMs });
   smoke.start(opts.background ?? true);
   const guard = new GuardService({
     db: opts.db,
     config,
     now,
     log,
+    offlineAfterMs,
     ...(opts.webhookBaseDelayMs !== undefined ? { webhookBaseDelayMs: opts.webhookBaseDelayMs } : {}),
   });
   guard.start(opts.background ?? true);
@@ -147,6 +150,8 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
     version: opts.version,
     enrollmentSecret: opts.enrollmentSecret,
     now,
+    credentials,
+    offlineAfterMs,
     config,
     admission,
     fleet,

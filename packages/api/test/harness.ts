@@ -31,7 +31,7 @@ export type THarness = {
 
 export async function createHarness(
   provider: TDbProvider,
-  opts: { now?: () => Date; background?: boolean } = {},
+  opts: { now?: () => Date; background?: boolean; offlineAfterMs?: number } = {},
 ): Promise<THarness> {
   const testDb = await createTestDb(provider);
   const db = testDb.db;
@@ -42,6 +42,7 @@ export async function createHarness(
     enrollmentSecret: () => ensureEnrollmentSecret({ db }),
     background: opts.background ?? false,
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.offlineAfterMs !== undefined ? { offlineAfterMs: opts.offlineAfterMs } : {}),
   });
   const cookies: string[] = [];
   const h: THarness = {

@@ -4,6 +4,7 @@ import { TEST_PROVIDERS } from '@coolant/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TActor } from '../src/context';
 import { SmokeService, type TSmokeJob } from '../src/domain/smoke/smoke-service';
+import { DEFAULT_OFFLINE_AFTER_MS } from '../src/domain/fleet/node-status';
 import { createHarness, type THarness } from './harness';
 import { gpu, sample } from './samples';
 
@@ -38,7 +39,7 @@ describe.each(TEST_PROVIDERS)('smoke job long polls (%s)', (provider) => {
         },
       },
     }) as unknown as TDb;
-    const smoke = new SmokeService({ db, now: () => new Date(), ...opts });
+    const smoke = new SmokeService({ db, now: () => new Date(), offlineAfterMs: DEFAULT_OFFLINE_AFTER_MS, ...opts });
     services.push(smoke);
     return { smoke, counts };
   }

@@ -8,11 +8,18 @@ export const fleetRouter = router({
   list: viewerProcedure
     .input(z.strictObject({ includeRevoked: z.boolean().default(false) }).optional())
     .query(({ ctx, input }) =>
-      listFleet({ db: ctx.db, now: ctx.now(), includeRevoked: input?.includeRevoked ?? false }),
+      listFleet({
+        db: ctx.db,
+        now: ctx.now(),
+        offlineAfterMs: ctx.offlineAfterMs,
+        includeRevoked: input?.includeRevoked ?? false,
+      }),
     ),
   node: viewerProcedure
     .input(z.strictObject({ id: z.string().min(1) }))
-    .query(({ ctx, input }) => getFleetNode({ db: ctx.db, id: input.id, now: ctx.now() })),
+    .query(({ ctx, input }) =>
+      getFleetNode({ db: ctx.db, id: input.id, now: ctx.now(), offlineAfterMs: ctx.offlineAfterMs }),
+    ),
   revokeNode: adminProcedure
     .input(z.strictObject({ id: z.string().min(1), reason: z.string().max(500).optional() }))
     .mutation(({ ctx, input }) =>

@@ -21,11 +21,15 @@ function by(
 }
 
 export const guardRouter = router({
-  get: viewerProcedure
-    .input(z.strictObject({ brief: z.boolean().default(false) }).optional())
-    .query(({ ctx, input }) =>
-      getGuard({ db: ctx.db, now: ctx.now(), instanceId: ctx.guard.instanceId, brief: input?.brief ?? false }),
-    ),
+  get: viewerProcedure.input(z.strictObject({ brief: z.boolean().default(false) }).optional()).query(({ ctx, input }) =>
+    getGuard({
+      db: ctx.db,
+      now: ctx.now(),
+      instanceId: ctx.guard.instanceId,
+      offlineAfterMs: ctx.offlineAfterMs,
+      brief: input?.brief ?? false,
+    }),
+  ),
   history: viewerProcedure
     .input(
       z

@@ -79,17 +79,18 @@ function openKey(c: { kind: string; nodeId: string; gpuIndex: number | null }): 
  * are resolved. Idempotent, so any console instance may run it: the unique
  * open key makes two instances agree on one alert per condition.
  */
+export type TEvaluateAlertsRequest = { db: TDb; now: Date; rules: TAlertRules; offlineAfterMs: number };
+
 export async function evaluateAlerts(
-  db: TDb,
-  now: Date,
-  rules: TAlertRules,
+  req: TEvaluateAlertsRequest,
 ): Promise<{ firing: number; opened: number; resolved: number }> {
+  const { db, now, rules } = req;
   const nodes = await db.node.findMany({ where: { revokedAt: null }, include: { gpus: true } });
   const conditions: TCondition[] = [];
   /** Open keys whose condition cannot be judged this pass: kept exactly as they are. */
   const held = new Set<string>();
   for (const n of nodes) {
-    const status = nodeStatus(n, now);
+    const status = nodeStatus({ node: n, now, offlineAfterMs: req.offlineAfterMs });
     if (rules.nodeOffline.enabled && status === 'offline' && n.lastSeenAt) {
       conditions.push({
         kind: 'node_offline',

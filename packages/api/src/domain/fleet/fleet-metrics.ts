@@ -41,7 +41,10 @@ export async function writeFleetMetrics(services: TServices, m: MetricsWriter): 
     }
   }
   for (const [name, , help] of GPU_GAUGES) m.family(name, 'gauge', help, gauges.get(name)!);
-  const statuses = nodes.map((n) => ({ n, status: nodeStatus(n, now) }));
+  const statuses = nodes.map((n) => ({
+    n,
+    status: nodeStatus({ node: n, now, offlineAfterMs: services.offlineAfterMs }),
+  }));
   m.family(
     'coolant_node_up',
     'gauge',

@@ -39,7 +39,7 @@ function parse<T>(s: string | null): T | null {
  * The fleet at a glance: every node with its GPUs in a compact form (the page
  * shows thousands of them), active alerts first.
  */
-export async function listFleet(req: { db: TDb; now: Date; includeRevoked: boolean }) {
+export async function listFleet(req: { db: TDb; now: Date; offlineAfterMs: number; includeRevoked: boolean }) {
   const { db, now } = req;
   const [nodes, alerts, smokes] = await Promise.all([
     // GPUs in their own query, not a nested include: with thousands of nodes Prisma's SQLite
@@ -76,7 +76,7 @@ export async function listFleet(req: { db: TDb; now: Date; includeRevoked: boole
     return {
       id: n.id,
       hostname: n.hostname,
-      status: nodeStatus(n, now),
+      status: nodeStatus({ node: n, now, offlineAfterMs: req.offlineAfterMs }),
       enrolledAt: n.enrolledAt.toISOString(),
       lastSeenAt: n.lastSeenAt?.toISOString() ?? null,
       revokedAt: n.revokedAt?.toISOString() ?? null,
@@ -129,7 +129,7 @@ export async function listFleet(req: { db: TDb; now: Date; includeRevoked: boole
 }
 
 /** One node: GPU table, charts for the last hour (raw samples) and day (5-minute buckets of the rollups), health, alerts. */
-export async function getFleetNode(req: { db: TDb; id: string; now: Date }) {
+export async function getFleetNode(req: { db: TDb; id: string; now: Date; offlineAfterMs: number }) {
   const { db, now } = req;
   const n = await db.node.findUnique({ where: { id: req.id }, include: { gpus: { orderBy: { gpuIndex: 'asc' } } } });
   if (!n) throw new AppError('NOT_FOUND', `No node with id ${req.id}`);
@@ -190,7 +190,7 @@ export async function getFleetNode(req: { db: TDb; id: string; now: Date }) {
   return {
     id: n.id,
     hostname: n.hostname,
-    status: nodeStatus(n, now),
+    status: nodeStatus({ node: n, now, offlineAfterMs: req.offlineAfterMs }),
     agentVersion: n.agentVersion,
     enrolledAt: n.enrolledAt.toISOString(),
     lastSeenAt: n.lastSeenAt?.toISOString() ?? null,

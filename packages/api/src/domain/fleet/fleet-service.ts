@@ -12,7 +12,7 @@ const PRUNE_EVERY_MS = 60_000;
 
 /** Telemetry ingest, alert evaluation and retention for this console instance. */
 export class FleetService {
-  readonly counters = { reports: 0, samples: 0, gpuSamples: 0, duplicates: 0, rejected: 0 };
+  readonly counters = { reports: 0, samples: 0, gpuSamples: 0, duplicates: 0 };
   private timers: NodeJS.Timeout[] = [];
   private evaluating = false;
   /** Stores the reports of one I/O phase in one transaction (see ingest-batcher.ts). */
@@ -23,6 +23,8 @@ export class FleetService {
       db: TDb;
       raw: TSqliteRaw | TPgRaw;
       now: () => Date;
+      /** A node with no report for this long is offline (its alerts: node_offline). */
+      offlineAfterMs: number;
       retention?: TRetention;
       log?: (m: string) => void;
     },
@@ -71,7 +73,8 @@ export class FleetService {
     if (this.evaluating) return null;
     this.evaluating = true;
     try {
-      return await evaluateAlerts(this.opts.db, this.opts.now(), await readAlertRules({ db: this.opts.db }));
+      const { db, offlineAfterMs } = this.opts;
+      return await evaluateAlerts({ db, now: this.opts.now(), rules: await readAlertRules({ db }), offlineAfterMs });
     } finally {
       this.evaluating = false;
     }

@@ -14,11 +14,19 @@ function overallState(armed: boolean, rules: TRuleRuntime[]): TGuardState {
   return 'armed';
 }
 
-export async function getGuard(req: { db: TDb; now: Date; instanceId: string; brief?: boolean }) {
+export async function getGuard(req: {
+  db: TDb;
+  now: Date;
+  instanceId: string;
+  offlineAfterMs: number;
+  brief?: boolean;
+}) {
   const { db, now } = req;
   const row = await loadGuard(db);
   // Brief (the banner on every page, every few seconds): what is shed and the state, without reading the telemetry window.
-  const reading: TFleetReading | null = req.brief ? null : await computeSignals({ db, now, config: row.config });
+  const reading: TFleetReading | null = req.brief
+    ? null
+    : await computeSignals({ db, now, config: row.config, offlineAfterMs: req.offlineAfterMs });
   const lease = await db.guardLease.findUnique({ where: { id: 1 } });
   const rules = row.config.rules.map((rule) => {
     const rt = row.runtime.rules[rule.id] ?? emptyRuleRuntime();

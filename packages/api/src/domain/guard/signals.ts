@@ -20,14 +20,19 @@ export type TFleetReading = { signals: TFleetSignals; temps: readonly number[] }
  * raw samples of online nodes, then the fleet figures. Missing telemetry is
  * reported as such (never as a number), so it can count neither as cool nor as hot.
  */
-export async function computeSignals(req: { db: TDb; now: Date; config: TGuardConfig }): Promise<TFleetReading> {
+export async function computeSignals(req: {
+  db: TDb;
+  now: Date;
+  config: TGuardConfig;
+  offlineAfterMs: number;
+}): Promise<TFleetReading> {
   const { db, now, config } = req;
   const at = now.toISOString();
   const nodes = await db.node.findMany({
     where: { revokedAt: null, lastSeenAt: { not: null } },
     select: { id: true, lastSeenAt: true, revokedAt: true, intervalSeconds: true },
   });
-  const status = new Map(nodes.map((n) => [n.id, nodeStatus(n, now)]));
+  const status = new Map(nodes.map((n) => [n.id, nodeStatus({ node: n, now, offlineAfterMs: req.offlineAfterMs })]));
   const online = nodes.filter((n) => status.get(n.id) === 'online');
   if (online.length === 0)
     return {

@@ -29,7 +29,16 @@ export class SmokeService {
   private timer: NodeJS.Timeout | null = null;
   readonly waiters: SmokeJobWaiters<TNodeJobRow>;
 
-  constructor(private readonly opts: { db: TDb; now: () => Date; log?: (m: string) => void; tickMs?: number }) {
+  constructor(
+    private readonly opts: {
+      db: TDb;
+      now: () => Date;
+      /** The services' offline threshold: a run is not sent to, and is failed on, an offline node. */
+      offlineAfterMs: number;
+      log?: (m: string) => void;
+      tickMs?: number;
+    },
+  ) {
     const { db, now } = opts;
     this.waiters = new SmokeJobWaiters({
       tickMs: opts.tickMs ?? TICK_MS,
@@ -59,7 +68,8 @@ export class SmokeService {
   /** Queues the runs, then hands each to its taker: the node's waiting poll, or the console itself. */
   async run(req: TSmokeRunRequest) {
     const { db, now } = this.opts;
-    const out = await startSmokeRun({ ...req, db, now: now(), references: this.references });
+    const { offlineAfterMs } = this.opts;
+    const out = await startSmokeRun({ ...req, db, now: now(), offlineAfterMs, references: this.references });
     for (const r of out.runs) {
       if (r.nodeId) this.waiters.wake(r.nodeId);
       else void runLocalSmoke({ db, now, id: r.id });
@@ -82,7 +92,7 @@ export class SmokeService {
 
   /** Fails runs past their timeout, and runs whose node went offline; the number failed. */
   sweep(): Promise<number> {
-    return sweepSmokeRuns({ db: this.opts.db, now: this.opts.now() });
+    return sweepSmokeRuns({ db: this.opts.db, now: this.opts.now(), offlineAfterMs: this.opts.offlineAfterMs });
   }
 
   get(req: { id: string }) {

@@ -29,30 +29,35 @@ export type TSmokeRunRequest = {
 
 type TTarget = { nodeId: string | null; hostname: string | null };
 
-async function resolveTargets(req: { db: TDb; now: Date; target: TSmokeTarget }): Promise<TTarget[]> {
-  const { db, now } = req;
+async function resolveTargets(req: {
+  db: TDb;
+  now: Date;
+  offlineAfterMs: number;
+  target: TSmokeTarget;
+}): Promise<TTarget[]> {
+  const { db, now, offlineAfterMs } = req;
   if (req.target === LOCAL_TARGET) return [{ nodeId: null, hostname: null }];
   if (req.target === 'all') {
     const nodes = await db.node.findMany({ where: { revokedAt: null } });
-    const online = nodes.filter((n) => nodeStatus(n, now) === 'online');
+    const online = nodes.filter((n) => nodeStatus({ node: n, now, offlineAfterMs }) === 'online');
     if (online.length === 0) throw new AppError('BAD_REQUEST', 'target: no node is online');
     return online.map((n) => ({ nodeId: n.id, hostname: n.hostname }));
   }
   const node = await db.node.findUnique({ where: { id: req.target } });
   if (!node || node.revokedAt) throw new AppError('BAD_REQUEST', `target: unknown node "${req.target}"`);
-  if (nodeStatus(node, now) === 'offline')
+  if (nodeStatus({ node, now, offlineAfterMs }) === 'offline')
     throw new AppError('BAD_REQUEST', `target: node ${node.hostname} is offline`);
   return [{ nodeId: node.id, hostname: node.hostname }];
 }
 
 export async function startSmokeRun(
-  req: TSmokeRunRequest & { db: TDb; now: Date; references: SmokeReferences },
+  req: TSmokeRunRequest & { db: TDb; now: Date; offlineAfterMs: number; references: SmokeReferences },
 ): Promise<{ batchId: string; expectedChecksum: string; runs: TRunRow[] }> {
   const { db, now } = req;
   const problems = validateGenerateRequest({ prompt: req.prompt, seed: req.seed, ...(req.size ?? {}) });
   if (problems.length)
     throw new AppError('BAD_REQUEST', problems.map((p) => `${p.field}: ${p.message}`).join('; '), { problems });
-  const targets = await resolveTargets({ db, now, target: req.target });
+  const targets = await resolveTargets({ db, now, offlineAfterMs: req.offlineAfterMs, target: req.target });
   const reference = await req.references.get({ prompt: req.prompt, seed: req.seed, size: req.size });
   const batchId = `b_${randomBytes(6).toString('hex')}`;
   const timeoutAt = new Date(now.getTime() + req.timeoutSeconds * 1000);

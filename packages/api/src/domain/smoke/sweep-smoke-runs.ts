@@ -7,7 +7,7 @@ import { nodeStatus } from '../fleet/node-status';
 import { failSmokeRun } from './smoke-results';
 
 /** The number of runs it failed. */
-export async function sweepSmokeRuns(req: { db: TDb; now: Date }): Promise<number> {
+export async function sweepSmokeRuns(req: { db: TDb; now: Date; offlineAfterMs: number }): Promise<number> {
   const { db, now } = req;
   let failed = 0;
   const late = await db.smokeRun.findMany({
@@ -31,7 +31,7 @@ export async function sweepSmokeRuns(req: { db: TDb; now: Date }): Promise<numbe
     const nodes = await db.node.findMany({ where: { id: { in: ids } } });
     for (const a of active) {
       const n = nodes.find((x) => x.id === a.nodeId);
-      if (!n || nodeStatus(n, now) === 'offline' || n.revokedAt) {
+      if (!n || nodeStatus({ node: n, now, offlineAfterMs: req.offlineAfterMs }) === 'offline' || n.revokedAt) {
         await failSmokeRun({ db, now, id: a.id, reason: `node ${n?.hostname ?? a.nodeId} went offline` });
         failed++;
       }
