@@ -213,7 +213,9 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
     expect(events.filter((e) => e === 'step')).toHaveLength(3);
     for (const hook of hooks) {
       const ts = String(hook.headers['x-coolant-timestamp']);
-      expect(hook.headers['x-coolant-signature']).toBe(signWebhook('hook-secret-1234', ts, hook.body));
+      expect(hook.headers['x-coolant-signature']).toBe(
+        signWebhook({ secret: 'hook-secret-1234', timestamp: ts, body: hook.body }),
+      );
       expect(hook.json.text).toMatch(/Coolant guard/);
     }
   });

@@ -17,7 +17,7 @@ export async function armGuard(req: TGuardRequest) {
     ),
   };
   const armed = await req.db.$transaction(async (tx) => {
-    if ((await casGuardState(tx, { seq: row.seq, runtime, armed: true, updatedBy: actorName(req.actor) })) === null)
+    if ((await casGuardState({ db: tx, seq: row.seq, runtime, armed: true, updatedBy: actorName(req.actor) })) === null)
       return false;
     await recordAudit({
       db: tx,

@@ -33,7 +33,7 @@ const step = (i: number): TStepRecord => ({
 function drive(rt: TRuleRuntime, from: number, to: number, value: (t: number) => number | null) {
   const out: { t: number; move: string | null; events: string[] }[] = [];
   for (let t = from; t <= to; t += 10) {
-    const d = decideRule(rule, rt, value(t), at(t));
+    const d = decideRule({ rule, prev: rt, value: value(t), now: at(t) });
     // Moves the caller would have applied: the ladder position follows them.
     rt =
       d.move === 'up'
@@ -97,7 +97,7 @@ describe('decideRule', () => {
 
   it('a missing value holds: one hold event, both streaks broken, nothing moves; data back is noted', () => {
     const warm = drive(emptyRuleRuntime(), 0, 50, () => 0.9).rt;
-    const held = decideRule(rule, warm, null, at(60), 'ingest stalled');
+    const held = decideRule({ rule, prev: warm, value: null, now: at(60), noDataReason: 'ingest stalled' });
     expect(held).toMatchObject({ move: null, events: ['hold'] });
     expect(held.rt).toMatchObject({
       holding: { since: at(60).toISOString(), reason: 'ingest stalled' },
@@ -105,8 +105,8 @@ describe('decideRule', () => {
       belowSince: null,
     });
     expect(ruleStateLabel(held.rt)).toBe('holding: no data');
-    expect(decideRule(rule, held.rt, null, at(70)).events).toEqual([]);
-    const back = decideRule(rule, held.rt, 0.9, at(80));
+    expect(decideRule({ rule, prev: held.rt, value: null, now: at(70) }).events).toEqual([]);
+    const back = decideRule({ rule, prev: held.rt, value: 0.9, now: at(80) });
     expect(back).toMatchObject({ move: null, events: ['data_back'] });
     expect(back.rt.aboveSince).toBe(at(80).toISOString());
   });
@@ -117,9 +117,48 @@ describe('decideRule', () => {
       series: Array.from({ length: 240 }, (_, i) => [i, 0] as [number, number | null]),
     };
     const frozen = JSON.stringify(prev);
-    const d = decideRule(rule, prev, 0.9, at(0));
+    const d = decideRule({ rule, prev, value: 0.9, now: at(0) });
     expect(JSON.stringify(prev)).toBe(frozen);
     expect(d.rt.series).toHaveLength(240);
     expect(d.rt.series.at(-1)).toEqual([at(0).getTime(), 0.9]);
+  });
+
+  it('at the thresholds: a value equal to trip is hot, a value equal to clear is not cool', () => {
+    const { out, rt } = drive(emptyRuleRuntime(), 0, 60, () => 0.5);
+    expect(out).toEqual([{ t: 60, move: 'up', events: ['trip'] }]);
+    expect(drive(rt, 70, 600, () => 0.2).out).toEqual([]);
+  });
+
+  it('a missing value inside the trip window restarts it once data is back', () => {
+    const { out } = drive(emptyRuleRuntime(), 0, 100, (t) => (t === 30 ? null : 0.9));
+    expect(out).toEqual([
+      { t: 30, move: null, events: ['hold'] },
+      { t: 40, move: null, events: ['data_back'] },
+      { t: 100, move: 'up', events: ['trip'] },
+    ]);
+  });
+
+  it('a rule with an empty ladder trips and clears without ever asking for a move', () => {
+    const bare: TGuardRule = { ...rule, ladder: [] };
+    let rt = emptyRuleRuntime();
+    const seen: { t: number; move: string | null; events: string[] }[] = [];
+    for (let t = 0; t <= 400; t += 10) {
+      const d = decideRule({ rule: bare, prev: rt, value: t <= 60 ? 0.9 : 0.1, now: at(t) });
+      rt = d.rt;
+      if (d.move || d.events.length) seen.push({ t, move: d.move, events: d.events });
+    }
+    expect(seen).toEqual([
+      { t: 60, move: null, events: ['trip'] },
+      { t: 190, move: null, events: ['cooling', 'clear'] },
+    ]);
+    expect(rt.phase).toBe('armed');
+  });
+
+  it('the console label: holding wins over the phase', () => {
+    const tripped = drive(emptyRuleRuntime(), 0, 60, () => 0.9).rt;
+    expect(ruleStateLabel(tripped)).toBe('tripped');
+    const held = decideRule({ rule, prev: tripped, value: null, now: at(70) }).rt;
+    expect(ruleStateLabel(held)).toBe('holding: no data');
+    expect(held.phase).toBe('tripped');
   });
 });

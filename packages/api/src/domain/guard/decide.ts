@@ -63,13 +63,16 @@ const since = (iso: string | null, now: Date) => (iso ? now.getTime() - Date.par
  * ladder step per trip window while hot, one step back per trip window once
  * clear. A missing value holds everything: it breaks both streaks and moves nothing.
  */
-export function decideRule(
-  rule: TGuardRule,
-  prev: TRuleRuntime,
-  value: number | null,
-  now: Date,
-  noDataReason = 'no data',
-): TDecision {
+export function decideRule(req: {
+  rule: TGuardRule;
+  prev: TRuleRuntime;
+  value: number | null;
+  now: Date;
+  /** Why a missing value is missing, for the hold it starts. */
+  noDataReason?: string | undefined;
+}): TDecision {
+  const { rule, prev, value, now } = req;
+  const noDataReason = req.noDataReason ?? 'no data';
   const at = now.toISOString();
   const rt: TRuleRuntime = {
     ...prev,

@@ -9,7 +9,7 @@ import { recordAudit } from '../audit/record-audit';
 import { emptyRuleRuntime, type TRuleRuntime } from './decide';
 import type { TGuardRequest } from './guard-request';
 import { casGuardState, loadGuard } from './guard-state';
-import { undoStep } from './ladder';
+import { undoStep } from './ladder-step';
 
 const ATTEMPTS = 5;
 
@@ -28,7 +28,8 @@ export async function disarmGuard(
     const done = await req.config.mutate(async (tx, version) => {
       // The state first: a decider that wrote since it was read wins, and nothing here is written (the loop reads again).
       if (
-        (await casGuardState(tx, {
+        (await casGuardState({
+          db: tx,
           seq: row.seq,
           runtime: { ...row.runtime, rules },
           armed: false,

@@ -8,12 +8,13 @@ import { describeStep, DEFAULT_GUARD_CONFIG, type TGuardRule, type TGuardStep } 
 import type { TDecider } from './guard-commit';
 import type { TGuardRow } from './guard-state';
 import { decideRule, emptyRuleRuntime } from './decide';
-import { applyStep } from './ladder';
+import { applyStep } from './ladder-step';
 import type { TFleetSignals } from './signals';
 
 type TDrillRow = { id: string; live: boolean; tier: string | null };
 
-export async function decideDrills(d: TDecider, req: { row: TGuardRow; signals: TFleetSignals }): Promise<void> {
+export async function decideDrills(req: { decider: TDecider; row: TGuardRow; signals: TFleetSignals }): Promise<void> {
+  const d = req.decider;
   const drills = await d.db.guardDrill.findMany({
     where: { state: 'requested' },
     orderBy: { requestedAt: 'asc' },
@@ -40,7 +41,7 @@ async function decideDrill(d: TDecider, row: TGuardRow, signals: TFleetSignals, 
   // A dry-run copy of the rule with no trip window, fed a synthetic value above its trip threshold.
   const copy: TGuardRule = { ...rule, dryRun: true, tripWindowSeconds: 0 };
   const forced = rule.trip + Math.max(1, Math.abs(rule.trip) * 0.1);
-  if (decideRule(copy, emptyRuleRuntime(), forced, d.now()).move !== 'up')
+  if (decideRule({ rule: copy, prev: emptyRuleRuntime(), value: forced, now: d.now() }).move !== 'up')
     return { error: 'the synthetic signal did not trip the rule' };
   const decidedAt = d.now();
   if (drill.live && !drill.tier) return { error: 'a live drill needs a tier' };

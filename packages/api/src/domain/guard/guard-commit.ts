@@ -13,13 +13,15 @@ export type TDecider = { db: TDb; config: ConfigSync; now: () => Date; instanceI
 type TCommit = { seq: number; runtime: TGuardRuntime; events: TGuardEvent[]; guardVersion: number };
 
 /** The state and events alone. The next seq, or null when another decider wrote first. */
-export async function commitGuard(d: TDecider, c: TCommit): Promise<number | null> {
+export async function commitGuard(c: TCommit & { decider: TDecider }): Promise<number | null> {
+  const d = c.decider;
   const out = await d.db.$transaction(async (tx) => {
-    const next = await casGuardState(tx, { seq: c.seq, runtime: c.runtime });
+    const next = await casGuardState({ db: tx, seq: c.seq, runtime: c.runtime });
     if (next === null) return null;
     return {
       next,
-      written: await writeGuardEvents(tx, {
+      written: await writeGuardEvents({
+        tx,
         events: c.events,
         guardVersion: c.guardVersion,
         at: d.now(),
@@ -37,26 +39,33 @@ export async function commitGuard(d: TDecider, c: TCommit): Promise<number | nul
  * claimed and may still edit `c.runtime` and push to `c.events` (what it did decides both).
  */
 export async function commitGuardWithChange(
-  d: TDecider,
-  c: TCommit,
-  change: (tx: TDbTx, version: number) => Promise<void>,
-  opts: { pausing?: string; onCommitted?: () => void } = {},
+  c: TCommit & {
+    decider: TDecider;
+    change: (tx: TDbTx, version: number) => Promise<void>;
+    /** The tier this change pauses (ConfigSync announces a pause at once). */
+    pausing?: string | undefined;
+  },
 ): Promise<number | null> {
-  const out = await d.config.mutate(async (tx, version) => {
-    const next = await casGuardState(tx, { seq: c.seq, runtime: c.runtime });
-    if (next === null) return null;
-    await change(tx, version);
-    await writeClaimedState(tx, { seq: next, runtime: c.runtime });
-    return {
-      next,
-      written: await writeGuardEvents(tx, {
-        events: c.events,
-        guardVersion: c.guardVersion,
-        at: d.now(),
-        instanceId: d.instanceId,
-      }),
-    };
-  }, opts);
+  const d = c.decider;
+  const out = await d.config.mutate(
+    async (tx, version) => {
+      const next = await casGuardState({ db: tx, seq: c.seq, runtime: c.runtime });
+      if (next === null) return null;
+      await c.change(tx, version);
+      await writeClaimedState({ tx, seq: next, runtime: c.runtime });
+      return {
+        next,
+        written: await writeGuardEvents({
+          tx,
+          events: c.events,
+          guardVersion: c.guardVersion,
+          at: d.now(),
+          instanceId: d.instanceId,
+        }),
+      };
+    },
+    c.pausing === undefined ? {} : { pausing: c.pausing },
+  );
   if (!out) return null;
   d.notifier.notify(out.written, c.guardVersion);
   return out.next;

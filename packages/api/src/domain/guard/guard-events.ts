@@ -43,7 +43,8 @@ const ANNOUNCED = new Set<TGuardEventKind>([
   'cooling',
 ]);
 
-export function signalPayload(s: TFleetSignals, rule: TGuardRule, value: number | null) {
+export function signalPayload(req: { signals: TFleetSignals; rule: TGuardRule; value: number | null }) {
+  const { signals: s, rule, value } = req;
   return {
     rule: rule.id,
     signal: rule.signal,
@@ -58,13 +59,14 @@ export function signalPayload(s: TFleetSignals, rule: TGuardRule, value: number 
   };
 }
 
-export function phaseEvent(
-  kind: TPhaseEventKind,
-  rule: TGuardRule,
-  rt: TRuleRuntime,
-  signals: TFleetSignals,
-  value: number | null,
-): TGuardEvent {
+export function phaseEvent(req: {
+  kind: TPhaseEventKind;
+  rule: TGuardRule;
+  rt: TRuleRuntime;
+  signals: TFleetSignals;
+  value: number | null;
+}): TGuardEvent {
+  const { kind, rule, rt, signals, value } = req;
   const v = value === null ? 'no data' : String(value);
   const messages: Record<TPhaseEventKind, string> = {
     trip: `rule ${rule.id} tripped: ${rule.signal} = ${v} ≥ ${rule.trip} for ${rule.tripWindowSeconds} s`,
@@ -78,16 +80,20 @@ export function phaseEvent(
     kind,
     rule: rule.id,
     dryRun: rule.dryRun,
-    signal: signalPayload(signals, rule, value),
+    signal: signalPayload({ signals, rule, value }),
     message: messages[kind],
   };
 }
 
 /** Writes the events (and the audit rows of phase changes and alerts; tier changes audit themselves where they are made). */
-export async function writeGuardEvents(
-  tx: TDbTx,
-  req: { events: TGuardEvent[]; guardVersion: number; at: Date; instanceId: string },
-): Promise<TWrittenEvent[]> {
+export async function writeGuardEvents(req: {
+  tx: TDbTx;
+  events: TGuardEvent[];
+  guardVersion: number;
+  at: Date;
+  instanceId: string;
+}): Promise<TWrittenEvent[]> {
+  const { tx } = req;
   const written: TWrittenEvent[] = [];
   for (const e of req.events) {
     const created = await tx.guardEvent.create({
@@ -151,9 +157,11 @@ export class GuardNotifier {
             at: this.opts.now().toISOString(),
           };
           this.track(
-            sendWebhook(config.webhook, payload, {
+            sendWebhook({
+              hook: config.webhook,
+              payload,
               log: this.opts.log,
-              ...(this.opts.baseDelayMs !== undefined ? { baseDelayMs: this.opts.baseDelayMs } : {}),
+              baseDelayMs: this.opts.baseDelayMs,
             }),
           );
         }

@@ -14,7 +14,8 @@ import { DEFAULT_GUARD_CONFIG } from './guard-config';
 import { GuardNotifier, phaseEvent } from './guard-events';
 import { acquireGuardLease, releaseGuardLease } from './guard-lease';
 import { loadGuard, type TGuardRuntime } from './guard-state';
-import { checkOverrides, moveLadder } from './ladder';
+import { moveLadder } from './ladder';
+import { checkOverrides } from './ladder-overrides';
 import { computeSignals, signalFor } from './signals';
 
 export { GUARD_ACTOR } from '../actors/actor';
@@ -23,6 +24,8 @@ export type TGuardServiceOptions = {
   db: TDb;
   config: ConfigSync;
   now: () => Date;
+  /** A node with no report for this long is offline (its samples leave the signals). */
+  offlineAfterMs: number;
   log?: (m: string) => void;
   /** Webhook retry base delay (tests shorten it). */
   webhookBaseDelayMs?: number;
@@ -117,9 +120,14 @@ export class GuardService {
     const now = this.opts.now();
     let row = await loadGuard(d.db);
     if (!(await this.acquireLease(now, row.config.intervalSeconds))) return { leader: false };
-    const reading = await computeSignals({ db: d.db, now, config: row.config });
+    const reading = await computeSignals({
+      db: d.db,
+      now,
+      config: row.config,
+      offlineAfterMs: this.opts.offlineAfterMs,
+    });
     const { signals } = reading;
-    await decideDrills(d, { row, signals }).catch((e: Error) => this.log(`guard drill failed: ${e.message}`));
+    await decideDrills({ decider: d, row, signals }).catch((e: Error) => this.log(`guard drill failed: ${e.message}`));
     row = await loadGuard(d.db);
     const runtime: TGuardRuntime = {
       ...row.runtime,
@@ -148,30 +156,31 @@ export class GuardService {
         continue;
       }
       const ctx = { row, runtime, signals, now, value, seq };
-      seq = await checkOverrides(d, rule, prev, ctx);
+      seq = await checkOverrides({ decider: d, rule, prev, move: ctx });
       if (seq === null) return lost;
-      const decision = decideRule(
+      const decision = decideRule({
         rule,
-        runtime.rules[rule.id] ?? prev,
+        prev: runtime.rules[rule.id] ?? prev,
         value,
         now,
-        signals.data ? 'no data' : signals.reason,
-      );
+        noDataReason: signals.data ? 'no data' : signals.reason,
+      });
       runtime.rules[rule.id] = decision.rt;
-      const events = decision.events.map((e) => phaseEvent(e, rule, decision.rt, signals, value));
+      const events = decision.events.map((e) => phaseEvent({ kind: e, rule, rt: decision.rt, signals, value }));
       if (decision.move) {
-        const moved = await moveLadder(d, rule, decision.move, { ...ctx, seq }, events);
+        const moved = await moveLadder({ decider: d, rule, dir: decision.move, move: { ...ctx, seq }, events });
         seq = moved.seq;
         if (seq === null) return lost;
         if (moved.step !== null)
           result.moves.push({ rule: rule.id, move: decision.move, step: moved.step, status: moved.status });
       } else if (events.length) {
-        seq = await commitGuard(d, { seq, runtime, events, guardVersion: row.configVersion });
+        seq = await commitGuard({ decider: d, seq, runtime, events, guardVersion: row.configVersion });
       }
       if (seq === null) return lost;
       result.events.push(...events.map((e) => e.kind));
     }
-    if ((await commitGuard(d, { seq, runtime, events: [], guardVersion: row.configVersion })) === null) return lost;
+    if ((await commitGuard({ decider: d, seq, runtime, events: [], guardVersion: row.configVersion })) === null)
+      return lost;
     return result;
   }
 }

@@ -58,11 +58,14 @@ export async function loadGuard(db: TDb | TDbTx): Promise<TGuardRow> {
  * wrote since `seq` was read. The next seq, or null when another writer came first. Inside a
  * transaction that also changes tiers, call it first: a lost race then leaves nothing to undo.
  */
-export async function casGuardState(
-  db: TDb | TDbTx,
-  req: { seq: number; runtime: TGuardRuntime; armed?: boolean; updatedBy?: string },
-): Promise<number | null> {
-  const r = await db.guardState.updateMany({
+export async function casGuardState(req: {
+  db: TDb | TDbTx;
+  seq: number;
+  runtime: TGuardRuntime;
+  armed?: boolean;
+  updatedBy?: string;
+}): Promise<number | null> {
+  const r = await req.db.guardState.updateMany({
     where: { id: 1, seq: req.seq },
     data: {
       seq: req.seq + 1,
@@ -75,6 +78,6 @@ export async function casGuardState(
 }
 
 /** After a casGuardState in the same transaction won: the final state, decided by what the transaction did. */
-export async function writeClaimedState(tx: TDbTx, req: { seq: number; runtime: TGuardRuntime }): Promise<void> {
-  await tx.guardState.updateMany({ where: { id: 1, seq: req.seq }, data: { state: JSON.stringify(req.runtime) } });
+export async function writeClaimedState(req: { tx: TDbTx; seq: number; runtime: TGuardRuntime }): Promise<void> {
+  await req.tx.guardState.updateMany({ where: { id: 1, seq: req.seq }, data: { state: JSON.stringify(req.runtime) } });
 }

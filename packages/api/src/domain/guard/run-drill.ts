@@ -12,7 +12,7 @@ import { propagationOf } from '../tiers/propagation';
 import type { TGuardRequest } from './guard-request';
 import { shapeDrill } from './guard-history';
 import { loadGuard } from './guard-state';
-import { undoStep } from './ladder';
+import { undoStep } from './ladder-step';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

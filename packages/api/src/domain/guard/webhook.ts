@@ -20,19 +20,22 @@ export const SIGNATURE_HEADER = 'x-coolant-signature';
 export const TIMESTAMP_HEADER = 'x-coolant-timestamp';
 
 /** HMAC-SHA256 over `${timestamp}.${body}`, hex, as `sha256=<hex>` (the receiver recomputes it with the shared secret). */
-export function signWebhook(secret: string, timestamp: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+export function signWebhook(req: { secret: string; timestamp: string; body: string }): string {
+  return `sha256=${createHmac('sha256', req.secret).update(`${req.timestamp}.${req.body}`).digest('hex')}`;
 }
 
 /**
  * POSTs the payload, retrying on a network error or a non-2xx answer with
  * doubling delays. Never throws: a dead receiver must not stop the guard.
  */
-export async function sendWebhook(
-  hook: { url: string; secret: string },
-  payload: TWebhookPayload,
-  opts: { attempts?: number; baseDelayMs?: number; log?: (m: string) => void } = {},
-): Promise<{ ok: boolean; attempts: number; status: number | null }> {
+export async function sendWebhook(req: {
+  hook: { url: string; secret: string };
+  payload: TWebhookPayload;
+  attempts?: number | undefined;
+  baseDelayMs?: number | undefined;
+  log?: ((m: string) => void) | undefined;
+}): Promise<{ ok: boolean; attempts: number; status: number | null }> {
+  const { hook, payload, ...opts } = req;
   const attempts = opts.attempts ?? 4;
   const body = JSON.stringify(payload);
   let status: number | null = null;
@@ -43,7 +46,7 @@ export async function sendWebhook(
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          [SIGNATURE_HEADER]: signWebhook(hook.secret, timestamp, body),
+          [SIGNATURE_HEADER]: signWebhook({ secret: hook.secret, timestamp, body }),
           [TIMESTAMP_HEADER]: timestamp,
           'x-coolant-event': payload.event,
         },

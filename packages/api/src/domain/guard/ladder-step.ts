@@ -1,0 +1,94 @@
+/**
+ * One ladder step as a tier change, made through the tiers module as the guard (recognised by
+ * identity) inside the config change that also writes the guard's state: applying it unless the
+ * tier's current state is someone else's, and undoing it only while it is still the guard's own.
+ */
+import type { TDbTx } from '@coolant/db';
+import { GUARD_ACTOR } from '../actors/actor';
+import {
+  findActiveTemporaryLimit,
+  findTemporaryLimitInForce,
+  isPausedAt,
+  pausedByGuard,
+  setByGuard,
+  writeClearTemporaryLimit,
+  writePause,
+  writeResume,
+  writeTemporaryLimit,
+} from '../tiers/tier-state';
+import type { TStepRecord } from './decide';
+import type { TGuardStep } from './guard-config';
+
+export type TGuardDetails = { rule: string; step: number; signal: unknown; guardConfigVersion: number };
+export type TApplied = { applied: true; tempLimitId: string | null } | { applied: false; note: string };
+
+/** Applies one ladder step as the guard, unless the tier's current state is someone else's. */
+export async function applyStep(req: {
+  tx: TDbTx;
+  version: number;
+  now: Date;
+  step: TGuardStep;
+  guard: TGuardDetails;
+}): Promise<TApplied> {
+  const { tx, step, now } = req;
+  const tier = await tx.tier.findUnique({ where: { name: step.tier } });
+  if (!tier) return { applied: false, note: `no tier named "${step.tier}"` };
+  if (tier.retiredAt) return { applied: false, note: `tier "${step.tier}" is retired` };
+  const change = {
+    tx,
+    version: req.version,
+    actor: GUARD_ACTOR,
+    now,
+    reason: `guard: rule ${req.guard.rule} step ${req.guard.step + 1}`,
+    context: { guard: req.guard },
+    auditAt: now,
+  };
+  if (step.action === 'pause') {
+    if (isPausedAt(tier, now))
+      return { applied: false, note: `${step.tier} is already paused by ${tier.pausedBy ?? 'someone'}` };
+    await writePause({ ...change, tier, resumeAt: null });
+    return { applied: true, tempLimitId: null };
+  }
+  const active = await findActiveTemporaryLimit(tx, { tierId: tier.id, window: step.window, now });
+  if (active && !setByGuard(active))
+    return {
+      applied: false,
+      note: `${step.tier} already has a temporary ${step.window} limit set by ${active.createdBy}`,
+    };
+  const until = new Date(now.getTime() + step.hours * 3_600_000);
+  const created = await writeTemporaryLimit({
+    ...change,
+    tier,
+    window: step.window,
+    limit: step.limit,
+    until,
+    reason: change.reason,
+  });
+  return { applied: true, tempLimitId: created.id };
+}
+
+/** Undoes a step the guard applied, if it is still the guard's own; false when it was not. */
+export async function undoStep(req: {
+  tx: TDbTx;
+  version: number;
+  now: Date;
+  record: Pick<TStepRecord, 'tier' | 'action' | 'tempLimitId'>;
+  guard: TGuardDetails;
+}): Promise<boolean> {
+  const { tx, record, now } = req;
+  const tier = await tx.tier.findUnique({ where: { name: record.tier } });
+  if (!tier) return false;
+  const change = {
+    tx,
+    version: req.version,
+    actor: GUARD_ACTOR,
+    now,
+    reason: `guard: rule ${req.guard.rule} undoes step ${req.guard.step + 1}`,
+    context: { guard: req.guard },
+    auditAt: now,
+  };
+  if (record.action === 'pause') return pausedByGuard(tier) && writeResume({ ...change, tier });
+  if (!record.tempLimitId) return false;
+  const active = await findTemporaryLimitInForce(tx, { id: record.tempLimitId, now });
+  return active !== null && writeClearTemporaryLimit({ ...change, tier, limit: active });
+}
