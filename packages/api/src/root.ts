@@ -2,6 +2,7 @@ import { admissionRouter } from './routers/admission';
 import { agentRouter } from './routers/agent';
 import { auditRouter } from './routers/audit';
 import { authRouter } from './routers/auth';
+import { capacityRouter } from './routers/capacity';
 import { fleetRouter } from './routers/fleet';
 import { guardRouter } from './routers/guard';
 import { smokeRouter } from './routers/smoke';
@@ -22,6 +23,7 @@ export const appRouter = router({
   admission: admissionRouter,
   smoke: smokeRouter,
   guard: guardRouter,
+  capacity: capacityRouter,
   system: systemRouter,
 });
 

@@ -50,6 +50,8 @@ const EXPECTED: Record<string, TAccess> = {
   'guard.disarm': 'operator',
   'guard.update': 'admin',
   'guard.drill': 'admin',
+  'capacity.get': 'viewer',
+  'capacity.configure': 'admin',
   'system.info': 'public',
   'system.enrollment': 'admin',
   'system.rotateEnrollment': 'admin',
