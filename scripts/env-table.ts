@@ -37,9 +37,7 @@ export type TEnvRow = {
  * console's settings; the script fails once env.ts describes one (so this entry goes) and for any
  * other field without a description (so a new variable cannot ship undocumented).
  */
-const DESCRIPTION_FALLBACK: Record<string, string> = {
-  NODE_ENV: "Node's mode, read by Next.js; servers run production",
-};
+const DESCRIPTION_FALLBACK: Record<string, string> = {};
 
 type TJsonSchema = {
   type?: string;

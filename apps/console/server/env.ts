@@ -56,7 +56,6 @@ export const ZConsoleEnv = z.object({
     .max(3650)
     .default(14)
     .describe('Keep per-minute GPU rollups this long'),
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
 });
 
 export type TConsoleEnv = z.infer<typeof ZConsoleEnv> & { dataDir: string };

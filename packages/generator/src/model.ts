@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { CELL_HEIGHT, CELL_WIDTH, PALETTE_SIZE, SUPPORTED_CHARACTERS } from './constants';
 import { CELL_POSITIONS, NEIGHBOUR_FEATURES, NEIGHBOURS, NUM_CLASSES, POSITION_KEYS } from './model-spec';
 import { decodeWeights, type TWeightsHeader } from './weights-file';
+import { readGeneratorEnv } from './env';
 
 export const WEIGHTS_URL = new URL('../model/weights.bin', import.meta.url);
 
@@ -133,14 +134,10 @@ export function useEmbeddedWeights(bytes: Uint8Array): void {
 
 /** The committed model, read and folded once per thread. */
 export function loadModel(): TIntModel {
-  // COOLANT_GENERATOR_WEIGHTS points a node at another weights file: how the fleet-wide
-  // determinism check is exercised with a deliberately corrupted copy.
+  // A weights file named by the environment wins (see env.ts), then embedded weights, then the committed file.
+  const { weightsPath } = readGeneratorEnv();
   cached ??= foldWeights(
-    process.env.COOLANT_GENERATOR_WEIGHTS
-      ? readFileSync(process.env.COOLANT_GENERATOR_WEIGHTS)
-      : embedded
-        ? Buffer.from(embedded)
-        : readFileSync(WEIGHTS_URL),
+    weightsPath ? readFileSync(weightsPath) : embedded ? Buffer.from(embedded) : readFileSync(WEIGHTS_URL),
   );
   return cached;
 }

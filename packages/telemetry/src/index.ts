@@ -27,6 +27,6 @@ export { parseHelpQueryGpu, type THelpQueryGpu } from './help-query-gpu.ts';
 export { gpuSampleFromRow, selectQueryFields, type TQueryFieldSelection } from './gpu-fields.ts';
 export { decodeThrottleReasons } from './throttle-reasons.ts';
 export { compareInventory, type TInventoryComparison } from './inventory.ts';
-export { Spool, type TDrainOptions, type TSpoolOptions, type TSpoolStats } from './spool.ts';
+export { Spool, type TSpoolOptions, type TSpoolStats } from './spool.ts';
 export { defaultWorkerLaunch, workerLaunchFor, type TWorkerLaunch } from './si-worker-client.ts';
 export { HostMetricsReader, type THostFiles, type THostMetrics } from './host-metrics.ts';

@@ -55,8 +55,6 @@ export type TSpoolStats = {
   stateRecovered: boolean;
 };
 
-export type TDrainOptions = { batchSize?: number };
-
 export type TReconcileResult = {
   /** Records moved above the console's acceptedUpTo (they were numbered after a lost state file). */
   renumbered: number;
@@ -288,24 +286,6 @@ export class Spool {
       await this.writeState();
       return { renumbered: plan.length, jumped };
     });
-  }
-
-  /**
-   * Sends everything, oldest first, in batches; each batch is deleted only after `send` resolves.
-   * A rejection from `send` stops the drain and is rethrown, leaving the unsent records in place.
-   * The lock is not held while `send` runs, so appends (the sampling loop) never wait on the network.
-   */
-  async drain(send: (batch: TTelemetrySample[]) => Promise<void>, options: TDrainOptions = {}): Promise<number> {
-    const batchSize = options.batchSize ?? 100;
-    let sent = 0;
-    for (;;) {
-      const batch = await this.peek(batchSize);
-      const last = batch.at(-1);
-      if (!last) return sent;
-      await send(batch);
-      await this.ack(last.seq);
-      sent += batch.length;
-    }
   }
 
   stats(): TSpoolStats {

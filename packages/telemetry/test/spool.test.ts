@@ -64,48 +64,43 @@ function sample(n: number): TCollectedSample {
 
 const recordFiles = async () => (await readdir(path.join(dir, 'records'))).sort();
 
+/** Everything sent and confirmed, as the agent's sender ends up after a drain. */
+async function sendAll(spool: Spool): Promise<void> {
+  const newest = spool.stats().newestSeq;
+  if (newest !== null) await spool.ack(newest);
+}
+
 describe('Spool', () => {
-  test('assigns increasing seq and drains oldest first, in batches, deleting only what was sent', async () => {
+  test('assigns increasing seq; peek hands out the oldest first, ack deletes only what was sent', async () => {
     const spool = await openSpool();
     for (let n = 1; n <= 5; n += 1) expect((await spool.append(sample(n))).seq).toBe(n);
     const batches: number[][] = [];
-    const sent = await spool.drain(async (batch) => void batches.push(batch.map((r) => r.seq)), { batchSize: 2 });
-    expect(sent).toBe(5);
+    // As the agent's SpoolSender does: peek a batch, send it, ack through its last seq.
+    for (let batch = await spool.peek(2); batch.length; batch = await spool.peek(2)) {
+      batches.push(batch.map((r) => r.seq));
+      await spool.ack(batch.at(-1)!.seq);
+    }
     expect(batches).toEqual([[1, 2], [3, 4], [5]]);
     expect(spool.stats()).toMatchObject({ records: 0, bytes: 0, nextSeq: 6, oldestSeq: null });
     expect(await recordFiles()).toEqual([]);
   });
 
-  test('a failed send stops the drain and keeps the unsent records for next time', async () => {
+  test('a batch that was not acked (its send failed) stays for next time', async () => {
     const spool = await openSpool();
     for (let n = 1; n <= 5; n += 1) await spool.append(sample(n));
-    let calls = 0;
-    await expect(
-      spool.drain(
-        async () => {
-          calls += 1;
-          if (calls === 2) throw new Error('console unreachable');
-        },
-        { batchSize: 2 },
-      ),
-    ).rejects.toThrow('console unreachable');
+    await spool.ack((await spool.peek(2)).at(-1)!.seq);
+    await spool.peek(2); // sent, but the console did not answer: no ack
     expect((await spool.peek(10)).map((r) => r.seq)).toEqual([3, 4, 5]);
   });
 
-  test('appends during a drain are not blocked by the send and are drained too', async () => {
+  test('appends while a batch is in flight are not blocked by it and are sent next', async () => {
     const spool = await openSpool();
     await spool.append(sample(1));
-    let appended = false;
-    const seen: number[] = [];
-    await spool.drain(async (batch) => {
-      seen.push(...batch.map((r) => r.seq));
-      if (!appended) {
-        appended = true;
-        // The sampling loop runs while the network call is in flight.
-        await spool.append(sample(2));
-      }
-    });
-    expect(seen).toEqual([1, 2]);
+    const batch = await spool.peek(100);
+    // The sampling loop runs while the network call is in flight.
+    await spool.append(sample(2));
+    await spool.ack(batch.at(-1)!.seq);
+    expect((await spool.peek(100)).map((r) => r.seq)).toEqual([2]);
   });
 
   test('count cap: oldest dropped, dropped counted, carried in the records and kept across restarts', async () => {
@@ -146,7 +141,7 @@ describe('Spool', () => {
   test('seq survives a restart even when everything was sent and deleted', async () => {
     let spool = await openSpool();
     for (let n = 1; n <= 3; n += 1) await spool.append(sample(n));
-    await spool.drain(async () => {});
+    await sendAll(spool);
     spool = await restart(spool);
     expect((await spool.append(sample(4))).seq).toBe(4);
   });
@@ -177,7 +172,7 @@ describe('Spool', () => {
   test('a damaged state file: seq jumps past anything that could have been used, never back to 1', async () => {
     let spool = await openSpool();
     await spool.append(sample(1));
-    await spool.drain(async () => {});
+    await sendAll(spool);
     await spool.close();
     open.splice(0);
     await writeFile(path.join(dir, 'state.json'), '{"version":1,"nextS');
