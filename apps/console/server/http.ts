@@ -14,6 +14,7 @@ import {
   SESSION_COOKIE,
   isDatabaseUnavailable,
   writeAdmissionMetrics,
+  writeCapacityMetrics,
   writeFleetMetrics,
   type TActor,
   type TContext,
@@ -247,6 +248,13 @@ async function metrics(services: TServices): Promise<string> {
   ]);
   writeAdmissionMetrics(services, m);
   await writeFleetMetrics(services, m);
+  await writeCapacityMetrics({
+    db: services.db,
+    now: services.now(),
+    instanceId: services.config.instanceId,
+    offlineAfterMs: services.offlineAfterMs,
+    m,
+  });
   return m.toString();
 }
 

@@ -17,6 +17,7 @@ export { CredentialCache, CREDENTIAL_CACHE_MS } from './domain/auth/credential-c
 export { MetricsWriter } from './lib/prometheus';
 export { writeAdmissionMetrics } from './domain/admission/admission-metrics';
 export { writeFleetMetrics } from './domain/fleet/fleet-metrics';
+export { writeCapacityMetrics } from './domain/capacity/capacity-metrics';
 export { getGuard } from './domain/guard/get-guard';
 export {
   SIGNAL_KINDS,

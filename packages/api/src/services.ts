@@ -14,6 +14,7 @@ import { ConfigSync, INSTANCE_LIVE_MS } from './domain/admission/config-sync';
 import { CredentialCache } from './domain/auth/credential-cache';
 import { FleetService, type TRetention } from './domain/fleet/fleet-service';
 import { GuardService } from './domain/guard/guard-service';
+import { CapacityService } from './domain/capacity/capacity-service';
 import { DEFAULT_OFFLINE_AFTER_MS } from './domain/fleet/node-status';
 import { SmokeService } from './domain/smoke/smoke-service';
 import { seedTiers } from './domain/tiers/seed-tiers';
@@ -144,6 +145,9 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
     ...(opts.webhookBaseDelayMs !== undefined ? { webhookBaseDelayMs: opts.webhookBaseDelayMs } : {}),
   });
   guard.start(opts.background ?? true);
+  // Issue 13: keeps the one CapacitySnapshot every instance applies fresh (<= 2 s) and its history.
+  const capacity = new CapacityService({ db: opts.db, now, instanceId: config.instanceId, offlineAfterMs, log });
+  capacity.start(opts.background ?? true);
   return {
     db: opts.db,
     dbProvider: opts.dbConfig.provider,
@@ -158,6 +162,7 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
     smoke,
     guard,
     async stop() {
+      await capacity.stop();
       await guard.stop();
       smoke.stop();
       fleet.stop();
