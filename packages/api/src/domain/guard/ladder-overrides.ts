@@ -3,12 +3,16 @@
  * the tier or cleared the limit) is marked overridden and left alone until its rule clears, instead
  * of being applied again at the next move.
  */
+import type { Prisma } from '@coolant/db';
 import { pausedByGuard } from '../tiers/tier-state';
 import type { TRuleRuntime } from './decide';
 import { commitGuard, type TDecider } from './guard-commit';
 import type { TGuardRule } from './guard-config';
 import { signalPayload, type TGuardEvent } from './guard-events';
 import type { TMoveCtx } from './ladder';
+
+/** Whose pause a tier holds, and no more. */
+const pauseOwnerSelect = { pausedAt: true, pausedByKind: true } satisfies Prisma.TierSelect;
 
 /** A step the guard applied that is no longer in force was undone by an operator: disarmed until the signal clears. */
 export async function checkOverrides(req: {
@@ -25,12 +29,16 @@ export async function checkOverrides(req: {
       const stillOurs =
         s.action === 'pause'
           ? pausedByGuard(
-              (await d.db.tier.findUnique({ where: { name: s.tier } })) ?? { pausedAt: null, pausedByKind: null },
+              (await d.db.tier.findUnique({ where: { name: s.tier }, select: pauseOwnerSelect })) ?? {
+                pausedAt: null,
+                pausedByKind: null,
+              },
             )
           : s.tempLimitId !== undefined &&
             s.tempLimitId !== null &&
             (await d.db.temporaryLimit.findFirst({
               where: { id: s.tempLimitId, clearedAt: null, until: { gt: ctx.now } },
+              select: { id: true },
             })) !== null;
       if (stillOurs) return s;
       events.push({

@@ -3,13 +3,14 @@
  * identity) inside the config change that also writes the guard's state: applying it unless the
  * tier's current state is someone else's, and undoing it only while it is still the guard's own.
  */
-import type { TDbTx } from '@coolant/db';
+import type { Prisma, TDbTx } from '@coolant/db';
 import { GUARD_ACTOR } from '../actors/actor';
 import {
   findActiveTemporaryLimit,
   findTemporaryLimitInForce,
   isPausedAt,
   pausedByGuard,
+  pauseFieldsSelect,
   setByGuard,
   writeClearTemporaryLimit,
   writePause,
@@ -18,6 +19,9 @@ import {
 } from '../tiers/tier-state';
 import type { TStepRecord } from './decide';
 import type { TGuardStep } from './guard-config';
+
+/** What applying a step reads of its tier: its pause, who holds it, and whether it is retired. */
+const stepTierSelect = { ...pauseFieldsSelect, pausedBy: true, retiredAt: true } satisfies Prisma.TierSelect;
 
 export type TGuardDetails = { rule: string; step: number; signal: unknown; guardConfigVersion: number };
 export type TApplied = { applied: true; tempLimitId: string | null } | { applied: false; note: string };
@@ -31,7 +35,7 @@ export async function applyStep(req: {
   guard: TGuardDetails;
 }): Promise<TApplied> {
   const { tx, step, now } = req;
-  const tier = await tx.tier.findUnique({ where: { name: step.tier } });
+  const tier = await tx.tier.findUnique({ where: { name: step.tier }, select: stepTierSelect });
   if (!tier) return { applied: false, note: `no tier named "${step.tier}"` };
   if (tier.retiredAt) return { applied: false, note: `tier "${step.tier}" is retired` };
   const change = {
@@ -44,12 +48,12 @@ export async function applyStep(req: {
     auditAt: now,
   };
   if (step.action === 'pause') {
-    if (isPausedAt(tier, now))
+    if (isPausedAt({ tier, now }))
       return { applied: false, note: `${step.tier} is already paused by ${tier.pausedBy ?? 'someone'}` };
     await writePause({ ...change, tier, resumeAt: null });
     return { applied: true, tempLimitId: null };
   }
-  const active = await findActiveTemporaryLimit(tx, { tierId: tier.id, window: step.window, now });
+  const active = await findActiveTemporaryLimit({ tx, tierId: tier.id, window: step.window, now });
   if (active && !setByGuard(active))
     return {
       applied: false,
@@ -76,7 +80,7 @@ export async function undoStep(req: {
   guard: TGuardDetails;
 }): Promise<boolean> {
   const { tx, record, now } = req;
-  const tier = await tx.tier.findUnique({ where: { name: record.tier } });
+  const tier = await tx.tier.findUnique({ where: { name: record.tier }, select: pauseFieldsSelect });
   if (!tier) return false;
   const change = {
     tx,
@@ -89,6 +93,6 @@ export async function undoStep(req: {
   };
   if (record.action === 'pause') return pausedByGuard(tier) && writeResume({ ...change, tier });
   if (!record.tempLimitId) return false;
-  const active = await findTemporaryLimitInForce(tx, { id: record.tempLimitId, now });
+  const active = await findTemporaryLimitInForce({ tx, id: record.tempLimitId, now });
   return active !== null && writeClearTemporaryLimit({ ...change, tier, limit: active });
 }

@@ -10,8 +10,8 @@ export async function clearTemporaryLimit(
 ) {
   const { now } = req;
   return req.config.mutate(async (tx, version) => {
-    const tier = await findTierOrThrow(tx, req.tier);
-    const active = await findActiveTemporaryLimit(tx, { tierId: tier.id, window: req.window, now });
+    const tier = await findTierOrThrow({ tx, name: req.tier });
+    const active = await findActiveTemporaryLimit({ tx, tierId: tier.id, window: req.window, now });
     if (!active) throw new AppError('NOT_FOUND', `no temporary ${req.window} limit is in force on tier "${tier.name}"`);
     await writeClearTemporaryLimit({
       tx,

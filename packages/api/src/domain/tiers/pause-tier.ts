@@ -9,7 +9,7 @@ export async function pauseTier(req: TTierRequest & { tier: string; reason: stri
   if (req.resumeAt && req.resumeAt <= now) throw new AppError('BAD_REQUEST', 'resumeAt: must be in the future');
   return req.config.mutate(
     async (tx, version) => {
-      const tier = await findTierOrThrow(tx, req.tier);
+      const tier = await findTierOrThrow({ tx, name: req.tier });
       if (tier.retiredAt) throw new AppError('CONFLICT', `tier "${tier.name}" is retired`);
       await writePause({
         tx,

@@ -6,7 +6,7 @@ import { writeResume } from './tier-state';
 
 export async function resumeTier(req: TTierRequest & { tier: string; reason?: string | undefined }) {
   return req.config.mutate(async (tx, version) => {
-    const tier = await findTierOrThrow(tx, req.tier);
+    const tier = await findTierOrThrow({ tx, name: req.tier });
     if (!tier.pausedAt) throw new AppError('CONFLICT', `tier "${tier.name}" is not paused`);
     // A compare-and-set on the pause read above: on PostgreSQL a scheduled resume may commit in between.
     if (!(await writeResume({ tx, version, actor: req.actor, now: req.now, ip: req.ip, reason: req.reason, tier }))) {

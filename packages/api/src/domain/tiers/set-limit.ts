@@ -13,7 +13,7 @@ export async function setLimit(
   req: TTierRequest & { tier: string; window: TWindow; limit: number | null; reason?: string | undefined },
 ) {
   return req.config.mutate(async (tx, version) => {
-    const tier = await findTierOrThrow(tx, req.tier);
+    const tier = await findTierOrThrow({ tx, name: req.tier });
     const before = tier.limits.find((l) => l.window === req.window)?.limit ?? null;
     if (req.limit === null) {
       await tx.tierLimit.deleteMany({ where: { tierId: tier.id, window: req.window, scope: 'subject' } });

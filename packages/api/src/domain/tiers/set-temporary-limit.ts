@@ -11,7 +11,7 @@ export async function setTemporaryLimit(
   const { now } = req;
   if (req.until <= now) throw new AppError('BAD_REQUEST', 'until: must be in the future');
   return req.config.mutate(async (tx, version) => {
-    const tier = await findTierOrThrow(tx, req.tier);
+    const tier = await findTierOrThrow({ tx, name: req.tier });
     const created = await writeTemporaryLimit({
       tx,
       version,

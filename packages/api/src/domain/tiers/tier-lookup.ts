@@ -2,8 +2,9 @@
 import type { TDbTx } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 
-export async function findTierOrThrow(tx: TDbTx, name: string) {
-  const tier = await tx.tier.findUnique({ where: { name }, include: { limits: true } });
+export async function findTierOrThrow(req: { tx: TDbTx; name: string }) {
+  const { name } = req;
+  const tier = await req.tx.tier.findUnique({ where: { name }, include: { limits: true } });
   if (!tier) throw new AppError('NOT_FOUND', `tier: no tier named "${name}"`);
   return tier;
 }

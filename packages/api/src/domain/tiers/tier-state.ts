@@ -5,7 +5,7 @@
  * of actor (user, token, guard, system) is stored beside the name, so ownership is decided by
  * identity: a user named "guard" is an ordinary user.
  */
-import type { TDbTx } from '@coolant/db';
+import type { Prisma, TDbTx } from '@coolant/db';
 import { actorKind, actorName, type TChangeActor } from '../actors/actor';
 import type { TWindow } from '../admission/windows';
 import { recordAudit } from '../audit/record-audit';
@@ -24,15 +24,27 @@ export type TTierChange = {
   auditAt?: Date | undefined;
 };
 
-type TPauseFields = {
-  id: string;
-  name: string;
-  pausedAt: Date | null;
-  pausedByKind: string | null;
-  pauseReason: string | null;
-  resumeAt: Date | null;
-};
-type TTempLimitRow = { id: string; window: string; limit: number; until: Date; createdByKind: string };
+/** What a pause or resume reads of its tier: enough to decide, compare-and-set and audit it. */
+export const pauseFieldsSelect = {
+  id: true,
+  name: true,
+  pausedAt: true,
+  pausedByKind: true,
+  pauseReason: true,
+  resumeAt: true,
+} satisfies Prisma.TierSelect;
+export type TPauseFields = Prisma.TierGetPayload<{ select: typeof pauseFieldsSelect }>;
+
+/** What deciding about a temporary limit in force needs: whose it is, and what it was for the audit. */
+export const tempLimitSelect = {
+  id: true,
+  window: true,
+  limit: true,
+  until: true,
+  createdBy: true,
+  createdByKind: true,
+} satisfies Prisma.TemporaryLimitSelect;
+export type TTempLimitRow = Prisma.TemporaryLimitGetPayload<{ select: typeof tempLimitSelect }>;
 
 const UNPAUSED = {
   pausedAt: null,
@@ -41,9 +53,15 @@ const UNPAUSED = {
   pauseReason: null,
   resumeAt: null,
   pauseVersion: null,
-} as const;
+} satisfies Prisma.TierUpdateManyMutationInput;
 
-async function audit(c: TTierChange, action: string, target: string, details: Record<string, unknown>): Promise<void> {
+async function audit(req: {
+  change: TTierChange;
+  action: string;
+  target: string;
+  details: Record<string, unknown>;
+}): Promise<void> {
+  const { change: c, action, target, details } = req;
   await recordAudit({
     db: c.tx,
     actor: c.actor,
@@ -57,7 +75,8 @@ async function audit(c: TTierChange, action: string, target: string, details: Re
 }
 
 /** Paused now (a pause whose resumeAt has passed is over, even before the scheduler clears it). */
-export function isPausedAt(tier: Pick<TPauseFields, 'pausedAt' | 'resumeAt'>, now: Date): boolean {
+export function isPausedAt(req: { tier: Pick<TPauseFields, 'pausedAt' | 'resumeAt'>; now: Date }): boolean {
+  const { tier, now } = req;
   return tier.pausedAt !== null && (!tier.resumeAt || tier.resumeAt > now);
 }
 
@@ -69,14 +88,23 @@ export function setByGuard(limit: Pick<TTempLimitRow, 'createdByKind'>): boolean
   return limit.createdByKind === 'guard';
 }
 
-export function findActiveTemporaryLimit(tx: TDbTx, req: { tierId: string; window: TWindow | string; now: Date }) {
-  return tx.temporaryLimit.findFirst({
+export function findActiveTemporaryLimit(req: {
+  tx: TDbTx;
+  tierId: string;
+  window: TWindow | string;
+  now: Date;
+}): Promise<TTempLimitRow | null> {
+  return req.tx.temporaryLimit.findFirst({
     where: { tierId: req.tierId, window: req.window, clearedAt: null, until: { gt: req.now } },
+    select: tempLimitSelect,
   });
 }
 
-export function findTemporaryLimitInForce(tx: TDbTx, req: { id: string; now: Date }) {
-  return tx.temporaryLimit.findFirst({ where: { id: req.id, clearedAt: null, until: { gt: req.now } } });
+export function findTemporaryLimitInForce(req: { tx: TDbTx; id: string; now: Date }): Promise<TTempLimitRow | null> {
+  return req.tx.temporaryLimit.findFirst({
+    where: { id: req.id, clearedAt: null, until: { gt: req.now } },
+    select: tempLimitSelect,
+  });
 }
 
 export async function writePause(c: TTierChange & { tier: TPauseFields; resumeAt: Date | null }): Promise<void> {
@@ -95,7 +123,12 @@ export async function writePause(c: TTierChange & { tier: TPauseFields; resumeAt
       pauseVersion: c.version,
     },
   });
-  await audit(c, 'tier.pause', tier.name, { before, after: { pausedAt: c.now, resumeAt: c.resumeAt } });
+  await audit({
+    change: c,
+    action: 'tier.pause',
+    target: tier.name,
+    details: { before, after: { pausedAt: c.now, resumeAt: c.resumeAt } },
+  });
 }
 
 /**
@@ -110,9 +143,14 @@ export async function writeResume(c: TTierChange & { tier: TPauseFields; due?: b
     data: UNPAUSED,
   });
   if (r.count !== 1) return false;
-  await audit(c, 'tier.resume', tier.name, {
-    before: { pausedAt: tier.pausedAt, reason: tier.pauseReason, resumeAt: tier.resumeAt },
-    after: { paused: false },
+  await audit({
+    change: c,
+    action: 'tier.resume',
+    target: tier.name,
+    details: {
+      before: { pausedAt: tier.pausedAt, reason: tier.pauseReason, resumeAt: tier.resumeAt },
+      after: { paused: false },
+    },
   });
   return true;
 }
@@ -127,7 +165,7 @@ export async function writeTemporaryLimit(
   c: TTierChange & { tier: { id: string; name: string }; window: TWindow; limit: number; until: Date; reason: string },
 ): Promise<{ id: string }> {
   const { tx, tier, now } = c;
-  const previous = await findActiveTemporaryLimit(tx, { tierId: tier.id, window: c.window, now });
+  const previous = await findActiveTemporaryLimit({ tx, tierId: tier.id, window: c.window, now });
   const by = { name: actorName(c.actor), kind: actorKind(c.actor) };
   if (previous)
     await tx.temporaryLimit.update({
@@ -150,10 +188,15 @@ export async function writeTemporaryLimit(
     : await tx.tierLimit.findUnique({
         where: { tierId_window_scope: { tierId: tier.id, window: c.window, scope: 'subject' } },
       });
-  await audit(c, 'tier.set_temporary_limit', tier.name, {
-    window: c.window,
-    before: previous ? { limit: previous.limit, until: previous.until } : { base: base?.limit ?? null },
-    after: { limit: c.limit, until: c.until },
+  await audit({
+    change: c,
+    action: 'tier.set_temporary_limit',
+    target: tier.name,
+    details: {
+      window: c.window,
+      before: previous ? { limit: previous.limit, until: previous.until } : { base: base?.limit ?? null },
+      after: { limit: c.limit, until: c.until },
+    },
   });
   return { id: created.id };
 }
@@ -168,10 +211,15 @@ export async function writeClearTemporaryLimit(
     data: { clearedAt: now, clearedBy: actorName(c.actor), clearedByKind: actorKind(c.actor) },
   });
   if (r.count !== 1) return false;
-  await audit(c, 'tier.clear_temporary_limit', c.tier.name, {
-    window: limit.window,
-    before: { limit: limit.limit, until: limit.until },
-    after: null,
+  await audit({
+    change: c,
+    action: 'tier.clear_temporary_limit',
+    target: c.tier.name,
+    details: {
+      window: limit.window,
+      before: { limit: limit.limit, until: limit.until },
+      after: null,
+    },
   });
   return true;
 }
