@@ -14,7 +14,9 @@ export type TCommand =
   | { kind: 'limits-temp'; tier: string; window: TWindow; limit: number; until: Date; reason: string }
   | { kind: 'limits-clear-temp'; tier: string; window: TWindow; reason: string | null }
   | { kind: 'consume'; tier: string; subject: string; cost: number }
-  | { kind: 'drill'; live: boolean; tier: string | null };
+  | { kind: 'drill'; live: boolean; tier: string | null }
+  | { kind: 'capacity' }
+  | { kind: 'capacity-reserve'; tier: string; reserved: number; reason: string };
 
 export type TInvocation = { command: TCommand; json: boolean };
 
@@ -31,6 +33,8 @@ Usage:
   coolant drill [--live --tier <tier>]                    guard drill (admin): synthetic hot signal → decision →
                                                           committed → applied on every instance; --live really
                                                           pauses the tier and resumes it
+  coolant capacity                                        fleet capacity, each tier's share and leases in flight
+  coolant capacity reserve <tier> <n%> --reason TEXT      reserve n % of capacity for a tier (admin; others unchanged)
 
 Options:
   --json      machine-readable output (the API's JSON)
@@ -68,6 +72,8 @@ const USAGE_OF: Record<string, string> = {
   'limits clear-temp': 'coolant limits clear-temp <tier> <minute|hour|day> [--reason TEXT]',
   consume: 'coolant consume <tier> <subject> [--cost N]',
   drill: 'coolant drill [--live --tier <tier>]',
+  capacity: 'coolant capacity',
+  'capacity reserve': 'coolant capacity reserve <tier> <n%> --reason TEXT',
 };
 
 function positionals(name: string, args: string[], count: number): string[] {
@@ -201,6 +207,8 @@ export function parseInvocation(argv: string[], now: Date): TInvocation {
       if (!live && flags.tier) throw new UsageError('drill: --tier goes with --live');
       return { command: { kind: 'drill', live, tier: flags.tier ?? null }, json };
     }
+    case 'capacity':
+      return { command: parseCapacity(rest, flags), json };
     default:
       throw new UsageError(`unknown command "${verb}"`);
   }
@@ -239,5 +247,36 @@ function parseLimits(args: string[], flags: TFlags, now: Date): TCommand {
       throw new UsageError('limits: a subcommand is required (set, temp or clear-temp)');
     default:
       throw new UsageError(`limits: unknown subcommand "${sub}" (set, temp or clear-temp)`);
+  }
+}
+
+/** "10%", "10" or "12.5%" → 0.1, 0.1, 0.125. */
+export function percent(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*%?$/.exec(value.trim());
+  if (!m) throw new UsageError(`reserved: "${value}" must be a percentage like 10%`);
+  const n = Number(m[1]);
+  if (n > 100) throw new UsageError(`reserved: ${n} % must be between 0 % and 100 %`);
+  return Math.round(n * 1000) / 100_000;
+}
+
+function parseCapacity(args: string[], flags: TFlags): TCommand {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case undefined:
+      onlyFlags('capacity', flags, []);
+      return { kind: 'capacity' };
+    case 'reserve': {
+      const [tier, pct] = positionals('capacity reserve', rest, 2);
+      onlyFlags('capacity reserve', flags, ['reason']);
+      const reserved = percent(pct!);
+      return {
+        kind: 'capacity-reserve',
+        tier: tier!,
+        reserved,
+        reason: requiredText('capacity reserve', 'reason', flags.reason),
+      };
+    }
+    default:
+      throw new UsageError(`capacity: unknown subcommand "${sub}" (none, or reserve)`);
   }
 }

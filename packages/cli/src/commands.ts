@@ -1,5 +1,6 @@
 import type { TCommand } from './args';
 import type { TClient, TConsumeResult } from './client';
+import { reserveCapacity, showCapacity } from './capacity';
 import { EXIT } from './errors';
 import { duration, propagation, renderStatus, utc } from './format';
 
@@ -110,6 +111,10 @@ export async function execute(
       ].join('\n');
       return { json: res, text, exitCode: res.state === 'done' ? EXIT.ok : EXIT.failed };
     }
+    case 'capacity':
+      return showCapacity(client, opts);
+    case 'capacity-reserve':
+      return reserveCapacity(client, opts, cmd);
     case 'consume': {
       const res = await client.admission.consume.mutate(
         { tier: cmd.tier, subject: cmd.subject, cost: cmd.cost },

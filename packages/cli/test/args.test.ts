@@ -126,4 +126,22 @@ describe('parseInvocation', () => {
     expect(fails('status --bogus')).toMatch(/^unknown option '--bogus'/);
     expect(fails('status --reason x')).toMatch(/status: --reason does not apply/);
   });
+
+  it('capacity, and capacity reserve <tier> <n%> with a required reason', () => {
+    expect(parse('capacity').command).toEqual({ kind: 'capacity' });
+    expect(parse('capacity reserve free 10% --reason launch').command).toEqual({
+      kind: 'capacity-reserve',
+      tier: 'free',
+      reserved: 0.1,
+      reason: 'launch',
+    });
+    expect(parse('capacity reserve pro 12.5 --reason x').command).toMatchObject({ reserved: 0.125 });
+    expect(parse('capacity reserve pro 0% --reason x').command).toMatchObject({ reserved: 0 });
+    expect(fails('capacity reserve free 10%')).toMatch(/^capacity reserve: --reason is required/);
+    expect(fails('capacity reserve free 120% --reason x')).toBe('reserved: 120 % must be between 0 % and 100 %');
+    expect(fails('capacity reserve free ten --reason x')).toBe('reserved: "ten" must be a percentage like 10%');
+    expect(fails('capacity reserve free --reason x')).toMatch(/^capacity reserve: missing arguments/);
+    expect(fails('capacity grow')).toBe('capacity: unknown subcommand "grow" (none, or reserve)');
+    expect(fails('capacity --reason x')).toMatch(/^capacity: --reason does not apply/);
+  });
 });

@@ -145,6 +145,58 @@ describe('coolant CLI against a running console', () => {
     expect((await coolant(['limits', 'set', 'pro', 'hour', 'none'], env)).stdout).toMatch(/200 → none/);
   });
 
+  it('capacity: the table, and reserve changes one share, the others unchanged, audited', async () => {
+    await trpc(
+      c.url,
+      'capacity.configure',
+      {
+        enabled: true,
+        shares: [
+          { tier: 'pro', priority: 2, reserved: 0.5 },
+          { tier: 'free', priority: 0, reserved: 0.12 },
+        ],
+      },
+      c.adminToken,
+    );
+    const shown = await coolant(['capacity'], env);
+    expect(shown.stderr).toBe('');
+    expect(shown.code).toBe(0);
+    // No agent reports here: capacity is unknown and the failMode decides.
+    expect(shown.stdout).toMatch(/^Capacity admission: UNKNOWN \(no node has ever reported\)/);
+    expect(shown.stdout).toMatch(/^TIER\s+PRIORITY\s+RESERVED\s+SLOTS\s+IN FLIGHT\s+BORROWED\s+EXPIRED$/m);
+    expect(shown.stdout).toMatch(/^pro\s+2\s+50 %\s+0\s+0\s+0\s+0$/m);
+    expect(shown.stdout).toMatch(/^free\s+0\s+12 %\s+0\s+0\s+0\s+0$/m);
+
+    const reserved = await coolant(['capacity', 'reserve', 'free', '10%', '--reason', 'launch'], env);
+    expect(reserved.stderr).toBe('');
+    expect(reserved.stdout).toMatch(
+      /^Reserved 10 % of capacity for free \(was 12 %\): 0 of 0 slots now \(config v\d+\)\.$/m,
+    );
+    const after = await coolant(['capacity', '--json'], env);
+    const data = JSON.parse(after.stdout) as { tiers: { tier: string; priority: number; reserved: number }[] };
+    expect(data.tiers.find((t) => t.tier === 'free')).toMatchObject({ priority: 0, reserved: 0.1 });
+    expect(data.tiers.find((t) => t.tier === 'pro')).toMatchObject({ priority: 2, reserved: 0.5 });
+    const audit = await trpc<{ events: { action: string; reason: string | null }[] }>(
+      c.url,
+      'audit.list',
+      { limit: 5, action: 'capacity.' },
+      c.adminToken,
+      'GET',
+    );
+    expect(audit.data.events[0]).toMatchObject({ action: 'capacity.configure', reason: 'launch' });
+
+    const over = await coolant(['capacity', 'reserve', 'free', '60%', '--reason', 'x'], env);
+    expect(over).toMatchObject({
+      code: 1,
+      stderr: 'coolant: 400 BAD_REQUEST: shares: the reservations add up to more than 100 %\n',
+    });
+    const unknown = await coolant(['capacity', 'reserve', 'nope', '5%', '--reason', 'x'], env);
+    expect(unknown).toMatchObject({
+      code: 1,
+      stderr: 'coolant: 400 BAD_REQUEST: shares: no such tier (or retired): nope\n',
+    });
+  });
+
   it('fails with a one-line message and a non-zero status', async () => {
     // A viewer's token: the server's 403 message, verbatim.
     const created = await trpc<{ secret: string }>(
