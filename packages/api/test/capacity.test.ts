@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { TEST_PROVIDERS } from '@coolant/db/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CapacityService } from '../src/domain/capacity/capacity-service';
 import { refreshCapacitySnapshot } from '../src/domain/capacity/capacity-snapshot';
 import { writeCapacityMetrics } from '../src/domain/capacity/capacity-metrics';
 import { MetricsWriter } from '../src/lib/prometheus';
@@ -199,5 +200,28 @@ describe.each(TEST_PROVIDERS)('capacity (%s)', (provider) => {
     expect(x.seq).toBe((before?.seq ?? 0) + 1);
     expect(['instance-x', 'instance-y']).toContain(x.computedBy);
     expect(x.slots).toBe(2);
+  });
+
+  it('two instances running the loop apply one C: measured again only when older than 2 s, one history sample per 10 s', async () => {
+    const a = await node('cap-d');
+    await report(a, [40, 41, 42]);
+    const svc = (id: string) =>
+      new CapacityService({ db: h.db, now: () => new Date(clock), instanceId: id, offlineAfterMs: 120_000 });
+    const [x, y] = [svc('instance-x'), svc('instance-y')];
+    clock += 10_000;
+    await report(a, [40, 41, 42]);
+    const [sx, sy] = await Promise.all([x.tick(), y.tick()]);
+    expect(sx).toEqual(sy);
+    expect(sx).toMatchObject({ slots: 3, computedAt: new Date(clock) });
+    expect(await h.db.capacitySample.count({ where: { at: new Date(Math.floor(clock / 10_000) * 10_000) } })).toBe(1);
+    // Fresh: the next tick within 2 s applies the same row, measured by nobody.
+    clock += 1_000;
+    expect(await y.tick()).toEqual(sx);
+    clock += 1_500;
+    const next = await y.tick();
+    expect(next.seq).toBe(sx.seq + 1);
+    expect(next.computedBy).toBe('instance-y');
+    expect(x.current?.seq).toBe(sx.seq);
+    expect((await x.tick()).seq).toBe(next.seq);
   });
 });
