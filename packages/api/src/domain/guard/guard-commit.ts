@@ -30,7 +30,7 @@ export async function commitGuard(c: TCommit & { decider: TDecider }): Promise<n
     };
   });
   if (!out) return null;
-  d.notifier.notify(out.written, c.guardVersion);
+  d.notifier.notify({ events: out.written, guardVersion: c.guardVersion });
   return out.next;
 }
 
@@ -67,6 +67,6 @@ export async function commitGuardWithChange(
     c.pausing === undefined ? {} : { pausing: c.pausing },
   );
   if (!out) return null;
-  d.notifier.notify(out.written, c.guardVersion);
+  d.notifier.notify({ events: out.written, guardVersion: c.guardVersion });
   return out.next;
 }

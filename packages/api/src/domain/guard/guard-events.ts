@@ -136,7 +136,8 @@ export class GuardNotifier {
     private readonly opts: { db: TDb; now: () => Date; log: (m: string) => void; baseDelayMs?: number | undefined },
   ) {}
 
-  notify(events: TWrittenEvent[], guardVersion: number): void {
+  notify(req: { events: TWrittenEvent[]; guardVersion: number }): void {
+    const { events, guardVersion } = req;
     const announced = events.filter((e) => ANNOUNCED.has(e.kind));
     if (announced.length === 0) return;
     this.track(

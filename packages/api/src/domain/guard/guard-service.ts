@@ -101,8 +101,8 @@ export class GuardService {
   }
 
   /** Leader if this instance holds (or just took) the lease; the lease lasts three intervals. */
-  acquireLease(now: Date, intervalSeconds: number): Promise<boolean> {
-    return acquireGuardLease({ db: this.opts.db, instanceId: this.instanceId, now, intervalSeconds, log: this.log });
+  acquireLease(req: { now: Date; intervalSeconds: number }): Promise<boolean> {
+    return acquireGuardLease({ ...req, db: this.opts.db, instanceId: this.instanceId, log: this.log });
   }
 
   /** One evaluation; concurrent calls share it. */
@@ -119,7 +119,7 @@ export class GuardService {
     const d = this.decider;
     const now = this.opts.now();
     let row = await loadGuard(d.db);
-    if (!(await this.acquireLease(now, row.config.intervalSeconds))) return { leader: false };
+    if (!(await this.acquireLease({ now, intervalSeconds: row.config.intervalSeconds }))) return { leader: false };
     const reading = await computeSignals({
       db: d.db,
       now,

@@ -59,7 +59,8 @@ export class SmokeJobWaiters<J extends TQueuedJob = TQueuedJob> {
   }
 
   /** Resolves with a job claimed for this node, or null at the deadline or when the signal aborts. */
-  wait(nodeId: string, deadline: number, signal?: AbortSignal): Promise<TSmokeJob | null> {
+  wait(req: { nodeId: string; deadline: number; signal?: AbortSignal | undefined }): Promise<TSmokeJob | null> {
+    const { nodeId, deadline, signal } = req;
     if (this.stopped || signal?.aborted || deadline <= Date.now()) return Promise.resolve(null);
     return new Promise((resolve) => {
       let settled = false;

@@ -83,7 +83,7 @@ export class SmokeService {
     const deadline = Date.now() + req.waitMs;
     const job = await claimSmokeJob({ db, now: now(), where: { nodeId: req.nodeId } });
     if (job || Date.now() >= deadline || req.signal?.aborted) return job;
-    return this.waiters.wait(req.nodeId, deadline, req.signal);
+    return this.waiters.wait({ nodeId: req.nodeId, deadline, signal: req.signal });
   }
 
   jobResult(req: TJobResultRequest): Promise<{ ok: true; state: string }> {
