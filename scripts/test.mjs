@@ -12,6 +12,7 @@ const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', TURBO_TELEMETRY_DISA
 
 const steps = [
   ['typecheck', ['npx', 'turbo', 'run', 'typecheck', '--output-logs=errors-only']],
+  ['typecheck scripts', ['npx', 'tsc', '--noEmit', '-p', 'scripts/cluster-demo']],
   // Formatting first (Prettier, `npm run format` fixes it), then ESLint in every package.
   ['format', ['npx', 'prettier', '--check', '--log-level=warn', '.']],
   ['lint', ['npx', 'turbo', 'run', 'lint', '--output-logs=errors-only']],
