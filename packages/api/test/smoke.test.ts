@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { generate, pictureChecksum } from '@coolant/generator';
+import { TEST_PROVIDERS } from '@coolant/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type THarness } from './harness';
 import { gpu, sample } from './samples';
@@ -22,12 +23,12 @@ async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000
   }
 }
 
-// Generation runs on worker threads; SQLite is enough to exercise the flow (the store is the same Prisma code on both).
-describe('smoke tests', () => {
+// Generation runs on worker threads; both databases, since the rows (BigInt seed, Bytes pixels) go through each driver.
+describe.each(TEST_PROVIDERS)('smoke tests (%s)', (provider) => {
   let h: THarness;
   let op: Awaited<ReturnType<THarness['caller']>>;
   beforeAll(async () => {
-    h = await createHarness('sqlite');
+    h = await createHarness(provider);
     op = await h.caller({ authorization: await h.makeToken('operator') });
   });
   afterAll(() => h.close());
