@@ -247,7 +247,13 @@ async function metrics(services: TServices): Promise<string> {
     { labels: { version: services.version, db: services.dbProvider, instance: services.config.instanceId }, value: 1 },
   ]);
   writeAdmissionMetrics(services, m);
-  await writeFleetMetrics(services, m);
+  await writeFleetMetrics({
+    db: services.db,
+    now: services.now(),
+    offlineAfterMs: services.offlineAfterMs,
+    fleet: services.fleet,
+    metrics: m,
+  });
   await writeCapacityMetrics({
     db: services.db,
     now: services.now(),

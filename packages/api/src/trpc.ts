@@ -4,7 +4,7 @@ import { ZodError, type output, type ZodType } from 'zod';
 import type { TContext } from './context';
 import type { THotProcedure } from './hot-procedure';
 import { AppError, type TAppErrorCode } from './lib/app-error';
-import { authorize, type TAccess, type TActorFor } from './lib/authorize';
+import { authorize, type TAccess } from './lib/authorize';
 import { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from './lib/db-unavailable';
 import type { TRole } from './lib/roles';
 
@@ -135,24 +135,17 @@ export const gatewayProcedure = base
   .meta({ access: 'gateway' })
   .use(({ ctx, next }) => next({ ctx: { actor: authorize('gateway', ctx.actor) } }));
 
-const byAccess = {
-  public: publicProcedure,
-  viewer: viewerProcedure,
-  operator: operatorProcedure,
-  admin: adminProcedure,
-  agent: agentProcedure,
-  gateway: gatewayProcedure,
-};
-
 /**
- * The router's procedure of a hot procedure: its base procedure (same
- * access), its schema and its handler, from the one declaration the
- * console's plain-HTTP path serves too (hot-procedures.ts).
+ * The router's procedure of a hot procedure: the base procedure with the same
+ * access check as the named procedures, its schema and its handler, from the
+ * one declaration the console's plain-HTTP path serves too (hot-procedures.ts).
+ * Not for public access: a public procedure also expires a stale session cookie,
+ * which the plain-HTTP path does not do.
  */
-export function hotMutation<A extends TAccess, S extends ZodType, O>(def: THotProcedure<A, S, O>) {
-  // Every base procedure narrows ctx.actor to TActorFor of its access; the table is typed by that access.
-  const procedure = byAccess[def.access] as unknown as typeof gatewayProcedure;
-  return procedure
+export function hotMutation<A extends Exclude<TAccess, 'public'>, S extends ZodType, O>(def: THotProcedure<A, S, O>) {
+  return base
+    .meta({ access: def.access })
+    .use(({ ctx, next }) => next({ ctx: { actor: authorize(def.access, ctx.actor) } }))
     .input(def.input)
-    .mutation(({ ctx, input }): Promise<O> => def.handler(input as output<S>, ctx.actor as TActorFor<A>, ctx));
+    .mutation(({ ctx, input }): Promise<O> => def.handler(input as output<S>, ctx.actor, ctx));
 }

@@ -178,7 +178,8 @@ describe.each(TEST_PROVIDERS)('fleet telemetry (%s)', (provider) => {
       samples: [sample(1, [gpu(0, { utilizationGpu: 0, temperatureMemory: null })], new Date(clock))],
     });
     const m = new MetricsWriter();
-    await writeFleetMetrics(h.services, m);
+    const { db, fleet, offlineAfterMs } = h.services;
+    await writeFleetMetrics({ db, now: h.services.now(), offlineAfterMs, fleet, metrics: m });
     const text = m.toString();
     expect(text).toMatch(
       /coolant_gpu_utilization_percent\{node="metrics-host",node_id="[^"]+",gpu="0",model="NVIDIA H200",pci_bus="00000000:00:00.0"\} 0/,

@@ -1,8 +1,16 @@
-import type { TServices } from '../../context';
+/** The fleet's families of /metrics, from the database and this instance's ingest counters. */
+import type { Prisma, TDb } from '@coolant/db';
 import type { MetricsWriter, TSample } from '../../lib/prometheus';
+import type { FleetService } from './fleet-service';
 import { nodeStatus } from './node-status';
 
-const GPU_GAUGES: [string, string, string][] = [
+type GpuState = Prisma.$GpuStatePayload['scalars'];
+/** GpuState's readings (each a number, or null when unknown). */
+type TGaugeField = {
+  [K in keyof GpuState]: GpuState[K] extends number | null ? (number extends GpuState[K] ? K : never) : never;
+}[keyof GpuState];
+
+const GPU_GAUGES: [string, TGaugeField, string][] = [
   ['coolant_gpu_utilization_percent', 'utilizationGpu', 'GPU utilization (%).'],
   ['coolant_gpu_memory_utilization_percent', 'utilizationMemory', 'GPU memory controller utilization (%).'],
   ['coolant_gpu_temperature_celsius', 'temperatureGpu', 'GPU core temperature (°C).'],
@@ -20,9 +28,18 @@ const GPU_GAUGES: [string, string, string][] = [
  * model and PCI bus (unknown readings are left out rather than written as 0),
  * node up/stale, firing alerts, ingest counters.
  */
-export async function writeFleetMetrics(services: TServices, m: MetricsWriter): Promise<void> {
-  const now = services.now();
-  const nodes = await services.db.node.findMany({ where: { revokedAt: null }, include: { gpus: true } });
+export type TWriteFleetMetricsRequest = {
+  db: TDb;
+  now: Date;
+  offlineAfterMs: number;
+  /** This instance's ingest counters. */
+  fleet: Pick<FleetService, 'counters' | 'batcher'>;
+  metrics: MetricsWriter;
+};
+
+export async function writeFleetMetrics(req: TWriteFleetMetricsRequest): Promise<void> {
+  const { db, now, metrics: m } = req;
+  const nodes = await db.node.findMany({ where: { revokedAt: null }, include: { gpus: true } });
   const gauges = new Map<string, TSample[]>(GPU_GAUGES.map(([name]) => [name, []]));
   for (const n of nodes) {
     for (const g of n.gpus) {
@@ -35,7 +52,7 @@ export async function writeFleetMetrics(services: TServices, m: MetricsWriter): 
         pci_bus: g.pciBusId ?? '',
       };
       for (const [name, field] of GPU_GAUGES) {
-        const v = (g as unknown as Record<string, number | null>)[field];
+        const v = g[field];
         if (typeof v === 'number') gauges.get(name)!.push({ labels, value: v });
       }
     }
@@ -43,7 +60,7 @@ export async function writeFleetMetrics(services: TServices, m: MetricsWriter): 
   for (const [name, , help] of GPU_GAUGES) m.family(name, 'gauge', help, gauges.get(name)!);
   const statuses = nodes.map((n) => ({
     n,
-    status: nodeStatus({ node: n, now, offlineAfterMs: services.offlineAfterMs }),
+    status: nodeStatus({ node: n, now, offlineAfterMs: req.offlineAfterMs }),
   }));
   m.family(
     'coolant_node_up',
@@ -69,7 +86,7 @@ export async function writeFleetMetrics(services: TServices, m: MetricsWriter): 
     "GPUs in the node's last report.",
     nodes.map((n) => ({ labels: { node: n.hostname, node_id: n.id }, value: n.gpuCount })),
   );
-  const firing = await services.db.alert.groupBy({ by: ['kind'], where: { state: 'firing' }, _count: { _all: true } });
+  const firing = await db.alert.groupBy({ by: ['kind'], where: { state: 'firing' }, _count: { _all: true } });
   const kinds = ['gpu_hot', 'node_offline', 'gpu_missing', 'collector_failing'];
   m.family(
     'coolant_alerts_firing',
@@ -77,7 +94,7 @@ export async function writeFleetMetrics(services: TServices, m: MetricsWriter): 
     'Firing alerts by kind.',
     kinds.map((kind) => ({ labels: { kind }, value: firing.find((f) => f.kind === kind)?._count._all ?? 0 })),
   );
-  const c = services.fleet.counters;
+  const c = req.fleet.counters;
   m.family('coolant_ingest_reports_total', 'counter', 'Agent reports received by this instance.', [
     { value: c.reports },
   ]);
@@ -90,7 +107,7 @@ export async function writeFleetMetrics(services: TServices, m: MetricsWriter): 
   m.family('coolant_ingest_duplicate_samples_total', 'counter', 'Samples received again (retries) and ignored.', [
     { value: c.duplicates },
   ]);
-  const b = services.fleet.batcher.stats;
+  const b = req.fleet.batcher.stats;
   m.family(
     'coolant_ingest_transactions_total',
     'counter',
