@@ -4,7 +4,8 @@
  * cannot both take a step.
  */
 import type { TDb, TDbTx } from '@coolant/db';
-import type { TRuleRuntime } from './decide';
+import { z } from 'zod';
+import type { TRuleRuntime, TStepRecord } from './decide';
 import { DEFAULT_GUARD_CONFIG, ZGuardConfig, type TGuardConfig } from './guard-config';
 
 export type TGuardRuntime = {
@@ -25,13 +26,58 @@ export type TGuardRow = {
 
 const EMPTY_RUNTIME: TGuardRuntime = { rules: {}, lastEvalAt: null, lastEvalBy: null };
 
-function parseRuntime(text: string): TGuardRuntime {
+const ZIso = z.string().nullable();
+
+const ZStepRecord = z.object({
+  step: z.number().int().min(0),
+  tier: z.string(),
+  action: z.enum(['pause', 'limit']),
+  status: z.enum(['applied', 'dry', 'skipped', 'overridden']),
+  at: z.string(),
+  tempLimitId: z.string().nullable().optional(),
+  configVersion: z.number(),
+}) satisfies z.ZodType<TStepRecord>;
+
+/** A rule's runtime as stored; a field added later reads as its empty value in an older row. */
+const ZRuleRuntime = z.object({
+  phase: z.enum(['armed', 'tripped', 'cooling']),
+  aboveSince: ZIso.default(null),
+  belowSince: ZIso.default(null),
+  trippedAt: ZIso.default(null),
+  lastMoveAt: ZIso.default(null),
+  steps: z.array(ZStepRecord).default([]),
+  holding: z.object({ since: z.string(), reason: z.string() }).nullable().default(null),
+  lastValue: z.number().nullable().default(null),
+  series: z.array(z.tuple([z.number(), z.number().nullable()])).default([]),
+  cappedAt: ZIso.default(null),
+}) satisfies z.ZodType<TRuleRuntime>;
+
+const ZStoredRuntime = z.object({
+  rules: z.record(z.string(), z.unknown()).catch({}),
+  lastEvalAt: ZIso.catch(null),
+  lastEvalBy: ZIso.catch(null),
+});
+
+/**
+ * The stored runtime read through its schema, not trusted as typed: a rule whose runtime does not
+ * parse starts again from empty (as a whole state that does not parse always did) rather than
+ * handing the ladder steps that are not what the type says.
+ */
+export function parseRuntime(text: string): TGuardRuntime {
+  let json: unknown;
   try {
-    const r = JSON.parse(text) as Partial<TGuardRuntime>;
-    return { rules: r.rules ?? {}, lastEvalAt: r.lastEvalAt ?? null, lastEvalBy: r.lastEvalBy ?? null };
+    json = JSON.parse(text);
   } catch {
-    return { ...EMPTY_RUNTIME };
+    return { ...EMPTY_RUNTIME, rules: {} };
   }
+  const stored = ZStoredRuntime.safeParse(json);
+  if (!stored.success) return { ...EMPTY_RUNTIME, rules: {} };
+  const rules: Record<string, TRuleRuntime> = {};
+  for (const [id, rt] of Object.entries(stored.data.rules)) {
+    const parsed = ZRuleRuntime.safeParse(rt);
+    if (parsed.success) rules[id] = parsed.data;
+  }
+  return { rules, lastEvalAt: stored.data.lastEvalAt, lastEvalBy: stored.data.lastEvalBy };
 }
 
 export async function loadGuard(db: TDb | TDbTx): Promise<TGuardRow> {
