@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { readAlertRules, updateAlertRules, ZAlertRules } from '../domain/fleet/alerts';
-import { getFleetNode, listFleet } from '../domain/fleet/fleet-queries';
+import { getFleetNode } from '../domain/fleet/fleet-node';
+import { listFleet } from '../domain/fleet/fleet-queries';
 import { revokeNode } from '../domain/nodes/revoke-node';
 import { adminProcedure, router, viewerProcedure } from '../trpc';
 

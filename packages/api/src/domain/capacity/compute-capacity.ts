@@ -76,7 +76,8 @@ export function computeFleetCapacity(req: {
     const healthy = n.collectorFailures < rules.collectorFailingReports;
     const health = parseHealth(n.health);
     for (const g of n.gpus) {
-      const present = gpuPresence({ lastSampleAt: n.lastSampleAt, gpuCount: n.gpuCount, health }, g) === 'present';
+      const present =
+        gpuPresence({ node: { lastSampleAt: n.lastSampleAt, gpuCount: n.gpuCount, health }, gpu: g }) === 'present';
       if (!healthy || !present) {
         gpusUnusable++;
         continue;

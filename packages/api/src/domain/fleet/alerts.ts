@@ -2,8 +2,9 @@ import { z } from 'zod';
 import type { TDb, TDbTx } from '@coolant/db';
 import type { TActor } from '../actors/actor';
 import { recordAudit } from '../audit/record-audit';
-import { gpuPresence, parseHealth } from './gpu-presence';
+import { gpuPresence } from './gpu-presence';
 import { nodeStatus } from './node-status';
+import { readStoredHealth } from './stored-telemetry';
 
 export const ZAlertRules = z.strictObject({
   gpuHot: z.strictObject({
@@ -102,9 +103,11 @@ export async function evaluateAlerts(
       });
     }
     if (status === 'offline') continue;
-    const health = parseHealth(n.health);
+    // An unreadable row leaves presence unknown (no alert on a guess) and says why in collector_failing.
+    const stored = readStoredHealth({ json: n.health });
+    const health = stored.value;
     for (const g of n.gpus) {
-      const presence = gpuPresence({ lastSampleAt: n.lastSampleAt, gpuCount: n.gpuCount, health }, g);
+      const presence = gpuPresence({ node: { lastSampleAt: n.lastSampleAt, gpuCount: n.gpuCount, health }, gpu: g });
       if (presence === 'unknown') {
         // No answer about this GPU in the latest report: its open alerts neither clear nor start.
         held.add(openKey({ kind: 'gpu_missing', nodeId: n.id, gpuIndex: g.gpuIndex }));
@@ -142,12 +145,12 @@ export async function evaluateAlerts(
       }
     }
     if (rules.collectorFailing.enabled && n.collectorFailures >= rules.collectorFailing.consecutiveReports) {
-      const errors = (health as { errors?: string[] } | null)?.errors;
+      const first = health?.errors[0] ?? stored.problem;
       conditions.push({
         kind: 'collector_failing',
         nodeId: n.id,
         gpuIndex: null,
-        message: `${n.hostname}: collector failing for ${n.collectorFailures} reports: ${errors?.[0] ?? 'unknown error'}`,
+        message: `${n.hostname}: collector failing for ${n.collectorFailures} reports: ${first ?? 'unknown error'}`,
         value: n.collectorFailures,
         forMs: 0,
       });

@@ -8,6 +8,8 @@
  * says nothing about the GPUs: that is the collector_failing alert, and the
  * GPU's presence is unknown until the next real answer.
  */
+import { readStoredHealth } from './stored-telemetry';
+
 export type TGpuPresence = 'present' | 'missing' | 'unknown';
 
 /** The parts of Node.health (the latest report's collector health, JSON) this needs. */
@@ -16,10 +18,13 @@ export type TPresenceHealth = {
   inventory?: { nvidiaControllers?: number | null };
 } | null;
 
-export function gpuPresence(
-  node: { lastSampleAt: Date | null; gpuCount: number; health: TPresenceHealth },
-  gpu: { sampledAt: Date },
-): TGpuPresence {
+export type TGpuPresenceRequest = {
+  node: { lastSampleAt: Date | null; gpuCount: number; health: TPresenceHealth };
+  gpu: { sampledAt: Date };
+};
+
+export function gpuPresence(req: TGpuPresenceRequest): TGpuPresence {
+  const { node, gpu } = req;
   // GpuState.sampledAt and Node.lastSampleAt are written together from the latest sample that
   // listed GPUs; equal means this GPU was in the latest report.
   if (node.lastSampleAt === null || gpu.sampledAt.getTime() >= node.lastSampleAt.getTime()) return 'present';
@@ -31,11 +36,10 @@ export function gpuPresence(
   return 'unknown';
 }
 
+/**
+ * Node.health read through the telemetry schema; an unreadable row is null, so the GPUs' presence
+ * is unknown (never "missing" on a guess). The fleet views also name the problem (stored-telemetry.ts).
+ */
 export function parseHealth(json: string | null): TPresenceHealth {
-  if (!json) return null;
-  try {
-    return JSON.parse(json) as TPresenceHealth;
-  } catch {
-    return null;
-  }
+  return readStoredHealth({ json }).value;
 }
