@@ -51,6 +51,7 @@ const EXPECTED: Record<string, TAccess> = {
   'guard.update': 'admin',
   'guard.drill': 'admin',
   'capacity.get': 'viewer',
+  'capacity.history': 'viewer',
   'capacity.configure': 'admin',
   'system.info': 'public',
   'system.enrollment': 'admin',

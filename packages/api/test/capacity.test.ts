@@ -80,24 +80,28 @@ describe.each(TEST_PROVIDERS)('capacity (%s)', (provider) => {
     ]);
 
     // Omitted fields stay; shares given replace them all (pro falls back to 0 / 0).
-    await admin.capacity.configure({ shares: [{ tier: 'free', priority: 1, reserved: 0.1 }] });
+    await admin.capacity.configure({ shares: [{ tier: 'free', priority: 1, reserved: 0.1 }], reason: 'rebalance' });
+    // The reason is required: an edit nobody explained is refused, and changes nothing.
+    await expect(admin.capacity.configure({ enabled: false } as never)).rejects.toThrow(/reason/);
+    await expect(admin.capacity.configure({ enabled: false, reason: '  ' })).rejects.toThrow(/reason is required/);
     const after = await viewer.capacity.get();
     expect(after).toMatchObject({ enabled: true, slotsPerGpu: 2 });
     expect(after.tiers.find((t) => t.tier === 'pro')).toMatchObject({ priority: 0, reserved: 0 });
     expect(after.tiers[0]).toMatchObject({ tier: 'free', priority: 1, reserved: 0.1 });
 
-    await expect(admin.capacity.configure({ shares: [{ tier: 'nope', priority: 1, reserved: 0.1 }] })).rejects.toThrow(
-      /no such tier.*nope/,
-    );
+    await expect(
+      admin.capacity.configure({ shares: [{ tier: 'nope', priority: 1, reserved: 0.1 }], reason: 'x' }),
+    ).rejects.toThrow(/no such tier.*nope/);
     await expect(
       admin.capacity.configure({
         shares: [
           { tier: 'free', priority: 1, reserved: 0.6 },
           { tier: 'pro', priority: 2, reserved: 0.5 },
         ],
+        reason: 'x',
       }),
     ).rejects.toThrow(/more than 100 %/);
-    await expect(admin.capacity.configure({ hotWeight: 2 })).rejects.toThrow(/hotWeight/);
+    await expect(admin.capacity.configure({ hotWeight: 2, reason: 'x' })).rejects.toThrow(/hotWeight/);
     // A refused change left nothing behind.
     expect((await viewer.capacity.get()).tiers[0]).toMatchObject({ tier: 'free', reserved: 0.1 });
   });
@@ -111,6 +115,7 @@ describe.each(TEST_PROVIDERS)('capacity (%s)', (provider) => {
         { tier: 'pro', priority: 2, reserved: 0.5 },
         { tier: 'free', priority: 0, reserved: 0.12 },
       ],
+      reason: 'fleet test',
     });
     const a = await node('cap-a');
     const b = await node('cap-b');

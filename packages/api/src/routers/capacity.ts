@@ -1,13 +1,20 @@
-/** capacity.get (viewer) and capacity.configure (admin, audited): fleet-aware admission's settings and shares. */
+/**
+ * capacity.get and capacity.history (viewer), capacity.configure (admin, audited, reason required):
+ * fleet-aware admission's settings and shares, and what the Capacity page charts.
+ */
 import { ZConfigureCapacity } from '../domain/capacity/capacity-config';
 import { configureCapacity } from '../domain/capacity/configure-capacity';
 import { getCapacity } from '../domain/capacity/get-capacity';
+import { getCapacityHistory, ZCapacityHistoryRequest } from '../domain/capacity/capacity-history';
 import { adminProcedure, router, viewerProcedure } from '../trpc';
 
 export const capacityRouter = router({
   get: viewerProcedure.query(({ ctx }) =>
     getCapacity({ db: ctx.db, now: ctx.now(), instanceId: ctx.config.instanceId, offlineAfterMs: ctx.offlineAfterMs }),
   ),
+  history: viewerProcedure
+    .input(ZCapacityHistoryRequest)
+    .query(({ ctx, input }) => getCapacityHistory({ db: ctx.db, now: ctx.now(), minutes: input.minutes })),
   configure: adminProcedure.input(ZConfigureCapacity).mutation(({ ctx, input }) =>
     configureCapacity({
       ...input,

@@ -37,7 +37,8 @@ export const ZConfigureCapacity = z.strictObject({
       message: 'the reservations add up to more than 100 %',
     })
     .optional(),
-  reason: z.string().trim().max(500).optional(),
+  /** Required: the page, the CLI and the audit log all say why a share moved. */
+  reason: z.string().trim().min(1, 'reason is required').max(500),
 });
 export type TConfigureCapacityInput = z.infer<typeof ZConfigureCapacity>;
 

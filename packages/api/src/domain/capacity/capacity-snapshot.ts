@@ -6,7 +6,7 @@
  * the moment they last read it (at most one poll, 1 s), and not at all where the decision reads
  * the row itself in its transaction, which is what the lease path on PostgreSQL does (see
  * lease-counts.ts). The writer also keeps the Capacity page's history (one CapacitySample per
- * 10 s bucket, the bucket's key making a second writer's sample a no-op).
+ * 10 s bucket, the bucket's key making a second writer's sample a no-op; none while C is unknown).
  */
 import type { TDb } from '@coolant/db';
 import { readCapacitySettings, type TCapacitySettings } from './capacity-config';
@@ -73,7 +73,9 @@ export async function refreshCapacitySnapshot(req: {
       () => false,
     );
   }
-  if (wrote && req.sampleTiers) await recordSample({ db, now, fleet, tiers: await req.sampleTiers(fleet.slots) });
+  // An unknown C is no sample: its 0 slots would chart as an empty fleet (the page shows a gap).
+  if (wrote && req.sampleTiers && fleet.state === 'ok')
+    await recordSample({ db, now, fleet, tiers: await req.sampleTiers(fleet.slots) });
   const after = await readCapacitySnapshot({ db });
   if (!after) throw new Error('capacity snapshot vanished after a write');
   return after;

@@ -64,7 +64,7 @@ export async function configureCapacity(req: TConfigureCapacityRequest) {
       actor: req.actor,
       action: 'capacity.configure',
       target: 'capacity',
-      reason: req.reason ?? null,
+      reason: req.reason,
       details: {
         before: { ...before, shares: strip(beforeShares) },
         after: { ...after, shares: strip(shares) },
