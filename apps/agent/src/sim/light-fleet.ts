@@ -11,7 +11,7 @@ import { Spool } from '@coolant/telemetry';
 import { Agent, FatalAgentError, type TLogger } from '../agent';
 import type { TAgentConfig } from '../config';
 import type { TSimProfile } from '../../../../scripts/fleet-sim/gpu-model.mjs';
-import { createSimCollector } from './sim-collector';
+import { createSimCollector, type TSimGpuLoadHook } from './sim-collector';
 
 export type TLightFleetOptions = {
   server: string;
@@ -32,9 +32,21 @@ export type TLightFleetOptions = {
   /** Called for every warning and error of a node, prefixed with its hostname; info is dropped unless verbose. */
   log: (line: string) => void;
   verbose?: boolean;
+  /**
+   * An in-process driver of the GPUs (the launch simulation): node i's hook decides each GPU's
+   * utilization and temperature (sim-collector.ts, TSimGpuLoad). Default: the GPU model alone.
+   */
+  gpuLoad?: (nodeIndex: number) => TSimGpuLoadHook | undefined;
 };
 
-export type TSimNodeHandle = { hostname: string; stateDir: string; profile: TSimProfile; agent: Agent };
+export type TSimNodeHandle = {
+  hostname: string;
+  stateDir: string;
+  profile: TSimProfile;
+  agent: Agent;
+  /** The node loses power: its loops stop now and it reports no more (the rest of the fleet runs on). */
+  powerOff(): void;
+};
 
 export type TNodeResult = {
   hostname: string;
@@ -81,28 +93,31 @@ export function startLightFleet(o: TLightFleetOptions): TLightFleet {
       hostname,
     };
     const log = nodeLogger(hostname, o);
+    const gpuLoad = o.gpuLoad?.(i);
     const deps = {
-      collector: createSimCollector({ seed: i, gpus: o.gpus, profile, hostname }),
+      collector: createSimCollector({ seed: i, gpus: o.gpus, profile, hostname, ...(gpuLoad ? { gpuLoad } : {}) }),
       spoolDurable: o.durable ?? true,
       drawInProcess: true,
       smokeJobs: i < (o.jobNodes ?? o.nodes),
     };
     const agent = new Agent(config, log, deps);
+    // Its own switch, so one node can go dark while the others keep reporting.
+    const power = new AbortController();
+    const signal = AbortSignal.any([controller.signal, power.signal]);
+    setMaxListeners(0, signal);
     // Spread over one interval, so a thousand nodes do not report in one burst; enrolled a few at a
     // time first (a fleet is installed host by host, not all in one second).
     const delay = (i / o.nodes) * o.intervalSeconds * 1000;
-    const done = Promise.all([
-      pause(delay, controller.signal),
-      enrolling(() => enrollWithRetry(agent, controller.signal, log)),
-    ])
-      .then(() => runUntilFatal(agent, controller.signal, log))
+    const done = Promise.all([pause(delay, signal), enrolling(() => enrollWithRetry(agent, signal, log))])
+      .then(() => runUntilFatal(agent, signal, log))
       .catch((error: unknown) => {
-        if (controller.signal.aborted) return;
+        if (signal.aborted) return;
         const message = (error as Error).message;
         failures.set(hostname, message);
         log.error(`stopped: ${message}`);
       });
-    nodes.push({ hostname, stateDir: config.stateDir, profile, agent, config, done });
+    const powerOff = () => power.abort();
+    nodes.push({ hostname, stateDir: config.stateDir, profile, agent, powerOff, config, done });
   }
   const sum = (key: 'delivered' | 'collected') => nodes.reduce((s, n) => s + n.agent.stats[key], 0);
 

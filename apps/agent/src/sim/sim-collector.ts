@@ -26,7 +26,23 @@ import {
   type TSimProfile,
 } from '../../../../scripts/fleet-sim/gpu-model.mjs';
 
-export type TSimNode = { seed: number; gpus: number; profile: TSimProfile; hostname: string };
+export type TSimNode = {
+  seed: number;
+  gpus: number;
+  profile: TSimProfile;
+  hostname: string;
+  /** Optional driver of this node's GPUs (see TSimGpuLoad); without it the GPU model moves them alone. */
+  gpuLoad?: TSimGpuLoadHook;
+};
+
+/**
+ * What an in-process driver (the launch simulation, scripts/launch-sim/) imposes on one GPU for a
+ * sample: the work it placed there decides utilization and heat, instead of the model's wave.
+ * Power and clocks follow; throttled sets nvidia-smi's sw_thermal_slowdown reason.
+ */
+export type TSimGpuLoad = { utilizationGpu: number; temperatureGpu: number; throttled: boolean };
+/** Asked once per GPU per sample; null leaves that GPU to the model. */
+export type TSimGpuLoadHook = (gpu: number, nowMs: number) => TSimGpuLoad | null;
 
 const TEMPLATE = template as unknown as TGpuTemplate;
 // What the driver of the capture lists in --help-query-gpu, hence what the real collector asks for.
@@ -64,6 +80,7 @@ function collect(node: TSimNode, inventory: TPciGpu[], nowMs: number): TCollecte
   if ('csv' in answer) {
     const parsed = parseQueryGpuCsv(answer.csv, SELECTION.fields);
     gpus = parsed.rows.map((row, i) => gpuSampleFromRow(row, errors, `GPU ${row['index'] ?? `line ${i + 1}`}`));
+    if (node.gpuLoad) gpus = gpus.map((g) => withLoad(g, node.gpuLoad!(g.index ?? 0, nowMs)));
     errors.unshift(...parsed.problems.map((p) => `nvidia-smi output ${p}`));
     nvidiaSmi = { status: 'ok', exitCode: 0, message: null, ...fields };
   } else {
@@ -103,5 +120,26 @@ function collect(node: TSimNode, inventory: TPciGpu[], nowMs: number): TCollecte
       inventoryMismatch: comparison.mismatch,
       inventoryMismatchReason: comparison.reason,
     },
+  };
+}
+
+function withLoad(g: TGpuSample, load: TSimGpuLoad | null): TGpuSample {
+  if (!load) return g;
+  const util = Math.max(0, Math.min(100, Math.round(load.utilizationGpu)));
+  const temp = Math.round(load.temperatureGpu);
+  const busy = util > 5;
+  return {
+    ...g,
+    utilizationGpu: util,
+    utilizationMemory: Math.round(util * 0.6),
+    temperatureGpu: temp,
+    temperatureMemory: temp + 4,
+    powerDrawW: Math.round(70 + util * 6.2),
+    clockGraphicsMHz: busy ? (load.throttled ? 1410 : 1980) : 345,
+    throttleReasons: load.throttled
+      ? { raw: '0x0000000000000020', names: ['sw_thermal_slowdown'] }
+      : busy
+        ? { raw: '0x0000000000000000', names: [] }
+        : { raw: '0x0000000000000001', names: ['gpu_idle'] },
   };
 }
