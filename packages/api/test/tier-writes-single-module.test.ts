@@ -36,7 +36,14 @@ export function tierStateWrites(fileName: string, text: string): string[] {
   const visit = (n: ts.Node) => {
     if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && WRITES.has(n.expression.name.text)) {
       const target = n.expression.expression;
-      const model = ts.isPropertyAccessExpression(target) ? target.name.text : null;
+      // tx.tier, tx['tier'], or a delegate taken out of the client first (const { tier } = tx).
+      const model = ts.isPropertyAccessExpression(target)
+        ? target.name.text
+        : ts.isElementAccessExpression(target) && ts.isStringLiteral(target.argumentExpression)
+          ? target.argumentExpression.text
+          : ts.isIdentifier(target)
+            ? target.text
+            : null;
       if (model === 'temporaryLimit') found.push(`${at(n)}: temporaryLimit.${n.expression.name.text}`);
       if (model === 'tier') {
         const arg = n.arguments[0];
@@ -109,7 +116,10 @@ describe('tier state has one writer', () => {
       await tx.tier.updateMany({ where: { id: tier.id }, data: UNPAUSED });
       await tx.temporaryLimit.create({ data: { tierId: tier.id, window: step.window, limit: step.limit, until, reason, createdBy: GUARD_NAME } });
       await db.$executeRawUnsafe('UPDATE "Tier" SET "pausedAt" = NULL');
-      await tx.tier.update({ where: { id: tier.id }, data: { name: 'renamed' } });`;
+      await tx.tier.update({ where: { id: tier.id }, data: { name: 'renamed' } });
+      await tx['temporaryLimit'].updateMany({ where: { tierId }, data: { clearedAt: now } });
+      const { tier: tiers, temporaryLimit } = tx; await temporaryLimit.deleteMany({});
+      const tier = tx.tier; await tier.update({ where: { id }, data: { resumeAt: null } });`;
     expect(tierStateWrites('old.ts', old)).toEqual([
       '2: tier.update writes pausedAt',
       '2: tier.update writes pausedBy',
@@ -121,6 +131,9 @@ describe('tier state has one writer', () => {
       '4: tier.updateMany with a data that is not an object literal',
       '5: temporaryLimit.create',
       '6: raw SQL writes Tier',
+      '8: temporaryLimit.updateMany',
+      '9: temporaryLimit.deleteMany',
+      '10: tier.update writes resumeAt',
     ]);
   });
 });
