@@ -44,7 +44,12 @@ export type TSqliteRaw = {
   close(): void;
 };
 
-export type TPgQuery = (sql: string, params?: unknown[]) => Promise<TRawRow[]>;
+/**
+ * `name` makes it a named prepared statement: parsed and planned once per pooled connection
+ * instead of at every call (for the few fixed statements of a hot path; a name must always
+ * stand for the same text).
+ */
+export type TPgQuery = (sql: string, params?: unknown[], name?: string) => Promise<TRawRow[]>;
 
 export type TPgRaw = {
   kind: 'postgresql';
@@ -164,19 +169,25 @@ export function openRawSql(config: TDbConfig, opts: { poolSize?: number } = {}):
       },
     };
   }
-  const pool = new pg.Pool({ connectionString: config.url, max: opts.poolSize ?? 10 });
   // Prisma stores DateTime as UTC in timestamp columns; raw statements must read and write them the same way.
-  pool.on('connect', (client) => void client.query("SET TIME ZONE 'UTC'").catch(() => {}));
+  // Set at connection start-up, not with a query from the 'connect' event: that one raced the pool's
+  // first query on the new client (pg's "already executing a query" deprecation warning).
+  const pool = new pg.Pool({ connectionString: config.url, max: opts.poolSize ?? 10, options: '-c TimeZone=UTC' });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   return {
     kind: 'postgresql',
-    query: async (sql, params = []) => (await pool.query(sql, params)).rows as TRawRow[],
+    query: async (sql, params = [], name) =>
+      (await pool.query(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows as TRawRow[],
     async transaction(fn) {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await fn(async (sql, params = []) => (await client.query(sql, params)).rows as TRawRow[]);
+        const result = await fn(
+          async (sql, params = [], name) =>
+            (await client.query(name ? { name, text: sql, values: params } : { text: sql, values: params }))
+              .rows as TRawRow[],
+        );
         await client.query('COMMIT');
         return result;
       } catch (error) {

@@ -1,6 +1,7 @@
 import type { TDb, TPgQuery, TPgRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { assertSameRequest } from './idempotency';
+import { PgConsumeBatcher } from './pg-batcher';
 import { requestUpsertSql } from './sql';
 import type {
   TAdmissionStore,
@@ -12,37 +13,29 @@ import type {
 } from './types';
 import { WINDOW_MINUTES, windowResetMs, windowStartMin, type TWindow } from './windows';
 
-/** Thrown inside the transaction to roll back the limits already incremented. */
-class Refused extends Error {
-  constructor() {
-    super('refused');
-  }
-}
-
 function unavailable(error: unknown): AppError {
   if (error instanceof AppError) return error;
   return new AppError('UNAVAILABLE', 'database unavailable', { cause: String((error as Error)?.message ?? error) });
 }
 
-const CONSUME_SQL = `INSERT INTO "QuotaCounter" ("tierId","window","subject","windowStartMin","used") VALUES ($1,$2,$3,$4,$5)
-ON CONFLICT ("tierId","window","subject","windowStartMin") DO UPDATE SET "used" = "QuotaCounter"."used" + excluded."used"
-WHERE "QuotaCounter"."used" + excluded."used" <= $6
-RETURNING "used"`;
-
 /**
- * Counters in PostgreSQL, shared by every console instance. One transaction
- * per consume: a conditional upsert per limit (`used + cost <= limit`), in a
- * fixed order so two consumes cannot deadlock; if any limit refuses, the
- * transaction rolls back and nothing was consumed. Runs on its own pg pool
+ * Counters in PostgreSQL, shared by every console instance. Consumes are
+ * decided in batches (pg-batcher.ts, pg-consume-batch.ts): a conditional
+ * upsert per limit (`used + cost <= limit`) on the latest row, all or nothing
+ * per consume, each answered after its batch commits. Runs on its own pg pool
  * (see openRawSql for why not through Prisma).
  */
 export class PgAdmissionStore implements TAdmissionStore {
   readonly kind = 'postgresql' as const;
 
+  private readonly batcher: PgConsumeBatcher;
+
   constructor(
     private readonly db: TDb,
     private readonly raw: TPgRaw,
-  ) {}
+  ) {
+    this.batcher = new PgConsumeBatcher(raw);
+  }
 
   async start(): Promise<void> {}
 
@@ -89,63 +82,11 @@ export class PgAdmissionStore implements TAdmissionStore {
   }
 
   async consume(a: TConsumeAttempt): Promise<TConsumeResponse> {
-    const order = a.slots.map((s, i) => ({ s, i })).sort((x, y) => x.s.window.localeCompare(y.s.window));
     try {
-      return await this.raw.transaction(async (query) => {
-        if (a.requestId) {
-          // Serializes retries of one request across instances; the loser then finds the answer.
-          await query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [a.requestId]);
-          const prior = await this.find(query, a.requestId, a.now);
-          if (prior) {
-            assertSameRequest(a.requestId, prior.fingerprint, a.fingerprint);
-            return prior.response;
-          }
-        }
-        const used: number[] = new Array(a.slots.length).fill(0);
-        for (const { s, i } of order) {
-          const rows = await query(CONSUME_SQL, [a.tierId, s.window, a.subject, s.startMin, a.cost, s.limit]);
-          if (rows.length === 0) throw new Refused();
-          used[i] = Number(rows[0]!.used);
-        }
-        const response = a.build({ ok: true, used });
-        // Under the lock no other answer can be recorded; an expired row is replaced.
-        if (a.requestId)
-          return await this.insertRequest(query, {
-            requestId: a.requestId,
-            fingerprint: a.fingerprint,
-            response,
-            expiresAt: a.requestExpiresAt,
-            now: a.now,
-          });
-        return response;
-      });
-    } catch (error) {
-      if (!(error instanceof Refused)) throw unavailable(error);
-    }
-    // Read after the rollback, so the answer shows what is really spent.
-    let response: TConsumeResponse;
-    try {
-      const used: number[] = [];
-      for (const s of a.slots) {
-        const rows = await this.raw.query(
-          'SELECT "used" FROM "QuotaCounter" WHERE "tierId" = $1 AND "window" = $2 AND "subject" = $3 AND "windowStartMin" = $4',
-          [a.tierId, s.window, a.subject, s.startMin],
-        );
-        used.push(rows[0] ? Number(rows[0].used) : 0);
-      }
-      response = a.build({ ok: false, used });
+      return await this.batcher.consume(a);
     } catch (error) {
       throw unavailable(error);
     }
-    return a.requestId
-      ? this.remember({
-          requestId: a.requestId,
-          fingerprint: a.fingerprint,
-          response,
-          expiresAt: a.requestExpiresAt,
-          now: a.now,
-        })
-      : response;
   }
 
   async refund(r: TRefundAttempt): Promise<boolean> {
@@ -156,7 +97,9 @@ export class PgAdmissionStore implements TAdmissionStore {
           [r.nonce, r.expiresAt],
         );
         if (inserted.length === 0) return false;
-        for (const [window, startMin] of r.windows) {
+        // In key order (window, then start), as consumes lock them, so a refund and a consume cannot deadlock.
+        const windows = [...r.windows].sort((x, y) => (x[0] === y[0] ? x[1] - y[1] : x[0] < y[0] ? -1 : 1));
+        for (const [window, startMin] of windows) {
           if (windowResetMs(window, startMin) <= r.now.getTime()) continue;
           await query(
             'UPDATE "QuotaCounter" SET "used" = GREATEST(0, "used" - $5) WHERE "tierId" = $1 AND "window" = $2 AND "subject" = $3 AND "windowStartMin" = $4',

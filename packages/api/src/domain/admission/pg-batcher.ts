@@ -1,0 +1,74 @@
+/**
+ * Gathers the consumes that arrive in one turn of the event loop into batches for
+ * pg-consume-batch.ts, and keeps a few batches in flight on separate pooled connections, so
+ * the next batch is decided while the previous one's commit is being flushed. A batch takes at
+ * most one attempt per counter and per requestId (one statement cannot update a row twice, and
+ * the statement decides each attempt against the row as it was before it); the others wait,
+ * in arrival order, for a later batch.
+ */
+import type { TPgRaw } from '@coolant/db';
+import { runConsumeBatch, slotKey, type TBatchItem } from './pg-consume-batch';
+import type { TConsumeAttempt, TConsumeResponse } from './types';
+
+/**
+ * Batches in flight at once. A batch's time is mostly its commit's WAL flush (pg_stat_activity
+ * during bench/admission.ts: WALSync/WALWrite); batches in flight together share a flush (group
+ * commit), as the anchor's ten pooled single-statement commits do.
+ */
+const MAX_IN_FLIGHT = 4;
+/** Attempts per batch: arrays, so no parameter limit, but a bound on one statement's time. */
+const MAX_BATCH = 512;
+
+export class PgConsumeBatcher {
+  private queue: TBatchItem[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(private readonly raw: TPgRaw) {}
+
+  consume(a: TConsumeAttempt): Promise<TConsumeResponse> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ a, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= MAX_IN_FLIGHT || this.queue.length === 0) return;
+    this.scheduled = true;
+    // After the current I/O phase, so every consume that arrived in it shares the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) this.start(this.take());
+    });
+  }
+
+  private take(): TBatchItem[] {
+    const batch: TBatchItem[] = [];
+    const rest: TBatchItem[] = [];
+    const keys = new Set<string>();
+    const ids = new Set<string>();
+    for (const it of this.queue) {
+      const a = it.a;
+      const mine = a.slots.map((s) => slotKey(a.tierId, s.window, a.subject, s.startMin));
+      const free = batch.length < MAX_BATCH && !mine.some((k) => keys.has(k)) && !(a.requestId && ids.has(a.requestId));
+      if (!free) {
+        rest.push(it);
+        continue;
+      }
+      for (const k of mine) keys.add(k);
+      if (a.requestId) ids.add(a.requestId);
+      batch.push(it);
+    }
+    this.queue = rest;
+    return batch;
+  }
+
+  private start(batch: TBatchItem[]): void {
+    this.inFlight++;
+    void runConsumeBatch(this.raw, batch).finally(() => {
+      this.inFlight--;
+      this.schedule();
+    });
+  }
+}
