@@ -8,6 +8,7 @@ import { useTRPC } from '@/trpc/client';
 const LINKS = [
   { href: '/fleet', label: 'Fleet', admin: false },
   { href: '/tiers', label: 'Tiers & quotas', admin: false },
+  { href: '/capacity', label: 'Capacity', admin: false },
   { href: '/guard', label: 'Guard', admin: false },
   { href: '/smoke', label: 'Smoke tests', admin: false },
   { href: '/audit', label: 'Audit', admin: false },

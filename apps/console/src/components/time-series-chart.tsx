@@ -3,7 +3,8 @@
 // The console's one chart: values over time drawn by uPlot (canvas, fast at the thousands of raw
 // samples a node's hour holds) instead of hand-made SVG, which clipped its y labels and had no time
 // ticks, hover readout or zoom. Used by the node page (one line per GPU), the tier card (admitted and
-// denied per minute, stacked bars) and the guard page (the signal against its thresholds).
+// denied per minute, stacked bars), the guard page (the signal against its thresholds) and the
+// Capacity page (in flight per tier, stacked, under the fleet's capacity as a line; refusals by reason).
 //
 // uPlot needs the DOM, so the chart is built in an effect, fed new data in place and destroyed on
 // unmount. It writes styles through the CSSOM (element.style), which the console's CSP does not
@@ -35,6 +36,8 @@ type TProps = {
   yAtLeast?: number | undefined;
   /** Stacked bars, first series at the bottom (the tier card's admitted and denied per minute). */
   stacked?: boolean;
+  /** With `stacked`: series drawn as plain lines over the bars, not stacked (the fleet's capacity over in-flight). */
+  lines?: TChartSeries[];
   height?: number;
   /** Shown under the chart when no series has a value. */
   empty?: string;
@@ -104,16 +107,26 @@ export function alignPoints(series: { points: [number, number | null][] }[]): {
   return { times, values };
 }
 
-/** What uPlot draws: stacked bars are drawn as running totals, the topmost first so the lower ones paint over it. */
-function drawnData(times: number[], series: TChartSeries[], stacked: boolean): uPlot.AlignedData {
+/**
+ * What uPlot draws: stacked bars are drawn as running totals, the topmost first so the lower ones
+ * paint over it, then the unstacked lines. A series with no value at a time has no bar there (a
+ * gap, not a bar of 0); the ones above it still stand on what is below.
+ */
+function drawnData(
+  times: number[],
+  series: TChartSeries[],
+  stacked: boolean,
+  lines: TChartSeries[],
+): uPlot.AlignedData {
   if (!stacked) return [times, ...series.map((s) => s.values)];
   const totals: TChartValues[] = [];
   let below = times.map(() => 0);
   for (const s of series) {
-    below = below.map((b, i) => b + (s.values[i] ?? 0));
-    totals.push(below);
+    const base = below;
+    below = base.map((b, i) => b + (s.values[i] ?? 0));
+    totals.push(s.values.map((v, i) => (v == null ? v : base[i]! + v)));
   }
-  return [times, ...totals.reverse()];
+  return [times, ...totals.reverse(), ...lines.map((l) => l.values)];
 }
 
 type TRefs = { latest: RefObject<TProps>; zoomed: RefObject<boolean>; fig: RefObject<HTMLElement | null> };
@@ -122,11 +135,16 @@ type TRefs = { latest: RefObject<TProps>; zoomed: RefObject<boolean>; fig: RefOb
 function chartOptions(UPlot: typeof uPlot, el: HTMLElement, { latest, zoomed, fig }: TRefs): uPlot.Options {
   const p = latest.current;
   const { stacked = false, height = DEFAULT_HEIGHT } = p;
+  const lines = stacked ? (p.lines ?? []) : [];
   // The labels are pixels on a canvas; the figure carries them as text too (data-y-labels), for tests and scrapers.
   let yLabels: string[] = [];
   // The series in the order uPlot draws them; raw (not stacked) values for the readout.
   const shown = stacked ? [...p.series].reverse() : p.series;
-  const rawOf = (si: number) => latest.current.series[stacked ? latest.current.series.length - si : si - 1]?.values;
+  const rawOf = (si: number) => {
+    const { series: all, lines: over = [] } = latest.current;
+    if (!stacked) return all[si - 1]?.values;
+    return si <= all.length ? all[all.length - si]?.values : over[si - all.length - 1]?.values;
+  };
   return {
     width: Math.max(200, el.clientWidth),
     height,
@@ -180,6 +198,15 @@ function chartOptions(UPlot: typeof uPlot, el: HTMLElement, { latest, zoomed, fi
           },
         };
       }),
+      ...lines.map((s, i): uPlot.Series => ({
+        label: s.label,
+        stroke: s.color ?? CHART_COLORS[(shown.length + i) % CHART_COLORS.length]!,
+        width: 2,
+        spanGaps: false,
+        points: { show: false },
+        ...(s.dash ? { dash: s.dash } : {}),
+        value: (_u, v) => (v == null ? '—' : formatValue(v, latest.current.unit)),
+      })),
     ],
     cursor: {
       drag: { x: true, y: false, setScale: true },
@@ -219,7 +246,8 @@ export function TimeSeriesChart(props: TProps) {
     latest.current = props;
   });
   const zoomed = useRef(false);
-  const shape = `${series.map((s) => s.label).join('|')}:${stacked}:${height}:${props.unit}`;
+  const lines = props.lines;
+  const shape = `${series.map((s) => s.label).join('|')}:${(lines ?? []).map((s) => s.label).join('|')}:${stacked}:${height}:${props.unit}`;
 
   useEffect(() => {
     const el = box.current;
@@ -233,7 +261,7 @@ export function TimeSeriesChart(props: TProps) {
       if (gone) return;
       u = new UPlot(
         chartOptions(UPlot, el, { latest, zoomed, fig }),
-        drawnData(latest.current.times, latest.current.series, stacked),
+        drawnData(latest.current.times, latest.current.series, stacked, latest.current.lines ?? []),
         el,
       );
       plot.current = u;
@@ -254,14 +282,14 @@ export function TimeSeriesChart(props: TProps) {
   const { times, window: win } = props;
   useEffect(() => {
     // A zoomed chart keeps its zoom while new samples arrive.
-    plot.current?.setData(drawnData(times, series, stacked), !zoomed.current);
-  }, [times, series, stacked]);
+    plot.current?.setData(drawnData(times, series, stacked, lines ?? []), !zoomed.current);
+  }, [times, series, stacked, lines]);
 
   useEffect(() => {
     if (win && !zoomed.current) plot.current?.setScale('x', { min: win.from, max: win.to });
   }, [win?.from, win?.to]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  const hasData = series.some((s) => s.values.some((v) => v != null));
+  const hasData = [...series, ...(lines ?? [])].some((s) => s.values.some((v) => v != null));
   return (
     <figure ref={fig} className="ts-chart" aria-label={title} data-testid="chart">
       <div ref={box} />
