@@ -1,6 +1,7 @@
 import type { TDb, TDbProvider } from '@coolant/db';
 import type { AdmissionService } from './domain/admission/admission-service';
 import type { ConfigSync } from './domain/admission/config-sync';
+import type { PruneSchedule } from './domain/audit/prune-schedule';
 import type { CredentialCache } from './domain/auth/credential-cache';
 import type { FleetService } from './domain/fleet/fleet-service';
 import type { GuardService } from './domain/guard/guard-service';
@@ -32,6 +33,8 @@ export type TServices = {
   credentials: CredentialCache;
   /** A node with no report for this long is offline (COOLANT_NODE_OFFLINE_AFTER_SECONDS). */
   offlineAfterMs: number;
+  /** When this server last pruned its request-path tables (failed logins, anonymous audit rows). */
+  pruning: PruneSchedule;
   /** This instance's copy of the admission config, kept current across instances. */
   config: ConfigSync;
   admission: AdmissionService;

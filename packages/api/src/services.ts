@@ -11,6 +11,7 @@ import {
 import type { TServices } from './context';
 import { AdmissionService } from './domain/admission/admission-service';
 import { ConfigSync, INSTANCE_LIVE_MS } from './domain/admission/config-sync';
+import { PruneSchedule } from './domain/audit/prune-schedule';
 import { CredentialCache } from './domain/auth/credential-cache';
 import { FleetService, type TRetention } from './domain/fleet/fleet-service';
 import { GuardService } from './domain/guard/guard-service';
@@ -156,6 +157,7 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
     now,
     credentials,
     offlineAfterMs,
+    pruning: new PruneSchedule(),
     config,
     admission,
     fleet,

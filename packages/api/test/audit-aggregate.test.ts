@@ -42,6 +42,7 @@ describe.each(TEST_PROVIDERS)('aggregated anonymous audit rows (%s)', (provider)
       Array.from({ length: 200 }, () =>
         recordAnonymousFailure({
           db: h.db,
+          pruning: h.services.pruning,
           action: 'auth.login_failed',
           target: 'root',
           reason: 'unknown user',
@@ -96,6 +97,7 @@ describe.each(TEST_PROVIDERS)('aggregated anonymous audit rows (%s)', (provider)
     const first = new Date(clock);
     await recordAnonymousFailure({
       db: h.db,
+      pruning: h.services.pruning,
       action: 'auth.login_failed',
       target: 'windowed',
       reason: 'unknown user',
@@ -105,6 +107,7 @@ describe.each(TEST_PROVIDERS)('aggregated anonymous audit rows (%s)', (provider)
     const later = new Date(clock + 60_000);
     await recordAnonymousFailure({
       db: h.db,
+      pruning: h.services.pruning,
       action: 'auth.login_failed',
       target: 'windowed',
       reason: 'unknown user',
@@ -114,6 +117,7 @@ describe.each(TEST_PROVIDERS)('aggregated anonymous audit rows (%s)', (provider)
     const next = new Date(clock + AGGREGATE_WINDOW_MS);
     await recordAnonymousFailure({
       db: h.db,
+      pruning: h.services.pruning,
       action: 'auth.login_failed',
       target: 'windowed',
       reason: 'unknown user',
@@ -132,6 +136,7 @@ describe.each(TEST_PROVIDERS)('aggregated anonymous audit rows (%s)', (provider)
     for (let i = 0; i < MAX_TARGETS_PER_IP + 15; i++) {
       await recordAnonymousFailure({
         db: h.db,
+        pruning: h.services.pruning,
         action: 'auth.login_failed',
         target: `spray-${i}`,
         reason: 'unknown user',
@@ -149,6 +154,7 @@ describe.each(TEST_PROVIDERS)('aggregated anonymous audit rows (%s)', (provider)
     const old = new Date(clock - ANONYMOUS_AUDIT_RETENTION_MS - AGGREGATE_WINDOW_MS);
     await recordAnonymousFailure({
       db: h.db,
+      pruning: h.services.pruning,
       action: 'node.enroll_failed',
       target: 'ancient',
       reason: 'wrong enrollment token',
@@ -158,7 +164,7 @@ describe.each(TEST_PROVIDERS)('aggregated anonymous audit rows (%s)', (provider)
     await h.db.auditEvent.create({
       data: { actorType: 'system', actorName: 'test', action: 'user.create', target: 'ancient', at: old },
     });
-    await pruneAnonymousAudit(h.db, new Date(clock), true);
+    await pruneAnonymousAudit({ db: h.db, now: new Date(clock) });
     expect(await rows('node.enroll_failed', 'ancient')).toHaveLength(0);
     expect(await rows('user.create', 'ancient')).toHaveLength(1);
   });

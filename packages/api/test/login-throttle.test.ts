@@ -122,6 +122,7 @@ describe.each(TEST_PROVIDERS)('login throttling (%s)', (provider) => {
       ip,
       userAgent: null,
       now: new Date(clock),
+      pruning: h.services.pruning,
     });
     await expect(direct).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
   });
@@ -145,7 +146,7 @@ describe.each(TEST_PROVIDERS)('login throttling (%s)', (provider) => {
       data: { key: 'ui:ghost|10.7.0.1', failures: 3, windowStart: old, updatedAt: old },
     });
     await attempt('someone', 'nope nope', '10.7.0.2');
-    await pruneLoginThrottle({ db: h.db, provider }, new Date(clock), true);
+    await pruneLoginThrottle({ db: h.db, now: new Date(clock) });
     expect(await h.db.loginThrottle.findUnique({ where: { key: 'ui:ghost|10.7.0.1' } })).toBeNull();
     expect(await h.db.loginThrottle.findUnique({ where: { key: userIpKey('someone', '10.7.0.2') } })).not.toBeNull();
   });
@@ -167,6 +168,7 @@ describe.each(TEST_PROVIDERS)('login throttling (%s)', (provider) => {
               ip: '10.8.0.1',
               userAgent: null,
               now,
+              pruning: h.services.pruning,
             }),
           ),
         );

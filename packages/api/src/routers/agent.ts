@@ -65,6 +65,8 @@ export const agentRouter = router({
       agentVersion: input.agentVersion ?? null,
       os: input.os ?? null,
       ip: ctx.request.ip,
+      now: ctx.now(),
+      pruning: ctx.pruning,
     }),
   ),
   /** Long poll: a smoke job for this node, or null after waitMs. */

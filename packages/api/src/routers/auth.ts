@@ -17,6 +17,7 @@ export const authRouter = router({
       ip: ctx.request.ip,
       userAgent: ctx.request.userAgent,
       now: ctx.now(),
+      pruning: ctx.pruning,
     });
     ctx.cookies.setSession(result.secret, Math.floor((result.expiresAt.getTime() - ctx.now().getTime()) / 1000));
     return { user: result.user, expiresAt: result.expiresAt.toISOString() };

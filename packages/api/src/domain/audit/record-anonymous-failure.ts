@@ -1,5 +1,6 @@
 import type { TDb } from '@coolant/db';
 import { isUniqueViolation } from '../../lib/unique-violation';
+import type { PruneSchedule } from './prune-schedule';
 
 /**
  * Failures anyone can cause without credentials (failed logins, failed enrollments) are folded
@@ -24,6 +25,8 @@ export type TRecordAnonymousFailureRequest = {
   reason: string;
   ip: string | null;
   at: Date;
+  /** The services' prune schedule (services.pruning). */
+  pruning: PruneSchedule;
 };
 
 export function aggregateKey(action: string, ip: string, target: string, windowStart: Date): string {
@@ -56,7 +59,7 @@ async function chooseSource(
 }
 
 export async function recordAnonymousFailure(req: TRecordAnonymousFailureRequest): Promise<void> {
-  await pruneAnonymousAudit(req.db, req.at);
+  await pruneAnonymousAudit({ db: req.db, now: req.at, pruning: req.pruning });
   const windowStart = new Date(Math.floor(req.at.getTime() / AGGREGATE_WINDOW_MS) * AGGREGATE_WINDOW_MS);
   const ip = req.ip ?? 'unknown';
   if (await bump(req.db, aggregateKey(req.action, ip, req.target, windowStart), req.at)) return;
@@ -85,13 +88,10 @@ export async function recordAnonymousFailure(req: TRecordAnonymousFailureRequest
   }
 }
 
-const lastPrune = new WeakMap<TDb, number>();
-
-/** Deletes aggregated anonymous rows past their retention; at most once a minute per process. */
-export async function pruneAnonymousAudit(db: TDb, now: Date, force = false): Promise<number> {
-  const last = lastPrune.get(db) ?? 0;
-  if (!force && now.getTime() - last < PRUNE_EVERY_MS && now.getTime() >= last) return 0;
-  lastPrune.set(db, now.getTime());
+/** Deletes aggregated anonymous rows past their retention; at most once a minute by `pruning`, at once without it. */
+export async function pruneAnonymousAudit(req: { db: TDb; now: Date; pruning?: PruneSchedule }): Promise<number> {
+  const { db, now } = req;
+  if (req.pruning && !req.pruning.due({ job: 'anonymous-audit', now, everyMs: PRUNE_EVERY_MS })) return 0;
   const { count } = await db.auditEvent.deleteMany({
     where: { aggregateKey: { not: null }, at: { lt: new Date(now.getTime() - ANONYMOUS_AUDIT_RETENTION_MS) } },
   });

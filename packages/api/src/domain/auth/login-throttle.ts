@@ -1,4 +1,5 @@
 import { sqliteDate, toPgPlaceholders, type TDb, type TDbProvider } from '@coolant/db';
+import type { PruneSchedule } from '../audit/prune-schedule';
 
 /**
  * Failed-login counters in the LoginThrottle table. An attempt is claimed (counted as a
@@ -62,12 +63,10 @@ function dialect(provider: TDbProvider) {
  * key is in backoff and nothing was counted.
  */
 export async function claimAttempt(
-  t: TThrottleDb,
-  key: string,
-  free: number | null,
-  now: Date,
+  req: TThrottleDb & { key: string; free: number | null; now: Date },
 ): Promise<number | null> {
-  const d = dialect(t.provider);
+  const { key, free, now } = req;
+  const d = dialect(req.provider);
   const params: unknown[] = [];
   const p = (v: unknown, ts = false) => {
     params.push(v);
@@ -96,31 +95,33 @@ export async function claimAttempt(
     `"blockedUntil" = ${blockFor(next)}, "updatedAt" = ${nowP()} ` +
     `WHERE ${T}."blockedUntil" IS NULL OR ${T}."blockedUntil" <= ${nowP()} ` +
     `RETURNING "failures"`;
-  const rows = await t.db.$queryRawUnsafe<Array<{ failures: number | bigint }>>(d.sql(sql), ...params);
+  const rows = await req.db.$queryRawUnsafe<Array<{ failures: number | bigint }>>(d.sql(sql), ...params);
   return rows[0] ? Number(rows[0].failures) : null;
 }
 
 /** Undoes one claim (an attempt that turned out not to be a failure, or was refused later on). */
-export async function giveBackAttempt(t: TThrottleDb, key: string): Promise<void> {
-  await t.db.loginThrottle.updateMany({ where: { key, failures: { gt: 0 } }, data: { failures: { decrement: 1 } } });
+export async function giveBackAttempt(req: { db: TDb; key: string }): Promise<void> {
+  const { key } = req;
+  await req.db.loginThrottle.updateMany({ where: { key, failures: { gt: 0 } }, data: { failures: { decrement: 1 } } });
 }
 
 /** The key's counts are over: the owner of this (username, IP) proved it knows the password. */
-export async function clearKey(t: TThrottleDb, key: string): Promise<void> {
-  await t.db.loginThrottle.deleteMany({ where: { key } });
+export async function clearKey(req: { db: TDb; key: string }): Promise<void> {
+  await req.db.loginThrottle.deleteMany({ where: { key: req.key } });
 }
 
 /** Seconds until the key's backoff ends (at least 1). */
-export async function retryAfterSeconds(t: TThrottleDb, key: string, now: Date): Promise<number> {
-  const row = await t.db.loginThrottle.findUnique({ where: { key }, select: { blockedUntil: true } });
-  const ms = row?.blockedUntil ? row.blockedUntil.getTime() - now.getTime() : 1000;
+export async function retryAfterSeconds(req: { db: TDb; key: string; now: Date }): Promise<number> {
+  const row = await req.db.loginThrottle.findUnique({ where: { key: req.key }, select: { blockedUntil: true } });
+  const ms = row?.blockedUntil ? row.blockedUntil.getTime() - req.now.getTime() : 1000;
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
 /** The delay a username's failures (from every IP) put on each attempt on it: bounded, never a refusal. */
-export async function userSlowdownMs(t: TThrottleDb, username: string, now: Date): Promise<number> {
-  const row = await t.db.loginThrottle.findUnique({
-    where: { key: userKey(username) },
+export async function userSlowdownMs(req: { db: TDb; username: string; now: Date }): Promise<number> {
+  const { now } = req;
+  const row = await req.db.loginThrottle.findUnique({
+    where: { key: userKey(req.username) },
     select: { failures: true, windowStart: true },
   });
   if (!row || row.windowStart.getTime() < now.getTime() - LOGIN_WINDOW_MS) return 0;
@@ -128,14 +129,11 @@ export async function userSlowdownMs(t: TThrottleDb, username: string, now: Date
   return Math.min((row.failures - USER_SLOW_AFTER_FAILURES + 1) * USER_SLOW_STEP_MS, USER_SLOW_MAX_MS);
 }
 
-const lastPrune = new WeakMap<TDb, number>();
-
-/** Deletes rows idle past their window; at most once a minute per process, from the login path. */
-export async function pruneLoginThrottle(t: TThrottleDb, now: Date, force = false): Promise<number> {
-  const last = lastPrune.get(t.db) ?? 0;
-  if (!force && now.getTime() - last < PRUNE_EVERY_MS && now.getTime() >= last) return 0;
-  lastPrune.set(t.db, now.getTime());
-  const { count } = await t.db.loginThrottle.deleteMany({
+/** Deletes rows idle past their window; from the login path at most once a minute by `pruning`, at once without it. */
+export async function pruneLoginThrottle(req: { db: TDb; now: Date; pruning?: PruneSchedule }): Promise<number> {
+  const { now } = req;
+  if (req.pruning && !req.pruning.due({ job: 'login-throttle', now, everyMs: PRUNE_EVERY_MS })) return 0;
+  const { count } = await req.db.loginThrottle.deleteMany({
     where: { updatedAt: { lt: new Date(now.getTime() - IDLE_PRUNE_MS) } },
   });
   return count;

@@ -3,6 +3,7 @@ import { AppError } from '../../lib/app-error';
 import { isRole } from '../../lib/roles';
 import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, newSecret, sha256, verifyPassword } from '../../lib/secrets';
 import { recordAnonymousFailure } from '../audit/record-anonymous-failure';
+import type { PruneSchedule } from '../audit/prune-schedule';
 import { recordAudit } from '../audit/record-audit';
 import {
   claimAttempt,
@@ -29,6 +30,8 @@ export type TLoginRequest = {
   ip: string | null;
   userAgent: string | null;
   now: Date;
+  /** The services' prune schedule (services.pruning). */
+  pruning: PruneSchedule;
 };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -38,8 +41,8 @@ function waitText(seconds: number): string {
   return `${Math.ceil(seconds / 60)} minutes`;
 }
 
-async function refuse(req: TLoginRequest, t: TThrottleDb, key: string): Promise<never> {
-  const seconds = await retryAfterSeconds(t, key, req.now);
+async function refuse(req: TLoginRequest, key: string): Promise<never> {
+  const seconds = await retryAfterSeconds({ db: req.db, key, now: req.now });
   await recordAnonymousFailure({
     db: req.db,
     action: 'auth.login_throttled',
@@ -47,6 +50,7 @@ async function refuse(req: TLoginRequest, t: TThrottleDb, key: string): Promise<
     reason: 'too many failures',
     ip: req.ip,
     at: req.now,
+    pruning: req.pruning,
   });
   throw new AppError('TOO_MANY_REQUESTS', `Too many failed sign-in attempts; try again in ${waitText(seconds)}`, {
     retryAfterSeconds: seconds,
@@ -58,12 +62,13 @@ async function refuse(req: TLoginRequest, t: TThrottleDb, key: string): Promise<
  * so parallel guesses cannot outrun the count (see login-throttle.ts).
  */
 async function claim(req: TLoginRequest, t: TThrottleDb): Promise<void> {
-  await pruneLoginThrottle(t, req.now).catch(() => 0);
+  const { now } = req;
+  await pruneLoginThrottle({ db: req.db, now, pruning: req.pruning }).catch(() => 0);
   const ui = userIpKey(req.username, req.ip);
-  if ((await claimAttempt(t, ui, FREE_FAILURES_PER_USER_IP, req.now)) === null) await refuse(req, t, ui);
-  if ((await claimAttempt(t, ipKey(req.ip), FREE_FAILURES_PER_IP, req.now)) === null) {
-    await giveBackAttempt(t, ui);
-    await refuse(req, t, ipKey(req.ip));
+  if ((await claimAttempt({ ...t, key: ui, free: FREE_FAILURES_PER_USER_IP, now })) === null) await refuse(req, ui);
+  if ((await claimAttempt({ ...t, key: ipKey(req.ip), free: FREE_FAILURES_PER_IP, now })) === null) {
+    await giveBackAttempt({ db: req.db, key: ui });
+    await refuse(req, ipKey(req.ip));
   }
 }
 
@@ -73,14 +78,14 @@ export async function login(req: TLoginRequest) {
   const r = { ...req, username };
   const t: TThrottleDb = { db: req.db, provider: req.provider };
   await claim(r, t);
-  const slow = await userSlowdownMs(t, username, req.now);
+  const slow = await userSlowdownMs({ db: req.db, username, now: req.now });
   if (slow > 0) await sleep(slow);
   const user = await req.db.user.findUnique({ where: { username } });
   // Verify against a dummy hash for unknown users so timing does not reveal which usernames exist.
   const ok = await verifyPassword(req.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
   if (!user || !ok || user.disabledAt || !isRole(user.role)) {
     // The claim already counted this failure; the username's own count only slows, so it is kept after the fact.
-    await claimAttempt(t, userKey(username), null, req.now);
+    await claimAttempt({ ...t, key: userKey(username), free: null, now: req.now });
     await recordAnonymousFailure({
       db: req.db,
       action: 'auth.login_failed',
@@ -88,11 +93,12 @@ export async function login(req: TLoginRequest) {
       reason: !user ? 'unknown user' : user.disabledAt ? 'account disabled' : 'wrong password',
       ip: req.ip,
       at: req.now,
+      pruning: req.pruning,
     });
     throw new AppError('UNAUTHORIZED', 'Wrong username or password');
   }
-  await clearKey(t, userIpKey(username, req.ip));
-  await giveBackAttempt(t, ipKey(req.ip));
+  await clearKey({ db: req.db, key: userIpKey(username, req.ip) });
+  await giveBackAttempt({ db: req.db, key: ipKey(req.ip) });
   if (needsRehash(user.passwordHash)) {
     // Only if the hash is still the one verified: a password changed meanwhile wins.
     await req.db.user.updateMany({

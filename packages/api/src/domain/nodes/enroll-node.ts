@@ -1,6 +1,7 @@
 import type { TDb } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { newSecret, safeEqualHex, sha256 } from '../../lib/secrets';
+import type { PruneSchedule } from '../audit/prune-schedule';
 import { recordAnonymousFailure } from '../audit/record-anonymous-failure';
 import { recordAudit } from '../audit/record-audit';
 
@@ -12,7 +13,9 @@ export type TEnrollNodeRequest = {
   agentVersion: string | null;
   os: string | null;
   ip: string | null;
-  now?: Date;
+  now: Date;
+  /** The services' prune schedule (services.pruning). */
+  pruning: PruneSchedule;
 };
 
 /** Trades the shared enrollment secret for a node token of this node's own. */
@@ -25,7 +28,8 @@ export async function enrollNode(req: TEnrollNodeRequest) {
       target: req.hostname,
       reason: 'wrong enrollment token',
       ip: req.ip,
-      at: req.now ?? new Date(),
+      at: req.now,
+      pruning: req.pruning,
     });
     throw new AppError('UNAUTHORIZED', 'Wrong enrollment token');
   }
