@@ -107,7 +107,7 @@ export function RefusalsChart({ history, tier }: { history: TCapacityHistory; ti
         window={window}
         stacked
         height={130}
-        empty="no refusal in the last hour"
+        empty=""
       />
       <p className="small" data-testid="refusal-totals">
         {byReason.length === 0

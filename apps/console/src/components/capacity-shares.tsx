@@ -118,7 +118,10 @@ export function CapacityShares({ capacity: c, isAdmin }: { capacity: TCapacity; 
                     </>
                   ) : (
                     <>
-                      {percent(t.reserved)} <span className="muted">· {t.reservedSlots} slots</span>
+                      {percent(t.reserved)}{' '}
+                      <span className="muted">
+                        · {t.reservedSlots} slot{t.reservedSlots === 1 ? '' : 's'}
+                      </span>
                     </>
                   )}
                 </td>
