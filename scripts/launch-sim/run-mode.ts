@@ -1,0 +1,219 @@
+/**
+ * One mode of the launch, end to end: a fresh console (the built one, started as `npm start`
+ * starts it), the light fleet's agents reporting the simulated GPUs, the gateways asking the
+ * console for every generation, the launch's demand, 30 % of the nodes losing power at the set
+ * moment, then a drain until every generation has ended, and what the console says afterwards.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLightFleet } from '../../apps/agent/src/sim/light-fleet';
+import { startSimConsole } from './console';
+import { rng, type TArrival, type TDemandPlan } from './demand';
+import { Gateways } from './gateways';
+import { GpuFleet, type TGpuModel } from './gpu-fleet';
+import { ConsoleClient } from './http-client';
+import { Observer } from './observer';
+import {
+  capacityView,
+  enableCapacity,
+  guardEvents,
+  leaseSupport,
+  setUpTiersAndGuard,
+  type TCapacityView,
+  type TGuardEvent,
+  type TShare,
+} from './setup';
+
+export type TLaunchConfig = {
+  plan: TDemandPlan;
+  nodes: number;
+  gpusPerNode: number;
+  intervalSeconds: number;
+  lossAt: number;
+  lossShare: number;
+  model: TGpuModel;
+  shares: TShare[];
+  ttlSeconds: number;
+  maxAttempts: number;
+  maxWaitSeconds: number;
+  log: (line: string) => void;
+};
+
+export type TMode = 'a' | 'b';
+
+export type TModeResult =
+  | { mode: TMode; ran: false; why: string }
+  | {
+      mode: TMode;
+      ran: true;
+      gateways: Gateways;
+      observer: Observer;
+      seconds: number;
+      /** Seconds from the launch's start until every generation had ended. */
+      wallSeconds: number;
+      drainedAll: boolean;
+      after: TCapacityView | null;
+      guard: { t: number; event: TGuardEvent }[];
+      agentWarnings: number;
+      firstAgentWarning: string | null;
+    };
+
+const ENROLL = 'launch-sim-enroll-token-0123456789';
+const TICK_MS = 100;
+
+export async function runMode(mode: TMode, cfg: TLaunchConfig, arrivals: readonly TArrival[]): Promise<TModeResult> {
+  const { log } = cfg;
+  log(`(${mode}) starting a console`);
+  const c = await startSimConsole({ COOLANT_ENROLL_TOKEN: ENROLL, COOLANT_NODE_OFFLINE_AFTER_SECONDS: '10' });
+  const admin = new ConsoleClient(c.url, c.adminToken, 4);
+  const stateDir = mkdtempSync(join(tmpdir(), 'coolant-launch-sim-'));
+  let gatewayClient: ConsoleClient | null = null;
+  let lightFleet: ReturnType<typeof startLightFleet> | null = null;
+  try {
+    const secret = await setUpTiersAndGuard(admin, cfg.model.hotC);
+    gatewayClient = new ConsoleClient(c.url, secret, 48);
+    if (mode === 'b') {
+      const why = await leaseSupport(gatewayClient);
+      if (why) return { mode, ran: false, why };
+      await enableCapacity(admin, {
+        slotsPerGpu: cfg.model.slotsPerGpu,
+        hotWeight: cfg.model.hotWeight,
+        shares: cfg.shares,
+      });
+    }
+    const fleet = new GpuFleet(cfg.model, cfg.nodes, cfg.gpusPerNode, cfg.plan.seed);
+    let agentWarnings = 0;
+    let firstAgentWarning: string | null = null;
+    lightFleet = startLightFleet({
+      server: c.url,
+      enrollToken: ENROLL,
+      nodes: cfg.nodes,
+      gpus: cfg.gpusPerNode,
+      intervalSeconds: cfg.intervalSeconds,
+      hot: 0,
+      flaky: 0,
+      prefix: 'launch',
+      stateDir,
+      jobNodes: 0,
+      durable: false,
+      log: (line) => {
+        agentWarnings++;
+        firstAgentWarning ??= line;
+      },
+      gpuLoad: (i) => fleet.loadHook(i),
+    });
+    log(`(${mode}) ${cfg.nodes} sim nodes enrolling and reporting every ~${cfg.intervalSeconds} s`);
+    await waitForFleet(c.url, c.adminToken, cfg.nodes, cfg.nodes * cfg.gpusPerNode);
+
+    const gateways = new Gateways(gatewayClient, fleet, {
+      leases: mode === 'b',
+      ttlSeconds: cfg.ttlSeconds,
+      maxAttempts: cfg.maxAttempts,
+      maxWaitSeconds: cfg.maxWaitSeconds,
+      clock: () => (performance.now() - t0) / 1000,
+      lossAt: cfg.lossAt,
+      seed: cfg.plan.seed,
+    });
+    const observer = new Observer(fleet, { ...cfg.plan, lossAt: cfg.lossAt }, shareOf(cfg.shares));
+    const lost = pickNodes(cfg.nodes, cfg.lossShare, cfg.plan.seed);
+    const startedAt = new Date();
+    const t0 = performance.now();
+    let next = 0;
+    let last = 0;
+    let lossDone = false;
+    const seen: { view: TCapacityView | null } = { view: null };
+    let polling = false;
+    let lastPoll = -10;
+    log(
+      `(${mode}) launch: ${arrivals.length} arrivals over ${cfg.plan.seconds} s; ${lost.length} nodes lose power at ${cfg.lossAt} s`,
+    );
+    for (;;) {
+      await new Promise((r) => setTimeout(r, TICK_MS));
+      const t = (performance.now() - t0) / 1000;
+      const dt = t - last;
+      last = t;
+      while (next < arrivals.length && arrivals[next]!.at <= t) gateways.submit(arrivals[next++]!);
+      if (!lossDone && t >= cfg.lossAt) {
+        lossDone = true;
+        for (const n of lost) {
+          fleet.killNode(n);
+          lightFleet.nodes[n]!.powerOff();
+        }
+      }
+      fleet.tick(dt);
+      observer.sample(t, dt);
+      if (t - lastPoll >= 10 && !polling) {
+        lastPoll = t;
+        polling = true;
+        void capacityView(c.url, c.adminToken)
+          .then((v) => (seen.view = v))
+          .catch(() => {})
+          .finally(() => (polling = false));
+        const p = observer.timeline.at(-1);
+        if (p)
+          log(
+            `(${mode}) ${t.toFixed(0)} s: C ${p.capacity} (console: ${seen.view ? `${seen.view.slots}${mode === 'b' ? `, in flight ${seen.view.inflight}` : ''}` : '?'}), on GPUs free ${p.busy.free} plus ${p.busy.plus} pro ${p.busy.pro}, ${p.hotGpus} hot, max ${p.maxTemp.toFixed(1)} °C, ${gateways.pending()} requests pending, ${gateways.decisions} decisions`,
+          );
+      }
+      if (t >= cfg.plan.seconds && (gateways.pending() === 0 || t >= cfg.plan.seconds + 40)) break;
+    }
+    const wallSeconds = (performance.now() - t0) / 1000;
+    const drainedAll = gateways.pending() === 0;
+    // The console's count of leases in flight once every generation has ended: what leaked.
+    const after = mode === 'b' ? await capacityView(c.url, c.adminToken).catch(() => null) : null;
+    const guard = (await guardEvents(c.url, c.adminToken))
+      .filter((e) => Date.parse(e.at) >= startedAt.getTime())
+      .map((event) => ({ t: (Date.parse(event.at) - startedAt.getTime()) / 1000, event }));
+    return {
+      mode,
+      ran: true,
+      gateways,
+      observer,
+      seconds: cfg.plan.seconds,
+      wallSeconds,
+      drainedAll,
+      after,
+      guard,
+      agentWarnings,
+      firstAgentWarning,
+    };
+  } finally {
+    await lightFleet?.stop({ drain: false });
+    gatewayClient?.close();
+    admin.close();
+    await c.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(c.dataDir, { recursive: true, force: true });
+  }
+}
+
+function shareOf(shares: TShare[]): Record<'plus' | 'pro', number> {
+  const r = (t: string) => shares.find((s) => s.tier === t)?.reserved ?? 0;
+  return { plus: r('plus'), pro: r('pro') };
+}
+
+/** The nodes that lose power: the same ones in both modes (seeded). */
+function pickNodes(nodes: number, share: number, seed: number): number[] {
+  const next = rng(seed ^ 0x10ad);
+  const all = Array.from({ length: nodes }, (_, i) => i);
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  return all.slice(0, Math.round(nodes * share)).sort((a, b) => a - b);
+}
+
+/** Until every node is online with its GPUs seen (capacity.get counts them whether or not capacity is enabled). */
+async function waitForFleet(url: string, token: string, nodes: number, gpus: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  let v: TCapacityView | null = null;
+  while (Date.now() < deadline) {
+    v = await capacityView(url, token).catch(() => null);
+    if (v && v.nodesOnline >= nodes && v.usableGpus >= gpus) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(
+    `the fleet did not come up in 120 s: ${v ? `${v.nodesOnline}/${nodes} nodes online, ${v.usableGpus}/${gpus} GPUs usable` : 'capacity.get did not answer'}`,
+  );
+}

@@ -1,0 +1,123 @@
+/**
+ * What each mode of the launch asks of a fresh console before the launch starts, all through its
+ * API as an admin would: the three tiers and their per-user quotas, the guard's launch-day rule
+ * (hot GPUs: first a tighter per-user limit on free, then pause free), a gateway token, and in
+ * fleet-aware mode the capacity shares, after checking that the console speaks leases at all.
+ */
+import { type ConsoleClient } from './http-client';
+
+export type TShare = { tier: string; priority: number; reserved: number };
+
+export const QUOTAS: Record<string, number> = { free: 3, plus: 200, pro: 2000 };
+
+/** Today's launch-day guard: evaluated every 2 s over a 10 s window (time is compressed). */
+export function launchGuardConfig(hotC: number) {
+  return {
+    intervalSeconds: 2,
+    windowSeconds: 10,
+    stallSeconds: 30,
+    maxActionsPerHour: 30,
+    // The sim's own tier set-up is an operator change: no grace, or the guard would leave free alone.
+    operatorGraceMinutes: 0,
+    webhook: null,
+    rules: [
+      {
+        id: 'launch-hot',
+        signal: 'hot_share',
+        temperatureC: hotC,
+        trip: 0.2,
+        clear: 0.05,
+        tripWindowSeconds: 6,
+        clearWindowSeconds: 15,
+        ladder: [
+          { tier: 'free', action: 'limit', window: 'day', limit: 1 },
+          { tier: 'free', action: 'pause' },
+        ],
+      },
+    ],
+  };
+}
+
+/** A call that must succeed; the console's own message otherwise. */
+export async function must<T>(admin: ConsoleClient, path: string, input: unknown): Promise<T> {
+  const r = await admin.call<T>(path, input);
+  if (r.status !== 200 || r.error) throw new Error(`${path} → HTTP ${r.status}: ${r.error?.message ?? 'no message'}`);
+  return r.data as T;
+}
+
+export async function setUpTiersAndGuard(admin: ConsoleClient, hotC: number): Promise<string> {
+  for (const tier of Object.keys(QUOTAS)) {
+    const r = await admin.call('tiers.create', { name: tier });
+    if (r.status !== 200 && r.error?.code !== 'CONFLICT') throw new Error(`tiers.create ${tier}: ${r.error?.message}`);
+    await must(admin, 'tiers.setLimit', { tier, window: 'day', limit: QUOTAS[tier], reason: 'launch sim' });
+  }
+  await must(admin, 'guard.update', { config: launchGuardConfig(hotC), reason: 'launch sim' });
+  await must(admin, 'guard.arm', { reason: 'launch sim' });
+  const gw = await must<{ secret: string }>(admin, 'tokens.create', { name: 'launch gateways', role: 'gateway' });
+  return gw.secret;
+}
+
+/**
+ * Whether this console does fleet-aware admission as issue 13 names it: a consume that asks for a
+ * lease is answered with `lease: {id, expiresAt}`, and admission.release takes it back. Returns
+ * null when it does, else why not (the console's own words). Run before capacity is enabled, so
+ * a refusal for capacity cannot hide the answer's shape.
+ */
+export async function leaseSupport(gateway: ConsoleClient): Promise<string | null> {
+  const r = await gateway.call<Record<string, unknown>>('admission.consume', {
+    tier: 'pro',
+    subject: 'launch-sim-probe',
+    cost: 1,
+    requestId: 'launch-sim-probe',
+    lease: { ttlSeconds: 30 },
+  });
+  if (r.status !== 200 || !r.data)
+    return `admission.consume with a lease → HTTP ${r.status} ${r.error?.code ?? ''}: ${r.error?.message ?? 'no message'}`;
+  if (!('lease' in r.data))
+    return 'admission.consume answers without a `lease` field (leases not wired into admission yet)';
+  const lease = r.data.lease as { id?: unknown } | null;
+  if (r.data.allowed !== true || !lease || typeof lease.id !== 'string')
+    return `admission.consume with a lease, capacity disabled, answered ${JSON.stringify(r.data).slice(0, 300)}`;
+  const rel = await gateway.call('admission.release', { lease: lease.id, outcome: 'done' });
+  if (rel.status !== 200 || rel.error)
+    return `admission.release → HTTP ${rel.status} ${rel.error?.code ?? ''}: ${rel.error?.message ?? 'no message'}`;
+  return null;
+}
+
+export async function enableCapacity(
+  admin: ConsoleClient,
+  c: { slotsPerGpu: number; hotWeight: number; shares: TShare[] },
+): Promise<void> {
+  await must(admin, 'capacity.configure', { enabled: true, ...c, reason: 'launch sim' });
+}
+
+export type TCapacityView = {
+  enabled: boolean;
+  state: string;
+  slots: number;
+  usableGpus: number;
+  hotGpus: number;
+  nodesOnline: number;
+  nodesOffline: number;
+  inflight: number;
+  tiers: { tier: string; inflight: number; reservedSlots: number; leasesExpired?: number }[];
+};
+
+/** capacity.get is a query: GET with the input in the URL, as tRPC serves it. */
+export async function capacityView(url: string, token: string): Promise<TCapacityView> {
+  const r = await fetch(`${url}/api/trpc/capacity.get`, { headers: { authorization: `Bearer ${token}` } });
+  const json = (await r.json()) as { result?: { data: TCapacityView }; error?: { message: string } };
+  if (!json.result) throw new Error(`capacity.get → HTTP ${r.status}: ${json.error?.message ?? 'no message'}`);
+  return json.result.data;
+}
+
+export type TGuardEvent = { at: string; kind: string; tier: string | null; action: string | null; message: string };
+
+export async function guardEvents(url: string, token: string): Promise<TGuardEvent[]> {
+  const input = encodeURIComponent(JSON.stringify({ limit: 100, kinds: ['trip', 'step', 'unstep', 'clear'] }));
+  const r = await fetch(`${url}/api/trpc/guard.history?input=${input}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const json = (await r.json()) as { result?: { data: { events: TGuardEvent[] } } };
+  return (json.result?.data.events ?? []).reverse();
+}
