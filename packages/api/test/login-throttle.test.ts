@@ -66,7 +66,9 @@ describe.each(TEST_PROVIDERS)('login throttling (%s)', (provider) => {
     );
     expect(results.filter((r) => r.code === 'UNAUTHORIZED')).toHaveLength(FREE_FAILURES_PER_USER_IP);
     expect(results.filter((r) => r.code === 'TOO_MANY_REQUESTS')).toHaveLength(20 - FREE_FAILURES_PER_USER_IP);
-    const row = await h.db.loginThrottle.findUnique({ where: { key: userIpKey(u.username, '10.2.0.1') } });
+    const row = await h.db.loginThrottle.findUnique({
+      where: { key: userIpKey({ username: u.username, ip: '10.2.0.1' }) },
+    });
     expect(row?.failures).toBe(FREE_FAILURES_PER_USER_IP);
     // The per-username counter counts only the guesses that were checked.
     expect((await h.db.loginThrottle.findUnique({ where: { key: userKey(u.username) } }))?.failures).toBe(
@@ -90,11 +92,13 @@ describe.each(TEST_PROVIDERS)('login throttling (%s)', (provider) => {
       expect((await attempt(u.username, 'nope nope', ip)).code).toBe('UNAUTHORIZED');
     }
     expect(waits).toEqual([1, 2, 4, 8].map((f) => (BACKOFF_BASE_MS * f) / 1000));
-    expect(backoffMs(FREE_FAILURES_PER_USER_IP + 20, FREE_FAILURES_PER_USER_IP)).toBe(BACKOFF_MAX_MS);
+    expect(backoffMs({ failures: FREE_FAILURES_PER_USER_IP + 20, free: FREE_FAILURES_PER_USER_IP })).toBe(
+      BACKOFF_MAX_MS,
+    );
     // Once the wait is over the right password signs in and the pair's count starts again.
     tick(BACKOFF_MAX_MS);
     expect((await attempt(u.username, u.password, ip)).code).toBeNull();
-    expect(await h.db.loginThrottle.findUnique({ where: { key: userIpKey(u.username, ip) } })).toBeNull();
+    expect(await h.db.loginThrottle.findUnique({ where: { key: userIpKey({ username: u.username, ip }) } })).toBeNull();
   });
 
   it('the count restarts after the window', async () => {
@@ -104,7 +108,9 @@ describe.each(TEST_PROVIDERS)('login throttling (%s)', (provider) => {
     expect((await attempt(u.username, 'nope nope', ip)).code).toBe('TOO_MANY_REQUESTS');
     tick(LOGIN_WINDOW_MS + 1000);
     expect((await attempt(u.username, 'nope nope', ip)).code).toBe('UNAUTHORIZED');
-    expect((await h.db.loginThrottle.findUnique({ where: { key: userIpKey(u.username, ip) } }))?.failures).toBe(1);
+    expect(
+      (await h.db.loginThrottle.findUnique({ where: { key: userIpKey({ username: u.username, ip }) } }))?.failures,
+    ).toBe(1);
   });
 
   it('spaces around the username do not buy a fresh budget', async () => {
@@ -148,7 +154,9 @@ describe.each(TEST_PROVIDERS)('login throttling (%s)', (provider) => {
     await attempt('someone', 'nope nope', '10.7.0.2');
     await pruneLoginThrottle({ db: h.db, now: new Date(clock) });
     expect(await h.db.loginThrottle.findUnique({ where: { key: 'ui:ghost|10.7.0.1' } })).toBeNull();
-    expect(await h.db.loginThrottle.findUnique({ where: { key: userIpKey('someone', '10.7.0.2') } })).not.toBeNull();
+    expect(
+      await h.db.loginThrottle.findUnique({ where: { key: userIpKey({ username: 'someone', ip: '10.7.0.2' }) } }),
+    ).not.toBeNull();
   });
 
   it.runIf(provider === 'postgresql')(

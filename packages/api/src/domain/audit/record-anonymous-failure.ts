@@ -29,8 +29,8 @@ export type TRecordAnonymousFailureRequest = {
   pruning: PruneSchedule;
 };
 
-export function aggregateKey(action: string, ip: string, target: string, windowStart: Date): string {
-  return `${action}:${ip}|${target}:${windowStart.toISOString()}`;
+export function aggregateKey(req: { action: string; ip: string; target: string; windowStart: Date }): string {
+  return `${req.action}:${req.ip}|${req.target}:${req.windowStart.toISOString()}`;
 }
 
 /** Adds one to the row of key; false when it does not exist yet. */
@@ -62,9 +62,9 @@ export async function recordAnonymousFailure(req: TRecordAnonymousFailureRequest
   await pruneAnonymousAudit({ db: req.db, now: req.at, pruning: req.pruning });
   const windowStart = new Date(Math.floor(req.at.getTime() / AGGREGATE_WINDOW_MS) * AGGREGATE_WINDOW_MS);
   const ip = req.ip ?? 'unknown';
-  if (await bump(req.db, aggregateKey(req.action, ip, req.target, windowStart), req.at)) return;
+  if (await bump(req.db, aggregateKey({ action: req.action, ip, target: req.target, windowStart }), req.at)) return;
   const source = await chooseSource(req, ip, windowStart);
-  const key = aggregateKey(req.action, source.ip, source.target, windowStart);
+  const key = aggregateKey({ action: req.action, ip: source.ip, target: source.target, windowStart });
   if (await bump(req.db, key, req.at)) return;
   try {
     await req.db.auditEvent.create({

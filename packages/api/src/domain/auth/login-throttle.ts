@@ -32,8 +32,8 @@ const PRUNE_EVERY_MS = 60_000;
 
 export type TThrottleDb = { db: TDb; provider: TDbProvider };
 
-export function userIpKey(username: string, ip: string | null): string {
-  return `ui:${username}|${ip ?? 'unknown'}`;
+export function userIpKey(req: { username: string; ip: string | null }): string {
+  return `ui:${req.username}|${req.ip ?? 'unknown'}`;
 }
 export function ipKey(ip: string | null): string {
   return `i:${ip ?? 'unknown'}`;
@@ -43,7 +43,8 @@ export function userKey(username: string): string {
 }
 
 /** Backoff set by the failure that brings a key to `failures` (none below the budget). */
-export function backoffMs(failures: number, free: number): number {
+export function backoffMs(req: { failures: number; free: number }): number {
+  const { failures, free } = req;
   if (failures < free) return 0;
   return Math.min(BACKOFF_BASE_MS * 2 ** Math.min(failures - free, 30), BACKOFF_MAX_MS);
 }
@@ -82,8 +83,10 @@ export async function claimAttempt(
     // Placeholders are numbered in the order they are made, so the text is built left to right.
     const head = `CASE WHEN ${count()} < ${free} THEN NULL`;
     const arms: string[] = [];
-    for (let n = free; backoffMs(n, free) < BACKOFF_MAX_MS; n++)
-      arms.push(`WHEN ${count()} = ${n} THEN ${p(d.date(new Date(now.getTime() + backoffMs(n, free))), true)}`);
+    for (let n = free; backoffMs({ failures: n, free }) < BACKOFF_MAX_MS; n++)
+      arms.push(
+        `WHEN ${count()} = ${n} THEN ${p(d.date(new Date(now.getTime() + backoffMs({ failures: n, free }))), true)}`,
+      );
     const tail = `ELSE ${p(d.date(new Date(now.getTime() + BACKOFF_MAX_MS)), true)} END`;
     return `(${head} ${arms.join(' ')} ${tail})`;
   };

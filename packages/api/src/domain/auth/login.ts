@@ -64,7 +64,7 @@ async function refuse(req: TLoginRequest, key: string): Promise<never> {
 async function claim(req: TLoginRequest, t: TThrottleDb): Promise<void> {
   const { now } = req;
   await pruneLoginThrottle({ db: req.db, now, pruning: req.pruning }).catch(() => 0);
-  const ui = userIpKey(req.username, req.ip);
+  const ui = userIpKey({ username: req.username, ip: req.ip });
   if ((await claimAttempt({ ...t, key: ui, free: FREE_FAILURES_PER_USER_IP, now })) === null) await refuse(req, ui);
   if ((await claimAttempt({ ...t, key: ipKey(req.ip), free: FREE_FAILURES_PER_IP, now })) === null) {
     await giveBackAttempt({ db: req.db, key: ui });
@@ -97,7 +97,7 @@ export async function login(req: TLoginRequest) {
     });
     throw new AppError('UNAUTHORIZED', 'Wrong username or password');
   }
-  await clearKey({ db: req.db, key: userIpKey(username, req.ip) });
+  await clearKey({ db: req.db, key: userIpKey({ username, ip: req.ip }) });
   await giveBackAttempt({ db: req.db, key: ipKey(req.ip) });
   if (needsRehash(user.passwordHash)) {
     // Only if the hash is still the one verified: a password changed meanwhile wins.
