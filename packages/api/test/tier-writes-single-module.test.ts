@@ -1,6 +1,7 @@
-// The tier-mutation module (src/domain/tiers/tier-state.ts) is the only writer of a tier's pause
-// and of TemporaryLimit rows. This reads every source file with the TypeScript parser and fails
-// on a Prisma write that touches them anywhere else, or on raw SQL that writes those tables.
+// The tier-mutation module (src/domain/tiers/tier-state.ts) is the only writer of a tier's pause,
+// of its concurrency bounds and of TemporaryLimit rows; capacity/write-share.ts is the only writer
+// of CapacityShare rows. This reads every source file with the TypeScript parser and fails on a
+// Prisma write that touches them anywhere else, or on raw SQL that writes those tables.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
@@ -8,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '../src');
 const MODULE = 'domain/tiers/tier-state.ts';
+const SHARE_MODULE = 'domain/capacity/write-share.ts';
 const WRITES = new Set([
   'create',
   'createMany',
@@ -19,8 +21,18 @@ const WRITES = new Set([
   'delete',
   'deleteMany',
 ]);
-const PAUSE_FIELDS = new Set(['pausedAt', 'pausedBy', 'pausedByKind', 'pauseReason', 'resumeAt', 'pauseVersion']);
-const RAW_WRITE = /\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(TemporaryLimit|Tier)"?\s/i;
+const PAUSE_FIELDS = new Set([
+  'pausedAt',
+  'pausedBy',
+  'pausedByKind',
+  'pauseReason',
+  'resumeAt',
+  'pauseVersion',
+  'concurrencyPerTier',
+  'concurrencyPerSubject',
+]);
+const RAW_WRITE = /\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(TemporaryLimit|Tier|CapacityShare)"?\s/i;
+const isShareWrite = (w: string) => /capacityshare/i.test(w);
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -44,7 +56,8 @@ export function tierStateWrites(fileName: string, text: string): string[] {
           : ts.isIdentifier(target)
             ? target.text
             : null;
-      if (model === 'temporaryLimit') found.push(`${at(n)}: temporaryLimit.${n.expression.name.text}`);
+      if (model === 'temporaryLimit' || model === 'capacityShare')
+        found.push(`${at(n)}: ${model}.${n.expression.name.text}`);
       if (model === 'tier') {
         const arg = n.arguments[0];
         const props = arg && ts.isObjectLiteralExpression(arg) ? arg.properties : [];
@@ -98,11 +111,31 @@ export function tierStateWrites(fileName: string, text: string): string[] {
 }
 
 describe('tier state has one writer', () => {
-  it(`no file in packages/api/src but ${MODULE} writes Tier pause fields or TemporaryLimit rows`, () => {
-    const offenders = files(SRC)
-      .filter((f) => relative(SRC, f) !== MODULE)
-      .flatMap((f) => tierStateWrites(f, readFileSync(f, 'utf8')).map((w) => `${relative(SRC, f)}:${w}`));
+  it(`no file in packages/api/src but ${MODULE} writes Tier pause or concurrency fields or TemporaryLimit rows, and none but ${SHARE_MODULE} CapacityShare rows`, () => {
+    const offenders = files(SRC).flatMap((f) => {
+      const rel = relative(SRC, f);
+      return tierStateWrites(f, readFileSync(f, 'utf8'))
+        .filter((w) => (isShareWrite(w) ? rel !== SHARE_MODULE : rel !== MODULE))
+        .map((w) => `${rel}:${w}`);
+    });
     expect(offenders).toEqual([]);
+  });
+
+  it(`${SHARE_MODULE} is seen writing CapacityShare, and the old configure-capacity writes would be caught`, () => {
+    expect(
+      tierStateWrites(SHARE_MODULE, readFileSync(join(SRC, SHARE_MODULE), 'utf8')).filter(isShareWrite).length,
+    ).toBeGreaterThanOrEqual(3);
+    const old = `
+      await tx.capacityShare.deleteMany({});
+      await tx.capacityShare.createMany({ data: [] });
+      await tx.tier.update({ where: { id }, data: { concurrencyPerTier: 4 } });
+      await db.$executeRawUnsafe('UPDATE "CapacityShare" SET "reserved" = 0');`;
+    expect(tierStateWrites('old.ts', old)).toEqual([
+      '2: capacityShare.deleteMany',
+      '3: capacityShare.createMany',
+      '4: tier.update writes concurrencyPerTier',
+      '5: raw SQL writes CapacityShare',
+    ]);
   });
 
   it('the module itself is seen writing them (the check reads what it claims to)', () => {

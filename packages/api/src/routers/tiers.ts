@@ -4,9 +4,11 @@ import type { TContext } from '../context';
 import type { TPersonActor } from '../domain/actors/actor';
 import { clearTemporaryLimit } from '../domain/tiers/clear-temporary-limit';
 import { createTier } from '../domain/tiers/create-tier';
+import { ZLimitScope } from '../domain/tiers/limit-scope';
 import { listTiers } from '../domain/tiers/list-tiers';
 import { pauseTier } from '../domain/tiers/pause-tier';
 import { resumeTier } from '../domain/tiers/resume-tier';
+import { setConcurrency } from '../domain/tiers/set-concurrency';
 import { setLimit } from '../domain/tiers/set-limit';
 import { setTemporaryLimit } from '../domain/tiers/set-temporary-limit';
 import type { TTierRequest } from '../domain/tiers/tier-request';
@@ -26,18 +28,41 @@ const ZFutureDate = z.iso
   .datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-11-28T06:00:00Z' })
   .transform((s) => new Date(s));
 
+/** Generations in flight at once; null = unbounded (0 would refuse every lease: use a pause). */
+const ZConcurrency = z
+  .number({ error: 'must be a positive whole number or null (unbounded)' })
+  .int('must be a whole number')
+  .min(1, 'must be at least 1 (null = unbounded; to refuse everyone, pause the tier)')
+  .max(1_000_000)
+  .nullable();
+
 export const ZSetLimitRequest = z.strictObject({
   tier: ZTierName,
   window: ZWindow,
+  scope: ZLimitScope.optional(),
   limit: ZLimit.nullable(),
   reason: z.string().max(500).optional(),
 });
 export const ZSetTemporaryLimitRequest = z.strictObject({
   tier: ZTierName,
   window: ZWindow,
+  scope: ZLimitScope.optional(),
   limit: ZLimit,
   until: ZFutureDate,
   reason: ZReason,
+});
+export const ZClearTemporaryLimitRequest = z.strictObject({
+  tier: ZTierName,
+  window: ZWindow,
+  scope: ZLimitScope.optional(),
+  reason: z.string().max(500).optional(),
+});
+export const ZSetConcurrencyRequest = z.strictObject({
+  tier: ZTierName,
+  /** Omitted: left as it is. */
+  perTier: ZConcurrency.optional(),
+  perSubject: ZConcurrency.optional(),
+  reason: z.string().max(500).optional(),
 });
 export const ZPauseRequest = z.strictObject({ tier: ZTierName, reason: ZReason, resumeAt: ZFutureDate.optional() });
 
@@ -57,8 +82,11 @@ export const tiersRouter = router({
     .input(ZSetTemporaryLimitRequest)
     .mutation(({ ctx, input }) => setTemporaryLimit({ ...by(ctx), ...input })),
   clearTemporaryLimit: operatorProcedure
-    .input(z.strictObject({ tier: ZTierName, window: ZWindow, reason: z.string().max(500).optional() }))
+    .input(ZClearTemporaryLimitRequest)
     .mutation(({ ctx, input }) => clearTemporaryLimit({ ...by(ctx), ...input })),
+  setConcurrency: adminProcedure
+    .input(ZSetConcurrencyRequest)
+    .mutation(({ ctx, input }) => setConcurrency({ ...by(ctx), ...input })),
   pause: operatorProcedure.input(ZPauseRequest).mutation(({ ctx, input }) => pauseTier({ ...by(ctx), ...input })),
   resume: operatorProcedure
     .input(z.strictObject({ tier: ZTierName, reason: z.string().max(500).optional() }))

@@ -1,17 +1,19 @@
 /**
- * Tiers as operators see them: limits in force, temporary limits with time
- * left, pause state with how far it has propagated, and the last hour of
- * decisions per minute.
+ * Tiers as operators see them: limits in force per window and scope, temporary limits with time
+ * left, concurrency bounds, pause state with how far it has propagated, and the last hour of
+ * decisions per minute. Limits and bounds are read here, beside the admission snapshot's pause
+ * state, so what is shown is what is stored in every scope whatever the snapshot folds.
  */
 import type { TDb } from '@coolant/db';
 import { INSTANCE_LIVE_MS } from '../admission/config-sync';
-import { effectiveLimits, isPaused, loadConfigSnapshot } from '../admission/config-snapshot';
-import { WINDOWS } from '../admission/windows';
+import { isPaused, loadConfigSnapshot } from '../admission/config-snapshot';
+import { limitRows, tierLimitsSelect } from './limit-rows';
 import { propagationOf } from './propagation';
 
 export async function listTiers(req: { db: TDb; now: Date; includeRetired: boolean }) {
   const { db, now } = req;
   const snapshot = await loadConfigSnapshot(db, now);
+  const stored = new Map((await db.tier.findMany({ select: tierLimitsSelect(now) })).map((t) => [t.id, t] as const));
   const liveSince = new Date(now.getTime() - INSTANCE_LIVE_MS);
   const instances = await db.instance.findMany({
     where: { heartbeatAt: { gte: liveSince } },
@@ -65,25 +67,11 @@ export async function listTiers(req: { db: TDb; now: Date; includeRetired: boole
                 propagation,
               }
             : null,
-        limits: WINDOWS.map((w) => {
-          const l = t.limits.find((x) => x.window === w);
-          const eff = effectiveLimits(t, now).find((e) => e.window === w) ?? null;
-          return {
-            window: w,
-            base: l?.base ?? null,
-            temporary:
-              l?.temp && l.temp.until > now
-                ? {
-                    limit: l.temp.limit,
-                    until: l.temp.until.toISOString(),
-                    reason: l.temp.reason,
-                    createdBy: l.temp.createdBy,
-                    secondsLeft: Math.ceil((l.temp.until.getTime() - now.getTime()) / 1000),
-                  }
-                : null,
-            effective: eff?.limit ?? null,
-          };
-        }),
+        limits: limitRows({ tier: stored.get(t.id), now }),
+        concurrency: {
+          perTier: stored.get(t.id)?.concurrencyPerTier ?? null,
+          perSubject: stored.get(t.id)?.concurrencyPerSubject ?? null,
+        },
         lastHour: {
           allowed: tierStats.reduce((n, s) => n + s.allowed, 0),
           denied: tierStats.reduce((n, s) => n + s.denied, 0),

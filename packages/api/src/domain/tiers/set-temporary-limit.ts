@@ -1,14 +1,23 @@
-/** An operator sets a temporary limit on (tier, window) until a time; it reverts by itself. */
+/** An operator sets a temporary limit on (tier, window, scope) until a time; it reverts by itself. */
 import { AppError } from '../../lib/app-error';
 import type { TWindow } from '../admission/windows';
+import type { TLimitScope } from './limit-scope';
 import { findTierOrThrow } from './tier-lookup';
 import type { TTierRequest } from './tier-request';
 import { writeTemporaryLimit } from './tier-state';
 
 export async function setTemporaryLimit(
-  req: TTierRequest & { tier: string; window: TWindow; limit: number; until: Date; reason: string },
+  req: TTierRequest & {
+    tier: string;
+    window: TWindow;
+    scope?: TLimitScope | undefined;
+    limit: number;
+    until: Date;
+    reason: string;
+  },
 ) {
   const { now } = req;
+  const scope = req.scope ?? 'subject';
   if (req.until <= now) throw new AppError('BAD_REQUEST', 'until: must be in the future');
   return req.config.mutate(async (tx, version) => {
     const tier = await findTierOrThrow({ tx, name: req.tier });
@@ -20,6 +29,7 @@ export async function setTemporaryLimit(
       ip: req.ip,
       tier,
       window: req.window,
+      scope,
       limit: req.limit,
       until: req.until,
       reason: req.reason,
@@ -28,6 +38,7 @@ export async function setTemporaryLimit(
       id: created.id,
       tier: tier.name,
       window: req.window,
+      scope,
       limit: req.limit,
       until: req.until.toISOString(),
       configVersion: version,

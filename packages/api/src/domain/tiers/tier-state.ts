@@ -1,6 +1,6 @@
 /**
- * The one writer of a tier's pause and of TemporaryLimit rows (test/tier-writes-single-module.test.ts
- * fails on any other): operators, the scheduled resume and the guard all change them through these
+ * The one writer of a tier's pause, of its concurrency bounds and of TemporaryLimit rows
+ * (test/tier-writes-single-module.test.ts fails on any other): operators, the scheduled resume and the guard all change them through these
  * functions, inside the transaction of their config change and with the audit row in it. The kind
  * of actor (user, token, guard, system) is stored beside the name, so ownership is decided by
  * identity: a user named "guard" is an ordinary user.
@@ -9,6 +9,7 @@ import type { Prisma, TDbTx } from '@coolant/db';
 import { actorKind, actorName, type TChangeActor } from '../actors/actor';
 import type { TWindow } from '../admission/windows';
 import { recordAudit } from '../audit/record-audit';
+import type { TLimitScope } from './limit-scope';
 
 export type TTierChange = {
   tx: TDbTx;
@@ -39,12 +40,16 @@ export type TPauseFields = Prisma.TierGetPayload<{ select: typeof pauseFieldsSel
 export const tempLimitSelect = {
   id: true,
   window: true,
+  scope: true,
   limit: true,
   until: true,
   createdBy: true,
   createdByKind: true,
 } satisfies Prisma.TemporaryLimitSelect;
 export type TTempLimitRow = Prisma.TemporaryLimitGetPayload<{ select: typeof tempLimitSelect }>;
+
+export const concurrencySelect = { concurrencyPerTier: true, concurrencyPerSubject: true } satisfies Prisma.TierSelect;
+type TConcurrencyColumns = Prisma.TierGetPayload<{ select: typeof concurrencySelect }>;
 
 const UNPAUSED = {
   pausedAt: null,
@@ -92,10 +97,11 @@ export function findActiveTemporaryLimit(req: {
   tx: TDbTx;
   tierId: string;
   window: TWindow | string;
+  scope: TLimitScope;
   now: Date;
 }): Promise<TTempLimitRow | null> {
   return req.tx.temporaryLimit.findFirst({
-    where: { tierId: req.tierId, window: req.window, clearedAt: null, until: { gt: req.now } },
+    where: { tierId: req.tierId, window: req.window, scope: req.scope, clearedAt: null, until: { gt: req.now } },
     select: tempLimitSelect,
   });
 }
@@ -160,12 +166,19 @@ export async function clearPauseOfRetiredTier(req: { tx: TDbTx; tierId: string }
   await req.tx.tier.update({ where: { id: req.tierId }, data: UNPAUSED });
 }
 
-/** One temporary limit per (tier, window): the new one replaces the one in force. */
+/** One temporary limit per (tier, window, scope): the new one replaces the one in force. */
 export async function writeTemporaryLimit(
-  c: TTierChange & { tier: { id: string; name: string }; window: TWindow; limit: number; until: Date; reason: string },
+  c: TTierChange & {
+    tier: { id: string; name: string };
+    window: TWindow;
+    scope: TLimitScope;
+    limit: number;
+    until: Date;
+    reason: string;
+  },
 ): Promise<{ id: string }> {
-  const { tx, tier, now } = c;
-  const previous = await findActiveTemporaryLimit({ tx, tierId: tier.id, window: c.window, now });
+  const { tx, tier, now, window, scope, limit, until, reason } = c;
+  const previous = await findActiveTemporaryLimit({ tx, tierId: tier.id, window, scope, now });
   const by = { name: actorName(c.actor), kind: actorKind(c.actor) };
   if (previous)
     await tx.temporaryLimit.update({
@@ -173,27 +186,18 @@ export async function writeTemporaryLimit(
       data: { clearedAt: now, clearedBy: by.name, clearedByKind: by.kind },
     });
   const created = await tx.temporaryLimit.create({
-    data: {
-      tierId: tier.id,
-      window: c.window,
-      limit: c.limit,
-      until: c.until,
-      reason: c.reason,
-      createdBy: by.name,
-      createdByKind: by.kind,
-    },
+    data: { tierId: tier.id, window, scope, limit, until, reason, createdBy: by.name, createdByKind: by.kind },
   });
   const base = previous
     ? null
-    : await tx.tierLimit.findUnique({
-        where: { tierId_window_scope: { tierId: tier.id, window: c.window, scope: 'subject' } },
-      });
+    : await tx.tierLimit.findUnique({ where: { tierId_window_scope: { tierId: tier.id, window, scope } } });
   await audit({
     change: c,
     action: 'tier.set_temporary_limit',
     target: tier.name,
     details: {
       window: c.window,
+      scope,
       before: previous ? { limit: previous.limit, until: previous.until } : { base: base?.limit ?? null },
       after: { limit: c.limit, until: c.until },
     },
@@ -217,9 +221,25 @@ export async function writeClearTemporaryLimit(
     target: c.tier.name,
     details: {
       window: limit.window,
+      scope: limit.scope,
       before: { limit: limit.limit, until: limit.until },
       after: null,
     },
   });
   return true;
+}
+
+export type TConcurrency = { perTier: number | null; perSubject: number | null };
+
+/** A tier's bounds on generations in flight (null = unbounded), with its before and after audited. */
+export async function writeConcurrency(
+  c: TTierChange & { tier: { id: string; name: string } & TConcurrencyColumns; set: TConcurrency },
+): Promise<TConcurrency> {
+  const before = { perTier: c.tier.concurrencyPerTier, perSubject: c.tier.concurrencyPerSubject };
+  await c.tx.tier.update({
+    where: { id: c.tier.id },
+    data: { concurrencyPerTier: c.set.perTier, concurrencyPerSubject: c.set.perSubject },
+  });
+  await audit({ change: c, action: 'tier.set_concurrency', target: c.tier.name, details: { before, after: c.set } });
+  return before;
 }
