@@ -5,6 +5,7 @@
  */
 import { TEST_PROVIDERS } from '@coolant/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ALERT_RULES, readStoredAlertRules } from '../src/domain/fleet/alerts';
 import { createHarness, type THarness } from './harness';
 import { gpu, sample } from './samples';
 
@@ -46,5 +47,19 @@ describe.each(TEST_PROVIDERS)('stored telemetry JSON (%s)', (provider) => {
     ]);
     // The evaluator reads the same rows: an unreadable health is unknown presence, not an error.
     await expect(h.services.fleet.evaluate()).resolves.toMatchObject({ firing: 0 });
+  });
+
+  it('unreadable stored alert rules: the defaults are in force and the problem is named', async () => {
+    await h.db.setting.upsert({
+      where: { key: 'alerts.rules' },
+      create: { key: 'alerts.rules', value: '{"gpuHot":{"enabled":"yes"}}' },
+      update: { value: '{"gpuHot":{"enabled":"yes"}}' },
+    });
+    const read = await readStoredAlertRules({ db: h.db });
+    expect(read.rules).toEqual(DEFAULT_ALERT_RULES);
+    expect(read.problem).toMatch(/^setting alerts\.rules\.gpuHot\.enabled: /);
+    await h.db.setting.update({ where: { key: 'alerts.rules' }, data: { value: '{oops' } });
+    expect((await readStoredAlertRules({ db: h.db })).problem).toMatch(/^setting alerts\.rules: not JSON/);
+    await h.db.setting.delete({ where: { key: 'alerts.rules' } });
   });
 });

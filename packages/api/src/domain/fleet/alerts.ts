@@ -1,3 +1,4 @@
+/** Alert rules (stored in Setting, audited when changed) and the evaluation pass that opens and resolves alerts. */
 import { z } from 'zod';
 import type { TDb, TDbTx } from '@coolant/db';
 import type { TActor } from '../actors/actor';
@@ -28,11 +29,27 @@ export const DEFAULT_ALERT_RULES: TAlertRules = {
 
 const RULES_KEY = 'alerts.rules';
 
-export async function readAlertRules(req: { db: TDb | TDbTx }): Promise<TAlertRules> {
+/** The stored rules, or the defaults with the reason when the stored row does not read. */
+export async function readStoredAlertRules(req: {
+  db: TDb | TDbTx;
+}): Promise<{ rules: TAlertRules; problem: string | null }> {
   const row = await req.db.setting.findUnique({ where: { key: RULES_KEY } });
-  if (!row) return DEFAULT_ALERT_RULES;
-  const parsed = ZAlertRules.safeParse(JSON.parse(row.value));
-  return parsed.success ? parsed.data : DEFAULT_ALERT_RULES;
+  if (!row) return { rules: DEFAULT_ALERT_RULES, problem: null };
+  let data: unknown;
+  try {
+    data = JSON.parse(row.value);
+  } catch (error) {
+    return { rules: DEFAULT_ALERT_RULES, problem: `setting ${RULES_KEY}: not JSON (${(error as Error).message})` };
+  }
+  const parsed = ZAlertRules.safeParse(data);
+  if (parsed.success) return { rules: parsed.data, problem: null };
+  const issue = parsed.error.issues[0];
+  return { rules: DEFAULT_ALERT_RULES, problem: `setting ${RULES_KEY}.${issue?.path.join('.')}: ${issue?.message}` };
+}
+
+/** The rules in force: an unreadable stored row falls back to the defaults (the evaluator logs why). */
+export async function readAlertRules(req: { db: TDb | TDbTx }): Promise<TAlertRules> {
+  return (await readStoredAlertRules(req)).rules;
 }
 
 export type TUpdateAlertRulesRequest = {
@@ -209,30 +226,4 @@ export async function evaluateAlerts(
   }
   const firing = await db.alert.count({ where: { state: 'firing' } });
   return { firing, opened, resolved };
-}
-
-export function shapeAlert(a: {
-  id: string;
-  kind: string;
-  nodeId: string;
-  gpuIndex: number | null;
-  state: string;
-  message: string;
-  value: number | null;
-  startedAt: Date;
-  firingAt: Date | null;
-  resolvedAt: Date | null;
-}) {
-  return {
-    id: a.id,
-    kind: a.kind,
-    nodeId: a.nodeId,
-    gpuIndex: a.gpuIndex,
-    state: a.state,
-    message: a.message,
-    value: a.value,
-    startedAt: a.startedAt.toISOString(),
-    firingAt: a.firingAt?.toISOString() ?? null,
-    resolvedAt: a.resolvedAt?.toISOString() ?? null,
-  };
 }

@@ -1,7 +1,7 @@
 /** One node's page: its GPU table, charts of the last hour and day, health, alerts and last smoke test. */
 import type { Prisma, TDb } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
-import { shapeAlert } from './alerts';
+import { shapeAlert } from './alert-shape';
 import { gpuPresence } from './gpu-presence';
 import { nodeStatus } from './node-status';
 import { readStoredHealth, readStoredHost, readStoredThrottleReasons } from './stored-telemetry';

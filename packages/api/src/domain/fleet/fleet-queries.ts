@@ -1,6 +1,6 @@
 /** The fleet page's one query: every node with its GPUs in a compact form, active alerts first. */
 import type { Prisma, TDb } from '@coolant/db';
-import { shapeAlert } from './alerts';
+import { shapeAlert } from './alert-shape';
 import { gpuPresence } from './gpu-presence';
 import { healthFailing } from './ingest-report';
 import { nodeStatus } from './node-status';

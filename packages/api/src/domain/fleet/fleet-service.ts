@@ -1,6 +1,6 @@
 import type { TDb, TPgRaw, TSqliteRaw } from '@coolant/db';
 import type { TTelemetrySample } from '@coolant/telemetry/schema';
-import { evaluateAlerts, readAlertRules } from './alerts';
+import { evaluateAlerts, readStoredAlertRules } from './alerts';
 import { IngestBatcher } from './ingest-batcher';
 import type { TIngestResult } from './ingest-report';
 
@@ -74,7 +74,10 @@ export class FleetService {
     this.evaluating = true;
     try {
       const { db, offlineAfterMs } = this.opts;
-      return await evaluateAlerts({ db, now: this.opts.now(), rules: await readAlertRules({ db }), offlineAfterMs });
+      const { rules, problem } = await readStoredAlertRules({ db });
+      // Said on every pass until fixed: the defaults are in force, not what the admin stored.
+      if (problem) this.opts.log?.(`alert rules unreadable, evaluating with the defaults: ${problem}`);
+      return await evaluateAlerts({ db, now: this.opts.now(), rules, offlineAfterMs });
     } finally {
       this.evaluating = false;
     }
