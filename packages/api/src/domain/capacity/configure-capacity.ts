@@ -15,6 +15,7 @@ import {
   type TConfigureCapacityInput,
 } from './capacity-config';
 import { refreshCapacitySnapshot } from './capacity-snapshot';
+import { replaceCapacityShares } from './write-share';
 
 export type TConfigureCapacityRequest = TConfigureCapacityInput & {
   db: TDb;
@@ -46,14 +47,10 @@ export async function configureCapacity(req: TConfigureCapacityRequest) {
         throw new AppError('BAD_REQUEST', `shares: no such tier (or retired): ${unknown.join(', ')}`);
       }
       // Replaces them all: a tier left out goes back to priority 0, nothing reserved.
-      await tx.capacityShare.deleteMany({});
-      await tx.capacityShare.createMany({
-        data: req.shares.map((s) => ({
-          tierId: byName.get(s.tier)!,
-          priority: s.priority,
-          reserved: s.reserved,
-          updatedBy: by,
-        })),
+      await replaceCapacityShares({
+        tx,
+        actor: req.actor,
+        shares: req.shares.map((s) => ({ tierId: byName.get(s.tier)!, priority: s.priority, reserved: s.reserved })),
       });
     }
     const shares = req.shares ? await readCapacityShares(tx) : beforeShares;

@@ -4,11 +4,13 @@ import type { TGuardRule } from './guard-config';
 export type TStepRecord = {
   step: number;
   tier: string;
-  action: 'pause' | 'limit';
+  action: 'pause' | 'limit' | 'reserve';
   /** applied: in force, the guard's own; dry: dry run, nothing changed; skipped: an operator changed the tier recently; overridden: an operator undid it. */
   status: 'applied' | 'dry' | 'skipped' | 'overridden';
   at: string;
   tempLimitId?: string | null;
+  /** A reserve step: the tier's reservation before (null: it had no share row) and the one the guard set, so undo restores it exactly and an operator's change is seen. */
+  reservation?: { before: number | null; set: number } | null;
   configVersion: number;
 };
 

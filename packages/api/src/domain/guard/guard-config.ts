@@ -29,6 +29,15 @@ export const ZGuardStep = z.discriminatedUnion('action', [
     /** The temporary limit lapses by itself after this long if the guard never gets to undo it. */
     hours: z.number().min(0.1).max(168).default(24),
   }),
+  /** Sets the tier's capacity reservation (a fraction 0..1 of C), e.g. shrinks free's share before pausing it. */
+  z.strictObject({
+    tier: ZTier,
+    action: z.literal('reserve'),
+    reserved: z
+      .number({ error: 'reserved: a fraction of capacity from 0 to 1' })
+      .min(0, 'reserved must be at least 0')
+      .max(1, 'reserved must be at most 1 (100 %)'),
+  }),
 ]);
 export type TGuardStep = z.infer<typeof ZGuardStep>;
 
@@ -101,5 +110,12 @@ export function redactConfig(c: TGuardConfig) {
 }
 
 export function describeStep(s: TGuardStep): string {
-  return s.action === 'pause' ? `pause ${s.tier}` : `limit ${s.tier} to ${s.limit}/${s.window}`;
+  if (s.action === 'pause') return `pause ${s.tier}`;
+  if (s.action === 'reserve') return `reserve ${formatShare(s.reserved)} of capacity for ${s.tier}`;
+  return `limit ${s.tier} to ${s.limit}/${s.window}`;
+}
+
+/** 0.125 → "12.5 %". */
+export function formatShare(fraction: number): string {
+  return `${Math.round(fraction * 1000) / 10} %`;
 }

@@ -31,10 +31,11 @@ const ZIso = z.string().nullable();
 const ZStepRecord = z.object({
   step: z.number().int().min(0),
   tier: z.string(),
-  action: z.enum(['pause', 'limit']),
+  action: z.enum(['pause', 'limit', 'reserve']),
   status: z.enum(['applied', 'dry', 'skipped', 'overridden']),
   at: z.string(),
   tempLimitId: z.string().nullable().optional(),
+  reservation: z.object({ before: z.number().nullable(), set: z.number() }).nullable().optional(),
   configVersion: z.number(),
 }) satisfies z.ZodType<TStepRecord>;
 

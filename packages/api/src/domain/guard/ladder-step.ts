@@ -19,12 +19,14 @@ import {
 } from '../tiers/tier-state';
 import type { TStepRecord } from './decide';
 import type { TGuardStep } from './guard-config';
+import { applyReserve, undoReserve, type TReservation } from './ladder-reserve';
 
 /** What applying a step reads of its tier: its pause, who holds it, and whether it is retired. */
 const stepTierSelect = { ...pauseFieldsSelect, pausedBy: true, retiredAt: true } satisfies Prisma.TierSelect;
 
 export type TGuardDetails = { rule: string; step: number; signal: unknown; guardConfigVersion: number };
-export type TApplied = { applied: true; tempLimitId: string | null } | { applied: false; note: string };
+export type TApplied =
+  { applied: true; tempLimitId: string | null; reservation: TReservation | null } | { applied: false; note: string };
 
 /** Applies one ladder step as the guard, unless the tier's current state is someone else's. */
 export async function applyStep(req: {
@@ -51,9 +53,14 @@ export async function applyStep(req: {
     if (isPausedAt({ tier, now }))
       return { applied: false, note: `${step.tier} is already paused by ${tier.pausedBy ?? 'someone'}` };
     await writePause({ ...change, tier, resumeAt: null });
-    return { applied: true, tempLimitId: null };
+    return { applied: true, tempLimitId: null, reservation: null };
   }
-  const active = await findActiveTemporaryLimit({ tx, tierId: tier.id, window: step.window, now });
+  if (step.action === 'reserve') {
+    const r = await applyReserve({ ...change, tier, reserved: step.reserved });
+    return r.applied ? { applied: true, tempLimitId: null, reservation: r.reservation } : r;
+  }
+  // The guard's limits are per subject, as they were before limits had a scope.
+  const active = await findActiveTemporaryLimit({ tx, tierId: tier.id, window: step.window, scope: 'subject', now });
   if (active && !setByGuard(active))
     return {
       applied: false,
@@ -64,11 +71,12 @@ export async function applyStep(req: {
     ...change,
     tier,
     window: step.window,
+    scope: 'subject',
     limit: step.limit,
     until,
     reason: change.reason,
   });
-  return { applied: true, tempLimitId: created.id };
+  return { applied: true, tempLimitId: created.id, reservation: null };
 }
 
 /** Undoes a step the guard applied, if it is still the guard's own; false when it was not. */
@@ -76,7 +84,7 @@ export async function undoStep(req: {
   tx: TDbTx;
   version: number;
   now: Date;
-  record: Pick<TStepRecord, 'tier' | 'action' | 'tempLimitId'>;
+  record: Pick<TStepRecord, 'tier' | 'action' | 'tempLimitId' | 'reservation'>;
   guard: TGuardDetails;
 }): Promise<boolean> {
   const { tx, record, now } = req;
@@ -92,6 +100,8 @@ export async function undoStep(req: {
     auditAt: now,
   };
   if (record.action === 'pause') return pausedByGuard(tier) && writeResume({ ...change, tier });
+  if (record.action === 'reserve')
+    return record.reservation ? undoReserve({ ...change, tier, reservation: record.reservation }) : false;
   if (!record.tempLimitId) return false;
   const active = await findTemporaryLimitInForce({ tx, id: record.tempLimitId, now });
   return active !== null && writeClearTemporaryLimit({ ...change, tier, limit: active });

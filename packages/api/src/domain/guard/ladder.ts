@@ -6,7 +6,7 @@
 import { GUARD_ACTOR } from '../actors/actor';
 import type { TStepRecord } from './decide';
 import { commitGuard, commitGuardWithChange, type TDecider } from './guard-commit';
-import { describeStep, type TGuardRule } from './guard-config';
+import { describeStep, formatShare, type TGuardRule } from './guard-config';
 import { signalPayload, type TGuardEvent } from './guard-events';
 import type { TGuardRow, TGuardRuntime } from './guard-state';
 import { applyStep, undoStep } from './ladder-step';
@@ -28,12 +28,15 @@ async function actionsInLastHour(d: TDecider, now: Date): Promise<number> {
   });
 }
 
-/** The newest tier change by anyone but the guard itself (recognised by identity, not by a name a user could take). */
-async function operatorChange(d: TDecider, tier: string, now: Date, graceMinutes: number) {
+/**
+ * The newest tier change by anyone but the guard itself (recognised by identity, not by a name a
+ * user could take); for a reserve step also the newest capacity.configure, which sets every share.
+ */
+async function operatorChange(d: TDecider, step: TGuardRule['ladder'][number], now: Date, graceMinutes: number) {
+  const tierChange = { target: step.tier, action: { startsWith: 'tier.' } };
   return d.db.auditEvent.findFirst({
     where: {
-      target: tier,
-      action: { startsWith: 'tier.' },
+      OR: step.action === 'reserve' ? [tierChange, { action: 'capacity.configure' }] : [tierChange],
       NOT: { actorType: GUARD_ACTOR.kind, actorName: GUARD_ACTOR.name },
       at: { gte: new Date(now.getTime() - graceMinutes * 60_000) },
     },
@@ -102,7 +105,7 @@ async function climb(
     });
     return { seq: await commitGuard({ decider: d, seq, runtime, events, guardVersion }), step: index, status: 'dry' };
   }
-  const manual = await operatorChange(d, step.tier, now, row.config.operatorGraceMinutes);
+  const manual = await operatorChange(d, step, now, row.config.operatorGraceMinutes);
   if (manual) {
     rt.steps.push({ ...record, status: 'skipped' });
     events.push({
@@ -133,7 +136,12 @@ async function climb(
         guard: { rule: rule.id, step: index, signal, guardConfigVersion: guardVersion },
       });
       status = applied.applied ? 'applied' : 'skipped';
-      rt.steps.push({ ...record, status, tempLimitId: applied.applied ? applied.tempLimitId : null });
+      rt.steps.push({
+        ...record,
+        status,
+        tempLimitId: applied.applied ? applied.tempLimitId : null,
+        ...(applied.applied && applied.reservation ? { reservation: applied.reservation } : {}),
+      });
       events.push({
         ...base,
         kind: applied.applied ? 'step' : 'skip',
@@ -211,11 +219,17 @@ async function descend(
         ...base,
         kind: undone ? 'unstep' : 'unstep_noop',
         message: undone
-          ? `rule ${rule.id} undid step ${last.step + 1}: ${last.action === 'pause' ? `resumed ${last.tier}` : `cleared the temporary limit on ${last.tier}`}`
+          ? `rule ${rule.id} undid step ${last.step + 1}: ${undoneText(last)}`
           : `rule ${rule.id}: step ${last.step + 1} on ${last.tier} was no longer the guard's; left alone`,
       });
       finish();
     },
   });
   return { seq: next, step: last.step, status: 'undone' };
+}
+
+function undoneText(s: TStepRecord): string {
+  if (s.action === 'pause') return `resumed ${s.tier}`;
+  if (s.action === 'reserve') return `put ${s.tier}'s reservation back to ${formatShare(s.reservation?.before ?? 0)}`;
+  return `cleared the temporary limit on ${s.tier}`;
 }
