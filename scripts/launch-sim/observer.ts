@@ -46,7 +46,8 @@ export class Observer {
       this.ruleShare += dt * Math.max(0, capacity - paid - unused);
     }
     // Drained: free holds no more than the capacity the paid tiers leave (2 % slack), for 2 s running.
-    if (t >= this.plan.lossAt && this.drainedAt === null) {
+    // Only while the demand lasts: once arrivals stop, every tier drains by itself.
+    if (t >= this.plan.lossAt && t <= this.plan.seconds && this.drainedAt === null) {
       const fits = busy.free <= Math.max(0, capacity - paid) + Math.max(1, 0.02 * capacity);
       if (!fits) this.fitsSince = null;
       else {

@@ -153,7 +153,7 @@ export async function runMode(mode: TMode, cfg: TLaunchConfig, arrivals: readonl
         const p = observer.timeline.at(-1);
         if (p)
           log(
-            `(${mode}) ${t.toFixed(0)} s: C ${p.capacity} (console: ${seen.view ? `${seen.view.slots}${mode === 'b' ? `, in flight ${seen.view.inflight}` : ''}` : '?'}), on GPUs free ${p.busy.free} plus ${p.busy.plus} pro ${p.busy.pro}, ${p.hotGpus} hot, max ${p.maxTemp.toFixed(1)} °C, ${gateways.pending()} requests pending, ${gateways.decisions} decisions`,
+            `(${mode}) ${t.toFixed(0)} s: C ${p.capacity} (console ${seen.view ? `${seen.view.nodesOnline} nodes online, ${seen.view.usableGpus} GPUs usable${mode === 'b' ? `, C ${seen.view.slots}, in flight ${seen.view.inflight}` : ''}` : '?'}), on GPUs free ${p.busy.free} plus ${p.busy.plus} pro ${p.busy.pro}, ${p.hotGpus} hot, max ${p.maxTemp.toFixed(1)} °C, ${gateways.pending()} requests pending, ${gateways.decisions} decisions`,
           );
       }
       if (t >= cfg.plan.seconds && (gateways.pending() === 0 || t >= cfg.plan.seconds + 40)) break;

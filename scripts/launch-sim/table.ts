@@ -85,11 +85,11 @@ export function launchTable(cfg: TLaunchConfig, results: TModeResult[]): string 
         `${(r.gateways.decisions / r.wallSeconds).toFixed(0)}/s (${r.gateways.decisions} in ${r.wallSeconds.toFixed(0)} s); ${quantile(r.gateways.latencies, 0.5).toFixed(1)} / ${quantile(r.gateways.latencies, 0.99).toFixed(1)}`,
     },
     {
-      what: 'free: requests, admitted, refusals by reason, given up',
+      what: 'free: requests, admitted (of which no GPU could take / lost with a node), refusals by reason, given up',
       goal: '',
       cell: (r) => {
         const f = r.gateways.counts.free;
-        return `${f.requests}, ${f.admitted}, ${reasons(f.refused)}, ${f.gaveUp}`;
+        return `${f.requests}, ${f.admitted} (${f.noGpu} / ${f.lostWithNode}), ${reasons(f.refused)}, ${f.gaveUp}`;
       },
     },
     {
