@@ -155,6 +155,7 @@ describe('coolant CLI against a running console', () => {
           { tier: 'pro', priority: 2, reserved: 0.5 },
           { tier: 'free', priority: 0, reserved: 0.12 },
         ],
+        reason: 'setup',
       },
       c.adminToken,
     );
