@@ -45,7 +45,8 @@ describe('admission answers after the WAL sync (sqlite)', () => {
     const held = new Promise<void>((r) => (release = r));
     let syncs = 0;
     const slowDisk: TSqliteRaw = { ...raw, syncWal: () => (syncs++, held.then(() => raw.syncWal())) };
-    const store = new MemoryAdmissionStore(t.db, slowDisk, { foldRows: 1_000_000 });
+    // No idle fold: the deltas stay in QuotaDelta, where the count below finds them.
+    const store = new MemoryAdmissionStore(t.db, slowDisk, { foldRows: 1_000_000, foldIdleMs: 1_000_000 });
     let answered = 0;
     const all = Promise.all(['a', 'b', 'c'].map((s) => store.consume(attempt(s)).then((r) => (answered++, r))));
     await new Promise((r) => setTimeout(r, 100));
@@ -55,6 +56,31 @@ describe('admission answers after the WAL sync (sqlite)', () => {
     release();
     expect((await all).map((r) => (r as { allowed: boolean }).allowed)).toEqual([true, true, true]);
     expect(raw.all('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
+    await store.close();
+  });
+
+  it('the next batch is written while the previous one syncs, and answered only after it', async () => {
+    const gates: (() => void)[] = [];
+    const slowDisk: TSqliteRaw = {
+      ...raw,
+      syncWal: () => new Promise<void>((r) => gates.push(r)).then(() => raw.syncWal()),
+    };
+    const store = new MemoryAdmissionStore(t.db, slowDisk, { foldRows: 1_000_000, foldIdleMs: 1_000_000 });
+    const order: string[] = [];
+    const first = store.consume(attempt('p1')).then(() => order.push('p1'));
+    await new Promise((r) => setTimeout(r, 50));
+    const second = store.consume(attempt('p2')).then(() => order.push('p2'));
+    await new Promise((r) => setTimeout(r, 50));
+    // Both batches committed while the first one's sync is still held (the old loop waited for it).
+    expect(await t.db.quotaDelta.count({ where: { subject: { in: ['p1', 'p2'] } } })).toBe(2);
+    expect([gates.length, order]).toEqual([2, []]);
+    // The second sync finishing first does not answer the second batch before the first.
+    gates[1]!();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(order).toEqual([]);
+    gates[0]!();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['p1', 'p2']);
     await store.close();
   });
 

@@ -82,6 +82,10 @@ export class MemoryAdmissionStore implements TAdmissionStore {
   /** The batch being written (while a busy database is waited for): its counters stay resident. */
   private writing: TBatch | null = null;
   private flushing: Promise<void> | null = null;
+  /** Settles once every batch written so far has been synced (and answered). */
+  private lastSync: Promise<void> = Promise.resolve();
+  /** Batches written and not answered yet (their sync runs): the store is not idle meanwhile. */
+  private syncing = 0;
   private closed = false;
   private readonly deltas: QuotaDeltas;
   private readonly foldRows: number;
@@ -120,6 +124,7 @@ export class MemoryAdmissionStore implements TAdmissionStore {
   async settle(): Promise<void> {
     this.ready();
     if (this.flushing) await this.flushing;
+    await this.lastSync;
     const deadline = Date.now() + BUSY_WAIT_MS;
     while (this.deltas.backlog > 0) {
       try {
@@ -288,8 +293,11 @@ export class MemoryAdmissionStore implements TAdmissionStore {
   }
 
   /**
-   * Group commit: while one batch is being written, the next one fills up.
-   * Under load each transaction carries many decisions.
+   * Group commit, pipelined: a batch is written as soon as the I/O phase that filled it ends, and
+   * answered once the fdatasync that covers its commit has finished. The sync runs in the thread
+   * pool and is not awaited here, so the next batch is decided and written while the previous one's
+   * sync runs (the profile showed a quarter of the time idle, waiting on that sync). Batch N+1 is
+   * never answered before batch N is durable.
    */
   private async flushLoop(): Promise<void> {
     try {
@@ -297,35 +305,52 @@ export class MemoryAdmissionStore implements TAdmissionStore {
         const batch = this.batch;
         this.batch = newBatch();
         this.writing = batch;
+        let committed: boolean;
         try {
-          const committed = await this.write(batch);
-          // Answered only once the WAL holding the commit is on disk (what synchronous=FULL would
-          // have waited for), but synced in the thread pool, so the event loop keeps taking the
-          // next batch's requests meanwhile. A failed sync does not revert: the rows are committed,
-          // so the counters stay counted (the safe direction) and the callers are told "unavailable".
-          if (committed) await this.raw.syncWal().catch((error: unknown) => this.unsynced(batch, error));
-          this.writing = null;
-          // In the database now, where the next refund of these tickets finds them.
-          for (const f of batch.refunds) this.refunding.delete(f.nonce);
-          // Under load the loop does not yield to timers: fold here once a chunk's worth has built up.
-          while (this.deltas.backlog >= this.foldRows && this.foldNow());
-          // Folded counters are in the table now and may go; the others stay.
-          this.counters.trim(this.pinned);
-          this.trimRequests();
-          for (const w of batch.waiters) w.resolve();
+          committed = await this.write(batch);
         } catch (error) {
           this.writing = null;
           this.revert(batch);
-          const failure = new AppError('UNAVAILABLE', 'database unavailable: the decision could not be recorded', {
-            cause: String((error as Error).message ?? error),
-          });
-          for (const w of batch.waiters) w.reject(failure);
+          this.fail(batch, error);
+          continue;
         }
+        this.writing = null;
+        // Answered only once the WAL holding the commit is on disk (what synchronous=FULL would have
+        // waited for), and after every batch before it: its decisions may rest on theirs. A failed
+        // sync does not revert: the rows are committed, so the counters stay counted (the safe
+        // direction) and the callers are told "unavailable".
+        const synced = Promise.all([committed ? this.raw.syncWal() : null, this.lastSync]);
+        this.syncing++;
+        this.lastSync = synced
+          .finally(() => this.syncing--)
+          .then(
+            () => {
+              // In the database and durable now, where the next refund of these tickets finds them.
+              for (const f of batch.refunds) this.refunding.delete(f.nonce);
+              for (const w of batch.waiters) w.resolve();
+            },
+            (error: unknown) => {
+              this.unsynced(batch);
+              this.fail(batch, error);
+            },
+          );
+        // Under load the loop does not yield to timers: fold here once a chunk's worth has built up.
+        while (this.deltas.backlog >= this.foldRows && this.foldNow());
+        // Folded counters are in the table now and may go; the others stay.
+        this.counters.trim(this.pinned);
+        this.trimRequests();
       }
     } finally {
       this.flushing = null;
       this.scheduleIdleFold();
     }
+  }
+
+  private fail(batch: TBatch, error: unknown): void {
+    const failure = new AppError('UNAVAILABLE', 'database unavailable: the decision could not be recorded', {
+      cause: String((error as Error).message ?? error),
+    });
+    for (const w of batch.waiters) w.reject(failure);
   }
 
   /** One fold step; false if the database refused it (tried again at the next batch or when idle). */
@@ -345,6 +370,8 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     this.idleFold = setTimeout(() => {
       this.idleFold = null;
       if (this.flushing) return; // the flush loop's end schedules the next one
+      // Not quiet: a batch is syncing, so the flush loop runs again soon (and folds full chunks).
+      if (this.syncing > 0) return this.scheduleIdleFold();
       this.foldNow();
       this.counters.trim(this.pinned);
       this.scheduleIdleFold();
@@ -353,12 +380,11 @@ export class MemoryAdmissionStore implements TAdmissionStore {
   }
 
   /** Marks a committed batch whose WAL sync failed: its callers get an error, nothing is undone. */
-  private unsynced(batch: TBatch, error: unknown): never {
+  private unsynced(batch: TBatch): void {
     for (const f of batch.refunds) this.refunding.delete(f.nonce);
     batch.deltas.clear();
     batch.requests.length = 0;
     batch.refunds.length = 0;
-    throw error;
   }
 
   /** Commits the batch without waiting for the disk; true when there was something to commit. */
@@ -441,6 +467,7 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     if (this.idleFold) clearTimeout(this.idleFold);
     this.idleFold = null;
     if (this.flushing) await this.flushing;
+    await this.lastSync;
     // Left to the next start's replay if the database will not take it now.
     await this.settle().catch(() => {});
   }
