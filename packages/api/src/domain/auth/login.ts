@@ -1,3 +1,7 @@
+/**
+ * Password sign-in: throttled per (username, IP) and IP before the password is checked
+ * (login-throttle.ts); a success creates the session and its audit row in one transaction.
+ */
 import type { TDb, TDbProvider } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { isRole } from '../../lib/roles';
@@ -108,22 +112,25 @@ export async function login(req: TLoginRequest) {
   }
   const secret = newSecret('cs');
   const expiresAt = new Date(req.now.getTime() + SESSION_TTL_SECONDS * 1000);
-  const session = await req.db.session.create({
-    data: {
-      id: sha256(secret),
-      userId: user.id,
-      expiresAt,
+  const role = user.role;
+  await req.db.$transaction(async (tx) => {
+    const session = await tx.session.create({
+      data: {
+        id: sha256(secret),
+        userId: user.id,
+        expiresAt,
+        ip: req.ip,
+        userAgent: req.userAgent?.slice(0, 300) ?? null,
+      },
+    });
+    await recordAudit({
+      db: tx,
+      actor: { kind: 'user', id: user.id, name: user.username, role, sessionId: session.id },
+      action: 'auth.login',
+      target: user.username,
       ip: req.ip,
-      userAgent: req.userAgent?.slice(0, 300) ?? null,
-    },
-  });
-  await recordAudit({
-    db: req.db,
-    actor: { kind: 'user', id: user.id, name: user.username, role: user.role, sessionId: session.id },
-    action: 'auth.login',
-    target: user.username,
-    ip: req.ip,
-    at: req.now,
+      at: req.now,
+    });
   });
   // Expired sessions are pruned at login so the table stays bounded without a timer.
   await req.db.session.deleteMany({ where: { expiresAt: { lt: req.now } } });
