@@ -1,3 +1,4 @@
+/** The types of the tRPC context: the services object plus who is calling and the request's cookies. */
 import type { TDb, TDbProvider } from '@coolant/db';
 import type { AdmissionService } from './domain/admission/admission-service';
 import type { ConfigSync } from './domain/admission/config-sync';

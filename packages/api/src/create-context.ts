@@ -1,3 +1,4 @@
+/** Turns one HTTP request into a tRPC context: cookies, who is calling, the request's address. */
 import type { TActor, TContext, TCookieJar, TServices } from './context';
 import { SESSION_COOKIE } from './context';
 import { authenticateRequest } from './domain/auth/authenticate-request';

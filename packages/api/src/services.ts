@@ -1,3 +1,4 @@
+/** Builds the process-wide services object once at start-up (one per server), and stops it. */
 import { hostname } from 'node:os';
 import {
   createNotifier,

@@ -1,3 +1,4 @@
+/** tRPC set-up: the error mapping (AppError to TRPCError, in one place) and the base procedures that carry the access decision. */
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { ZodError, type output, type ZodType } from 'zod';

@@ -1,3 +1,4 @@
+/** agent.*: what a node's agent calls: enroll, report telemetry, its accepted sequence, smoke jobs. */
 import { z } from 'zod';
 import { readAcceptedSeq } from '../domain/fleet/read-accepted-seq';
 import { enrollNode } from '../domain/nodes/enroll-node';

@@ -1,3 +1,4 @@
+/** audit.*: the audit log, filtered and paged, for admins. */
 import { z } from 'zod';
 import { listAuditEvents } from '../domain/audit/list-audit-events';
 import { router, viewerProcedure } from '../trpc';

@@ -1,3 +1,4 @@
+/** auth.*: password sign-in and sign-out (the session cookie is set and cleared here). */
 import { z } from 'zod';
 import { login } from '../domain/auth/login';
 import { logout } from '../domain/auth/logout';

@@ -1,3 +1,4 @@
+/** fleet.*: the fleet list, one node's page, revoking a node and the alert rules. */
 import { z } from 'zod';
 import { readAlertRules, updateAlertRules, ZAlertRules } from '../domain/fleet/alerts';
 import { getFleetNode } from '../domain/fleet/fleet-node';

@@ -1,3 +1,4 @@
+/** guard.*: the launch-day guard: its state and history, configuration, arming and drills. */
 import { z } from 'zod';
 import type { TContext } from '../context';
 import type { TPersonActor } from '../domain/actors/actor';

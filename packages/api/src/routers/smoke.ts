@@ -1,3 +1,4 @@
+/** smoke.*: start a generation smoke test on nodes (or the console) and read its runs. */
 import { z } from 'zod';
 import { MAX_HEIGHT, MAX_SEED, MAX_WIDTH, MIN_HEIGHT, MIN_SEED, MIN_WIDTH } from '@coolant/generator';
 import { operatorProcedure, router, viewerProcedure } from '../trpc';

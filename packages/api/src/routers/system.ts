@@ -1,3 +1,4 @@
+/** system.*: version and database, and the enrollment secret (read and rotated by admins). */
 import { rotateEnrollmentSecret } from '../domain/system/bootstrap';
 import { adminProcedure, publicProcedure, router } from '../trpc';
 

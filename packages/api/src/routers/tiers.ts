@@ -1,3 +1,4 @@
+/** tiers.*: tiers, their limits and concurrency, pauses and temporary limits. */
 import { z } from 'zod';
 import { ZWindow } from '../domain/admission/windows';
 import type { TContext } from '../context';

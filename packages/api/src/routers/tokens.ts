@@ -1,3 +1,4 @@
+/** tokens.*: API tokens: list, create (the secret is shown once) and revoke. */
 import { z } from 'zod';
 import { createApiToken } from '../domain/tokens/create-api-token';
 import { listApiTokens } from '../domain/tokens/list-api-tokens';

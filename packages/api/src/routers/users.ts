@@ -1,3 +1,4 @@
+/** users.*: console users: list, create and update (role, disabled, password). */
 import { z } from 'zod';
 import { createUser, listUsers, updateUser } from '../domain/users/users';
 import { ZRole } from '../lib/roles';

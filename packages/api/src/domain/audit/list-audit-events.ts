@@ -1,3 +1,4 @@
+/** The audit log as admins page through it, newest first, with filters. */
 import type { TDb } from '@coolant/db';
 
 export type TListAuditEventsRequest = {

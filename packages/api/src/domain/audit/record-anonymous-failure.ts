@@ -1,3 +1,4 @@
+/** Audit rows for failures anyone can cause without credentials, folded so requests cannot grow the table. */
 import type { TDb } from '@coolant/db';
 import { isUniqueViolation } from '../../lib/unique-violation';
 import type { PruneSchedule } from './prune-schedule';

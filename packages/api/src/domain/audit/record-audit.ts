@@ -1,3 +1,4 @@
+/** Writes one audit row; callers pass their transaction so the row commits with the change it records. */
 import type { TDb, TDbTx } from '@coolant/db';
 import type { TActor } from '../actors/actor';
 

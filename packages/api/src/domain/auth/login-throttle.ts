@@ -1,3 +1,4 @@
+/** Counts failed sign-ins in LoginThrottle so guessing is slowed and refused; see the comment below. */
 import { sqliteDate, toPgPlaceholders, type TDb, type TDbProvider } from '@coolant/db';
 import type { PruneSchedule } from '../audit/prune-schedule';
 

@@ -1,3 +1,4 @@
+/** The fleet's per-instance loop: ingest counters, alert evaluation every few seconds, telemetry retention. */
 import type { TDb, TPgRaw, TSqliteRaw } from '@coolant/db';
 import type { TTelemetrySample } from '@coolant/telemetry/schema';
 import { evaluateAlerts, readStoredAlertRules } from './alerts';

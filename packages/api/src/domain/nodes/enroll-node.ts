@@ -1,3 +1,4 @@
+/** A new node trades the shared enrollment secret for a token of its own. */
 import type { TDb } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { newSecret, safeEqualHex, sha256 } from '../../lib/secrets';
