@@ -1,3 +1,4 @@
+/** admission.*: the gateway asks whether a request may run (consume) and gives back what it did not use (refund). */
 import { z } from 'zod';
 import { defineHotProcedure } from '../hot-procedure';
 import { rateLimitHeaders } from '../lib/rate-limit-headers';
@@ -38,7 +39,7 @@ export const refundProcedure = defineHotProcedure({
   access: 'gateway',
   input: ZRefundRequest,
   maxBody: 16 * 1024,
-  handler: (input, _actor, services) => services.admission.refund(input.ticket),
+  handler: (input, _actor, services) => services.admission.refund({ ticket: input.ticket }),
 });
 
 export const admissionRouter = router({
