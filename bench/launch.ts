@@ -61,7 +61,9 @@ const plan: TDemandPlan = {
   rampSeconds: num('ramp', values.ramp, 1, seconds),
   freePeak: 5,
   paidShare: { plus: 0.3, pro: 0.3 },
-  work: { free: [2, 4], plus: [3, 5], pro: [3, 6] },
+  // Long enough that the free peak (5× C0 / 5 s ≈ 200 arrivals/s at 100 nodes) stays within what
+  // two shared cores can decide without a queue; short enough that leases turn over many times.
+  work: { free: [4, 6], plus: [5, 8], pro: [5, 9] },
   population: { free: 2_000_000, plus: 50_000, pro: 5_000 },
 };
 const cfg: TLaunchConfig = {

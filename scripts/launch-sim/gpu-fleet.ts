@@ -5,8 +5,8 @@
  * is told): each generation adds `utilPerGeneration` % of utilization (capped at 100), the
  * temperature moves towards 30 + 0.6 × utilization °C with a time constant of `tauSeconds`
  * (thermal inertia), and from `hotC` on the GPU throttles (its generations run `throttleSlowdown`×
- * slower) until it cools below `hotC` − 3. At the safe concurrency a GPU settles at 78 °C; at the
- * hardware's limit it heads for 90 °C. A GPU whose node lost power takes nothing and reports nothing.
+ * slower) until it cools below `hotC` − 3. At the safe concurrency (70 %) a GPU settles at 72 °C; at
+ * the hardware's limit (100 %) it heads for 90 °C. A GPU whose node lost power takes nothing and reports nothing.
  */
 import type { TSimGpuLoad } from '../../apps/agent/src/sim/sim-collector';
 import type { TTierName } from './demand';
@@ -25,8 +25,8 @@ export type TGpuModel = {
 export const DEFAULT_GPU_MODEL: TGpuModel = {
   slotsPerGpu: 2,
   maxPerGpu: 3,
-  utilPerGeneration: 40,
-  tauSeconds: 20,
+  utilPerGeneration: 35,
+  tauSeconds: 15,
   hotC: 85,
   throttleSlowdown: 1.5,
   hotWeight: 0.5,

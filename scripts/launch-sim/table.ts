@@ -63,7 +63,12 @@ export function launchTable(cfg: TLaunchConfig, results: TModeResult[]): string 
       goal: `≤ 10 s + lease durations (free ≤ ${maxFree} s)`,
       cell: (r) => {
         const s = r.observer.drainSeconds();
-        return s === null ? `never (in ${(r.seconds - cfg.lossAt).toFixed(0)} s)` : `${s.toFixed(1)} s`;
+        if (s === null) return `never (in ${(r.seconds - cfg.lossAt).toFixed(0)} s)`;
+        // Say so when it took the guard pausing free altogether, not free shrinking to a share.
+        const pause = r.guard.find(
+          (g) => g.event.kind === 'step' && g.event.action === 'pause' && g.event.tier === 'free',
+        );
+        return `${s.toFixed(1)} s${pause && pause.t <= cfg.lossAt + s ? ` (free paused by the guard at ${pause.t.toFixed(0)} s)` : ''}`;
       },
     },
     {
