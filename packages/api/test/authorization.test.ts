@@ -37,6 +37,7 @@ const EXPECTED: Record<string, TAccess> = {
   'tiers.list': 'viewer',
   'tiers.setLimit': 'admin',
   'tiers.setTemporaryLimit': 'operator',
+  'tiers.setConcurrency': 'admin',
   'tiers.clearTemporaryLimit': 'operator',
   'tiers.pause': 'operator',
   'tiers.resume': 'operator',
