@@ -8,7 +8,8 @@
 // (b) fleet-aware admission (capacity enabled with shares, a lease per generation). (a) is the
 // anchor of (b): same machine, same run, same demand. Time is compressed (generations of a few
 // seconds, reports every 2 s, the guard every 2 s over 10 s).
-//   npm run launch:sim -- [--seed 7] [--nodes 100] [--gpus 1] [--seconds 100] [--modes a,b]
+//   npm run launch:sim -- [--seed 7] [--nodes 100] [--gpus 1] [--seconds 100] [--modes a,b] [--paid-reserved 0.33]
+// (scripts/launch-sim/README.md: the model, and how to read the table)
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { drawArrivals, type TDemandPlan } from '../scripts/launch-sim/demand';
@@ -26,12 +27,14 @@ const { values } = parseArgs({
     ramp: { type: 'string', default: '30' },
     'loss-at': { type: 'string', default: '60' },
     modes: { type: 'string', default: 'a,b' },
+    'paid-reserved': { type: 'string', default: '0.33' },
+    'free-reserved': { type: 'string', default: '0.05' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   console.log(
-    'npm run launch:sim -- [--seed N] [--nodes 10..500] [--gpus 1..8] [--interval 1..5] [--seconds 30..300] [--ramp S] [--loss-at S] [--modes a,b]',
+    'npm run launch:sim -- [--seed N] [--nodes 10..500] [--gpus 1..8] [--interval 1..5] [--seconds 30..300] [--ramp S] [--loss-at S] [--modes a,b] [--paid-reserved 0.33] [--free-reserved 0.05]',
   );
   process.exit(0);
 }
@@ -54,6 +57,7 @@ if (!modes.length || modes.some((m) => m !== 'a' && m !== 'b')) {
   process.exit(2);
 }
 const model = DEFAULT_GPU_MODEL;
+const paidReserved = num('paid-reserved', values['paid-reserved'], 0, 0.5);
 const plan: TDemandPlan = {
   seed: num('seed', values.seed, 0, 2 ** 31),
   slots0: nodes * gpus * model.slotsPerGpu,
@@ -74,11 +78,12 @@ const cfg: TLaunchConfig = {
   lossAt: num('loss-at', values['loss-at'], 1, seconds - 5),
   lossShare: 0.3,
   model,
-  // Paid reservations a little above their offered load (30 % each), so steady paid demand fits them.
+  // Paid reservations a little above their offered load (30 % each), so steady paid demand fits
+  // them; what they keep idle is what free cannot borrow (the table's "capacity rule's share").
   shares: [
-    { tier: 'pro', priority: 20, reserved: 0.33 },
-    { tier: 'plus', priority: 10, reserved: 0.33 },
-    { tier: 'free', priority: 0, reserved: 0.05 },
+    { tier: 'pro', priority: 20, reserved: paidReserved },
+    { tier: 'plus', priority: 10, reserved: paidReserved },
+    { tier: 'free', priority: 0, reserved: num('free-reserved', values['free-reserved'], 0, 1 - 2 * paidReserved) },
   ],
   ttlSeconds: 30,
   maxAttempts: 3,
@@ -117,7 +122,7 @@ console.log(
     )}; generation lengths free ${plan.work.free.join('–')} s, plus ${plan.work.plus.join('–')} s, pro ${plan.work.pro.join('–')} s. At ${cfg.lossAt} s ${Math.round(cfg.lossShare * 100)} % of the nodes lose power. Gateways retry after retryAfterSeconds, at most ${cfg.maxAttempts} attempts within ${cfg.maxWaitSeconds} s.`,
 );
 console.log(
-  `(b)'s shares: ${cfg.shares.map((s) => `${s.tier} priority ${s.priority} reserved ${s.reserved * 100} %`).join(', ')}; lease TTL ${cfg.ttlSeconds} s.\n`,
+  `(b)'s shares: ${cfg.shares.map((s) => `${s.tier} priority ${s.priority} reserved ${(s.reserved * 100).toFixed(0)} %`).join(', ')}; lease TTL ${cfg.ttlSeconds} s.\n`,
 );
 console.log(launchTable(cfg, results));
 console.log(
