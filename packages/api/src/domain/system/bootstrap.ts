@@ -22,21 +22,25 @@ export async function ensureAdmin(req: {
   const generated = req.password ? null : newPassword();
   const password = req.password ?? generated!;
   const username = (await req.db.user.findUnique({ where: { username: 'admin' } })) ? `admin-${Date.now()}` : 'admin';
+  const passwordHash = await hashPassword(password);
   try {
-    await req.db.user.create({ data: { username, role: 'admin', passwordHash: await hashPassword(password) } });
+    // The admin and its audit row commit together.
+    await req.db.$transaction(async (tx) => {
+      await tx.user.create({ data: { username, role: 'admin', passwordHash } });
+      await recordAudit({
+        db: tx,
+        actor: system,
+        action: 'user.create',
+        target: username,
+        reason: 'first run: no admin existed',
+        details: { role: 'admin' },
+      });
+    });
   } catch (error) {
     // Two consoles starting together on one fresh database: the other one created it.
     if (isUniqueViolation(error)) return { created: false, username, generatedPassword: null };
     throw error;
   }
-  await recordAudit({
-    db: req.db,
-    actor: system,
-    action: 'user.create',
-    target: username,
-    reason: 'first run: no admin existed',
-    details: { role: 'admin' },
-  });
   return { created: true, username, generatedPassword: generated };
 }
 
@@ -58,28 +62,31 @@ export async function ensureEnvAdminToken(req: { db: TDb; secret: string }): Pro
     return 'present';
   }
   try {
-    await req.db.apiToken.create({
-      data: {
-        name: 'COOLANT_ADMIN_TOKEN',
-        role: 'admin',
-        tokenHash,
-        prefix: req.secret.slice(0, 7),
-        createdBy: 'system',
-        fromEnv: true,
-      },
+    // The token and its audit row commit together.
+    await req.db.$transaction(async (tx) => {
+      await tx.apiToken.create({
+        data: {
+          name: 'COOLANT_ADMIN_TOKEN',
+          role: 'admin',
+          tokenHash,
+          prefix: req.secret.slice(0, 7),
+          createdBy: 'system',
+          fromEnv: true,
+        },
+      });
+      await recordAudit({
+        db: tx,
+        actor: system,
+        action: 'token.create',
+        target: 'COOLANT_ADMIN_TOKEN',
+        reason: 'guaranteed by COOLANT_ADMIN_TOKEN at start',
+      });
     });
   } catch (error) {
     // Two instances starting together on one database: the other one created it.
     if (isUniqueViolation(error)) return 'present';
     throw error;
   }
-  await recordAudit({
-    db: req.db,
-    actor: system,
-    action: 'token.create',
-    target: 'COOLANT_ADMIN_TOKEN',
-    reason: 'guaranteed by COOLANT_ADMIN_TOKEN at start',
-  });
   return 'created';
 }
 
