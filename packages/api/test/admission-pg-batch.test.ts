@@ -97,6 +97,26 @@ describe.runIf(TEST_PROVIDERS.includes('postgresql'))('admission store batches o
     });
   });
 
+  it('200 concurrent consumes with distinct requestIds: lookups and decisions both batched; a retry gets the first answer', async () => {
+    const c = counted(rawA);
+    const store = new PgAdmissionStore(t.db, c.raw);
+    const sl = slots({ day: 10 });
+    const once = (i: number) =>
+      store
+        .lookup(`look-${i}`, NOW)
+        .then((prior) => prior?.response ?? store.consume(attempt('look', `s${i}`, sl, `look-${i}`)));
+    const first = await Promise.all(Array.from({ length: 200 }, (_, i) => once(i)));
+    expect(first.every((a) => a.allowed)).toBe(true);
+    // Old code: a lookup, then BEGIN, lock, read, upsert, insert, COMMIT per consume (1,400 here).
+    expect(c.statements()).toBeLessThanOrEqual(40);
+    const again = await Promise.all(Array.from({ length: 200 }, (_, i) => once(i)));
+    expect(again.map((a) => a.ticket)).toEqual(first.map((a) => a.ticket));
+    expect(await t.db.quotaCounter.aggregate({ where: { tierId: 'look' }, _sum: { used: true } })).toEqual({
+      _sum: { used: 200 },
+    });
+    expect(await store.lookup('look-0', new Date(NOW.getTime() + 7_200_000))).toBeNull();
+  });
+
   it('two stores batching the same subjects under three limits, in opposite orders, admit exactly the tightest limit and take back the rest', async () => {
     const a = new PgAdmissionStore(t.db, rawA);
     const b = new PgAdmissionStore(t.db, rawB);

@@ -2,6 +2,7 @@ import type { TDb, TPgQuery, TPgRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { assertSameRequest } from './idempotency';
 import { PgConsumeBatcher } from './pg-batcher';
+import { PgRequestLookups } from './pg-lookups';
 import { requestUpsertSql } from './sql';
 import type {
   TAdmissionStore,
@@ -29,12 +30,14 @@ export class PgAdmissionStore implements TAdmissionStore {
   readonly kind = 'postgresql' as const;
 
   private readonly batcher: PgConsumeBatcher;
+  private readonly lookups: PgRequestLookups;
 
   constructor(
     private readonly db: TDb,
     private readonly raw: TPgRaw,
   ) {
     this.batcher = new PgConsumeBatcher(raw);
+    this.lookups = new PgRequestLookups(raw);
   }
 
   async start(): Promise<void> {}
@@ -51,7 +54,7 @@ export class PgAdmissionStore implements TAdmissionStore {
 
   async lookup(requestId: string, now: Date): Promise<TStoredRequest | null> {
     try {
-      return await this.find(this.raw.query, requestId, now);
+      return await this.lookups.lookup(requestId, now);
     } catch (error) {
       throw unavailable(error);
     }
