@@ -3,6 +3,9 @@ import { parseUntil, UntilError } from './until';
 
 export const WINDOWS = ['minute', 'hour', 'day'] as const;
 export type TWindow = (typeof WINDOWS)[number];
+export const SCOPES = ['subject', 'tier'] as const;
+/** subject: each end user on its own (the default); tier: all subjects of the tier together. */
+export type TScope = (typeof SCOPES)[number];
 
 export type TCommand =
   | { kind: 'help' }
@@ -10,9 +13,17 @@ export type TCommand =
   | { kind: 'status' }
   | { kind: 'pause'; tier: string; reason: string; until: Date | null }
   | { kind: 'resume'; tier: string; reason: string | null }
-  | { kind: 'limits-set'; tier: string; window: TWindow; limit: number | null; reason: string | null }
-  | { kind: 'limits-temp'; tier: string; window: TWindow; limit: number; until: Date; reason: string }
-  | { kind: 'limits-clear-temp'; tier: string; window: TWindow; reason: string | null }
+  | { kind: 'limits-set'; tier: string; window: TWindow; scope: TScope; limit: number | null; reason: string | null }
+  | { kind: 'limits-temp'; tier: string; window: TWindow; scope: TScope; limit: number; until: Date; reason: string }
+  | { kind: 'limits-clear-temp'; tier: string; window: TWindow; scope: TScope; reason: string | null }
+  /** undefined: leave that bound as it is; null: unbounded. */
+  | {
+      kind: 'concurrency-set';
+      tier: string;
+      perSubject: number | null | undefined;
+      perTier: number | null | undefined;
+      reason: string | null;
+    }
   | { kind: 'consume'; tier: string; subject: string; cost: number }
   | { kind: 'drill'; live: boolean; tier: string | null }
   | { kind: 'capacity' }
@@ -26,9 +37,15 @@ Usage:
   coolant status                                          tiers, limits, pauses and console instances
   coolant pause <tier> --reason TEXT [--until 2h|ISO]     refuse every request of a tier (auto-resume with --until)
   coolant resume <tier> [--reason TEXT]
-  coolant limits set <tier> <minute|hour|day> <n|none> [--reason TEXT]     base limit (admin)
-  coolant limits temp <tier> <minute|hour|day> <n> --until 2h|ISO --reason TEXT
-  coolant limits clear-temp <tier> <minute|hour|day> [--reason TEXT]
+  coolant limits set <tier> <minute|hour|day> <n|none> [--scope subject|tier] [--reason TEXT]
+                                                          base limit (admin); --scope tier: all subjects of the
+                                                          tier together (default subject: each end user)
+  coolant limits temp <tier> <minute|hour|day> <n> --until 2h|ISO --reason TEXT [--scope subject|tier]
+  coolant limits clear-temp <tier> <minute|hour|day> [--scope subject|tier] [--reason TEXT]
+  coolant concurrency set <tier> [--per-subject N|none] [--per-tier N|none] [--reason TEXT]
+                                                          generations in flight at once (admin): per end user,
+                                                          for the whole tier; none = unbounded, a bound not
+                                                          given stays as it is
   coolant consume <tier> <subject> [--cost N]             one admission decision (drills)
   coolant drill [--live --tier <tier>]                    guard drill (admin): synthetic hot signal → decision →
                                                           committed → applied on every instance; --live really
@@ -60,6 +77,9 @@ type TFlags = {
   cost?: string | undefined;
   tier?: string | undefined;
   live?: boolean | undefined;
+  scope?: string | undefined;
+  'per-subject'?: string | undefined;
+  'per-tier'?: string | undefined;
 };
 type TFlag = keyof TFlags;
 
@@ -67,9 +87,10 @@ const USAGE_OF: Record<string, string> = {
   status: 'coolant status',
   pause: 'coolant pause <tier> --reason TEXT [--until 2h|ISO]',
   resume: 'coolant resume <tier> [--reason TEXT]',
-  'limits set': 'coolant limits set <tier> <minute|hour|day> <n|none> [--reason TEXT]',
-  'limits temp': 'coolant limits temp <tier> <minute|hour|day> <n> --until 2h|ISO --reason TEXT',
-  'limits clear-temp': 'coolant limits clear-temp <tier> <minute|hour|day> [--reason TEXT]',
+  'limits set': 'coolant limits set <tier> <minute|hour|day> <n|none> [--scope subject|tier] [--reason TEXT]',
+  'limits temp': 'coolant limits temp <tier> <minute|hour|day> <n> --until 2h|ISO --reason TEXT [--scope subject|tier]',
+  'limits clear-temp': 'coolant limits clear-temp <tier> <minute|hour|day> [--scope subject|tier] [--reason TEXT]',
+  'concurrency set': 'coolant concurrency set <tier> [--per-subject N|none] [--per-tier N|none] [--reason TEXT]',
   consume: 'coolant consume <tier> <subject> [--cost N]',
   drill: 'coolant drill [--live --tier <tier>]',
   capacity: 'coolant capacity',
@@ -110,6 +131,20 @@ function window(value: string): TWindow {
   return value as TWindow;
 }
 
+function scope(value: string | undefined): TScope {
+  if (value === undefined) return 'subject';
+  if (!(SCOPES as readonly string[]).includes(value))
+    throw new UsageError(`scope: "${value}" must be subject (each end user) or tier (all subjects together)`);
+  return value as TScope;
+}
+
+/** A concurrency bound: a positive whole number, `none` (unbounded), or absent (unchanged). */
+function bound(flag: TFlag, value: string | undefined): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'none') return null;
+  return wholeNumber(`--${flag}`, value, 1, 1_000_000);
+}
+
 function wholeNumber(field: string, value: string, min: number, max: number): number {
   if (!/^\d+$/.test(value)) throw new UsageError(`${field}: "${value}" must be a whole number`);
   const n = Number(value);
@@ -143,6 +178,9 @@ export function parseInvocation(argv: string[], now: Date): TInvocation {
         cost: { type: 'string' },
         tier: { type: 'string' },
         live: { type: 'boolean' },
+        scope: { type: 'string' },
+        'per-subject': { type: 'string' },
+        'per-tier': { type: 'string' },
       },
     });
   } catch (error) {
@@ -161,6 +199,9 @@ export function parseInvocation(argv: string[], now: Date): TInvocation {
     cost: values.cost,
     tier: values.tier,
     live: values.live,
+    scope: values.scope,
+    'per-subject': values['per-subject'],
+    'per-tier': values['per-tier'],
   };
   if (values.help || pos[0] === 'help') return { command: { kind: 'help' }, json };
   if (values.version) return { command: { kind: 'version' }, json };
@@ -209,6 +250,8 @@ export function parseInvocation(argv: string[], now: Date): TInvocation {
     }
     case 'capacity':
       return { command: parseCapacity(rest, flags), json };
+    case 'concurrency':
+      return { command: parseConcurrency(rest, flags), json };
     default:
       throw new UsageError(`unknown command "${verb}"`);
   }
@@ -219,20 +262,29 @@ function parseLimits(args: string[], flags: TFlags, now: Date): TCommand {
   switch (sub) {
     case 'set': {
       const [tier, w, n] = positionals('limits set', rest, 3);
-      onlyFlags('limits set', flags, ['reason']);
+      onlyFlags('limits set', flags, ['reason', 'scope']);
       const limit = n === 'none' ? null : wholeNumber('limit', n!, 0, 1_000_000_000);
-      return { kind: 'limits-set', tier: tier!, window: window(w!), limit, reason: optionalText(flags.reason) };
+      return {
+        kind: 'limits-set',
+        tier: tier!,
+        window: window(w!),
+        scope: scope(flags.scope),
+        limit,
+        reason: optionalText(flags.reason),
+      };
     }
     case 'temp': {
       const [tier, w, n] = positionals('limits temp', rest, 3);
-      onlyFlags('limits temp', flags, ['reason', 'until']);
+      onlyFlags('limits temp', flags, ['reason', 'until', 'scope']);
       const win = window(w!);
+      const sc = scope(flags.scope);
       const limit = wholeNumber('limit', n!, 0, 1_000_000_000);
       const at = until('limits temp', flags.until, now);
       return {
         kind: 'limits-temp',
         tier: tier!,
         window: win,
+        scope: sc,
         limit,
         until: at,
         reason: requiredText('limits temp', 'reason', flags.reason),
@@ -240,8 +292,14 @@ function parseLimits(args: string[], flags: TFlags, now: Date): TCommand {
     }
     case 'clear-temp': {
       const [tier, w] = positionals('limits clear-temp', rest, 2);
-      onlyFlags('limits clear-temp', flags, ['reason']);
-      return { kind: 'limits-clear-temp', tier: tier!, window: window(w!), reason: optionalText(flags.reason) };
+      onlyFlags('limits clear-temp', flags, ['reason', 'scope']);
+      return {
+        kind: 'limits-clear-temp',
+        tier: tier!,
+        window: window(w!),
+        scope: scope(flags.scope),
+        reason: optionalText(flags.reason),
+      };
     }
     case undefined:
       throw new UsageError('limits: a subcommand is required (set, temp or clear-temp)');
@@ -279,4 +337,19 @@ function parseCapacity(args: string[], flags: TFlags): TCommand {
     default:
       throw new UsageError(`capacity: unknown subcommand "${sub}" (none, or reserve)`);
   }
+}
+
+function parseConcurrency(args: string[], flags: TFlags): TCommand {
+  const [sub, ...rest] = args;
+  if (sub === undefined) throw new UsageError('concurrency: a subcommand is required (set)');
+  if (sub !== 'set') throw new UsageError(`concurrency: unknown subcommand "${sub}" (set)`);
+  const [tier] = positionals('concurrency set', rest, 1);
+  onlyFlags('concurrency set', flags, ['per-subject', 'per-tier', 'reason']);
+  const perSubject = bound('per-subject', flags['per-subject']);
+  const perTier = bound('per-tier', flags['per-tier']);
+  if (perSubject === undefined && perTier === undefined)
+    throw new UsageError(
+      `concurrency set: --per-subject and/or --per-tier is required (N, or none for unbounded); usage: ${USAGE_OF['concurrency set']}`,
+    );
+  return { kind: 'concurrency-set', tier: tier!, perSubject, perTier, reason: optionalText(flags.reason) };
 }

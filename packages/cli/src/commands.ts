@@ -1,6 +1,7 @@
 import type { TCommand } from './args';
 import type { TClient, TConsumeResult } from './client';
 import { reserveCapacity, showCapacity } from './capacity';
+import { setConcurrency } from './concurrency';
 import { EXIT } from './errors';
 import { duration, propagation, renderStatus, utc } from './format';
 
@@ -51,36 +52,49 @@ export async function execute(
     }
     case 'limits-set': {
       const res = await client.tiers.setLimit.mutate(
-        { tier: cmd.tier, window: cmd.window, limit: cmd.limit, ...(cmd.reason ? { reason: cmd.reason } : {}) },
+        {
+          tier: cmd.tier,
+          window: cmd.window,
+          scope: cmd.scope,
+          limit: cmd.limit,
+          ...(cmd.reason ? { reason: cmd.reason } : {}),
+        },
         opts(),
       );
       const show = (n: number | null) => (n === null ? 'none' : String(n));
       return {
         json: res,
-        text: `Base ${res.window} limit of ${res.tier}: ${show(res.before)} → ${show(res.limit)} (config v${res.configVersion}).`,
+        text: `Base ${res.window} limit of ${res.tier}${scopeText(res.scope)}: ${show(res.before)} → ${show(res.limit)} (config v${res.configVersion}).`,
         exitCode: EXIT.ok,
       };
     }
     case 'limits-temp': {
       const res = await client.tiers.setTemporaryLimit.mutate(
-        { tier: cmd.tier, window: cmd.window, limit: cmd.limit, until: cmd.until.toISOString(), reason: cmd.reason },
+        {
+          tier: cmd.tier,
+          window: cmd.window,
+          scope: cmd.scope,
+          limit: cmd.limit,
+          until: cmd.until.toISOString(),
+          reason: cmd.reason,
+        },
         opts(),
       );
       const left = (Date.parse(res.until) - ctx.now().getTime()) / 1000;
       return {
         json: res,
-        text: `Temporary ${res.window} limit of ${res.tier}: ${res.limit} until ${utc(res.until)} (${duration(left)} from now), then the base limit again (config v${res.configVersion}).`,
+        text: `Temporary ${res.window} limit of ${res.tier}${scopeText(res.scope)}: ${res.limit} until ${utc(res.until)} (${duration(left)} from now), then the base limit again (config v${res.configVersion}).`,
         exitCode: EXIT.ok,
       };
     }
     case 'limits-clear-temp': {
       const res = await client.tiers.clearTemporaryLimit.mutate(
-        { tier: cmd.tier, window: cmd.window, ...(cmd.reason ? { reason: cmd.reason } : {}) },
+        { tier: cmd.tier, window: cmd.window, scope: cmd.scope, ...(cmd.reason ? { reason: cmd.reason } : {}) },
         opts(),
       );
       return {
         json: res,
-        text: `Cleared the temporary ${res.window} limit of ${res.tier}; the base limit applies (config v${res.configVersion}).`,
+        text: `Cleared the temporary ${res.window} limit of ${res.tier}${scopeText(res.scope)}; the base limit applies (config v${res.configVersion}).`,
         exitCode: EXIT.ok,
       };
     }
@@ -115,6 +129,8 @@ export async function execute(
       return showCapacity(client, opts);
     case 'capacity-reserve':
       return reserveCapacity(client, opts, cmd);
+    case 'concurrency-set':
+      return setConcurrency(client, opts, cmd);
     case 'consume': {
       const res = await client.admission.consume.mutate(
         { tier: cmd.tier, subject: cmd.subject, cost: cmd.cost },
@@ -123,6 +139,11 @@ export async function execute(
       return { json: res, text: describeDecision(res, cmd.subject), exitCode: res.allowed ? EXIT.ok : EXIT.denied };
     }
   }
+}
+
+/** Subject limits read as they always did; a tier-scope one says so. */
+function scopeText(scope: string): string {
+  return scope === 'tier' ? ' (tier-wide: all subjects together)' : '';
 }
 
 function describeDecision(r: TConsumeResult, subject: string): string {

@@ -49,6 +49,11 @@ export function propagation(p: TPropagation | null): string {
   return `waiting for instance${waiting.length === 1 ? '' : 's'} ${waiting.join(', ')} (${n - waiting.length}/${n} applied)`;
 }
 
+function inFlightCell(c: TTier['concurrency']): string {
+  if (c.perSubject === null && c.perTier === null) return '—';
+  return `${c.perSubject ?? '∞'}/subject · ${c.perTier ?? '∞'}/tier`;
+}
+
 function limitCell(l: TTier['limits'][number]): string {
   if (l.temporary) return `${l.temporary.limit} temp${l.base === null ? '' : ` (base ${l.base})`}`;
   return l.base === null ? '—' : String(l.base);
@@ -61,15 +66,19 @@ export function renderStatus(data: TTiersList, url: string, now: Date): string {
   out.push(`Coolant ${url} · config v${data.configVersion} · ${n} live console instance${n === 1 ? '' : 's'}`, '');
   out.push(
     table(
-      ['TIER', 'STATE', 'FAILS', 'PER MINUTE', 'PER HOUR', 'PER DAY', 'LAST HOUR'],
+      ['TIER', 'STATE', 'FAILS', 'PER MINUTE', 'PER HOUR', 'PER DAY', 'IN FLIGHT', 'LAST HOUR'],
       data.tiers.map((t) => [
         t.name,
         t.retired ? 'retired' : t.paused ? 'PAUSED' : 'serving',
         t.failMode,
         ...(['minute', 'hour', 'day'] as const).map((w) => {
-          const l = t.limits.find((x) => x.window === w);
-          return l ? limitCell(l) : '—';
+          // Per subject as before; a tier-wide limit on the same window follows it.
+          const l = t.limits.find((x) => x.window === w && x.scope === 'subject');
+          const all = t.limits.find((x) => x.window === w && x.scope === 'tier');
+          const cell = l ? limitCell(l) : '—';
+          return all ? `${cell} · tier ${limitCell(all)}` : cell;
         }),
+        t.concurrency ? inFlightCell(t.concurrency) : '—',
         `${t.lastHour.allowed} admitted / ${t.lastHour.denied} denied`,
       ]),
     ),
@@ -89,7 +98,7 @@ export function renderStatus(data: TTiersList, url: string, now: Date): string {
   if (temps.length) out.push('');
   for (const l of temps) {
     out.push(
-      `TEMPORARY ${l.tier} per ${l.window}: ${l.temporary.limit} until ${utc(l.temporary.until)} (${duration(l.temporary.secondsLeft)} left) by ${l.temporary.createdBy}: "${l.temporary.reason}"`,
+      `TEMPORARY ${l.tier} per ${l.window}${l.scope === 'tier' ? ' (tier-wide)' : ''}: ${l.temporary.limit} until ${utc(l.temporary.until)} (${duration(l.temporary.secondsLeft)} left) by ${l.temporary.createdBy}: "${l.temporary.reason}"`,
     );
   }
   out.push('');

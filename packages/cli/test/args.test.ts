@@ -58,6 +58,7 @@ describe('parseInvocation', () => {
       kind: 'limits-set',
       tier: 'free',
       window: 'day',
+      scope: 'subject',
       limit: 3,
       reason: null,
     });
@@ -65,6 +66,7 @@ describe('parseInvocation', () => {
       kind: 'limits-set',
       tier: 'free',
       window: 'day',
+      scope: 'subject',
       limit: null,
       reason: 'relax',
     });
@@ -72,6 +74,7 @@ describe('parseInvocation', () => {
       kind: 'limits-temp',
       tier: 'pro',
       window: 'hour',
+      scope: 'subject',
       limit: 50,
       until: new Date('2026-11-27T23:30:00.000Z'),
       reason: 'catch-up',
@@ -80,6 +83,7 @@ describe('parseInvocation', () => {
       kind: 'limits-clear-temp',
       tier: 'pro',
       window: 'hour',
+      scope: 'subject',
       reason: null,
     });
   });
@@ -93,6 +97,57 @@ describe('parseInvocation', () => {
     expect(fails('limits temp pro hour none --until 2h --reason x')).toMatch(/^limit: "none" must be a whole number/);
     expect(fails('limits')).toMatch(/a subcommand is required/);
     expect(fails('limits raise free day 3')).toMatch(/unknown subcommand "raise"/);
+  });
+
+  it('limits with --scope tier (all subjects of the tier together); a bad scope is named', () => {
+    expect(parse('limits set free minute 2000 --scope tier').command).toEqual({
+      kind: 'limits-set',
+      tier: 'free',
+      window: 'minute',
+      scope: 'tier',
+      limit: 2000,
+      reason: null,
+    });
+    expect(parse('limits set free minute 3 --scope subject').command).toMatchObject({ scope: 'subject' });
+    expect(parse('limits temp free minute 500 --until 1h --reason surge --scope tier').command).toMatchObject({
+      kind: 'limits-temp',
+      scope: 'tier',
+      limit: 500,
+    });
+    expect(parse('limits clear-temp free minute --scope tier').command).toMatchObject({
+      kind: 'limits-clear-temp',
+      scope: 'tier',
+    });
+    expect(fails('limits set free minute 2000 --scope global')).toBe(
+      'scope: "global" must be subject (each end user) or tier (all subjects together)',
+    );
+    expect(fails('status --scope tier')).toMatch(/status: --scope does not apply/);
+  });
+
+  it('concurrency set: --per-subject and --per-tier, none = unbounded, at least one of them', () => {
+    expect(parse('concurrency set free --per-subject 1 --per-tier 400').command).toEqual({
+      kind: 'concurrency-set',
+      tier: 'free',
+      perSubject: 1,
+      perTier: 400,
+      reason: null,
+    });
+    expect(parse('concurrency set free --per-tier none --reason relax').command).toEqual({
+      kind: 'concurrency-set',
+      tier: 'free',
+      perSubject: undefined,
+      perTier: null,
+      reason: 'relax',
+    });
+    expect(parse('concurrency set free --per-subject=2').command).toMatchObject({ perSubject: 2, perTier: undefined });
+    expect(fails('concurrency set free')).toMatch(/^concurrency set: --per-subject and\/or --per-tier is required/);
+    expect(fails('concurrency set free --per-tier 0')).toBe('--per-tier: 0 must be between 1 and 1000000');
+    expect(fails('concurrency set free --per-subject 1.5')).toBe('--per-subject: "1.5" must be a whole number');
+    expect(fails('concurrency set free --per-subject -1')).toMatch(/--per-subject/);
+    expect(fails('concurrency set --per-tier 3')).toMatch(/^concurrency set: missing arguments/);
+    expect(fails('concurrency set free --per-tier 3 --until 2h')).toMatch(/concurrency set: --until does not apply/);
+    expect(fails('concurrency')).toBe('concurrency: a subcommand is required (set)');
+    expect(fails('concurrency raise free')).toBe('concurrency: unknown subcommand "raise" (set)');
   });
 
   it('consume with an optional --cost', () => {

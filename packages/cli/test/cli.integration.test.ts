@@ -145,6 +145,69 @@ describe('coolant CLI against a running console', () => {
     expect((await coolant(['limits', 'set', 'pro', 'hour', 'none'], env)).stdout).toMatch(/200 → none/);
   });
 
+  it('a tier-wide limit (--scope tier) beside the per-subject one, and concurrency bounds, shown by status', async () => {
+    const set = await coolant(
+      ['limits', 'set', 'free', 'minute', '2000', '--scope', 'tier', '--reason', 'launch'],
+      env,
+    );
+    expect(set.stderr).toBe('');
+    expect(set.stdout).toMatch(
+      /^Base minute limit of free \(tier-wide: all subjects together\): none → 2000 \(config v\d+\)\.$/m,
+    );
+    const conc = await coolant(
+      ['concurrency', 'set', 'free', '--per-subject', '1', '--per-tier', '400', '--reason', 'launch'],
+      env,
+    );
+    expect(conc.stderr).toBe('');
+    expect(conc.stdout).toMatch(
+      /^Generations in flight for free: unbounded → 1 per subject, 400 for the tier \(config v\d+\)\.$/m,
+    );
+    const status = await coolant(['status'], env);
+    expect(status.stdout).toMatch(/^TIER\s+STATE\s+FAILS\s+PER MINUTE\s+PER HOUR\s+PER DAY\s+IN FLIGHT\s+LAST HOUR$/m);
+    expect(status.stdout).toMatch(/^free\s+serving\s+closed\s+— · tier 2000\s+—\s+3\s+1\/subject · 400\/tier\s/m);
+    const json = JSON.parse((await coolant(['status', '--json'], env)).stdout) as {
+      tiers: { name: string; limits: { window: string; scope: string; base: number | null }[]; concurrency: unknown }[];
+    };
+    const free = json.tiers.find((t) => t.name === 'free')!;
+    expect(free.limits).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ window: 'minute', scope: 'tier', base: 2000 }),
+        expect.objectContaining({ window: 'day', scope: 'subject', base: 3 }),
+      ]),
+    );
+    expect(free.concurrency).toEqual({ perTier: 400, perSubject: 1 });
+    expect((await coolant(['concurrency', 'set', 'free', '--per-tier', 'none'], env)).stdout).toMatch(
+      /1 per subject, 400 for the tier → 1 per subject, unbounded for the tier/,
+    );
+    const audit = await trpc<{ events: { action: string; reason: string | null; details: unknown }[] }>(
+      c.url,
+      'audit.list',
+      { limit: 10, target: 'free', action: 'tier.set_' },
+      c.adminToken,
+      'GET',
+    );
+    expect(audit.data.events.map((e) => [e.action, e.reason])).toEqual(
+      expect.arrayContaining([
+        ['tier.set_limit', 'launch'],
+        ['tier.set_concurrency', 'launch'],
+        ['tier.set_concurrency', null],
+      ]),
+    );
+    expect((await coolant(['limits', 'set', 'free', 'minute', 'none', '--scope', 'tier'], env)).stdout).toMatch(
+      /2000 → none/,
+    );
+    expect((await coolant(['concurrency', 'set', 'free', '--per-subject', 'none'], env)).code).toBe(0);
+    // The console names a bad bound; the CLI's own check comes first for what it can see.
+    expect(await coolant(['concurrency', 'set', 'free', '--per-tier', '0'], env)).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^coolant: --per-tier: 0 must be between 1 and 1000000/),
+    });
+    expect(await coolant(['concurrency', 'set', 'nope', '--per-tier', '3'], env)).toMatchObject({
+      code: 1,
+      stderr: 'coolant: 404 NOT_FOUND: tier: no tier named "nope"\n',
+    });
+  });
+
   it('capacity: the table, and reserve changes one share, the others unchanged, audited', async () => {
     await trpc(
       c.url,
