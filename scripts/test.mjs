@@ -15,6 +15,8 @@ const steps = [
   ['typecheck scripts', ['npx', 'tsc', '--noEmit', '-p', 'scripts/cluster-demo']],
   // Formatting first (Prettier, `npm run format` fixes it), then ESLint in every package.
   ['format', ['npx', 'prettier', '--check', '--log-level=warn', '.']],
+  // No import cycle in packages/api/src and no long file without a reason (scripts/check-structure.mjs).
+  ['structure', ['node', 'scripts/check-structure.mjs']],
   ['lint', ['npx', 'turbo', 'run', 'lint', '--output-logs=errors-only']],
   // One package at a time: the integration suites share the machine's PostgreSQL and 2 cores.
   ['unit + integration', ['npx', 'turbo', 'run', 'test', '--concurrency=1']],
