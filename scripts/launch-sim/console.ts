@@ -5,7 +5,7 @@
  * repository from wherever this code runs: the bench runs bundled from bench/.scratch/bundled/.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -58,7 +58,10 @@ export async function startSimConsole(env: Record<string, string>): Promise<TSim
   // The first start may build the console (minutes on two cores).
   const deadline = Date.now() + 300_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`console exited with ${child.exitCode}:\n${out}`);
+    if (child.exitCode !== null) {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw new Error(`console exited with ${child.exitCode}:\n${out}`);
+    }
     const ok = await fetch(`${url}/api/health`).then(
       (r) => r.ok,
       () => false,
@@ -66,6 +69,7 @@ export async function startSimConsole(env: Record<string, string>): Promise<TSim
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
       throw new Error(`console did not become healthy in 300 s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 250));
