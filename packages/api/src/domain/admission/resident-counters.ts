@@ -2,6 +2,8 @@
 // memory does not grow with the number of subjects seen in a day (a launch brings tens of millions).
 // A counter that is not resident is read from the QuotaCounter table, which holds its exact value:
 // only counters whose every increment has committed are ever dropped (see MemoryAdmissionStore).
+import type { TSqliteRaw } from '@coolant/db';
+import { AppError } from '../../lib/app-error';
 import { windowResetMs, type TWindow } from './windows';
 
 export type TCounterKey = { tierId: string; window: TWindow; startMin: number; subject: string };
@@ -74,4 +76,18 @@ export class ResidentCounters {
   dropEnded(nowMs: number): void {
     for (const [key, e] of this.entries) if (e.resetMs <= nowMs) this.entries.delete(key);
   }
+}
+
+const COUNTER_READ_SQL =
+  'SELECT "used" FROM "QuotaCounter" WHERE "tierId" = ? AND "window" = ? AND "subject" = ? AND "windowStartMin" = ?';
+
+/** A counter that is not resident, as QuotaCounter holds it (0 when it has no row). */
+export function readStoredCounter(req: { raw: TSqliteRaw } & TCounterKey): number {
+  let rows;
+  try {
+    rows = req.raw.all(COUNTER_READ_SQL, [req.tierId, req.window, req.subject, req.startMin]);
+  } catch (error) {
+    throw new AppError('UNAVAILABLE', 'database unavailable', { cause: String(error) });
+  }
+  return rows.length > 0 ? Number(rows[0]!.used) : 0;
 }

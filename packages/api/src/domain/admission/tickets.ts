@@ -31,12 +31,14 @@ function sign(key: Buffer, body: string): string {
   return createHmac('sha256', key).update(body).digest('base64url').slice(0, 32);
 }
 
-export function encodeTicket(key: Buffer, payload: TTicketPayload): string {
+export function encodeTicket(req: { key: Buffer; payload: TTicketPayload }): string {
+  const { key, payload } = req;
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
   return `t1.${body}.${sign(key, body)}`;
 }
 
-export function decodeTicket(key: Buffer, ticket: string): TTicketPayload | null {
+export function decodeTicket(req: { key: Buffer; ticket: string }): TTicketPayload | null {
+  const { key, ticket } = req;
   const parts = ticket.split('.');
   if (parts.length !== 3 || parts[0] !== 't1') return null;
   const [, body, mac] = parts as [string, string, string];
