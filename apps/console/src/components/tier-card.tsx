@@ -7,6 +7,7 @@ import { dateTime, duration } from '@/lib/format';
 import { checkTierName } from '@/lib/tier-input';
 import { propagationText, type TTier } from '@/lib/tiers';
 import { AdmissionChart } from './admission-chart';
+import { TierConcurrency } from './tier-concurrency';
 import { TierLimits } from './tier-limits';
 
 type TProps = { tier: TTier; canOperate: boolean; isAdmin: boolean; now: number; fetchedAt: number };
@@ -55,7 +56,10 @@ export function TierCard({ tier, canOperate, isAdmin, now, fetchedAt }: TProps) 
         </div>
       )}
       <div className="tier-body">
-        <TierLimits tier={tier} canOperate={canOperate} isAdmin={isAdmin} now={now} fetchedAt={fetchedAt} />
+        <div className="tier-rules">
+          <TierLimits tier={tier} canOperate={canOperate} isAdmin={isAdmin} now={now} fetchedAt={fetchedAt} />
+          <TierConcurrency tier={tier} isAdmin={isAdmin} />
+        </div>
         <AdmissionChart lastHour={tier.lastHour} now={now} />
       </div>
     </section>

@@ -1,14 +1,24 @@
 'use client';
 
+/**
+ * A tier's limits, one row per (scope, window): the per-user rows always, a whole-tier row where
+ * one is set. The scope has a column of its own because the two rows of a window share its label
+ * and count very different things (3 a day each vs 2,000 a minute for everyone together).
+ */
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useId, useState } from 'react';
+import { useState } from 'react';
 import { useTRPC } from '@/trpc/client';
 import { dateTime, duration } from '@/lib/format';
-import { checkLimit, checkReason, checkUntil } from '@/lib/tier-input';
-import type { TTier, TTierLimit } from '@/lib/tiers';
-import { useNow } from '@/lib/use-now';
+import { SCOPE_LABEL, WINDOWS, type TLimitScope, type TTier, type TTierLimit, type TWindow } from '@/lib/tiers';
+import { BaseLimitForm, TemporaryLimitForm } from './tier-limit-forms';
 
-type TEditing = { window: TTierLimit['window']; kind: 'base' | 'temporary' } | null;
+type TKind = 'base' | 'temporary';
+type TEditing = { window: TWindow; scope: TLimitScope; kind: TKind } | null;
+
+const SCOPE_TITLE: Record<TLimitScope, string> = {
+  subject: 'Each end user of the tier is counted on their own',
+  tier: 'All end users of the tier are counted together',
+};
 
 type TProps = {
   tier: TTier;
@@ -19,7 +29,7 @@ type TProps = {
   fetchedAt: number;
 };
 
-/** Base, temporary and effective limit per window, with inline editors by role. */
+/** Base, temporary and effective limit per window and scope, with inline editors by role. */
 export function TierLimits({ tier, canOperate, isAdmin, now, fetchedAt }: TProps) {
   const trpc = useTRPC();
   const qc = useQueryClient();
@@ -27,12 +37,31 @@ export function TierLimits({ tier, canOperate, isAdmin, now, fetchedAt }: TProps
   const refresh = () => void qc.invalidateQueries({ queryKey: trpc.tiers.list.queryKey() });
   const clear = useMutation(trpc.tiers.clearTemporaryLimit.mutationOptions({ onSuccess: refresh }));
   const editable = !tier.retired;
+  const tierWindows = new Set(tier.limits.filter((l) => l.scope === 'tier').map((l) => l.window));
+  const unset = WINDOWS.filter((w) => !tierWindows.has(w));
+  // A whole-tier window that is not set yet has no row: its editor opens below the table's rows.
+  const pending: TTierLimit | null =
+    editing && editing.scope === 'tier' && !tierWindows.has(editing.window)
+      ? { window: editing.window, scope: 'tier', base: null, temporary: null, effective: null }
+      : null;
+  const form = (l: TTierLimit, kind: TKind) => (
+    <tr key={`${l.scope}-${l.window}-edit`} className="edit-row">
+      <td colSpan={5}>
+        {kind === 'base' ? (
+          <BaseLimitForm tier={tier.name} limit={l} onDone={() => setEditing(null)} />
+        ) : (
+          <TemporaryLimitForm tier={tier.name} limit={l} onDone={() => setEditing(null)} />
+        )}
+      </td>
+    </tr>
+  );
 
   return (
     <table className="limits">
       <thead>
         <tr>
           <th>Window</th>
+          <th>Scope</th>
           <th>Base</th>
           <th>Temporary</th>
           <th>Effective</th>
@@ -42,17 +71,29 @@ export function TierLimits({ tier, canOperate, isAdmin, now, fetchedAt }: TProps
         {tier.limits.map((l) => {
           const t = l.temporary;
           const left = t ? t.secondsLeft - (now ? (now - fetchedAt) / 1000 : 0) : 0;
-          const open = editing?.window === l.window ? editing.kind : null;
+          const open = editing?.window === l.window && editing.scope === l.scope ? editing.kind : null;
+          const wide = l.scope === 'tier' ? 'tier-wide ' : '';
           return [
-            <tr key={l.window} data-testid="limit-row" data-window={l.window}>
+            <tr
+              key={`${l.scope}-${l.window}`}
+              className={`scope-${l.scope}`}
+              data-testid="limit-row"
+              data-window={l.window}
+              data-scope={l.scope}
+            >
               <td>per {l.window}</td>
+              <td data-testid="limit-scope">
+                <span className={`badge scope-badge scope-${l.scope}`} title={SCOPE_TITLE[l.scope]}>
+                  {SCOPE_LABEL[l.scope]}
+                </span>
+              </td>
               <td data-testid="base-limit">
                 {l.base === null ? <span className="muted">none</span> : l.base.toLocaleString('en-US')}
                 {isAdmin && editable && open !== 'base' && (
                   <button
                     className="link"
-                    onClick={() => setEditing({ window: l.window, kind: 'base' })}
-                    aria-label={`Edit base ${l.window} limit`}
+                    onClick={() => setEditing({ window: l.window, scope: l.scope, kind: 'base' })}
+                    aria-label={`Edit ${wide}base ${l.window} limit`}
                   >
                     edit
                   </button>
@@ -74,7 +115,10 @@ export function TierLimits({ tier, canOperate, isAdmin, now, fetchedAt }: TProps
                 )}
                 {canOperate && editable && open !== 'temporary' && (
                   <span className="actions">
-                    <button className="link" onClick={() => setEditing({ window: l.window, kind: 'temporary' })}>
+                    <button
+                      className="link"
+                      onClick={() => setEditing({ window: l.window, scope: l.scope, kind: 'temporary' })}
+                    >
                       {t ? 'replace' : 'set temporary'}
                     </button>
                     {t && (
@@ -83,12 +127,13 @@ export function TierLimits({ tier, canOperate, isAdmin, now, fetchedAt }: TProps
                         disabled={clear.isPending}
                         onClick={() => {
                           const reason = window.prompt(
-                            `Clear the temporary ${l.window} limit of ${tier.name}? The base limit applies again. Reason (optional):`,
+                            `Clear the temporary ${wide}${l.window} limit of ${tier.name}? The base limit applies again. Reason (optional):`,
                           );
                           if (reason !== null)
                             clear.mutate({
                               tier: tier.name,
                               window: l.window,
+                              scope: l.scope,
                               ...(reason.trim() ? { reason: reason.trim() } : {}),
                             });
                         }}
@@ -110,22 +155,20 @@ export function TierLimits({ tier, canOperate, isAdmin, now, fetchedAt }: TProps
                 )}
               </td>
             </tr>,
-            open && (
-              <tr key={`${l.window}-edit`} className="edit-row">
-                <td colSpan={4}>
-                  {open === 'base' ? (
-                    <BaseLimitForm tier={tier.name} limit={l} onDone={() => setEditing(null)} />
-                  ) : (
-                    <TemporaryLimitForm tier={tier.name} limit={l} onDone={() => setEditing(null)} />
-                  )}
-                </td>
-              </tr>
-            ),
+            open && form(l, open),
           ];
         })}
+        {canOperate && editable && unset.length > 0 && !pending && (
+          <tr className="add-row">
+            <td colSpan={5}>
+              <AddTierWideLimit windows={unset} isAdmin={isAdmin} onPick={setEditing} />
+            </td>
+          </tr>
+        )}
+        {pending && editing && form(pending, editing.kind)}
         {clear.error && (
           <tr>
-            <td colSpan={4} className="error">
+            <td colSpan={5} className="error">
               {clear.error.message}
             </td>
           </tr>
@@ -135,142 +178,31 @@ export function TierLimits({ tier, canOperate, isAdmin, now, fetchedAt }: TProps
   );
 }
 
-function BaseLimitForm({ tier, limit, onDone }: { tier: string; limit: TTierLimit; onDone: () => void }) {
-  const trpc = useTRPC();
-  const qc = useQueryClient();
-  const [value, setValue] = useState(limit.base === null ? '' : String(limit.base));
-  const [reason, setReason] = useState('');
-  const [invalid, setInvalid] = useState<string | null>(null);
-  const save = useMutation(
-    trpc.tiers.setLimit.mutationOptions({
-      onSuccess: () => {
-        void qc.invalidateQueries({ queryKey: trpc.tiers.list.queryKey() });
-        onDone();
-      },
-    }),
-  );
+/** Opens the editor of a whole-tier window that has no row yet: base for admins, temporary for operators. */
+function AddTierWideLimit(props: { windows: readonly TWindow[]; isAdmin: boolean; onPick: (e: TEditing) => void }) {
+  const [win, setWin] = useState<TWindow>(props.windows.includes('minute') ? 'minute' : props.windows[0]!);
+  const pick = (kind: TKind) => props.onPick({ window: win, scope: 'tier', kind });
   return (
-    <form
-      className="row inline-edit"
-      aria-label={`Base ${limit.window} limit of ${tier}`}
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        const l = checkLimit(value, { allowNone: true });
-        if (!l.ok) return setInvalid(l.error);
-        const r = checkReason(reason, { required: false });
-        if (!r.ok) return setInvalid(r.error);
-        setInvalid(null);
-        save.mutate({ tier, window: limit.window, limit: l.value, ...(r.value ? { reason: r.value } : {}) });
-      }}
-    >
-      <label>
-        Base limit per {limit.window} (empty: none)
-        <input
-          name="base-limit"
-          inputMode="numeric"
-          autoFocus
-          value={value}
-          onChange={(e) => setValue(e.target.value)}
-          placeholder="none"
-          size={10}
-        />
+    <div className="row compact small" role="group" aria-label="Add a tier-wide limit">
+      <span className="muted">Whole tier (all users together):</span>
+      <label className="inline">
+        window
+        <select name="tier-wide-window" value={win} onChange={(e) => setWin(e.target.value as TWindow)}>
+          {props.windows.map((w) => (
+            <option key={w} value={w}>
+              per {w}
+            </option>
+          ))}
+        </select>
       </label>
-      <label className="grow">
-        Reason (optional)
-        <input name="reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
-      </label>
-      <button type="submit" disabled={save.isPending}>
-        Save
-      </button>
-      <button type="button" className="secondary" onClick={onDone}>
-        Cancel
-      </button>
-      {(invalid ?? save.error) && (
-        <div className="error full" role="alert">
-          {invalid ?? save.error?.message}
-        </div>
+      {props.isAdmin && (
+        <button className="link" onClick={() => pick('base')}>
+          add tier-wide limit
+        </button>
       )}
-    </form>
-  );
-}
-
-function TemporaryLimitForm({ tier, limit, onDone }: { tier: string; limit: TTierLimit; onDone: () => void }) {
-  const trpc = useTRPC();
-  const qc = useQueryClient();
-  const [value, setValue] = useState(limit.temporary ? String(limit.temporary.limit) : '');
-  const [until, setUntil] = useState('2h');
-  const [reason, setReason] = useState('');
-  const [invalid, setInvalid] = useState<string | null>(null);
-  const previewId = useId();
-  const now = useNow();
-  const preview = now ? checkUntil(until, now) : null;
-  const save = useMutation(
-    trpc.tiers.setTemporaryLimit.mutationOptions({
-      onSuccess: () => {
-        void qc.invalidateQueries({ queryKey: trpc.tiers.list.queryKey() });
-        onDone();
-      },
-    }),
-  );
-  return (
-    <form
-      className="row inline-edit"
-      aria-label={`Temporary ${limit.window} limit of ${tier}`}
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        const l = checkLimit(value, { allowNone: false });
-        if (!l.ok) return setInvalid(l.error);
-        const u = checkUntil(until, Date.now());
-        if (!u.ok) return setInvalid(u.error);
-        const r = checkReason(reason, { required: true });
-        if (!r.ok) return setInvalid(r.error);
-        setInvalid(null);
-        save.mutate({ tier, window: limit.window, limit: l.value!, until: u.value.toISOString(), reason: r.value! });
-      }}
-    >
-      <label>
-        Temporary limit per {limit.window}
-        <input
-          name="temporary-limit"
-          inputMode="numeric"
-          autoFocus
-          value={value}
-          onChange={(e) => setValue(e.target.value)}
-          size={10}
-        />
-      </label>
-      <label>
-        Until (2h, 90m, 1d or a date-time)
-        <input
-          name="until"
-          value={until}
-          onChange={(e) => setUntil(e.target.value)}
-          size={18}
-          aria-describedby={previewId}
-        />
-        <span id={previewId} className="muted small" data-testid="until-preview">
-          {preview?.ok
-            ? `→ ${dateTime(preview.value.toISOString())} (in ${duration((preview.value.getTime() - now) / 1000)})`
-            : '\u00a0'}
-        </span>
-      </label>
-      <label className="grow">
-        Reason (required)
-        <input name="reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
-      </label>
-      <button type="submit" disabled={save.isPending}>
-        Save
+      <button className="link" onClick={() => pick('temporary')}>
+        add tier-wide temporary limit
       </button>
-      <button type="button" className="secondary" onClick={onDone}>
-        Cancel
-      </button>
-      {(invalid ?? save.error) && (
-        <div className="error full" role="alert">
-          {invalid ?? save.error?.message}
-        </div>
-      )}
-    </form>
+    </div>
   );
 }

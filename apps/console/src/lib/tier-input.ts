@@ -31,6 +31,20 @@ export function checkLimit(raw: string, opts: { allowNone: boolean }): TChecked<
   return { ok: true, value: n };
 }
 
+const MAX_CONCURRENCY = 1_000_000;
+
+/** Generations in flight at once: a whole number ≥ 1, or empty / "none" / "unbounded" for no bound (null). */
+export function checkConcurrency(raw: string, field: string): TChecked<number | null> {
+  const text = raw.trim().toLowerCase();
+  if (text === '' || text === 'none' || text === 'unbounded') return { ok: true, value: null };
+  if (!/^\d+$/.test(text)) return { ok: false, error: `${field}: must be a whole number ≥ 1 (empty: unbounded)` };
+  const n = Number(text);
+  if (n < 1)
+    return { ok: false, error: `${field}: must be at least 1 (empty: unbounded; to refuse everyone, pause the tier)` };
+  if (n > MAX_CONCURRENCY) return { ok: false, error: `${field}: at most ${MAX_CONCURRENCY.toLocaleString('en-US')}` };
+  return { ok: true, value: n };
+}
+
 export function checkReason(raw: string, opts: { required: boolean }): TChecked<string | undefined> {
   const reason = raw.trim();
   if (!reason)

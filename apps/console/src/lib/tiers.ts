@@ -6,9 +6,14 @@ export type TTiersList = inferRouterOutputs<AppRouter>['tiers']['list'];
 export type TTier = TTiersList['tiers'][number];
 export type TTierLimit = TTier['limits'][number];
 export type TWindow = TTierLimit['window'];
+export type TLimitScope = TTierLimit['scope'];
+export type TConcurrency = TTier['concurrency'];
 export type TInstance = TTiersList['instances'][number];
 
 export const WINDOWS: readonly TWindow[] = ['minute', 'hour', 'day'];
+
+/** Whom a limit counts, in the words the page uses: each end user on its own, or the tier's subjects together. */
+export const SCOPE_LABEL: Record<TLimitScope, string> = { subject: 'per user', tier: 'whole tier' };
 
 /**
  * The header, the banner and the Tiers page all read this one query (same
