@@ -45,6 +45,7 @@ export function FleetTable() {
   const scale = HEAT_SCALES[mode];
   const hostOf = new Map(fleet.data.nodes.map((n) => [n.id, n.hostname]));
   const groups = groupAlerts(alerts, (id) => hostOf.get(id));
+  const unreadable = fleet.data.nodes.filter((n) => n.dataProblems.length > 0).length;
 
   return (
     <>
@@ -73,6 +74,12 @@ export function FleetTable() {
           <b style={{ color: summary.firingAlerts ? 'var(--bad)' : undefined }}>{summary.firingAlerts}</b>
           <span>firing alerts</span>
         </div>
+        {unreadable > 0 && (
+          <div className={styles.stat} data-testid="unreadable-nodes" title="Nodes whose stored data did not read">
+            <b style={{ color: 'var(--warn)' }}>{unreadable}</b>
+            <span>with unreadable data</span>
+          </div>
+        )}
       </div>
       {groups.length > 0 && (
         // One row per node, expanding to its alerts; the list scrolls past a few rows so the grid stays in view.
@@ -170,7 +177,7 @@ export function FleetTable() {
           <Link
             key={n.id}
             href={`/fleet/${n.id}`}
-            className={`${styles.node} ${n.firingAlerts ? styles.alerting : ''}`}
+            className={`${styles.node} ${n.firingAlerts ? styles.alerting : ''} ${n.dataProblems.length ? styles.unreadable : ''}`}
             data-testid="node-row"
             data-hostname={n.hostname}
             data-status={n.status}
@@ -217,6 +224,16 @@ export function FleetTable() {
                 </span>
               )}
             </div>
+            {n.dataProblems.length > 0 && (
+              <div
+                className={styles.dataProblems}
+                data-testid="data-problems"
+                role="status"
+                title={`Stored data that did not read:\n${n.dataProblems.join('\n')}`}
+              >
+                ⚠ unreadable: {n.dataProblems.join('; ')}
+              </div>
+            )}
           </Link>
         ))}
       </div>

@@ -50,6 +50,19 @@ export function NodeDetail({ id }: { id: string }) {
       <h1>
         {n.hostname} <span className={`badge ${n.status}`}>{n.status}</span>
       </h1>
+      {n.dataProblems.length > 0 && (
+        <div className={styles.dataProblemsBox} data-testid="data-problems" role="alert">
+          <b>⚠ Stored data of this node did not read</b>
+          <span className="muted"> (those values read as unknown):</span>
+          <ul>
+            {n.dataProblems.map((p) => (
+              <li key={p} data-testid="data-problem">
+                <code>{p}</code>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       <table style={{ marginBottom: 16 }}>
         <tbody>
           <tr>
