@@ -39,9 +39,10 @@ function load(url: string, token?: string, tier = 'bench'): Promise<TResult> {
 async function startAnchor(
   kind: 'sqlite' | 'postgresql',
   where: string,
+  sync: 'normal' | 'full' = 'normal',
 ): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(HERE, 'lib/anchor-server.mjs'), kind, where, String(port)], {
+  const child = spawn(process.execPath, [join(HERE, 'lib/anchor-server.mjs'), kind, where, String(port), sync], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((res) => child.stdout!.once('data', () => res()));
@@ -56,7 +57,7 @@ async function startBare(): Promise<{ url: string; child: ChildProcess }> {
   return { url: `http://127.0.0.1:${port}/`, child };
 }
 
-const rows: { server: string; db: string; r: TResult; anchor?: TResult }[] = [];
+const rows: { server: string; db: string; r: TResult; anchor?: TResult; durable?: TResult | undefined }[] = [];
 
 const bare = await startBare();
 rows.push({ server: 'bare node:http, constant answer', db: '-', r: await load(bare.url) });
@@ -73,6 +74,15 @@ for (const db of values.db!.split(',') as ('sqlite' | 'postgresql')[]) {
     const anchorResult = await load(anchor.url);
     anchor.child.kill();
     rows.push({ server: 'anchor: node:http + rate-limiter-flexible', db, r: anchorResult });
+    // The anchor answers before its commit is on disk (synchronous=NORMAL); Coolant answers after
+    // an fdatasync. The same anchor syncing every commit shows what durability costs it.
+    let durable: TResult | undefined;
+    if (db === 'sqlite') {
+      const full = await startAnchor(db, join(mkdtempSync(join(tmpdir(), 'rl-')), 'rl.db'), 'full');
+      durable = await load(full.url);
+      full.child.kill();
+      rows.push({ server: 'anchor, synchronous=FULL (durable answers, as Coolant)', db, r: durable });
+    }
 
     const c = await startConsole({ ...(pg ? { databaseUrl: pg.url } : {}) });
     try {
@@ -85,7 +95,7 @@ for (const db of values.db!.split(',') as ('sqlite' | 'postgresql')[]) {
         c.adminToken,
       );
       const r = await load(`${c.url}/api/trpc/admission.consume`, gw.data.secret);
-      rows.push({ server: 'Coolant admission.consume', db, r, anchor: anchorResult });
+      rows.push({ server: 'Coolant admission.consume', db, r, anchor: anchorResult, durable });
     } finally {
       await c.stop();
     }
@@ -107,12 +117,13 @@ function goal(row: (typeof rows)[number]): string {
   const text = row.db === 'sqlite' ? '>= 1.5x, >= 5,000/s, p99 <= 10 ms' : '>= 1.0x';
   return `${text}: ${checks.every(Boolean) ? 'met' : 'NOT met'}`;
 }
-console.log('| server | db | decisions/s | p50 ms | p99 ms | vs anchor | goal | statuses |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| server | db | decisions/s | p50 ms | p99 ms | vs anchor | vs durable anchor | goal | statuses |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) {
   const ratio = row.anchor ? `${(row.r.rps / row.anchor.rps).toFixed(2)}x` : '';
+  const durable = row.durable ? `${(row.r.rps / row.durable.rps).toFixed(2)}x` : '';
   console.log(
-    `| ${row.server} | ${row.db} | ${Math.round(row.r.rps)} | ${f(row.r.p50)} | ${f(row.r.p99)} | ${ratio} | ${goal(row)} | ${JSON.stringify(row.r.statuses)} |`,
+    `| ${row.server} | ${row.db} | ${Math.round(row.r.rps)} | ${f(row.r.p50)} | ${f(row.r.p99)} | ${ratio} | ${durable} | ${goal(row)} | ${JSON.stringify(row.r.statuses)} |`,
   );
 }
 console.log(

@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 // The anchor: bare node:http + rate-limiter-flexible on the same database
 // (RateLimiterSQLite on better-sqlite3 in WAL mode, or RateLimiterPostgres).
+//   anchor-server.mjs <sqlite|postgresql> <file|url> <port> [normal|full]
+// SQLite runs synchronous=NORMAL by default (rate-limiter-flexible's usual setup: in WAL mode a
+// commit is not synced, so an answer may be lost with a power cut); `full` syncs every commit,
+// which is what Coolant's answers wait for.
 import http from 'node:http';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const { RateLimiterSQLite, RateLimiterPostgres } = require('rate-limiter-flexible');
-const [kind, where, portArg] = process.argv.slice(2);
+const [kind, where, portArg, syncMode = 'normal'] = process.argv.slice(2);
 let limiter;
 if (kind === 'sqlite') {
   const Database = require('better-sqlite3');
   const db = new Database(where);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  db.pragma(`synchronous = ${syncMode === 'full' ? 'FULL' : 'NORMAL'}`);
   limiter = new RateLimiterSQLite({
     storeClient: db,
     storeType: 'better-sqlite3',
