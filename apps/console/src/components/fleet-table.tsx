@@ -45,7 +45,7 @@ export function FleetTable() {
   const scale = HEAT_SCALES[mode];
   const hostOf = new Map(fleet.data.nodes.map((n) => [n.id, n.hostname]));
   const groups = groupAlerts(alerts, (id) => hostOf.get(id));
-  const unreadable = fleet.data.nodes.filter((n) => n.dataProblems.length > 0).length;
+  const unreadable = fleet.data.nodes.filter((n) => n.dataProblems.length > 0);
 
   return (
     <>
@@ -74,9 +74,9 @@ export function FleetTable() {
           <b style={{ color: summary.firingAlerts ? 'var(--bad)' : undefined }}>{summary.firingAlerts}</b>
           <span>firing alerts</span>
         </div>
-        {unreadable > 0 && (
+        {unreadable.length > 0 && (
           <div className={styles.stat} data-testid="unreadable-nodes" title="Nodes whose stored data did not read">
-            <b style={{ color: 'var(--warn)' }}>{unreadable}</b>
+            <b style={{ color: 'var(--warn)' }}>{unreadable.length}</b>
             <span>with unreadable data</span>
           </div>
         )}
@@ -112,6 +112,22 @@ export function FleetTable() {
                 ))}
               </ul>
             </details>
+          ))}
+        </div>
+      )}
+      {unreadable.length > 0 && (
+        // Whole text here, one row per node: the card below only has room for the first words.
+        <div className={styles.unreadableList} data-testid="data-problem-rows">
+          {unreadable.map((n) => (
+            <div key={n.id} data-testid="data-problem-row" data-hostname={n.hostname}>
+              ⚠ <Link href={`/fleet/${n.id}`}>{n.hostname}</Link>: stored data did not read:{' '}
+              {n.dataProblems.map((p, i) => (
+                <span key={p}>
+                  {i > 0 && '; '}
+                  <code>{p}</code>
+                </span>
+              ))}
+            </div>
           ))}
         </div>
       )}
