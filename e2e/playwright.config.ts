@@ -7,6 +7,9 @@ import { ADMIN_PASSWORD, ADMIN_TOKEN, ENROLL_TOKEN } from './tests/helpers';
 
 const PORT = Number(process.env.E2E_PORT ?? 3210);
 const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'coolant-e2e-'));
+// The workers load this file again: they inherit the runner's environment, so they find the console's
+// data dir (and its SQLite file, which a test may damage on purpose) here instead of making their own.
+process.env.E2E_DATA_DIR = dataDir;
 const root = resolve(import.meta.dirname, '..');
 
 export default defineConfig({
