@@ -81,9 +81,15 @@ describe.each(TEST_PROVIDERS)('capacity (%s)', (provider) => {
 
     // Omitted fields stay; shares given replace them all (pro falls back to 0 / 0).
     await admin.capacity.configure({ shares: [{ tier: 'free', priority: 1, reserved: 0.1 }], reason: 'rebalance' });
-    // The reason is required: an edit nobody explained is refused, and changes nothing.
-    await expect(admin.capacity.configure({ enabled: false } as never)).rejects.toThrow(/reason/);
-    await expect(admin.capacity.configure({ enabled: false, reason: '  ' })).rejects.toThrow(/reason is required/);
+    // The reason is optional, as the issue's signature has it (the page asks for one): audited with none.
+    await admin.capacity.configure({ enabled: true });
+    await admin.capacity.configure({ enabled: true, reason: '  ' });
+    const unexplained = await h.db.auditEvent.findMany({
+      where: { action: 'capacity.configure' },
+      orderBy: { at: 'desc' },
+      take: 2,
+    });
+    expect(unexplained.map((e) => e.reason)).toEqual([null, null]);
     const after = await viewer.capacity.get();
     expect(after).toMatchObject({ enabled: true, slotsPerGpu: 2 });
     expect(after.tiers.find((t) => t.tier === 'pro')).toMatchObject({ priority: 0, reserved: 0 });
@@ -102,8 +108,88 @@ describe.each(TEST_PROVIDERS)('capacity (%s)', (provider) => {
       }),
     ).rejects.toThrow(/more than 100 %/);
     await expect(admin.capacity.configure({ hotWeight: 2, reason: 'x' })).rejects.toThrow(/hotWeight/);
+    // Replace mode needs each share whole; merge mode's over-100 % counts the tiers not named.
+    await expect(admin.capacity.configure({ shares: [{ tier: 'free', reserved: 0.2 }] })).rejects.toThrow(
+      /shares\[0\] \(free\): priority is required when sharesMode is 'replace'/,
+    );
+    await admin.capacity.configure({ sharesMode: 'merge', shares: [{ tier: 'pro', priority: 3, reserved: 0.7 }] });
+    await expect(
+      admin.capacity.configure({ sharesMode: 'merge', shares: [{ tier: 'free', reserved: 0.4 }] }),
+    ).rejects.toThrow(/the total would be 110 %, more than 100 %/);
+    await admin.capacity.configure({ shares: [{ tier: 'free', priority: 1, reserved: 0.1 }] });
     // A refused change left nothing behind.
     expect((await viewer.capacity.get()).tiers[0]).toMatchObject({ tier: 'free', reserved: 0.1 });
+  });
+
+  it('merge mode: two operators editing different tiers at once both keep their edit; fields not given stay', async () => {
+    await admin.capacity.configure({
+      shares: [
+        { tier: 'pro', priority: 5, reserved: 0.2 },
+        { tier: 'free', priority: 1, reserved: 0.1 },
+      ],
+      reason: 'base',
+    });
+    const other = await h.caller({ authorization: await h.makeToken('admin') });
+    for (let round = 0; round < 5; round++) {
+      const [p, f] = [0.3 + round / 100, 0.15 + round / 100];
+      await Promise.all([
+        admin.capacity.configure({ sharesMode: 'merge', shares: [{ tier: 'pro', reserved: p }], reason: 'pro' }),
+        other.capacity.configure({ sharesMode: 'merge', shares: [{ tier: 'free', reserved: f }] }),
+      ]);
+      const got = await viewer.capacity.get();
+      expect(got.tiers.find((t) => t.tier === 'pro')).toMatchObject({ priority: 5, reserved: p });
+      expect(got.tiers.find((t) => t.tier === 'free')).toMatchObject({ priority: 1, reserved: f });
+    }
+    // What the CLI and the page used to do (read, then send every share back) loses an edit made in between;
+    // a merge of only the changed tier does not.
+    await admin.capacity.configure({ sharesMode: 'merge', shares: [{ tier: 'free', reserved: 0.05 }] });
+    await other.capacity.configure({ sharesMode: 'merge', shares: [{ tier: 'pro', priority: 7 }] });
+    const end = await viewer.capacity.get();
+    expect(end.tiers.find((t) => t.tier === 'free')).toMatchObject({ priority: 1, reserved: 0.05 });
+    expect(end.tiers.find((t) => t.tier === 'pro')).toMatchObject({ priority: 7, reserved: 0.3 + 4 / 100 });
+  });
+
+  it('a failed snapshot or sample write that is not a lost race is an error, not a silent "someone else wrote it"', async () => {
+    const a = await node('cap-e');
+    await report(a, [40]);
+    const raise = async (table: string) => {
+      if (provider === 'sqlite') {
+        await h.db.$executeRawUnsafe(
+          `CREATE TRIGGER boom BEFORE INSERT ON "${table}" BEGIN SELECT RAISE(ABORT, 'boom: disk full'); END`,
+        );
+      } else {
+        await h.db.$executeRawUnsafe(
+          `CREATE OR REPLACE FUNCTION boom() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'boom: disk full'; END $$ LANGUAGE plpgsql`,
+        );
+        await h.db.$executeRawUnsafe(
+          `CREATE TRIGGER boom BEFORE INSERT ON "${table}" FOR EACH ROW EXECUTE FUNCTION boom()`,
+        );
+      }
+    };
+    const unraise = (table: string) =>
+      h.db.$executeRawUnsafe(provider === 'sqlite' ? 'DROP TRIGGER boom' : `DROP TRIGGER boom ON "${table}"`);
+    const common = { db: h.db, offlineAfterMs: 120_000, force: true, instanceId: 'instance-x' };
+    await h.db.capacitySnapshot.deleteMany({});
+    await raise('CapacitySnapshot');
+    try {
+      await expect(refreshCapacitySnapshot({ ...common, now: new Date(clock) })).rejects.toThrow(
+        provider === 'sqlite' ? /constraint|boom/ : /boom: disk full/,
+      );
+    } finally {
+      await unraise('CapacitySnapshot');
+    }
+    clock += 10_000;
+    await raise('CapacitySample');
+    try {
+      await expect(
+        refreshCapacitySnapshot({ ...common, now: new Date(clock), sampleTiers: async () => ({}) }),
+      ).rejects.toThrow(provider === 'sqlite' ? /constraint|boom/ : /boom: disk full/);
+    } finally {
+      await unraise('CapacitySample');
+    }
+    // A second sample in the same bucket is the lost race it always was: no error.
+    await refreshCapacitySnapshot({ ...common, now: new Date(clock), sampleTiers: async () => ({}) });
+    await refreshCapacitySnapshot({ ...common, now: new Date(clock), sampleTiers: async () => ({}) });
   });
 
   it('follows the fleet: a hot GPU counts hotWeight, a node that stops reporting takes its GPUs out', async () => {

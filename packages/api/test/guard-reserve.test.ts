@@ -184,11 +184,66 @@ describe.each(TEST_PROVIDERS)('guard reserve step (%s)', (provider) => {
     await run(30, 92);
     g = await viewer.guard.get();
     expect(g.rules[0]!.ladder[1]!.taken).toMatchObject({ status: 'skipped' });
+    const skip = (await viewer.guard.history({ limit: 20 })).events.find((e) => e.kind === 'skip' && e.tier === paid);
+    expect(skip?.message).toContain(`reserving 95 % for ${paid} would take the reservations to 105 %`);
     expect(await share(paid)).toEqual({ priority: 10, reserved: 0.7 });
     // Cooling leaves the operator's 10 % alone.
     await run(200, 50);
     expect(await position()).toBe(0);
     expect(await share(free)).toEqual({ priority: 0, reserved: 0.1 });
+  });
+
+  it('undo never takes the reservations past 100 %: another tier reserved meanwhile, the share comes back only as far as fits', async () => {
+    await shares([
+      { tier: paid, priority: 10, reserved: 0.6 },
+      { tier: free, priority: 0, reserved: 0.3 },
+    ]);
+    await arm([{ tier: free, action: 'reserve', reserved: 0.05 }]);
+    await run(40, 92);
+    expect(await share(free)).toEqual({ priority: 0, reserved: 0.05 });
+    // An operator gives paid 80 % while free is shrunk, changing only paid (free stays the guard's).
+    await admin.capacity.configure({ sharesMode: 'merge', shares: [{ tier: paid, reserved: 0.8 }], reason: 'launch' });
+    await run(10, 92);
+    expect((await viewer.guard.get()).rules[0]!.ladder[0]!.taken).toMatchObject({ status: 'applied' });
+    await run(200, 50);
+    expect(await position()).toBe(0);
+    // 30 % back would make 110 %: free gets the 20 % paid leaves, and the audit row and the event say so.
+    expect(await share(free)).toEqual({ priority: 0, reserved: 0.2 });
+    expect(await share(paid)).toEqual({ priority: 10, reserved: 0.8 });
+    const note = `putting back 30 % for ${free} would take the reservations to 110 %; put back 20 % (what the other tiers leave)`;
+    const audit = (await viewer.audit.list({ action: 'capacity.reserve', target: free })).events[0]!;
+    expect(audit.details).toMatchObject({
+      before: { reserved: 0.05 },
+      after: { reserved: 0.2 },
+      wanted: { reserved: 0.3 },
+      note,
+    });
+    const unstep = (await viewer.guard.history({ limit: 20 })).events.find(
+      (e) => e.kind === 'unstep' && e.tier === free,
+    );
+    expect(unstep?.message).toContain(note);
+  });
+
+  it("an operator who restates the guard's value (a whole set sent back unchanged) owns it: undo leaves it alone", async () => {
+    await shares([
+      { tier: paid, priority: 10, reserved: 0.6 },
+      { tier: free, priority: 0, reserved: 0.3 },
+    ]);
+    await arm([{ tier: free, action: 'reserve', reserved: 0.05 }]);
+    await run(40, 92);
+    // As the CLI used to: every share sent back, free's 5 % unchanged, paid's raised to 80 %.
+    await admin.capacity.configure({
+      shares: [
+        { tier: paid, priority: 10, reserved: 0.8 },
+        { tier: free, priority: 0, reserved: 0.05 },
+      ],
+      reason: 'launch',
+    });
+    await run(10, 92);
+    expect((await viewer.guard.get()).rules[0]!.ladder[0]!.taken).toMatchObject({ status: 'overridden' });
+    await run(200, 50);
+    expect(await position()).toBe(0);
+    expect(await share(free)).toEqual({ priority: 0, reserved: 0.05 });
   });
 
   it('a reserve step right after an operator configured capacity is skipped (operators win); disarm restores an applied one', async () => {

@@ -1,5 +1,6 @@
 /**
- * capacity.get and capacity.history (viewer), capacity.configure (admin, audited, reason required):
+ * capacity.get and capacity.history (viewer), capacity.configure (admin, audited, reason optional;
+ * shares replaced whole or, with sharesMode "merge", only the tiers named):
  * fleet-aware admission's settings and shares, and what the Capacity page charts.
  */
 import { ZConfigureCapacity } from '../domain/capacity/capacity-config';

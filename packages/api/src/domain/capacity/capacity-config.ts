@@ -22,24 +22,51 @@ export const ZSlotsPerModel = z.record(
   z.number().int('slots must be a whole number').min(0).max(64),
 );
 
-/** What capacity.configure takes; an omitted field stays as it is, `shares` (when given) replaces them all. */
-export const ZConfigureCapacity = z.strictObject({
-  enabled: z.boolean().optional(),
-  slotsPerGpu: z.number().int('slotsPerGpu must be a whole number').min(1).max(64).optional(),
-  /** Per-GPU-model overrides of slotsPerGpu, by the name nvidia-smi reports ("NVIDIA H200"). */
-  slotsPerModel: ZSlotsPerModel.optional(),
-  hotWeight: z.number().min(0, 'hotWeight must be at least 0').max(1, 'hotWeight must be at most 1').optional(),
-  shares: z
-    .array(ZCapacityShare)
-    .max(100)
-    .refine((s) => new Set(s.map((x) => x.tier)).size === s.length, { message: 'each tier at most once' })
-    .refine((s) => s.reduce((a, x) => a + x.reserved, 0) <= 1 + 1e-9, {
-      message: 'the reservations add up to more than 100 %',
-    })
-    .optional(),
-  /** Required: the page, the CLI and the audit log all say why a share moved. */
-  reason: z.string().trim().min(1, 'reason is required').max(500),
+/** One entry of `shares` in merge mode: the tier named, and what of its share changes (an omitted field stays). */
+export const ZCapacitySharePatch = z.strictObject({
+  tier: ZTierName,
+  priority: ZCapacityShare.shape.priority.optional(),
+  reserved: ZCapacityShare.shape.reserved.optional(),
 });
+
+/**
+ * What capacity.configure takes; an omitted field stays as it is. `shares` with `sharesMode`
+ * 'replace' (the default: the issue's signature lists the whole set) replaces them all, a tier left
+ * out going back to priority 0, nothing reserved; with 'merge' only the tiers listed change, and
+ * only the fields given, so two operators (or an operator and the guard) editing different tiers
+ * both keep their edit (the CLI's `capacity reserve` and the Capacity page send only what changed).
+ */
+export const ZConfigureCapacity = z
+  .strictObject({
+    enabled: z.boolean().optional(),
+    slotsPerGpu: z.number().int('slotsPerGpu must be a whole number').min(1).max(64).optional(),
+    /** Per-GPU-model overrides of slotsPerGpu, by the name nvidia-smi reports ("NVIDIA H200"). */
+    slotsPerModel: ZSlotsPerModel.optional(),
+    hotWeight: z.number().min(0, 'hotWeight must be at least 0').max(1, 'hotWeight must be at most 1').optional(),
+    shares: z
+      .array(ZCapacitySharePatch)
+      .max(100)
+      .refine((s) => new Set(s.map((x) => x.tier)).size === s.length, { message: 'each tier at most once' })
+      .refine((s) => s.reduce((a, x) => a + (x.reserved ?? 0), 0) <= 1 + 1e-9, {
+        message: 'the reservations add up to more than 100 %',
+      })
+      .optional(),
+    sharesMode: z.enum(['replace', 'merge']).optional(),
+    /** Optional, like a base limit's (the console's page asks for one; the audit row keeps it). */
+    reason: z.string().trim().max(500).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.sharesMode ?? 'replace') !== 'replace') return;
+    (v.shares ?? []).forEach((s, i) => {
+      for (const field of ['priority', 'reserved'] as const)
+        if (s[field] === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['shares', i, field],
+            message: `shares[${i}] (${s.tier}): ${field} is required when sharesMode is 'replace' (use sharesMode 'merge' to change only some fields)`,
+          });
+    });
+  });
 export type TConfigureCapacityInput = z.infer<typeof ZConfigureCapacity>;
 
 export type TCapacitySettings = {

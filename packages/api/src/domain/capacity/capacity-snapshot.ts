@@ -9,6 +9,7 @@
  * 10 s bucket, the bucket's key making a second writer's sample a no-op; none while C is unknown).
  */
 import type { TDb } from '@coolant/db';
+import { isUniqueViolation } from '../../lib/unique-violation';
 import { readCapacitySettings, type TCapacitySettings } from './capacity-config';
 import { measureFleetCapacity, type TFleetCapacity } from './compute-capacity';
 
@@ -70,7 +71,10 @@ export async function refreshCapacitySnapshot(req: {
     // The first to create the row wins; a unique violation means another instance did.
     wrote = await db.capacitySnapshot.create({ data: { id: 1, seq: 1, ...data } }).then(
       () => true,
-      () => false,
+      (e: unknown) => {
+        if (isUniqueViolation(e)) return false;
+        throw e;
+      },
     );
   }
   // An unknown C is no sample: its 0 slots would chart as an empty fleet (the page shows a gap).
@@ -92,7 +96,9 @@ async function recordSample(req: {
     .create({
       data: { at, slots: req.fleet.slots, usableGpus: req.fleet.usableGpus, tiers: JSON.stringify(req.tiers) },
     })
-    .catch(() => {}); // this bucket has its sample already
+    .catch((e: unknown) => {
+      if (!isUniqueViolation(e)) throw e; // a unique violation: this bucket has its sample already
+    });
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * capacity.configure: the settings and the tiers' shares in one transaction with their audit row
  * and the config-version bump (so every instance reloads them like a pause or a limit), then C
- * measured again at once, so the answer and the next decision use the new slots per GPU.
+ * measured again at once (a second time when another instance's measure won the row meanwhile), so
+ * the answer and the next decision use the new slots per GPU.
  */
 import type { TDb } from '@coolant/db';
 import { actorName, type TPersonActor } from '../actors/actor';
@@ -15,7 +16,7 @@ import {
   type TConfigureCapacityInput,
 } from './capacity-config';
 import { refreshCapacitySnapshot } from './capacity-snapshot';
-import { replaceCapacityShares } from './write-share';
+import { mergeCapacityShares, replaceCapacityShares } from './write-share';
 
 export type TConfigureCapacityRequest = TConfigureCapacityInput & {
   db: TDb;
@@ -41,17 +42,31 @@ export async function configureCapacity(req: TConfigureCapacityRequest) {
     const row = { ...after, slotsPerModel: JSON.stringify(after.slotsPerModel), updatedBy: by };
     await tx.capacityConfig.upsert({ where: { id: 1 }, create: { id: 1, ...row }, update: row });
     if (req.shares) {
-      const byName = new Map(beforeShares.map((s) => [s.tier, s.tierId]));
+      const byName = new Map(beforeShares.map((s) => [s.tier, s]));
       const unknown = req.shares.filter((s) => !byName.has(s.tier)).map((s) => s.tier);
       if (unknown.length) {
         throw new AppError('BAD_REQUEST', `shares: no such tier (or retired): ${unknown.join(', ')}`);
       }
-      // Replaces them all: a tier left out goes back to priority 0, nothing reserved.
-      await replaceCapacityShares({
-        tx,
-        actor: req.actor,
-        shares: req.shares.map((s) => ({ tierId: byName.get(s.tier)!, priority: s.priority, reserved: s.reserved })),
+      const given = req.shares.map((s) => {
+        const was = byName.get(s.tier)!;
+        return { tierId: was.tierId, priority: s.priority ?? was.priority, reserved: s.reserved ?? was.reserved };
       });
+      if (req.sharesMode === 'merge') {
+        // Read inside the config-version bump: a concurrent edit of another tier is counted, not lost.
+        const named = new Set(given.map((s) => s.tierId));
+        const total =
+          beforeShares.filter((s) => !named.has(s.tierId)).reduce((a, s) => a + s.reserved, 0) +
+          given.reduce((a, s) => a + s.reserved, 0);
+        if (total > 1 + 1e-9)
+          throw new AppError(
+            'BAD_REQUEST',
+            `shares: with the other tiers' reservations the total would be ${Math.round(total * 1000) / 10} %, more than 100 %`,
+          );
+        await mergeCapacityShares({ tx, actor: req.actor, shares: given });
+      } else {
+        // Replaces them all: a tier left out goes back to priority 0, nothing reserved.
+        await replaceCapacityShares({ tx, actor: req.actor, shares: given });
+      }
     }
     const shares = req.shares ? await readCapacityShares(tx) : beforeShares;
     const strip = (s: { tier: string; priority: number; reserved: number }[]) =>
@@ -61,7 +76,7 @@ export async function configureCapacity(req: TConfigureCapacityRequest) {
       actor: req.actor,
       action: 'capacity.configure',
       target: 'capacity',
-      reason: req.reason,
+      reason: req.reason || null,
       details: {
         before: { ...before, shares: strip(beforeShares) },
         after: { ...after, shares: strip(shares) },
@@ -71,13 +86,18 @@ export async function configureCapacity(req: TConfigureCapacityRequest) {
     });
     return { configVersion: version, settings: after };
   });
-  await refreshCapacitySnapshot({
-    db: req.db,
-    now: req.now,
-    instanceId: req.instanceId,
-    offlineAfterMs: req.offlineAfterMs,
-    force: true,
-    settings: result.settings,
-  });
+  const measure = () =>
+    refreshCapacitySnapshot({
+      db: req.db,
+      now: req.now,
+      instanceId: req.instanceId,
+      offlineAfterMs: req.offlineAfterMs,
+      force: true,
+      settings: result.settings,
+    });
+  // A forced measure loses its compare-and-set to an instance that measured at the same moment,
+  // possibly with the old slots per GPU: then it measures once more on top of that row.
+  const snap = await measure();
+  if (snap.computedBy !== req.instanceId) await measure();
   return { configVersion: result.configVersion };
 }

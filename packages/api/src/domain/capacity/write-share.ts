@@ -1,6 +1,6 @@
 /**
  * The one writer of CapacityShare rows (test/tier-writes-single-module.test.ts fails on any other):
- * capacity.configure (an operator's whole set of shares) and the guard's reserve step (one tier's
+ * capacity.configure (an operator's whole set of shares, or some tiers of it) and the guard's reserve step (one tier's
  * reservation, later restored exactly) both write through here, so a share has one shape of write
  * and one place that says who made it. Callers audit; these run inside the caller's config change.
  */
@@ -10,11 +10,14 @@ import { actorName, type TChangeActor } from '../actors/actor';
 
 export type TShareValue = { priority: number; reserved: number };
 
-/** The tier's row as stored, or null when it has none (priority 0, nothing reserved). */
-export function readTierShare(req: { db: TDb | TDbTx; tierId: string }): Promise<TShareValue | null> {
+/** The tier's row as stored (with who wrote it last), or null when it has none (priority 0, nothing reserved). */
+export function readTierShare(req: {
+  db: TDb | TDbTx;
+  tierId: string;
+}): Promise<(TShareValue & { updatedBy: string | null }) | null> {
   return req.db.capacityShare.findUnique({
     where: { tierId: req.tierId },
-    select: { priority: true, reserved: true },
+    select: { priority: true, reserved: true, updatedBy: true },
   });
 }
 
@@ -28,7 +31,7 @@ export async function writeTierReservation(req: {
   reserved: number;
   priority?: number | undefined;
   actor: TChangeActor;
-}): Promise<TShareValue | null> {
+}): Promise<(TShareValue & { updatedBy: string | null }) | null> {
   const { tx, tierId, reserved, priority } = req;
   if (!(reserved >= 0 && reserved <= 1))
     throw new AppError('BAD_REQUEST', `reserved: must be within 0..1, not ${reserved}`);
@@ -57,4 +60,20 @@ export async function replaceCapacityShares(req: {
   await tx.capacityShare.deleteMany({ where: { tierId: { notIn: req.shares.map((s) => s.tierId) } } });
   for (const s of req.shares)
     await writeTierReservation({ tx, tierId: s.tierId, reserved: s.reserved, priority: s.priority, actor: req.actor });
+}
+
+/** An operator's change to some tiers (sharesMode 'merge'): the tiers listed get theirs, every other row stays. */
+export async function mergeCapacityShares(req: {
+  tx: TDbTx;
+  shares: ({ tierId: string } & TShareValue)[];
+  actor: TChangeActor;
+}): Promise<void> {
+  for (const s of req.shares)
+    await writeTierReservation({
+      tx: req.tx,
+      tierId: s.tierId,
+      reserved: s.reserved,
+      priority: s.priority,
+      actor: req.actor,
+    });
 }

@@ -86,6 +86,8 @@ export async function undoStep(req: {
   now: Date;
   record: Pick<TStepRecord, 'tier' | 'action' | 'tempLimitId' | 'reservation'>;
   guard: TGuardDetails;
+  /** Told what an undo did other than restore exactly (a reservation put back only in part). */
+  onNote?: (note: string) => void;
 }): Promise<boolean> {
   const { tx, record, now } = req;
   const tier = await tx.tier.findUnique({ where: { name: record.tier }, select: pauseFieldsSelect });
@@ -101,7 +103,9 @@ export async function undoStep(req: {
   };
   if (record.action === 'pause') return pausedByGuard(tier) && writeResume({ ...change, tier });
   if (record.action === 'reserve')
-    return record.reservation ? undoReserve({ ...change, tier, reservation: record.reservation }) : false;
+    return record.reservation
+      ? undoReserve({ ...change, tier, reservation: record.reservation, onNote: req.onNote })
+      : false;
   if (!record.tempLimitId) return false;
   const active = await findTemporaryLimitInForce({ tx, id: record.tempLimitId, now });
   return active !== null && writeClearTemporaryLimit({ ...change, tier, limit: active });

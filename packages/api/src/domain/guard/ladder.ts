@@ -208,18 +208,20 @@ async function descend(
     events,
     guardVersion,
     change: async (tx, version) => {
+      let note: string | null = null;
       const undone = await undoStep({
         tx,
         version,
         now,
         record: last,
         guard: { rule: rule.id, step: last.step, signal, guardConfigVersion: guardVersion },
+        onNote: (n) => (note = n),
       });
       events.push({
         ...base,
         kind: undone ? 'unstep' : 'unstep_noop',
         message: undone
-          ? `rule ${rule.id} undid step ${last.step + 1}: ${undoneText(last)}`
+          ? `rule ${rule.id} undid step ${last.step + 1}: ${note ?? undoneText(last)}`
           : `rule ${rule.id}: step ${last.step + 1} on ${last.tier} was no longer the guard's; left alone`,
       });
       finish();
