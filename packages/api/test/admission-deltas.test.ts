@@ -21,7 +21,9 @@ function attempt(subject: string, limit: number, cost = 1): TConsumeAttempt {
     tierName: 'd',
     subject,
     cost,
-    slots: [{ window: 'day', startMin: START, limit, resetMs: windowResetMs('day', START), source: 'base' }],
+    slots: [
+      { window: 'day', scope: 'subject', startMin: START, limit, resetMs: windowResetMs('day', START), source: 'base' },
+    ],
     requestId: null,
     fingerprint: '',
     requestExpiresAt: new Date(NOW.getTime() + 3_600_000),

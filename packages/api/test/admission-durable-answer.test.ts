@@ -19,7 +19,16 @@ function attempt(subject: string): TConsumeAttempt {
     tierName: 'd',
     subject,
     cost: 1,
-    slots: [{ window: 'day', startMin: START, limit: 10, resetMs: windowResetMs('day', START), source: 'base' }],
+    slots: [
+      {
+        window: 'day',
+        scope: 'subject',
+        startMin: START,
+        limit: 10,
+        resetMs: windowResetMs('day', START),
+        source: 'base',
+      },
+    ],
     requestId: null,
     fingerprint: '',
     requestExpiresAt: new Date(NOW.getTime() + 3_600_000),

@@ -16,7 +16,14 @@ function slots(limits: Partial<Record<TWindow, number>>): TLimitSlot[] {
   return Object.entries(limits).map(([w, limit]) => {
     const window = w as TWindow;
     const startMin = windowStartMin(window, NOW.getTime());
-    return { window, startMin, limit: limit!, resetMs: windowResetMs(window, startMin), source: 'base' };
+    return {
+      window,
+      scope: 'subject',
+      startMin,
+      limit: limit!,
+      resetMs: windowResetMs(window, startMin),
+      source: 'base',
+    };
   });
 }
 

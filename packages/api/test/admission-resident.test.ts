@@ -22,7 +22,9 @@ function attempt(subject: string, limit: number, extra: Partial<TConsumeAttempt>
     tierName: 'r',
     subject,
     cost: 1,
-    slots: [{ window: 'day', startMin: START, limit, resetMs: windowResetMs('day', START), source: 'base' }],
+    slots: [
+      { window: 'day', scope: 'subject', startMin: START, limit, resetMs: windowResetMs('day', START), source: 'base' },
+    ],
     requestId: null,
     fingerprint: '',
     requestExpiresAt: new Date(NOW.getTime() + 3_600_000),

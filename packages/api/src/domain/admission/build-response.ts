@@ -2,9 +2,18 @@
 // and the refund ticket of an admission. Pure functions, so both stores build answers the same way.
 import type { TTierConfig } from './config-snapshot';
 import { encodeTicket, newNonce } from './tickets';
-import type { TConsumeResponse, TLimitSlot, TPolicy, TStoreOutcome } from './types';
+import type { TConsumeResponse, TCounterWindow, TLimitSlot, TPolicy, TStoreOutcome } from './types';
 
-export type TConsumeRequest = { tier: string; subject: string; cost: number; requestId?: string | undefined };
+export type TConsumeRequest = {
+  tier: string;
+  subject: string;
+  cost: number;
+  requestId?: string | undefined;
+  /** Also take a generation lease (leases/lease-service.ts). */
+  lease?: { ttlSeconds: number } | undefined;
+  /** Who asks (the gateway token's name), recorded on the lease. */
+  holder?: string | undefined;
+};
 
 export type TBuildResponse = {
   tier: TTierConfig;
@@ -16,12 +25,15 @@ export type TBuildResponse = {
   now: Date;
   version: number;
   ticketKey: Buffer;
+  /** The ticket's nonce when the caller must know it first (a lease records it); else a new one. */
+  nonce?: string | undefined;
 };
 
 export function buildResponse(b: TBuildResponse): TConsumeResponse {
   const { slots, outcome } = b;
   const policies: TPolicy[] = slots.map((s, i) => ({
     window: s.window,
+    scope: s.scope,
     limit: s.limit,
     remaining: Math.max(0, s.limit - outcome.used[i]!),
     resetAt: b.resetAt[i]!,
@@ -49,7 +61,8 @@ export function buildResponse(b: TBuildResponse): TConsumeResponse {
       ticket: issueTicket(b),
     };
   }
-  // Refused: a retry succeeds only once every refusing window has reset.
+  // Refused: a retry succeeds only once every refusing window has reset. On a tie, the subject's
+  // own limit (first in the slots) is the one named.
   let k = -1;
   slots.forEach((s, i) => {
     if (outcome.used[i]! + b.req.cost > s.limit && (k < 0 || s.resetMs > slots[k]!.resetMs)) k = i;
@@ -58,7 +71,7 @@ export function buildResponse(b: TBuildResponse): TConsumeResponse {
   return {
     ...base,
     allowed: false,
-    reason: 'quota_exceeded',
+    reason: s.scope === 'tier' ? 'tier_limit' : 'quota_exceeded',
     limit: s.limit,
     remaining: policies[k]!.remaining,
     window: s.window,
@@ -68,7 +81,10 @@ export function buildResponse(b: TBuildResponse): TConsumeResponse {
   };
 }
 
-/** The signed ticket naming what this admission took; it expires with the longest window. */
+/**
+ * The signed ticket naming the counters this admission took (a tier-scope limit's marked 'tier', so
+ * a refund gives back to both scopes); it expires with the longest window.
+ */
 function issueTicket(b: TBuildResponse): string {
   let e = b.now.getTime();
   for (const s of b.slots) if (s.resetMs > e) e = s.resetMs;
@@ -76,11 +92,13 @@ function issueTicket(b: TBuildResponse): string {
     key: b.ticketKey,
     payload: {
       v: 1,
-      n: newNonce(),
+      n: b.nonce || newNonce(),
       t: b.tier.id,
       s: b.req.subject,
       c: b.req.cost,
-      w: b.slots.map((s) => [s.window, s.startMin]),
+      w: b.slots.map((s): TCounterWindow =>
+        s.scope === 'tier' ? [s.window, s.startMin, 'tier'] : [s.window, s.startMin],
+      ),
       e,
     },
   });

@@ -11,6 +11,7 @@ import { counterKey, readStoredCounter, ResidentCounters } from './resident-coun
 import { GroupCommit } from './group-commit';
 import { isRefunded, type TBatch } from './sqlite-batch';
 import { pruneSqliteAdmission } from './sqlite-prune';
+import { counterSubject, TIER_SUBJECT } from './tier-slots';
 import type {
   TAdmissionStore,
   TConsumeAttempt,
@@ -152,14 +153,16 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     if (this.closed) throw new AppError('UNAVAILABLE', 'admission store is shutting down');
     this.folder.ready();
     // No await from here to the queued increments: nothing can change a counter in between.
-    const used = a.slots.map((s) => this.used(a.tierId, s.window, s.startMin, a.subject));
+    // A tier-scope limit's counter is the tier's (subject ""), beside the subject's own.
+    const used = a.slots.map((s) => this.used(a.tierId, s.window, s.startMin, counterSubject(s, a.subject)));
     const ok = a.slots.every((s, i) => used[i]! + a.cost <= s.limit);
-    // All or nothing: every limit had room, so every counter moves; a refusal moves none.
+    // All or nothing: every limit of both scopes had room, so every counter moves; a refusal moves none.
     const after = ok ? used.map((u) => u + a.cost) : used;
     if (ok)
       a.slots.forEach((s, i) => {
-        this.counters.set(counterKey(a.tierId, s.window, s.startMin, a.subject), s.window, s.startMin, after[i]!);
-        this.addDelta(a.tierId, s.window, a.subject, s.startMin, a.cost);
+        const subject = counterSubject(s, a.subject);
+        this.counters.set(counterKey(a.tierId, s.window, s.startMin, subject), s.window, s.startMin, after[i]!);
+        this.addDelta(a.tierId, s.window, subject, s.startMin, a.cost);
       });
     const response = a.build({ ok, used: after });
     const { requestId, fingerprint, requestExpiresAt: expiresAt, now } = a;
@@ -191,14 +194,15 @@ export class MemoryAdmissionStore implements TAdmissionStore {
     if (isRefunded({ raw: this.raw, nonce: r.nonce })) return false;
     this.refunding.add(r.nonce);
     this.group.batch.refunds.push({ nonce: r.nonce, expiresAt: r.expiresAt });
-    for (const [window, startMin] of r.windows) {
+    for (const [window, startMin, scope] of r.windows) {
       if (windowResetMs(window, startMin) <= r.now.getTime()) continue;
+      const subject = scope === 'tier' ? TIER_SUBJECT : r.subject;
       // An evicted counter is read back: a refund gives back what the table holds, too.
-      const current = this.used(r.tierId, window, startMin, r.subject);
+      const current = this.used(r.tierId, window, startMin, subject);
       const give = Math.min(current, r.cost);
       if (give <= 0) continue;
-      this.counters.update(counterKey(r.tierId, window, startMin, r.subject), current - give);
-      this.addDelta(r.tierId, window, r.subject, startMin, -give);
+      this.counters.update(counterKey(r.tierId, window, startMin, subject), current - give);
+      this.addDelta(r.tierId, window, subject, startMin, -give);
     }
     await this.group.commit();
     return true;

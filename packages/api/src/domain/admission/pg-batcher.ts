@@ -4,10 +4,13 @@
  * the next batch is decided while the previous one's commit is being flushed. A batch takes at
  * most one attempt per counter and per requestId (one statement cannot update a row twice, and
  * the statement decides each attempt against the row as it was before it); the others wait,
- * in arrival order, for a later batch.
+ * in arrival order, for a later batch. A tier-scope limit's row (pg-tier-counters.ts) is shared
+ * by every attempt of its tier, so one batch takes them all, and while that batch runs the others
+ * wait here for the next one rather than on the row's lock, holding a pooled connection.
  */
 import type { TPgRaw } from '@coolant/db';
 import { runConsumeBatch, slotKey, type TBatchItem } from './pg-consume-batch';
+import { tierRowKey } from './pg-tier-counters';
 import type { TConsumeAttempt, TConsumeResponse } from './types';
 
 /**
@@ -24,6 +27,8 @@ export class PgConsumeBatcher {
   private queue: TBatchItem[] = [];
   private inFlight = 0;
   private scheduled = false;
+  /** Tier rows of the batches in flight (only tiers with tier-scope limits have any). */
+  private readonly tierRowsInFlight = new Set<string>();
 
   constructor(private readonly raw: TPgRaw) {}
 
@@ -40,7 +45,11 @@ export class PgConsumeBatcher {
     // After the current I/O phase, so every consume that arrived in it shares the batch.
     setImmediate(() => {
       this.scheduled = false;
-      while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) this.start(this.take());
+      while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+        const batch = this.take();
+        if (batch.length === 0) break;
+        this.start(batch);
+      }
     });
   }
 
@@ -51,8 +60,17 @@ export class PgConsumeBatcher {
     const ids = new Set<string>();
     for (const it of this.queue) {
       const a = it.a;
-      const mine = a.slots.map((s) => slotKey(a.tierId, s.window, a.subject, s.startMin));
-      const free = batch.length < MAX_BATCH && !mine.some((k) => keys.has(k)) && !(a.requestId && ids.has(a.requestId));
+      const mine: string[] = [];
+      let tierBusy = false;
+      for (const s of a.slots) {
+        if (s.scope !== 'tier') mine.push(slotKey(a.tierId, s.window, a.subject, s.startMin));
+        else if (this.tierRowsInFlight.has(tierRowKey(a.tierId, s.window, s.startMin))) tierBusy = true;
+      }
+      const free =
+        batch.length < MAX_BATCH &&
+        !tierBusy &&
+        !mine.some((k) => keys.has(k)) &&
+        !(a.requestId && ids.has(a.requestId));
       if (!free) {
         rest.push(it);
         continue;
@@ -67,7 +85,12 @@ export class PgConsumeBatcher {
 
   private start(batch: TBatchItem[]): void {
     this.inFlight++;
+    const tierRows: string[] = [];
+    for (const { a } of batch)
+      for (const s of a.slots) if (s.scope === 'tier') tierRows.push(tierRowKey(a.tierId, s.window, s.startMin));
+    for (const k of tierRows) this.tierRowsInFlight.add(k);
     void runConsumeBatch(this.raw, batch).finally(() => {
+      for (const k of tierRows) this.tierRowsInFlight.delete(k);
       this.inFlight--;
       this.schedule();
     });

@@ -14,9 +14,12 @@
  * back the increments of an attempt that another of its limits refused (all or nothing), records
  * the answers under the claimed requestIds and reads the answers of requestIds that another
  * instance had already claimed (a new statement sees what committed while the claim waited).
+ * Tier-scope limits (one row that every consume of the tier shares) are decided around this
+ * statement, in the same transaction: see pg-tier-counters.ts.
  */
 import type { TPgQuery, TPgRaw, TRawRow } from '@coolant/db';
 import { assertSameRequest } from './idempotency';
+import { admitOnTierRows, lockTierRows, tierRowsOf, type TCounterChange } from './pg-tier-counters';
 import type { TConsumeAttempt, TConsumeResponse } from './types';
 
 export type TBatchItem = {
@@ -44,16 +47,18 @@ const UPSERT = (
   ON CONFLICT ("tierId","window","subject","windowStartMin") DO UPDATE SET "used" = "QuotaCounter"."used" + excluded."used"
   WHERE "QuotaCounter"."used" + excluded."used" <= (SELECT l.lim FROM slot l WHERE ${KEY_MATCH('excluded', 'l')})
   RETURNING "tierId","window","subject","windowStartMin","used")`;
-const OUTCOME = (
-  blocked: string,
-) => `SELECT s.ord, ${blocked} AS blocked, u."used" AS after, q."used" AS before FROM slot s
+// A row per slot, and with requestIds a row per attempt whose id was taken (blocked: its index),
+// so an attempt with no subject slot (tier-scope limits only) is known to be blocked as well.
+const OUTCOME = `SELECT s.ord, NULL::int AS blocked, u."used" AS after, q."used" AS before FROM slot s
 LEFT JOIN up u ON ${KEY_MATCH('u', 's')}
 LEFT JOIN "QuotaCounter" q ON ${KEY_MATCH('q', 's')}`;
 
 /** Counters only (no requestId in the batch). */
-const CONSUME_SQL = `WITH ${SLOTS},\n${UPSERT('')}\n${OUTCOME('false')}`;
+const CONSUME_SQL = `WITH ${SLOTS},\n${UPSERT('')}\n${OUTCOME}`;
 /** Claims the batch's requestIds first; an attempt whose id is taken consumes nothing. */
-const CONSUME_REQ_SQL = `WITH ${SLOTS},\n${CLAIM},\n${UPSERT('WHERE a NOT IN (SELECT a FROM blocked)')}\n${OUTCOME('s.a IN (SELECT a FROM blocked)')}`;
+const CONSUME_REQ_SQL = `WITH ${SLOTS},\n${CLAIM},\n${UPSERT('WHERE a NOT IN (SELECT a FROM blocked)')}\n${OUTCOME}
+UNION ALL SELECT NULL, a, NULL, NULL FROM blocked`;
+// comp: increments taken back (a negative one adds: a tier row's admitted sum).
 const SETTLE_SQL = `WITH comp AS (UPDATE "QuotaCounter" q SET "used" = q."used" - c.cost
   FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[]) AS c(tier, win, subj, start, cost)
   WHERE ${KEY_MATCH('q', 'c')} RETURNING 1),
@@ -76,10 +81,11 @@ export function slotKey(tierId: string, window: string, subject: string, startMi
 export async function runConsumeBatch(raw: TPgRaw, items: TBatchItem[]): Promise<void> {
   const rows: TSlotRow[] = [];
   items.forEach((it, item) =>
-    it.a.slots.forEach((s, slot) =>
-      rows.push({ item, slot, key: slotKey(it.a.tierId, s.window, it.a.subject, s.startMin) }),
-    ),
+    it.a.slots.forEach((s, slot) => {
+      if (s.scope !== 'tier') rows.push({ item, slot, key: slotKey(it.a.tierId, s.window, it.a.subject, s.startMin) });
+    }),
   );
+  const tierRows = tierRowsOf(items.map((it) => it.a));
   rows.sort((x, y) => cmp(x.key, y.key));
   const reqs = items.map((it, item) => ({ item, id: it.a.requestId })).filter((r) => r.id !== null);
   reqs.sort((x, y) => cmp(x.id!, y.id!));
@@ -102,13 +108,17 @@ export async function runConsumeBatch(raw: TPgRaw, items: TBatchItem[]): Promise
       now,
     );
   }
-  const simple = reqs.length === 0 && items.every((it) => it.a.slots.length === 1);
+  const simple = !tierRows && reqs.length === 0 && items.every((it) => it.a.slots.length === 1);
   const decide = async (query: TPgQuery): Promise<(() => void)[]> => {
+    // Tier rows first: see pg-tier-counters.ts for the lock order.
+    const tier = tierRows && { rows: tierRows, locked: await lockTierRows(query, tierRows) };
     const out =
       reqs.length > 0
         ? await query(CONSUME_REQ_SQL, params, 'coolant_admission_consume_req')
-        : await query(CONSUME_SQL, params, 'coolant_admission_consume');
-    return settle(query, items, rows, out, now, simple);
+        : rows.length > 0
+          ? await query(CONSUME_SQL, params, 'coolant_admission_consume')
+          : [];
+    return settle({ query, items, rows, out, now, simple, tier });
   };
   let answers: (() => void)[];
   try {
@@ -133,31 +143,44 @@ async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function settle(
-  query: TPgQuery,
-  items: TBatchItem[],
-  rows: TSlotRow[],
-  out: TRawRow[],
-  now: string,
-  simple: boolean,
-): Promise<(() => void)[]> {
+async function settle(req: {
+  query: TPgQuery;
+  items: TBatchItem[];
+  rows: TSlotRow[];
+  out: TRawRow[];
+  now: string;
+  simple: boolean;
+  tier: Pick<Parameters<typeof admitOnTierRows>[0], 'rows' | 'locked'> | null;
+}): Promise<(() => void)[]> {
+  const { query, items, rows, out, now, simple } = req;
   const after: (number | null)[][] = items.map((it) => it.a.slots.map(() => null));
   const before: number[][] = items.map((it) => it.a.slots.map(() => 0));
   const blocked = new Set<number>();
   for (const o of out) {
+    if (o.blocked !== null) {
+      blocked.add(Number(o.blocked));
+      continue;
+    }
     const r = rows[Number(o.ord) - 1]!;
-    if (o.blocked === true) blocked.add(r.item);
     after[r.item]![r.slot] = o.after === null ? null : Number(o.after);
     before[r.item]![r.slot] = o.before === null ? 0 : Number(o.before);
   }
-  const comp: TSlotRow[] = [];
+  // Subject limits decided by the statement; the tier's (if any) here, on the locked rows.
+  const subjectOk = items.map((it, item) =>
+    blocked.has(item) ? null : it.a.slots.every((s, i) => s.scope === 'tier' || after[item]![i] !== null),
+  );
+  const tierUsed: (number | null)[][] = items.map((it) => it.a.slots.map(() => null));
+  const tier =
+    req.tier && admitOnTierRows({ ...req.tier, attempts: items.map((it) => it.a), subjectOk, used: tierUsed });
+  const comp: TCounterChange[] = tier?.changes ?? [];
   const responses: { id: string; response: TConsumeResponse }[] = [];
   const answers: (() => void)[] = [];
   items.forEach((it, item) => {
     if (blocked.has(item)) return;
     const a = it.a;
-    const ok = after[item]!.every((v) => v !== null);
+    const ok = tier ? tier.ok[item]! : subjectOk[item]!;
     const used = a.slots.map((s, i) => {
+      if (s.scope === 'tier') return tierUsed[item]![i]!;
       const v = after[item]![i]!;
       if (ok) return v;
       if (v !== null) return v - a.cost;
@@ -165,7 +188,11 @@ async function settle(
       // beside it is the statement's snapshot and may be older, so it is raised to agree.
       return Math.max(before[item]![i]!, s.limit - a.cost + 1);
     });
-    if (!ok) rows.forEach((r) => r.item === item && after[item]![r.slot] !== null && comp.push(r));
+    if (!ok)
+      a.slots.forEach((s, i) => {
+        if (s.scope !== 'tier' && after[item]![i] !== null)
+          comp.push({ tierId: a.tierId, window: s.window, subject: a.subject, startMin: s.startMin, minus: a.cost });
+      });
     const response = a.build({ ok, used });
     if (a.requestId) responses.push({ id: a.requestId, response });
     answers.push(() => it.resolve(response));
@@ -173,15 +200,14 @@ async function settle(
   if (simple) return answers;
   const waiting = items.filter((_, item) => blocked.has(item));
   if (comp.length === 0 && responses.length === 0 && waiting.length === 0) return answers;
-  const field = (r: TSlotRow) => items[r.item]!.a;
   const priors = await query(
     SETTLE_SQL,
     [
-      comp.map((r) => field(r).tierId),
-      comp.map((r) => field(r).slots[r.slot]!.window),
-      comp.map((r) => field(r).subject),
-      comp.map((r) => field(r).slots[r.slot]!.startMin),
-      comp.map((r) => field(r).cost),
+      comp.map((c) => c.tierId),
+      comp.map((c) => c.window),
+      comp.map((c) => c.subject),
+      comp.map((c) => c.startMin),
+      comp.map((c) => c.minus),
       responses.map((r) => r.id),
       responses.map((r) => JSON.stringify(r.response)),
       waiting.map((it) => it.a.requestId),

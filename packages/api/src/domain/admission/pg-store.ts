@@ -4,6 +4,7 @@ import { assertSameRequest } from './idempotency';
 import { PgConsumeBatcher } from './pg-batcher';
 import { PgRequestLookups } from './pg-lookups';
 import { requestUpsertSql } from './sql';
+import { TIER_SUBJECT } from './tier-slots';
 import type {
   TAdmissionStore,
   TConsumeAttempt,
@@ -100,13 +101,16 @@ export class PgAdmissionStore implements TAdmissionStore {
           [r.nonce, r.expiresAt],
         );
         if (inserted.length === 0) return false;
-        // In key order (window, then start), as consumes lock them, so a refund and a consume cannot deadlock.
-        const windows = [...r.windows].sort((x, y) => (x[0] === y[0] ? x[1] - y[1] : x[0] < y[0] ? -1 : 1));
-        for (const [window, startMin] of windows) {
+        // In the order consumes lock them (the tier's rows, then the subject's, each by window and
+        // start: see pg-tier-counters.ts), so a refund and a consume cannot deadlock.
+        const windows = [...r.windows].sort((x, y) =>
+          (x[2] ?? '') !== (y[2] ?? '') ? (x[2] ? -1 : 1) : x[0] === y[0] ? x[1] - y[1] : x[0] < y[0] ? -1 : 1,
+        );
+        for (const [window, startMin, scope] of windows) {
           if (windowResetMs(window, startMin) <= r.now.getTime()) continue;
           await query(
             'UPDATE "QuotaCounter" SET "used" = GREATEST(0, "used" - $5) WHERE "tierId" = $1 AND "window" = $2 AND "subject" = $3 AND "windowStartMin" = $4',
-            [r.tierId, window, r.subject, startMin, r.cost],
+            [r.tierId, window, scope === 'tier' ? TIER_SUBJECT : r.subject, startMin, r.cost],
           );
         }
         return true;

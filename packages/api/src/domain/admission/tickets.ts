@@ -13,7 +13,8 @@ const ZTicketPayload = z.object({
   t: z.string(),
   s: z.string(),
   c: z.number().int().positive(),
-  w: z.array(z.tuple([ZWindow, z.number().int()])),
+  /** The counters taken: [window, startMin] the subject's, [window, startMin, 'tier'] the tier's. */
+  w: z.array(z.union([z.tuple([ZWindow, z.number().int()]), z.tuple([ZWindow, z.number().int(), z.literal('tier')])])),
   /** Expiry (ms since epoch): the end of the longest window; after it nothing is left to refund. */
   e: z.number().int(),
 });

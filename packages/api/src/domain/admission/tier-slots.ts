@@ -5,6 +5,16 @@ import { effectiveLimits, type TTierConfig } from './config-snapshot';
 import type { TLimitSlot } from './types';
 import { windowResetMs, windowStartMin } from './windows';
 
+/**
+ * The subject a slot's counter is kept under: the consume's own, or "" for a tier-scope limit (all
+ * subjects of the tier together; a consume's subject is never empty, see ZConsumeRequest).
+ */
+export const TIER_SUBJECT = '';
+
+export function counterSubject(slot: TLimitSlot, subject: string): string {
+  return slot.scope === 'tier' ? TIER_SUBJECT : subject;
+}
+
 /** A tier's slots while they hold, with each reset time already as the ISO string answers carry. */
 export type TSlots = { fromMs: number; untilMs: number; slots: TLimitSlot[]; resetAt: string[] };
 
@@ -25,7 +35,7 @@ export class TierSlots {
       if (l.until) untilMs = Math.min(untilMs, l.until.getTime());
       const startMin = windowStartMin(l.window, nowMs);
       const resetMs = windowResetMs(l.window, startMin);
-      return { window: l.window, startMin, limit: l.limit, resetMs, source: l.source };
+      return { window: l.window, scope: l.scope, startMin, limit: l.limit, resetMs, source: l.source };
     });
     const entry = {
       fromMs: Math.floor(nowMs / 60_000) * 60_000,

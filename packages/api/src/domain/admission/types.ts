@@ -1,9 +1,22 @@
+import type { TLimitScope } from '../tiers/limit-scope';
 import type { TWindow } from './windows';
 
-export type TAdmissionReason = 'ok' | 'tier_paused' | 'quota_exceeded' | 'unknown_tier';
+export type TAdmissionReason =
+  | 'ok'
+  | 'tier_paused'
+  | 'quota_exceeded'
+  // Refused by a limit of the whole tier (scope 'tier'); a subject's own limit refuses with quota_exceeded.
+  | 'tier_limit'
+  | 'unknown_tier'
+  // A consume with a lease (leases/lease-service.ts): no slot for the subject or tier, no room in the fleet, C unknown.
+  | 'concurrency_limit'
+  | 'over_capacity'
+  | 'capacity_unknown';
 
 export type TPolicy = {
   window: TWindow;
+  /** Whom the limit counts: this subject, or every subject of the tier together. */
+  scope: TLimitScope;
   limit: number;
   remaining: number;
   resetAt: string;
@@ -28,6 +41,10 @@ export type TConsumeResponse = {
   policies: TPolicy[];
   pauseReason: string | null;
   configVersion: number;
+  /** Only on a consume with `lease`: the slot held (null when refused); the router answers null without one. */
+  lease?: { id: string; expiresAt: string } | null;
+  /** Why a lease was refused, for people (`free: 3 of 24 slots, reserved 12 %; 2 GPUs hot`). */
+  message?: string;
 };
 
 /** The first answer to a requestId and what that request was (see idempotency.ts). */
@@ -45,6 +62,8 @@ export type TRequestRecord = {
 /** One limit a consume must fit, resolved to the current window. */
 export type TLimitSlot = {
   window: TWindow;
+  /** 'tier': counted on the tier's counter of the window, the QuotaCounter row with subject "". */
+  scope: TLimitScope;
   startMin: number;
   limit: number;
   resetMs: number;
@@ -68,13 +87,16 @@ export type TConsumeAttempt = {
   build(outcome: TStoreOutcome): TConsumeResponse;
 };
 
+/** A counter a consume took: the subject's of [window, startMin], or with 'tier' the tier's (subject ""). */
+export type TCounterWindow = [TWindow, number] | [TWindow, number, 'tier'];
+
 export type TRefundAttempt = {
   nonce: string;
   expiresAt: Date;
   tierId: string;
   subject: string;
   cost: number;
-  windows: [TWindow, number][];
+  windows: TCounterWindow[];
   now: Date;
 };
 
