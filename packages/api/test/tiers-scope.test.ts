@@ -216,6 +216,13 @@ describe.each(TEST_PROVIDERS)('tier limit scopes and concurrency (%s)', (provide
       expect(e.code, JSON.stringify(input)).toBe('BAD_REQUEST');
       expect(e.message, JSON.stringify(input)).toMatch(message);
     }
+    // Neither bound: refused by name, no audited change of nothing (an omitted reason does not count as a bound).
+    for (const input of [{}, { reason: 'nothing' }]) {
+      const e = await err(admin.tiers.setConcurrency({ tier, ...input }));
+      expect(e.code).toBe('BAD_REQUEST');
+      expect(e.message).toMatch(/at least one of perTier and perSubject/);
+    }
+    expect(await audits(tier, 'tier.set_concurrency')).toHaveLength(2);
     expect((await err(admin.tiers.setConcurrency({ tier: 'no-such-tier', perTier: 1 }))).code).toBe('NOT_FOUND');
     expect((await err(operator.tiers.setConcurrency({ tier, perTier: 1 }))).code).toBe('FORBIDDEN');
     expect((await listed(tier)).concurrency).toEqual({ perTier: null, perSubject: 1 });

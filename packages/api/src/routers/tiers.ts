@@ -9,7 +9,7 @@ import { ZLimitScope } from '../domain/tiers/limit-scope';
 import { listTiers } from '../domain/tiers/list-tiers';
 import { pauseTier } from '../domain/tiers/pause-tier';
 import { resumeTier } from '../domain/tiers/resume-tier';
-import { setConcurrency } from '../domain/tiers/set-concurrency';
+import { NO_BOUND_MESSAGE, setConcurrency } from '../domain/tiers/set-concurrency';
 import { setLimit } from '../domain/tiers/set-limit';
 import { setTemporaryLimit } from '../domain/tiers/set-temporary-limit';
 import type { TTierRequest } from '../domain/tiers/tier-request';
@@ -58,13 +58,15 @@ export const ZClearTemporaryLimitRequest = z.strictObject({
   scope: ZLimitScope.optional(),
   reason: z.string().max(500).optional(),
 });
-export const ZSetConcurrencyRequest = z.strictObject({
-  tier: ZTierName,
-  /** Omitted: left as it is. */
-  perTier: ZConcurrency.optional(),
-  perSubject: ZConcurrency.optional(),
-  reason: z.string().max(500).optional(),
-});
+export const ZSetConcurrencyRequest = z
+  .strictObject({
+    tier: ZTierName,
+    /** Omitted: left as it is. */
+    perTier: ZConcurrency.optional(),
+    perSubject: ZConcurrency.optional(),
+    reason: z.string().max(500).optional(),
+  })
+  .refine((v) => v.perTier !== undefined || v.perSubject !== undefined, { message: NO_BOUND_MESSAGE });
 export const ZPauseRequest = z.strictObject({ tier: ZTierName, reason: ZReason, resumeAt: ZFutureDate.optional() });
 
 /** Who changes the tier, from where, now: the part every tier change shares. */

@@ -7,6 +7,8 @@ import { AppError } from '../../lib/app-error';
 import type { TTierRequest } from './tier-request';
 import { concurrencySelect, writeConcurrency } from './tier-state';
 
+export const NO_BOUND_MESSAGE = 'give at least one of perTier and perSubject (null takes a bound off)';
+
 export async function setConcurrency(
   req: TTierRequest & {
     tier: string;
@@ -15,6 +17,8 @@ export async function setConcurrency(
     reason?: string | undefined;
   },
 ) {
+  // Neither bound given would be an audited change of nothing: refused before the transaction.
+  if (req.perTier === undefined && req.perSubject === undefined) throw new AppError('BAD_REQUEST', NO_BOUND_MESSAGE);
   return req.config.mutate(async (tx, version) => {
     const tier = await tx.tier.findUnique({
       where: { name: req.tier },
