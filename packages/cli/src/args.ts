@@ -27,7 +27,7 @@ export type TCommand =
   | { kind: 'consume'; tier: string; subject: string; cost: number }
   | { kind: 'drill'; live: boolean; tier: string | null }
   | { kind: 'capacity' }
-  | { kind: 'capacity-reserve'; tier: string; reserved: number; reason: string };
+  | { kind: 'capacity-reserve'; tier: string; reserved: number; reason: string | null };
 
 export type TInvocation = { command: TCommand; json: boolean };
 
@@ -51,7 +51,7 @@ Usage:
                                                           committed → applied on every instance; --live really
                                                           pauses the tier and resumes it
   coolant capacity                                        fleet capacity, each tier's share and leases in flight
-  coolant capacity reserve <tier> <n%> --reason TEXT      reserve n % of capacity for a tier (admin; others unchanged)
+  coolant capacity reserve <tier> <n%> [--reason TEXT]    reserve n % of capacity for a tier (admin; others unchanged)
 
 Options:
   --json      machine-readable output (the API's JSON)
@@ -94,7 +94,7 @@ const USAGE_OF: Record<string, string> = {
   consume: 'coolant consume <tier> <subject> [--cost N]',
   drill: 'coolant drill [--live --tier <tier>]',
   capacity: 'coolant capacity',
-  'capacity reserve': 'coolant capacity reserve <tier> <n%> --reason TEXT',
+  'capacity reserve': 'coolant capacity reserve <tier> <n%> [--reason TEXT]',
 };
 
 function positionals(name: string, args: string[], count: number): string[] {
@@ -331,7 +331,7 @@ function parseCapacity(args: string[], flags: TFlags): TCommand {
         kind: 'capacity-reserve',
         tier: tier!,
         reserved,
-        reason: requiredText('capacity reserve', 'reason', flags.reason),
+        reason: optionalText(flags.reason),
       };
     }
     default:

@@ -1,7 +1,8 @@
 /**
  * `coolant capacity` and `coolant capacity reserve <tier> <n%>`: the fleet's slots and each tier's
- * share as a table, and a change of one tier's reservation that leaves every other share as it is
- * (capacity.configure replaces the shares it is given, so the command sends them all back).
+ * share as a table, and a change of one tier's reservation that leaves every other share as it is:
+ * it sends only that tier's reservation (sharesMode 'merge'), so an edit of another tier, or the
+ * guard's, made since the command read the shares is kept, not sent back over.
  */
 import type { TClient } from './client';
 import { EXIT } from './errors';
@@ -54,18 +55,19 @@ export async function showCapacity(client: TClient, opts: TOpts): Promise<TResul
 export async function reserveCapacity(
   client: TClient,
   opts: TOpts,
-  cmd: { tier: string; reserved: number; reason: string },
+  cmd: { tier: string; reserved: number; reason: string | null },
 ): Promise<TResult> {
   const before = await client.capacity.get.query(undefined, opts());
   const own = before.tiers.find((t) => t.tier === cmd.tier);
-  const shares = before.tiers.map((t) => ({
-    tier: t.tier,
-    priority: t.priority,
-    reserved: t.tier === cmd.tier ? cmd.reserved : t.reserved,
-  }));
   // An unknown tier goes along as it is: the console's refusal names it.
-  if (!own) shares.push({ tier: cmd.tier, priority: 0, reserved: cmd.reserved });
-  const res = await client.capacity.configure.mutate({ shares, reason: cmd.reason }, opts());
+  const res = await client.capacity.configure.mutate(
+    {
+      sharesMode: 'merge',
+      shares: [{ tier: cmd.tier, reserved: cmd.reserved }],
+      ...(cmd.reason !== null ? { reason: cmd.reason } : {}),
+    },
+    opts(),
+  );
   const after = await client.capacity.get.query(undefined, opts());
   const now = after.tiers.find((t) => t.tier === cmd.tier)!;
   return {

@@ -49,7 +49,7 @@ export function propagation(p: TPropagation | null): string {
   return `waiting for instance${waiting.length === 1 ? '' : 's'} ${waiting.join(', ')} (${n - waiting.length}/${n} applied)`;
 }
 
-function inFlightCell(c: TTier['concurrency']): string {
+function concurrencyCell(c: TTier['concurrency']): string {
   if (c.perSubject === null && c.perTier === null) return '—';
   return `${c.perSubject ?? '∞'}/subject · ${c.perTier ?? '∞'}/tier`;
 }
@@ -66,7 +66,7 @@ export function renderStatus(data: TTiersList, url: string, now: Date): string {
   out.push(`Coolant ${url} · config v${data.configVersion} · ${n} live console instance${n === 1 ? '' : 's'}`, '');
   out.push(
     table(
-      ['TIER', 'STATE', 'FAILS', 'PER MINUTE', 'PER HOUR', 'PER DAY', 'IN FLIGHT', 'LAST HOUR'],
+      ['TIER', 'STATE', 'FAILS', 'PER MINUTE', 'PER HOUR', 'PER DAY', 'CONCURRENCY', 'LAST HOUR'],
       data.tiers.map((t) => [
         t.name,
         t.retired ? 'retired' : t.paused ? 'PAUSED' : 'serving',
@@ -78,7 +78,7 @@ export function renderStatus(data: TTiersList, url: string, now: Date): string {
           const cell = l ? limitCell(l) : '—';
           return all ? `${cell} · tier ${limitCell(all)}` : cell;
         }),
-        t.concurrency ? inFlightCell(t.concurrency) : '—',
+        t.concurrency ? concurrencyCell(t.concurrency) : '—',
         `${t.lastHour.allowed} admitted / ${t.lastHour.denied} denied`,
       ]),
     ),

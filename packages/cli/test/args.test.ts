@@ -182,7 +182,7 @@ describe('parseInvocation', () => {
     expect(fails('status --reason x')).toMatch(/status: --reason does not apply/);
   });
 
-  it('capacity, and capacity reserve <tier> <n%> with a required reason', () => {
+  it('capacity, and capacity reserve <tier> <n%> with an optional reason', () => {
     expect(parse('capacity').command).toEqual({ kind: 'capacity' });
     expect(parse('capacity reserve free 10% --reason launch').command).toEqual({
       kind: 'capacity-reserve',
@@ -192,7 +192,13 @@ describe('parseInvocation', () => {
     });
     expect(parse('capacity reserve pro 12.5 --reason x').command).toMatchObject({ reserved: 0.125 });
     expect(parse('capacity reserve pro 0% --reason x').command).toMatchObject({ reserved: 0 });
-    expect(fails('capacity reserve free 10%')).toMatch(/^capacity reserve: --reason is required/);
+    // Exactly as the issue writes it: no reason needed.
+    expect(parse('capacity reserve free 10%').command).toEqual({
+      kind: 'capacity-reserve',
+      tier: 'free',
+      reserved: 0.1,
+      reason: null,
+    });
     expect(fails('capacity reserve free 120% --reason x')).toBe('reserved: 120 % must be between 0 % and 100 %');
     expect(fails('capacity reserve free ten --reason x')).toBe('reserved: "ten" must be a percentage like 10%');
     expect(fails('capacity reserve free --reason x')).toMatch(/^capacity reserve: missing arguments/);

@@ -163,7 +163,9 @@ describe('coolant CLI against a running console', () => {
       /^Generations in flight for free: unbounded → 1 per subject, 400 for the tier \(config v\d+\)\.$/m,
     );
     const status = await coolant(['status'], env);
-    expect(status.stdout).toMatch(/^TIER\s+STATE\s+FAILS\s+PER MINUTE\s+PER HOUR\s+PER DAY\s+IN FLIGHT\s+LAST HOUR$/m);
+    expect(status.stdout).toMatch(
+      /^TIER\s+STATE\s+FAILS\s+PER MINUTE\s+PER HOUR\s+PER DAY\s+CONCURRENCY\s+LAST HOUR$/m,
+    );
     expect(status.stdout).toMatch(/^free\s+serving\s+closed\s+— · tier 2000\s+—\s+3\s+1\/subject · 400\/tier\s/m);
     const json = JSON.parse((await coolant(['status', '--json'], env)).stdout) as {
       tiers: { name: string; limits: { window: string; scope: string; base: number | null }[]; concurrency: unknown }[];
@@ -249,10 +251,25 @@ describe('coolant CLI against a running console', () => {
     );
     expect(audit.data.events[0]).toMatchObject({ action: 'capacity.configure', reason: 'launch' });
 
+    // As the issue writes it, no reason: accepted, audited without one.
+    const plain = await coolant(['capacity', 'reserve', 'free', '15%'], env);
+    expect(plain).toMatchObject({ code: 0, stderr: '' });
+    expect(plain.stdout).toMatch(/^Reserved 15 % of capacity for free \(was 10 %\)/m);
+    const audit2 = await trpc<{ events: { action: string; reason: string | null }[] }>(
+      c.url,
+      'audit.list',
+      { limit: 1, action: 'capacity.' },
+      c.adminToken,
+      'GET',
+    );
+    expect(audit2.data.events[0]).toMatchObject({ action: 'capacity.configure', reason: null });
+
+    // Only free's reservation is sent (a merge): the console counts pro's 50 % it did not send.
     const over = await coolant(['capacity', 'reserve', 'free', '60%', '--reason', 'x'], env);
     expect(over).toMatchObject({
       code: 1,
-      stderr: 'coolant: 400 BAD_REQUEST: shares: the reservations add up to more than 100 %\n',
+      stderr:
+        "coolant: 400 BAD_REQUEST: shares: with the other tiers' reservations the total would be 110 %, more than 100 %\n",
     });
     const unknown = await coolant(['capacity', 'reserve', 'nope', '5%', '--reason', 'x'], env);
     expect(unknown).toMatchObject({
