@@ -1,7 +1,7 @@
 import type { ZodType } from 'zod';
 import type { THotProcedure } from './hot-procedure';
 import type { TAccess } from './lib/authorize';
-import { consumeProcedure, refundProcedure } from './routers/admission';
+import { consumeProcedure, heartbeatProcedure, refundProcedure, releaseProcedure } from './routers/admission';
 import { reportProcedure } from './routers/agent';
 
 /**
@@ -11,5 +11,13 @@ import { reportProcedure } from './routers/agent';
 export type TAnyHotProcedure = THotProcedure<TAccess, ZodType, unknown>;
 
 export const HOT_PROCEDURES: ReadonlyMap<string, TAnyHotProcedure> = new Map(
-  ([consumeProcedure, refundProcedure, reportProcedure] as unknown as TAnyHotProcedure[]).map((p) => [p.path, p]),
+  (
+    [
+      consumeProcedure,
+      refundProcedure,
+      releaseProcedure,
+      heartbeatProcedure,
+      reportProcedure,
+    ] as unknown as TAnyHotProcedure[]
+  ).map((p) => [p.path, p]),
 );

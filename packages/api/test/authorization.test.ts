@@ -45,6 +45,8 @@ const EXPECTED: Record<string, TAccess> = {
   'tiers.update': 'admin',
   'admission.consume': 'gateway',
   'admission.refund': 'gateway',
+  'admission.release': 'gateway',
+  'admission.heartbeat': 'gateway',
   'guard.get': 'viewer',
   'guard.history': 'viewer',
   'guard.arm': 'operator',

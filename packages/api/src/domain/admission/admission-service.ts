@@ -2,7 +2,7 @@
 // in-memory config snapshot and the counter store (memory-store.ts on SQLite, pg-store.ts on
 // PostgreSQL), with requestId retries answered once and refunds by signed ticket. The answer's
 // shape is built in build-response.ts, the slots cached in tier-slots.ts, the counts kept in
-// decision-stats.ts.
+// decision-stats.ts. A consume with a lease goes through leases/lease-service.ts around the quota.
 import { randomBytes } from 'node:crypto';
 import type { TDb, TPgRaw, TSqliteRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
@@ -11,6 +11,8 @@ import { buildResponse, type TConsumeRequest } from './build-response';
 import { isPaused } from './config-snapshot';
 import type { ConfigSync } from './config-sync';
 import { DecisionStats, type TAdmissionCounters } from './decision-stats';
+import { LeaseService } from './leases/lease-service';
+import { RefusalStats } from './leases/refusal-stats';
 import { assertSameRequest, requestFingerprint } from './idempotency';
 import { MemoryAdmissionStore } from './memory-store';
 import { PgAdmissionStore } from './pg-store';
@@ -26,6 +28,7 @@ const REQUEST_TTL_MS = 24 * 60 * 60_000;
 const STATS_FLUSH_MS = 1_000;
 const PRUNE_MS = 60_000;
 const RESUME_CHECK_MS = 1_000;
+const LEASE_SWEEP_MS = 5_000;
 const TICKET_KEY = 'admission.ticketKey';
 
 export type TRefundResult = { refunded: boolean; reason: 'ok' | 'already_refunded' | 'window_ended' };
@@ -42,6 +45,8 @@ export class AdmissionService {
   private timers: NodeJS.Timeout[] = [];
   private readonly now: () => Date;
   private readonly tierSlots = new TierSlots();
+  private readonly refusals = new RefusalStats();
+  readonly leases: LeaseService;
 
   constructor(
     private readonly opts: {
@@ -59,6 +64,7 @@ export class AdmissionService {
         ? new MemoryAdmissionStore(opts.db, this.raw)
         : new PgAdmissionStore(opts.db, this.raw);
     this.now = opts.now ?? (() => new Date());
+    this.leases = new LeaseService({ ...opts, instanceId: opts.sync.instanceId, now: this.now, quota: this.store });
   }
 
   async start(): Promise<void> {
@@ -70,6 +76,7 @@ export class AdmissionService {
     });
     this.ticketKey = Buffer.from((await db.setting.findUniqueOrThrow({ where: { key: TICKET_KEY } })).value, 'base64');
     await this.store.start(this.now());
+    await this.leases.start();
     if (this.opts.background !== false) {
       const log = this.opts.log ?? (() => {});
       this.timers.push(
@@ -90,6 +97,8 @@ export class AdmissionService {
           RESUME_CHECK_MS,
         ),
       );
+      const sweep = () => void this.leases.sweep().catch((e: Error) => log(`lease sweep failed: ${e.message}`));
+      this.timers.push(setInterval(sweep, LEASE_SWEEP_MS));
       for (const t of this.timers) t.unref();
     }
   }
@@ -97,6 +106,7 @@ export class AdmissionService {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    await this.leases.close();
     await this.store.close();
     await this.flushStats().catch(() => {});
   }
@@ -182,6 +192,12 @@ export class AdmissionService {
     const version = snapshot.version;
     const build = (outcome: TStoreOutcome) =>
       buildResponse({ tier, req, slots, resetAt, outcome, now, version, ticketKey });
+    if (req.lease) {
+      // The same quota decision, between taking a slot and keeping or giving it back.
+      const count = (r: TConsumeResponse) => this.count(r, now.getTime());
+      const lease = { req, lease: req.lease, requestId, fingerprint, requestExpiresAt, answer, count };
+      return this.leases.consume({ tier, slots, resetAt, now, version, ticketKey, ...lease });
+    }
 
     // A cost above a limit can never fit: refuse without touching the store.
     if (slots.length === 0 || slots.some((s) => req.cost > s.limit)) {
@@ -205,10 +221,12 @@ export class AdmissionService {
 
   private count(response: TConsumeResponse, nowMs: number): void {
     this.stats.count({ response, nowMs });
+    if (!response.allowed) this.refusals.count({ response, nowMs });
   }
 
-  flushStats(): Promise<void> {
-    return this.stats.flush({ raw: this.raw });
+  async flushStats(): Promise<void> {
+    await this.stats.flush({ raw: this.raw });
+    await this.refusals.flush({ raw: this.raw });
   }
 
   async refund(req: { ticket: string }): Promise<TRefundResult> {

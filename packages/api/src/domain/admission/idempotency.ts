@@ -7,9 +7,16 @@ import { AppError } from '../../lib/app-error';
  * The fingerprint is stored beside the answer so a mismatch is refused on
  * every instance, not only the one that answered first.
  */
-export function requestFingerprint(req: { tier: string; subject: string; cost: number }): string {
-  // JSON, not a joined string: a subject may contain any separator.
-  return JSON.stringify([req.tier, req.subject, req.cost]);
+export function requestFingerprint(req: {
+  tier: string;
+  subject: string;
+  cost: number;
+  lease?: { ttlSeconds: number } | undefined;
+}): string {
+  // JSON, not a joined string: a subject may contain any separator. With a lease it is another request.
+  return req.lease
+    ? JSON.stringify([req.tier, req.subject, req.cost, 'lease'])
+    : JSON.stringify([req.tier, req.subject, req.cost]);
 }
 
 /** Throws CONFLICT (409) when `requestId` was first used for another request. */
