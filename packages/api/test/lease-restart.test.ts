@@ -1,0 +1,60 @@
+// SQLite keeps live leases in the owning process's memory: a console that restarts must load them
+// back before its first decision, or it would admit past the bound the leases still hold.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRequestContext } from '../src/create-context';
+import { ensureEnrollmentSecret } from '../src/domain/system/bootstrap';
+import { createCaller } from '../src/root';
+import { startServices, type TRunningServices } from '../src/services';
+import { createHarness, type THarness } from './harness';
+
+describe('generation leases across a restart (sqlite)', () => {
+  let h: THarness;
+  let restarted: TRunningServices | null = null;
+
+  beforeAll(async () => {
+    h = await createHarness('sqlite');
+  });
+  afterAll(async () => {
+    await restarted?.stop();
+    await h.testDb.cleanup();
+  });
+
+  it('leases held before the restart still count after it; their release frees them', async () => {
+    const admin = await h.caller({ authorization: await h.makeToken('admin') });
+    const token = await h.makeToken('gateway');
+    await admin.tiers.create({ name: 'rs' });
+    await admin.tiers.setConcurrency({ tier: 'rs', perTier: 2, perSubject: null });
+    const gw = await h.caller({ authorization: token });
+    const held = await Promise.all(
+      ['a', 'b'].map((s) => gw.admission.consume({ tier: 'rs', subject: s, lease: { ttlSeconds: 600 } })),
+    );
+    expect(held.every((r) => r.allowed)).toBe(true);
+    await h.services.stop();
+
+    const db = h.db;
+    restarted = await startServices({
+      db,
+      dbConfig: h.testDb.config,
+      version: 'test',
+      enrollmentSecret: () => ensureEnrollmentSecret({ db }),
+      background: false,
+    });
+    const gw2 = createCaller(
+      await createRequestContext(restarted, {
+        authorization: token,
+        cookieHeader: null,
+        ip: '127.0.0.1',
+        userAgent: 'vitest',
+        secure: false,
+        appendSetCookie: () => {},
+      }),
+    );
+    expect((await gw2.admission.consume({ tier: 'rs', subject: 'c', lease: { ttlSeconds: 600 } })).reason).toBe(
+      'concurrency_limit',
+    );
+    expect(await gw2.admission.release({ lease: held[0]!.lease!.id, outcome: 'done' })).toMatchObject({
+      released: true,
+    });
+    expect((await gw2.admission.consume({ tier: 'rs', subject: 'c', lease: { ttlSeconds: 600 } })).allowed).toBe(true);
+  });
+});
