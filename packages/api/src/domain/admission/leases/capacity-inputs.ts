@@ -96,13 +96,13 @@ export function readTierBoundsSqlite(raw: TSqliteRaw, tierId: string): TTierBoun
 }
 
 /**
- * In the acquire transaction, in lock order (snapshot, then tier), so two acquires cannot deadlock.
- * A tier gone meanwhile answers null bounds.
+ * In the acquire transaction, in lock order (the snapshot, then the tiers by id), so two instances'
+ * acquires cannot deadlock. A tier gone meanwhile has no bounds in the answer.
  */
 export async function lockAndReadPg(
   query: TPgQuery,
-  tierId: string,
-): Promise<{ capacity: TCapacityInputs; bounds: TTierBounds | null }> {
+  tierIds: string[],
+): Promise<{ capacity: TCapacityInputs; bounds: Map<string, TTierBounds> }> {
   const enabled = (await query(ENABLED_SQL, [], 'lease_cap_enabled'))[0];
   let capacity: TCapacityInputs = { enabled: false, snapshot: null, shares: [], stallSeconds: 0 };
   if (enabled?.enabled === true) {
@@ -116,14 +116,15 @@ export async function lockAndReadPg(
     )[0];
     capacity = { enabled: true, snapshot: snapshotFrom(snap), shares: [], stallSeconds: 0 };
   }
-  const bounds = boundsFrom(
-    (await query(`SELECT ${BOUNDS_COLS} FROM "Tier" WHERE "id" = $1 FOR UPDATE`, [tierId], 'lease_tier_lock'))[0],
+  const rows = await query(
+    `SELECT "id", ${BOUNDS_COLS} FROM "Tier" WHERE "id" = ANY($1::text[]) ORDER BY "id" FOR UPDATE`,
+    [tierIds],
+    'lease_tier_lock',
   );
+  const bounds = new Map(rows.map((r) => [String(r.id), boundsFrom(r)!]));
   if (capacity.enabled) {
-    const [shares, guard] = await Promise.all([
-      query(SHARES_SQL, [], 'lease_cap_shares'),
-      query(GUARD_SQL, [], 'lease_guard_config'),
-    ]);
+    const shares = await query(SHARES_SQL, [], 'lease_cap_shares');
+    const guard = await query(GUARD_SQL, [], 'lease_guard_config');
     capacity = { ...capacity, shares: sharesFrom(shares), stallSeconds: stallSecondsFrom(guard[0]) };
   }
   return { capacity, bounds };

@@ -1,22 +1,22 @@
 /**
- * Leases on PostgreSQL, shared by every instance: an acquire is one transaction that locks the
- * CapacitySnapshot row (when capacity applies) and then the tier's row, counts live leases with the
- * database's clock, decides, and inserts the lease. Two instances cannot both see N-1: the second
- * waits on the lock and counts after the first commits (READ COMMITTED reads a fresh snapshot per
- * statement). Release, heartbeat and expiry are each one conditional statement (lease-sql.ts's
+ * Leases on PostgreSQL, shared by every instance: acquires are batched into one transaction
+ * (pg-lease-acquire.ts) that locks the CapacitySnapshot row (when capacity applies) and then the
+ * tiers' rows, counts live leases with the database's clock, decides, and inserts. Two instances
+ * cannot both see N-1: the second waits on the lock and counts after the first commits (READ
+ * COMMITTED reads a fresh snapshot per statement). Release, heartbeat and expiry are each one conditional statement (lease-sql.ts's
  * rule), so a slot is freed, and an expiry counted, exactly once whoever races.
  */
-import type { TPgQuery, TPgRaw } from '@coolant/db';
+import type { TPgRaw } from '@coolant/db';
 import { AppError } from '../../../lib/app-error';
-import { lockAndReadPg, toMs } from './capacity-inputs';
+import { toMs } from './capacity-inputs';
 import { LEASE_RETENTION_MS, LEASE_ROW_COLS } from './lease-sql';
+import { PgLeaseAcquirer } from './pg-lease-acquire';
 import type {
   TAcquireAttempt,
   TAcquireResult,
   TDecide,
   THeartbeatAttempt,
   THeartbeatStoreResult,
-  TLeaseCounts,
   TLeaseRow,
   TLeaseState,
   TLeaseStore,
@@ -26,14 +26,6 @@ import type {
 
 const LIVE = `"releasedAt" IS NULL AND "expiresAt" > now()`;
 const MS = (col: string) => `(extract(epoch FROM ${col}) * 1000)::float8`;
-
-const INSERT_SQL = `WITH l AS (INSERT INTO "GenerationLease"
-    ("id","tierId","subject","cost","ticketNonce","consumedAtMin","createdAt","expiresAt","instanceId","holder")
-    VALUES ($1, $2, $3, $4, $5, floor(extract(epoch FROM now()) / 60)::int, now(), now() + make_interval(secs => $6::float8), $7, $8)
-    RETURNING "expiresAt"),
-  t AS (INSERT INTO "LeaseTotal" ("tierId","acquired") VALUES ($2, 1)
-    ON CONFLICT ("tierId") DO UPDATE SET "acquired" = "LeaseTotal"."acquired" + 1)
-  SELECT ${MS('"expiresAt"')} AS "expiresAtMs" FROM l`;
 
 const ABANDON_SQL = `WITH d AS (DELETE FROM "GenerationLease" WHERE "id" = $1 RETURNING "tierId")
   UPDATE "LeaseTotal" SET "acquired" = "acquired" - 1 WHERE "tierId" IN (SELECT "tierId" FROM d)`;
@@ -64,33 +56,16 @@ function unavailable(error: unknown): AppError {
 }
 
 export class PgLeaseStore implements TLeaseStore {
-  constructor(private readonly raw: TPgRaw) {}
+  private readonly acquirer: PgLeaseAcquirer;
+
+  constructor(private readonly raw: TPgRaw) {
+    this.acquirer = new PgLeaseAcquirer(raw);
+  }
 
   async start(): Promise<void> {}
 
-  async acquire(a: TAcquireAttempt, decide: TDecide): Promise<TAcquireResult> {
-    try {
-      return await this.raw.transaction(async (query) => {
-        const { capacity, bounds } = await lockAndReadPg(query, a.tierId);
-        if (!bounds) throw new AppError('UNAVAILABLE', `tier ${a.tierName} is not in the database`);
-        const needsCounts = capacity.enabled || bounds.perTier !== null || bounds.perSubject !== null;
-        const counts = needsCounts
-          ? await countLive(query, { tierId: a.tierId, subject: a.subject, allTiers: capacity.enabled })
-          : { byTier: new Map<string, number>(), subject: 0 };
-        // `now` here only judges C's age; the counts above used the database's clock.
-        const verdict = decide({ bounds, counts, capacity, now: a.now });
-        if (!verdict.admit) return { ok: false, verdict } as const;
-        const rows = await query(
-          INSERT_SQL,
-          [a.id, a.tierId, a.subject, a.cost, a.ticketNonce, a.ttlSeconds, a.instanceId, a.holder],
-          'lease_insert',
-        );
-        const expiresAtMs = toMs(rows[0]?.expiresAtMs) ?? a.now.getTime() + a.ttlSeconds * 1000;
-        return { ok: true, grant: { id: a.id, expiresAt: new Date(expiresAtMs).toISOString() } } as const;
-      });
-    } catch (error) {
-      throw unavailable(error);
-    }
+  acquire(a: TAcquireAttempt, decide: TDecide): Promise<TAcquireResult> {
+    return this.acquirer.acquire(a, decide);
   }
 
   async abandon(req: { id: string }): Promise<void> {
@@ -158,30 +133,4 @@ export class PgLeaseStore implements TLeaseStore {
   }
 
   async close(): Promise<void> {}
-}
-
-async function countLive(
-  query: TPgQuery,
-  req: { tierId: string; subject: string; allTiers: boolean },
-): Promise<TLeaseCounts> {
-  const rows = req.allTiers
-    ? await query(
-        `SELECT "tierId", count(*)::int AS n, (count(*) FILTER (WHERE "tierId" = $1 AND "subject" = $2))::int AS mine
-         FROM "GenerationLease" WHERE ${LIVE} GROUP BY "tierId"`,
-        [req.tierId, req.subject],
-        'lease_count_all',
-      )
-    : await query(
-        `SELECT $1::text AS "tierId", count(*)::int AS n, (count(*) FILTER (WHERE "subject" = $2))::int AS mine
-         FROM "GenerationLease" WHERE "tierId" = $1 AND ${LIVE}`,
-        [req.tierId, req.subject],
-        'lease_count_tier',
-      );
-  const byTier = new Map<string, number>();
-  let subject = 0;
-  for (const r of rows) {
-    if (Number(r.n) > 0) byTier.set(String(r.tierId), Number(r.n));
-    if (String(r.tierId) === req.tierId) subject = Number(r.mine);
-  }
-  return { byTier, subject };
 }
