@@ -21,6 +21,13 @@ function quantile(xs: number[], q: number): number {
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
 }
 
+/** Per-reason counts of several tiers added up (merging the objects would keep only the last tier's count). */
+function sumCounts(counts: Record<string, number>[]): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const c of counts) for (const [k, v] of Object.entries(c)) sum[k] = (sum[k] ?? 0) + v;
+  return sum;
+}
+
 export function launchTable(cfg: TLaunchConfig, results: TModeResult[]): string {
   const maxFree = cfg.plan.work.free[1];
   const rows: TRow[] = [
@@ -33,7 +40,7 @@ export function launchTable(cfg: TLaunchConfig, results: TModeResult[]): string 
         const after = c.reduce((s, x) => s + x.refusedAfterLoss, 0);
         const gave = c.reduce((s, x) => s + x.gaveUp, 0);
         const requests = c.reduce((s, x) => s + x.requests, 0);
-        return `${before} / ${after}; ${gave} of ${requests} given up (${reasons(Object.assign({}, ...c.map((x) => x.refused)) as Record<string, number>)})`;
+        return `${before} / ${after}; ${gave} of ${requests} given up (${reasons(sumCounts(c.map((x) => x.refused)))})`;
       },
     },
     {
