@@ -152,6 +152,46 @@ test('an admin enables capacity and reserves shares with a reason; a node lost: 
   }
 });
 
+test('the page sends only what the admin changed: a share moved by someone else while the draft is open survives', async ({
+  page,
+  request,
+}) => {
+  const before = await api<TCapacity>(request, 'capacity.get', undefined, 'GET');
+  const reason = `e2e merge ${randomBytes(3).toString('hex')}`;
+  try {
+    await api(request, 'capacity.configure', {
+      shares: before.tiers.map(({ tier }) => ({ tier, priority: tier === 'pro' ? 2 : 0, reserved: 0 })),
+    });
+    const admin = await createUser(request, 'admin');
+    await login(page, admin.username, admin.password);
+    await expect(page).toHaveURL(/\/fleet$/);
+    await page.goto('/capacity');
+    const shares = page.getByRole('form', { name: 'Capacity shares' });
+    await shares.getByRole('button', { name: 'Edit priorities and reservations' }).click();
+    await shares.getByLabel('Reserved % of free').fill('7');
+    // Meanwhile another admin (or the guard) reserves 30 % for pro and gives team priority 4.
+    await api(request, 'capacity.configure', {
+      sharesMode: 'merge',
+      shares: [
+        { tier: 'pro', reserved: 0.3 },
+        { tier: 'team', priority: 4 },
+      ],
+    });
+    await shares.getByLabel('Reason (required)').fill(reason);
+    await shares.getByRole('button', { name: 'Save shares' }).click();
+    await expect(shares.getByRole('button', { name: 'Edit priorities and reservations' })).toBeVisible();
+    const after = await api<TCapacity>(request, 'capacity.get', undefined, 'GET');
+    const of = (t: string) => after.tiers.find((x) => x.tier === t);
+    expect(of('free')).toMatchObject({ priority: 0, reserved: 0.07 });
+    expect(of('pro')).toMatchObject({ priority: 2, reserved: 0.3 });
+    expect(of('team')).toMatchObject({ priority: 4, reserved: 0 });
+    const free = page.locator('[data-testid="capacity-tier"][data-tier="free"]');
+    await expect(free.getByTestId('tier-reserved')).toContainText('7 %');
+  } finally {
+    await restore(request, before);
+  }
+});
+
 test('a viewer reads the Capacity page without its controls', async ({ page, request }) => {
   const viewer = await createUser(request, 'viewer');
   await login(page, viewer.username, viewer.password);

@@ -3,7 +3,8 @@
 // Each tier's share of the fleet: priority, reservation (% of C and R(t) in slots), what it has in
 // flight and what of that it borrows (in flight above R(t), lent by lower-priority or unused
 // capacity), and its expired leases (a leaking gateway shows here). Admins edit priorities and
-// reservations inline; capacity.configure replaces the shares it is given, so every tier is sent.
+// reservations inline (reason required). Only what the admin changed is sent (sharesMode 'merge'):
+// a share another admin or the guard moved while the draft was open is kept, not sent back over.
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTRPC } from '@/trpc/client';
@@ -25,6 +26,7 @@ export function CapacityShares({ capacity: c, isAdmin }: { capacity: TCapacity; 
   const trpc = useTRPC();
   const qc = useQueryClient();
   const [draft, setDraft] = useState<TDraft | null>(null);
+  const [base, setBase] = useState<TDraft>({});
   const [reason, setReason] = useState('');
   const [invalid, setInvalid] = useState<string | null>(null);
   const save = useMutation(
@@ -47,17 +49,30 @@ export function CapacityShares({ capacity: c, isAdmin }: { capacity: TCapacity; 
   const total = draft ? draftTotal : c.tiers.reduce((a, t) => a + t.reserved, 0);
 
   function submit() {
-    const shares = [];
+    const shares: { tier: string; priority?: number; reserved?: number }[] = [];
     for (const s of checked) {
       if (!s.priority.ok) return setInvalid(s.priority.error);
       if (!s.reserved.ok) return setInvalid(s.reserved.error);
-      shares.push({ tier: s.tier, priority: s.priority.value, reserved: s.reserved.value });
+      // A field the admin did not touch (its text as the draft opened) is not sent: it stays as stored.
+      const was = base[s.tier];
+      const change = {
+        ...(was?.priority !== draft?.[s.tier]?.priority ? { priority: s.priority.value } : {}),
+        ...(was?.reserved !== draft?.[s.tier]?.reserved ? { reserved: s.reserved.value } : {}),
+      };
+      if (Object.keys(change).length) shares.push({ tier: s.tier, ...change });
     }
     if (draftTotal > 1 + 1e-9) return setInvalid(`the reservations add up to ${percent(draftTotal)}, more than 100 %`);
     const r = checkReason(reason, { required: true });
     if (!r.ok) return setInvalid(r.error);
     setInvalid(null);
-    save.mutate({ shares, reason: r.value! });
+    if (shares.length === 0) return setDraft(null);
+    save.mutate({ sharesMode: 'merge', shares, reason: r.value! });
+  }
+
+  function edit() {
+    const d = draftOf(c);
+    setBase(d);
+    setDraft(d);
   }
 
   return (
@@ -167,7 +182,7 @@ export function CapacityShares({ capacity: c, isAdmin }: { capacity: TCapacity; 
             </button>
           </div>
         ) : (
-          <button type="button" className="secondary" onClick={() => setDraft(draftOf(c))}>
+          <button type="button" className="secondary" onClick={edit}>
             Edit priorities and reservations
           </button>
         ))}
