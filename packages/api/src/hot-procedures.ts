@@ -18,6 +18,6 @@ export const HOT_PROCEDURES: ReadonlyMap<string, TAnyHotProcedure> = new Map(
       releaseProcedure,
       heartbeatProcedure,
       reportProcedure,
-    ] as unknown as TAnyHotProcedure[]
+    ] satisfies TAnyHotProcedure[]
   ).map((p) => [p.path, p]),
 );
