@@ -3,7 +3,7 @@
 // synchronous=FULL would have done on the event loop). Held here by a disk the test controls.
 import { openRawSql, type TSqliteRaw } from '@coolant/db';
 import { createTestDb, type TTestDb } from '@coolant/db/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryAdmissionStore } from '../src/domain/admission/memory-store';
 import type { TConsumeAttempt, TConsumeResponse, TStoreOutcome } from '../src/domain/admission/types';
 import { windowResetMs, windowStartMin } from '../src/domain/admission/windows';
@@ -58,10 +58,13 @@ describe('admission answers after the WAL sync (sqlite)', () => {
     const store = new MemoryAdmissionStore(t.db, slowDisk, { foldRows: 1_000_000, foldIdleMs: 1_000_000 });
     let answered = 0;
     const all = Promise.all(['a', 'b', 'c'].map((s) => store.consume(attempt(s)).then((r) => (answered++, r))));
-    await new Promise((r) => setTimeout(r, 100));
-    // Committed (another connection sees the deltas), not yet answered.
-    expect(await t.db.quotaDelta.count({ where: { tierId: 'tier-d' } })).toBe(3);
-    expect([answered, syncs]).toEqual([0, 1]);
+    // Committed (another connection sees the deltas), not yet answered. Waited for, not slept on:
+    // a loaded machine may take longer than any fixed sleep to get there.
+    await vi.waitFor(async () => expect(await t.db.quotaDelta.count({ where: { tierId: 'tier-d' } })).toBe(3), {
+      timeout: 10_000,
+    });
+    await vi.waitFor(() => expect(syncs).toBe(1), { timeout: 10_000 });
+    expect(answered).toBe(0);
     release();
     expect((await all).map((r) => (r as { allowed: boolean }).allowed)).toEqual([true, true, true]);
     expect(raw.all('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
@@ -77,12 +80,12 @@ describe('admission answers after the WAL sync (sqlite)', () => {
     const store = new MemoryAdmissionStore(t.db, slowDisk, { foldRows: 1_000_000, foldIdleMs: 1_000_000 });
     const order: string[] = [];
     const first = store.consume(attempt('p1')).then(() => order.push('p1'));
-    await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(gates.length).toBe(1), { timeout: 10_000 });
     const second = store.consume(attempt('p2')).then(() => order.push('p2'));
-    await new Promise((r) => setTimeout(r, 50));
     // Both batches committed while the first one's sync is still held (the old loop waited for it).
+    await vi.waitFor(() => expect(gates.length).toBe(2), { timeout: 10_000 });
     expect(await t.db.quotaDelta.count({ where: { subject: { in: ['p1', 'p2'] } } })).toBe(2);
-    expect([gates.length, order]).toEqual([2, []]);
+    expect(order).toEqual([]);
     // The second sync finishing first does not answer the second batch before the first.
     gates[1]!();
     await new Promise((r) => setTimeout(r, 50));
