@@ -249,6 +249,8 @@ test("the free tier's refusals rise on the page when capacity is full", async ({
       .toBeGreaterThanOrEqual(4);
     const admin = await createUser(request, 'admin');
     await login(page, admin.username, admin.password);
+    // Let the sign-in land first: navigating away at once cancels it.
+    await expect(page).toHaveURL(/\/fleet$/);
     await page.goto('/capacity');
     await page.getByLabel('Refusals of tier').selectOption('free');
     // Free may use what pro does not: it fills the fleet less pro's unused reservation, then is refused.
