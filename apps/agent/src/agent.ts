@@ -1,12 +1,13 @@
 import { release, type } from 'node:os';
 import { join } from 'node:path';
 import { generate, generateInWorker } from '@coolant/generator';
-import { createCollector, Spool, type TCollector } from '@coolant/telemetry';
+import { createCollector, Spool, type TCollector, type TCollectorOptions } from '@coolant/telemetry';
 import { createApiClient, errorCode, type TApiClient } from './api-client';
 import { NotRetryableError, SpoolSender } from './deliver';
 import { childEnv } from './child-env';
 import type { TAgentConfig } from './config';
 import { packaging, selfLaunch } from './packaging';
+import { reportRequest } from './report-request';
 import { AgentState, type TIdentity } from './state';
 import { AGENT_VERSION } from './version';
 
@@ -27,6 +28,17 @@ export function jittered(seconds: number, random = Math.random): number {
 /** A collection may use most of an interval, never more than 10 s: a hung nvidia-smi must not stop the rhythm. */
 export function collectTimeoutMs(intervalSeconds: number): number {
   return Math.max(1_000, Math.min(10_000, intervalSeconds * 800));
+}
+
+/**
+ * The collector an agent samples with (nvidia-smi, the PCI inventory in a child of this same
+ * program, host metrics); `coolant-agent probe` collects with this one too.
+ */
+export function createAgentCollector(
+  env: NodeJS.ProcessEnv,
+  overrides: Pick<TCollectorOptions, 'hostFiles'> = {},
+): TCollector {
+  return createCollector({ ...overrides, env: childEnv(env), workerLaunch: selfLaunch('collector') ?? undefined });
 }
 
 /**
@@ -102,9 +114,7 @@ export class Agent {
     // The sampler and the sender both get here first thing: open the spool once.
     this.spoolOpening ??= Spool.open({ dir: join(this.config.stateDir, 'spool'), durable: this.deps.spoolDurable });
     this.spool ??= await this.spoolOpening;
-    this.collector ??=
-      this.deps.collector ??
-      createCollector({ env: childEnv(process.env), workerLaunch: selfLaunch('collector') ?? undefined });
+    this.collector ??= this.deps.collector ?? createAgentCollector(process.env);
     return { collector: this.collector, spool: this.spool };
   }
 
@@ -133,10 +143,9 @@ export class Agent {
     this.sender ??= new SpoolSender(
       spool,
       (samples) =>
-        this.api.agent.report.mutate(
-          { agentVersion: AGENT_VERSION, intervalSeconds: this.config.intervalSeconds, samples },
-          { signal: timeout() },
-        ),
+        this.api.agent.report.mutate(reportRequest({ intervalSeconds: this.config.intervalSeconds, samples }), {
+          signal: timeout(),
+        }),
       this.log,
       this.stats,
     );

@@ -20,11 +20,15 @@ export const ZAgentConfig = z.object({
 });
 export type TAgentConfig = z.infer<typeof ZAgentConfig>;
 
+/** Seconds between reports when neither --interval nor COOLANT_AGENT_INTERVAL says otherwise. */
+export const DEFAULT_INTERVAL_SECONDS = 5;
+
 export const USAGE = `coolant-agent — reports this host's GPUs to a Coolant console
 
 Usage: coolant-agent --server URL [--enroll-token TOKEN] [--state-dir DIR] [--interval SECONDS] [--once]
        coolant-agent install --server URL [--enroll-token TOKEN] [--interval SECONDS] [--print-unit]
        coolant-agent uninstall [--purge]
+       coolant-agent probe [--json]
 
   --server URL          console URL (env COOLANT_SERVER)
   --enroll-token TOKEN  enrollment secret, needed only the first time (env COOLANT_ENROLL_TOKEN)
@@ -35,6 +39,16 @@ Usage: coolant-agent --server URL [--enroll-token TOKEN] [--state-dir DIR] [--in
   --once                one cycle, then exit 0 (for tests and cron)
   --version             print the version
   --help                this text
+
+probe: collect once as the agent does and print what it would report (a table; --json: the
+exact agent.report payload); needs no server or token, uses no network (probe --help for more).
+Exit status of probe:
+  0  GPU telemetry collected (notes such as "no lspci" may still be printed)
+  1  the probe itself failed
+  2  bad arguments
+  3  no GPU telemetry: nvidia-smi is missing, failed, timed out or lists no GPU
+  4  GPU telemetry collected, but the collector reported errors or lspci and nvidia-smi disagree
+  5  the payload does not match the report schema (the console would refuse it)
 `;
 
 export class ConfigError extends Error {
@@ -64,7 +78,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): TAgentConfi
   const v = parsed.values;
   if (v.help) return { help: true };
   if (v.version) return { version: true };
-  const intervalRaw = v.interval ?? env.COOLANT_AGENT_INTERVAL ?? '5';
+  const intervalRaw = v.interval ?? env.COOLANT_AGENT_INTERVAL ?? String(DEFAULT_INTERVAL_SECONDS);
   const interval = Number(intervalRaw);
   if (!Number.isFinite(interval)) throw new ConfigError(`--interval must be a number of seconds, got "${intervalRaw}"`);
   const server = v.server ?? env.COOLANT_SERVER;

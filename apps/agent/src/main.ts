@@ -1,6 +1,7 @@
 import { Agent, FatalAgentError, type TLogger } from './agent';
 import { ConfigError, parseConfig, USAGE } from './config';
 import { isInstallCommand, runInstallCommand } from './install/cli';
+import { isProbeCommand, runProbeCommand } from './probe/probe';
 import { AGENT_VERSION } from './version';
 
 const SHUTDOWN_DEADLINE_MS = 5_000;
@@ -15,6 +16,8 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   // install/uninstall are one-shot root commands, not the agent loop.
   if (isInstallCommand(argv)) return runInstallCommand(argv, process.env);
+  // probe collects once and prints; it needs no --server and opens no connection.
+  if (isProbeCommand(argv)) return runProbeCommand(argv, process.env);
   let config;
   try {
     config = parseConfig(argv, process.env);
