@@ -31,3 +31,4 @@ export { HOT_PROCEDURES, type TAnyHotProcedure } from './hot-procedures';
 export type { THotProcedure } from './hot-procedure';
 export { errorAnswer, errorHeaders, resultHeaders, type TErrorAnswer } from './http-answer';
 export { nowMs, systemNow } from './lib/clock';
+export { buildOpenApiDocument, listProcedures, type TProcedureDoc } from './openapi/build-document';
