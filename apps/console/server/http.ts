@@ -31,6 +31,7 @@ import {
   sendTrpcError,
 } from './api-edge';
 import { serveHotProcedure } from './hot-path';
+import { sendOpenApiDocument } from './openapi-route';
 import type { TConsoleEnv } from './env';
 
 export const ACTOR_HEADER = 'x-coolant-actor';
@@ -196,6 +197,10 @@ export function createRequestListener(opts: {
       void health(services).then(({ status, body }) =>
         json(res, status, body, status === 503 ? { 'retry-after': '1' } : {}),
       );
+      return;
+    }
+    if (path === '/api/openapi.json') {
+      sendOpenApiDocument(res, services.version);
       return;
     }
     if (path === '/metrics') {
