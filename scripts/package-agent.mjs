@@ -144,6 +144,34 @@ async function injectBlob(executable, blob) {
   if (r.status !== 0) fail(`postject failed (exit ${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
 }
 
+/**
+ * `probe --json` on a PATH with nothing on it (no node, no nvidia-smi, no lspci): the artifact must
+ * still collect, print a report payload saying nvidia-smi is missing, and exit 3 ("no GPU
+ * telemetry"). apps/agent/test/package-probe.test.ts runs it against a fake GPU.
+ */
+function probeSelfTest(file, args, work) {
+  const emptyBin = mkdtempSync(join(work, 'empty-bin-'));
+  const command = [file, ...args, 'probe', '--json'].join(' ');
+  const r = spawnSync(file, [...args, 'probe', '--json'], {
+    encoding: 'utf8',
+    env: { PATH: emptyBin, TMPDIR: work },
+    timeout: 60_000,
+  });
+  if (r.status !== 3)
+    fail(`${command} with an empty PATH exited ${r.status ?? r.signal}, expected 3:\n${r.stdout}${r.stderr}`);
+  let payload;
+  try {
+    payload = JSON.parse(r.stdout);
+  } catch (error) {
+    fail(`${command} printed no JSON payload (${error.message}):\n${r.stdout}${r.stderr}`);
+  }
+  const sample = payload.samples?.[0];
+  if (payload.agentVersion !== version || sample?.health?.nvidiaSmi?.status !== 'missing' || sample.gpus?.length !== 0)
+    fail(`${command} printed an unexpected payload:\n${r.stdout}`);
+  if (!r.stderr.includes('no GPU telemetry: nvidia-smi not found on PATH'))
+    fail(`${command} did not say that nvidia-smi is missing:\n${r.stderr}`);
+}
+
 function hasStrip() {
   return spawnSync('sh', ['-c', 'command -v strip'], { stdio: 'ignore' }).status === 0;
 }
@@ -214,6 +242,11 @@ async function build() {
       const out = execFileSync(file, args, { encoding: 'utf8', env: {} }).trim();
       if (out !== version) fail(`${[file, ...args].join(' ')} printed "${out}", expected ${version}`);
     }
+    for (const [file, args] of [
+      [exe, []],
+      [process.execPath, [bundleTmp]],
+    ])
+      probeSelfTest(file, args, work);
 
     // Rename, not copy: a running agent keeps its inode, and the artifacts appear complete or not at all.
     renameSync(exe, SEA_PATH);
