@@ -182,6 +182,16 @@ describe('coolant-agent probe', () => {
     expect(sample.health.nvidiaSmi.unsupportedFields).toEqual(['ecc.errors.corrected.volatile.total']);
   });
 
+  it('with neither nvidia-smi nor lspci says nothing lists the GPUs, and says why once', async () => {
+    const host = await fakeHost({ fixture: 'h200', nvidiaSmi: false, lspci: false });
+    const r = await probe(host);
+    expect(r.code).toBe(PROBE_EXIT.noGpuTelemetry);
+    expect(r.out).toContain('no lspci on PATH either: nothing on this host lists its GPUs');
+    expect(r.out).not.toContain('comes from nvidia-smi only, as in most GPU containers');
+    expect(r.out.match(/nvidia-smi not found on PATH/g)).toHaveLength(3); // GPUs, health row, the note
+    expect(r.out).not.toContain('collector error:');
+  });
+
   it('opens no network connection', async () => {
     const connect = vi.spyOn(net.Socket.prototype, 'connect');
     const host = await fakeHost({ fixture: 'h200' });

@@ -121,7 +121,9 @@ export function assess(result: TProbeResult, env: NodeJS.ProcessEnv): TProbeVerd
 
   if (health.inventory.status === 'no-lspci')
     lines.push(
-      'no lspci on PATH: the GPU inventory comes from nvidia-smi only, as in most GPU containers (a GPU that falls off the bus cannot be told from one that was never there)',
+      smi.status === 'ok'
+        ? 'no lspci on PATH: the GPU inventory comes from nvidia-smi only, as in most GPU containers (a GPU that falls off the bus cannot be told from one that was never there)'
+        : 'no lspci on PATH either: nothing on this host lists its GPUs',
     );
   else if (health.inventory.status !== 'ok')
     lines.push(`PCI inventory ${health.inventory.status}: ${health.inventory.message ?? ''}`);
@@ -131,7 +133,9 @@ export function assess(result: TProbeResult, env: NodeJS.ProcessEnv): TProbeVerd
     lines.push(
       `${gap.kind === 'unsupported' ? 'unsupported' : 'not available'}: ${gap.field} on GPU ${gap.gpus.join(', ')}: ${gap.why}`,
     );
-  for (const error of health.errors) lines.push(`collector error: ${error}`);
+  // The summary already says why nvidia-smi gave nothing.
+  const smiError = `nvidia-smi ${smi.status}: ${smi.message}`;
+  for (const error of health.errors) if (error !== smiError) lines.push(`collector error: ${error}`);
   for (const issue of result.schemaIssues) lines.push(`payload does not match the report schema: ${issue}`);
 
   if (result.schemaIssues.length > 0) exitCode = PROBE_EXIT.invalidPayload;
