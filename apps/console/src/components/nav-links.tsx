@@ -12,6 +12,7 @@ const LINKS = [
   { href: '/guard', label: 'Guard', admin: false },
   { href: '/smoke', label: 'Smoke tests', admin: false },
   { href: '/audit', label: 'Audit', admin: false },
+  { href: '/api-docs', label: 'API', admin: false },
   { href: '/tokens', label: 'Tokens', admin: true },
   { href: '/users', label: 'Users', admin: true },
 ];
