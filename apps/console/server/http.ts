@@ -31,6 +31,7 @@ import {
   sendTrpcError,
 } from './api-edge';
 import { serveHotProcedure } from './hot-path';
+import { NGINX_AUTH_PATH, serveNginxAuth } from './nginx-auth';
 import { sendOpenApiDocument } from './openapi-route';
 import type { TConsoleEnv } from './env';
 
@@ -201,6 +202,12 @@ export function createRequestListener(opts: {
     }
     if (path === '/api/openapi.json') {
       sendOpenApiDocument(res, services.version);
+      return;
+    }
+    if (path === NGINX_AUTH_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      // nginx's auth_request subrequest: headers in, status and headers out (nginx-auth.ts).
+      const actor = authenticateIncoming(services, { authorization: header(req, 'authorization'), cookieHeader: null });
+      void serveNginxAuth(req, res, services, actor);
       return;
     }
     if (path === '/metrics') {
