@@ -152,7 +152,7 @@ describe.skipIf(tool.skip !== undefined)(
       expect(gen.seen).toHaveLength(3);
     });
 
-    test('the endpoint itself: 401 without a gateway token, 403 with the reason for bad headers, 204 with the ticket when admitted', async () => {
+    test('the endpoint itself: 401 without a gateway token, 403 naming the bad header, 204 with a ticket admission.refund takes and a lease admission.release takes', async () => {
       const url = `${consoleProc.url}/api/auth/nginx`;
       const none = await fetch(url, { headers: { 'x-coolant-tier': 'plus', 'x-coolant-subject': 'bob' } });
       expect(none.status).toBe(401);
@@ -174,7 +174,20 @@ describe.skipIf(tool.skip !== undefined)(
       });
       expect(ok.status).toBe(204);
       expect(ok.headers.get('x-coolant-reason')).toBe('ok');
-      expect(ok.headers.get('x-coolant-ticket')).toMatch(/.+/);
+      const ticket = ok.headers.get('x-coolant-ticket');
+      expect(ticket).toMatch(/.+/);
+      // A real ticket of the one decision path: admission.refund takes it.
+      expect(await call(consoleProc.url, 'admission.refund', { ticket }, gw)).toMatchObject({ refunded: true });
+
+      // A lease, and admission.release takes its id.
+      const leased = await fetch(url, {
+        headers: { ...auth, 'x-coolant-tier': 'plus', 'x-coolant-subject': 'bob', 'x-coolant-lease-ttl': '60' },
+      });
+      expect(leased.status).toBe(204);
+      const lease = leased.headers.get('x-coolant-lease');
+      expect(lease).toMatch(/.+/);
+      expect(Date.parse(leased.headers.get('x-coolant-lease-expires') ?? '')).toBeGreaterThan(Date.now());
+      await call(consoleProc.url, 'admission.release', { lease, outcome: 'done' }, gw);
     });
 
     test('after pausing free, the next generation gets 429 with the pause reason', async () => {
