@@ -4,7 +4,6 @@
  * stops calling a Coolant that is down, and, when Coolant cannot answer, the decision the tier's
  * failMode prescribes, said as such (`reason: 'coolant_unavailable'`, `failedOpen`).
  */
-import { randomUUID } from 'node:crypto';
 import { CircuitBreaker, type TBreakerOptions, type TBreakerState } from './breaker';
 import { CoolantUnavailableError } from './errors';
 import { FailModeCache } from './fail-modes';
@@ -141,7 +140,7 @@ export function createGateway(opts: TGatewayOptions): TGateway {
 
   return {
     async admit(req) {
-      const requestId = req.requestId ?? randomUUID();
+      const requestId = req.requestId ?? globalThis.crypto.randomUUID();
       const input = {
         tier: req.tier,
         subject: req.subject,
