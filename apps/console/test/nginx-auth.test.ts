@@ -1,134 +1,56 @@
 // nginx in front of the image generator, Coolant decides: Debian's real nginx runs
-// deploy/nginx/generator.conf (only its addresses, token and map path replaced) in front of a fake
-// generator and a real console, with the fail-mode map written by deploy/nginx/coolant-fail-modes.mjs.
-// The 4th generation of a free user is a 429 with Retry-After, a pause is a 429 with its reason, and
-// with the console stopped each tier's fail mode decides (plus: open, served; free: closed, 503).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+// deploy/nginx/generator.conf (support/nginx.ts) in front of a fake generator and a real console,
+// with the fail-mode map written by deploy/nginx/coolant-fail-modes.mjs. The 4th generation of a
+// free user is a 429 with Retry-After, a pause is a 429 with its reason, and when Coolant cannot
+// decide (console stopped, or its database gone) each tier's fail mode decides (plus: open,
+// served; free: closed, 503).
+import { createTestDatabase } from '@coolant/db/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { findOrInstallTool } from '../../agent/test/helpers/debian-tool';
-import { call, gatewayToken, waitFor, waitForConfig } from './support/api';
-import { freePort, startConsole, type TConsoleProcess } from './support/console-process';
+import { call, gatewayToken, waitForConfig } from './support/api';
+import { startConsole, type TConsoleProcess } from './support/console-process';
+import {
+  failModeMap,
+  generate as generateThrough,
+  nginxTool,
+  startFakeGenerator,
+  startNginx,
+  type TFakeGenerator,
+  type TNginx,
+} from './support/nginx';
+import { startTcpProxy, type TTcpProxy } from './support/tcp-proxy';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
-const CONF = join(ROOT, 'deploy/nginx/generator.conf');
-const FAIL_MODES = join(ROOT, 'deploy/nginx/coolant-fail-modes.mjs');
+if (nginxTool.skip !== undefined) console.warn(`[nginx-auth] skipped: ${nginxTool.skip}`);
 
-const tool = findOrInstallTool('nginx', 'nginx');
-if (tool.skip !== undefined) console.warn(`[nginx-auth] skipped: ${tool.skip}`);
-
-/** Replaces `from` in the shipped config, failing when it is no longer there (the test would run another config). */
-function replaceIn(text: string, from: string, to: string): string {
-  if (!text.includes(from)) throw new Error(`deploy/nginx/generator.conf no longer contains ${JSON.stringify(from)}`);
-  return text.split(from).join(to);
-}
-
-type TSeen = { path: string; headers: IncomingHttpHeaders };
-
-async function fakeGenerator(): Promise<{ server: Server; port: number; seen: TSeen[] }> {
-  const seen: TSeen[] = [];
-  const server = createServer((req, res) => {
-    seen.push({ path: req.url ?? '', headers: req.headers });
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ image: 'generated' }));
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return { server, port, seen };
-}
-
-describe.skipIf(tool.skip !== undefined)(
+describe.skipIf(nginxTool.skip !== undefined)(
   'nginx auth_request in front of the generator (deploy/nginx/generator.conf)',
   () => {
     let consoleProc: TConsoleProcess;
-    let gen: Awaited<ReturnType<typeof fakeGenerator>>;
-    let nginx: ChildProcess;
-    let nginxLog = '';
-    let base: string;
+    let gen: TFakeGenerator;
+    let nginx: TNginx;
     let gw: string;
-
-    const generate = (tier: string, user: string | null) =>
-      fetch(`${base}/generate`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-tier': tier, ...(user ? { 'x-user-id': user } : {}) },
-        body: JSON.stringify({ prompt: 'a lighthouse' }),
-      });
+    const generate = (tier: string, user: string | null) => generateThrough(nginx.base, tier, user);
+    const nginxLog = () => nginx.log();
 
     beforeAll(async () => {
-      [consoleProc, gen] = await Promise.all([startConsole(), fakeGenerator()]);
+      [consoleProc, gen] = await Promise.all([startConsole(), startFakeGenerator()]);
       gw = await gatewayToken(consoleProc.url, consoleProc.adminToken, 'nginx');
-      const dir = mkdtempSync(join(tmpdir(), 'coolant-nginx-'));
-
-      const map = spawnSync(process.execPath, [FAIL_MODES], {
-        env: { ...process.env, COOLANT_URL: consoleProc.url, COOLANT_TOKEN: consoleProc.adminToken },
-        encoding: 'utf8',
-      });
-      expect(map.status, map.stderr).toBe(0);
+      const failModes = await failModeMap(consoleProc.url, consoleProc.adminToken);
       // The seeded tiers: free fails closed, plus fails open.
-      expect(map.stdout).toContain('"free" closed;');
-      expect(map.stdout).toContain('"plus" open;');
-      writeFileSync(join(dir, 'fail-modes.map'), map.stdout);
-
-      const port = await freePort();
-      let conf = readFileSync(CONF, 'utf8');
-      conf = replaceIn(conf, 'server 127.0.0.1:8080;', `server 127.0.0.1:${gen.port};`);
-      conf = replaceIn(conf, 'server 127.0.0.1:3000;', `server 127.0.0.1:${consoleProc.port};`);
-      conf = replaceIn(conf, 'listen [::]:8000;', '');
-      conf = replaceIn(conf, 'listen 8000;', `listen 127.0.0.1:${port};`);
-      conf = replaceIn(conf, 'CHANGE-ME-gateway-token', gw);
-      conf = replaceIn(conf, '/etc/nginx/coolant-fail-modes.map', join(dir, 'fail-modes.map'));
-      writeFileSync(join(dir, 'generator.conf'), conf);
-      const t = (name: string) => `${name}_temp_path ${join(dir, name)};`;
-      writeFileSync(
-        join(dir, 'nginx.conf'),
-        [
-          'daemon off;',
-          'master_process on;',
-          'worker_processes 1;',
-          `pid ${join(dir, 'nginx.pid')};`,
-          'error_log stderr warn;',
-          'events { worker_connections 256; }',
-          `http { access_log off; ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(t).join(' ')}`,
-          `  include ${join(dir, 'generator.conf')};`,
-          '}',
-        ].join('\n'),
-      );
-      nginx = spawn(tool.path!, ['-p', dir, '-e', 'stderr', '-c', join(dir, 'nginx.conf')], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      nginx.stdout!.on('data', (d: Buffer) => (nginxLog += d.toString()));
-      nginx.stderr!.on('data', (d: Buffer) => (nginxLog += d.toString()));
-      base = `http://127.0.0.1:${port}`;
-      await waitFor(
-        'nginx to listen',
-        async () => {
-          if (nginx.exitCode !== null) throw new Error(`nginx exited with ${nginx.exitCode}: ${nginxLog}`);
-          return (await fetch(`${base}/`).catch(() => null)) !== null;
-        },
-        15_000,
-      );
+      expect(failModes).toContain('"free" closed;');
+      expect(failModes).toContain('"plus" open;');
+      nginx = await startNginx({ generatorPort: gen.port, consolePort: consoleProc.port, gatewayToken: gw, failModes });
     });
 
     afterAll(async () => {
-      if (nginx && nginx.exitCode === null) {
-        const exited = new Promise((r) => nginx.once('exit', r));
-        nginx.kill('SIGQUIT');
-        await exited;
-      }
+      await nginx?.stop();
       await consoleProc?.stop();
-      await new Promise((r) => gen?.server.close(r));
+      await gen?.close();
     });
 
     test('a free user (3 a day) is served three times with a ticket, the 4th gets 429 with Retry-After; a missing subject is a 400 naming the header', async () => {
       for (let i = 0; i < 3; i++) {
         const r = await generate('free', 'alice');
-        expect(r.status, nginxLog).toBe(200);
+        expect(r.status, nginxLog()).toBe(200);
         expect(await r.json()).toEqual({ image: 'generated' });
         expect(r.headers.get('ratelimit')).toContain(`"free-day";r=${2 - i};t=`);
         expect(r.headers.get('ratelimit-policy')).toContain('"free-day";q=3;w=86400');
@@ -208,7 +130,7 @@ describe.skipIf(tool.skip !== undefined)(
     test('with the console stopped, the fail mode decides: plus (open) is served and marked failed-open, free (closed) gets 503', async () => {
       await consoleProc.stop();
       const open = await generate('plus', 'dave');
-      expect(open.status, nginxLog).toBe(200);
+      expect(open.status, nginxLog()).toBe(200);
       expect(open.headers.get('x-coolant-reason')).toBe('coolant_unavailable');
       const served = gen.seen.find((s) => s.headers['x-user-id'] === 'dave');
       expect(served?.headers['x-coolant-failed-open']).toBe('1');
@@ -224,3 +146,61 @@ describe.skipIf(tool.skip !== undefined)(
     });
   },
 );
+
+describe.skipIf(nginxTool.skip !== undefined)(
+  'nginx auth_request when the console is up but its PostgreSQL is gone',
+  () => {
+    let pg: Awaited<ReturnType<typeof createTestDatabase>>;
+    let proxy: TTcpProxy;
+    let consoleProc: TConsoleProcess;
+    let gen: TFakeGenerator;
+    let nginx: TNginx;
+
+    beforeAll(async () => {
+      pg = await createTestDatabase('coolant_console_test');
+      const direct = new URL(pg.url);
+      proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+      const proxied = new URL(pg.url);
+      proxied.port = String(proxy.port);
+      [consoleProc, gen] = await Promise.all([startConsole({ databaseUrl: proxied.toString() }), startFakeGenerator()]);
+      // Never used before the outage, so authenticating it needs the database (no credential cache).
+      const gw = await gatewayToken(consoleProc.url, consoleProc.adminToken, 'nginx');
+      const failModes = await failModeMap(consoleProc.url, consoleProc.adminToken);
+      nginx = await startNginx({ generatorPort: gen.port, consolePort: consoleProc.port, gatewayToken: gw, failModes });
+    });
+
+    afterAll(async () => {
+      await nginx?.stop();
+      await consoleProc?.stop();
+      await gen?.close();
+      await proxy?.close();
+      await pg?.drop();
+    });
+
+    test('the endpoint answers 503 (nginx: 500), so plus (open) is served marked failed-open and free (closed) gets 503; served normally once the database is back', async () => {
+      await proxy.cut();
+      const open = await generateThrough(nginx.base, 'plus', 'gina');
+      expect(open.status, nginx.log()).toBe(200);
+      expect(open.headers.get('x-coolant-reason')).toBe('coolant_unavailable');
+      expect(gen.seen.at(-1)?.headers['x-coolant-failed-open']).toBe('1');
+      const closed = await generateThrough(nginx.base, 'free', 'hank');
+      expect(closed.status).toBe(503);
+      expect(await closed.text()).toContain('coolant_unavailable');
+      expect(gen.seen).toHaveLength(1);
+
+      await proxy.restore();
+      const back = await waitForServed(nginx.base, 'free', 'hank');
+      expect(back.headers.get('ratelimit')).toContain('"free-day";r=2;t=');
+      expect(gen.seen.at(-1)?.headers['x-coolant-ticket']).toMatch(/.+/);
+    });
+  },
+);
+
+async function waitForServed(base: string, tier: string, user: string): Promise<Response> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const r = await generateThrough(base, tier, user);
+    if (r.status === 200 || Date.now() > deadline) return r;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
