@@ -156,6 +156,12 @@ describe('@coolant/gateway against a running console', () => {
         reason: 'coolant_unavailable',
         failedOpen: true,
       });
+      // The default per-attempt timeout is 50 ms.
+      const t1 = Date.now();
+      const byDefault = await gw({ failModes: { plus: 'open' } }).admit({ tier: 'plus', subject: 'u-default' });
+      expect(byDefault).toMatchObject({ source: 'fail_mode', unavailable: 'timeout', failedOpen: true });
+      expect(byDefault.source === 'fail_mode' && byDefault.message).toMatch(/no answer within 50 ms/);
+      expect(Date.now() - t1).toBeLessThan(1000);
     } finally {
       proxy.setDelay(0);
     }
