@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-export type TSimConsole = { url: string; dataDir: string; adminToken: string; stop(): Promise<void> };
+export type TSimConsole = { url: string; pid: number; dataDir: string; adminToken: string; stop(): Promise<void> };
 
 export function repositoryRoot(from = import.meta.dirname): string {
   for (let dir = from; ; dir = dirname(dir)) {
@@ -62,7 +62,7 @@ export async function startSimConsole(env: Record<string, string>): Promise<TSim
       rmSync(dataDir, { recursive: true, force: true });
       throw new Error(`console exited with ${child.exitCode}:\n${out}`);
     }
-    const ok = await fetch(`${url}/api/health`).then(
+    const ok = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(5_000) }).then(
       (r) => r.ok,
       () => false,
     );
@@ -76,6 +76,7 @@ export async function startSimConsole(env: Record<string, string>): Promise<TSim
   }
   return {
     url,
+    pid: child.pid ?? 0,
     dataDir,
     adminToken,
     async stop() {

@@ -2,7 +2,8 @@
  * The simulated gateways' HTTP: one keep-alive pool to the console on 127.0.0.1, a tRPC call as a
  * plain JSON POST (as a real gateway sends it), the answer's data or its error, and the time it took.
  * node:http rather than fetch: at several hundred decisions a second on two cores, fetch's own
- * overhead would be measured instead of the console's.
+ * overhead would be measured instead of the console's. Every call has a deadline (AbortSignal.timeout):
+ * a console that stops answering shows as TIMEOUT errors in the table instead of a run that hangs.
  */
 import http from 'node:http';
 
@@ -21,6 +22,7 @@ export class ConsoleClient {
     url: string,
     private readonly token: string,
     maxSockets = 32,
+    private readonly timeoutMs = 15_000,
   ) {
     this.target = new URL(url);
     if (!['127.0.0.1', 'localhost', '[::1]'].includes(this.target.hostname))
@@ -32,6 +34,20 @@ export class ConsoleClient {
     const body = JSON.stringify(input ?? null);
     const t0 = performance.now();
     return new Promise((resolve) => {
+      // An abort while the answer's body streams in reaches the response, not always the request:
+      // both report here, and a second resolve() is a no-op.
+      const fail = (e: Error) => {
+        const ms = performance.now() - t0;
+        const timedOut = e.name === 'AbortError' || e.name === 'TimeoutError';
+        resolve({
+          status: 0,
+          data: null,
+          error: timedOut
+            ? { message: `${path}: no answer in ${this.timeoutMs / 1000} s`, code: 'TIMEOUT' }
+            : { message: e.message, code: 'NETWORK' },
+          ms,
+        });
+      };
       const req = http.request(
         {
           host: this.target.hostname,
@@ -39,6 +55,7 @@ export class ConsoleClient {
           path: `/api/trpc/${path}`,
           method: 'POST',
           agent: this.agent,
+          signal: AbortSignal.timeout(this.timeoutMs),
           headers: {
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(body),
@@ -47,6 +64,7 @@ export class ConsoleClient {
         },
         (res) => {
           const chunks: Buffer[] = [];
+          res.on('error', fail);
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             const ms = performance.now() - t0;
@@ -65,9 +83,7 @@ export class ConsoleClient {
           });
         },
       );
-      req.on('error', (e) =>
-        resolve({ status: 0, data: null, error: { message: e.message, code: 'NETWORK' }, ms: performance.now() - t0 }),
-      );
+      req.on('error', fail);
       req.end(body);
     });
   }

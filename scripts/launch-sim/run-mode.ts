@@ -3,6 +3,9 @@
  * starts it), the light fleet's agents reporting the simulated GPUs, the gateways asking the
  * console for every generation, the launch's demand, 30 % of the nodes losing power at the set
  * moment, then a drain until every generation has ended, and what the console says afterwards.
+ * Every call to the console has a deadline: a poll that fails is logged (with /api/health's answer
+ * beside it), and a console that misses STALLED_POLLS polls in a row ends the mode with `trouble`
+ * saying so, instead of a run that waits for an answer forever.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +21,7 @@ import {
   capacityView,
   enableCapacity,
   guardEvents,
+  healthProbe,
   leaseSupport,
   setUpTiersAndGuard,
   type TCapacityView,
@@ -57,15 +61,20 @@ export type TModeResult =
       guard: { t: number; event: TGuardEvent }[];
       agentWarnings: number;
       firstAgentWarning: string | null;
+      /** Why the console's answers are missing from this mode (it stopped answering), or null. */
+      trouble: string | null;
     };
 
 const ENROLL = 'launch-sim-enroll-token-0123456789';
 const TICK_MS = 100;
+/** capacity.get polls (every 10 s, each with its own 10 s deadline) missed in a row before the mode gives up. */
+const STALLED_POLLS = 3;
 
 export async function runMode(mode: TMode, cfg: TLaunchConfig, arrivals: readonly TArrival[]): Promise<TModeResult> {
   const { log } = cfg;
   log(`(${mode}) starting a console`);
   const c = await startSimConsole({ COOLANT_ENROLL_TOKEN: ENROLL, COOLANT_NODE_OFFLINE_AFTER_SECONDS: '10' });
+  log(`(${mode}) console at ${c.url} (pid ${c.pid})`);
   const admin = new ConsoleClient(c.url, c.adminToken, 4);
   const stateDir = mkdtempSync(join(tmpdir(), 'coolant-launch-sim-'));
   let gatewayClient: ConsoleClient | null = null;
@@ -124,7 +133,19 @@ export async function runMode(mode: TMode, cfg: TLaunchConfig, arrivals: readonl
     let lossDone = false;
     const seen: { view: TCapacityView | null } = { view: null };
     let polling = false;
+    let pollAskedAt = 0;
     let lastPoll = -10;
+    let missedInARow = 0;
+    let trouble: string | null = null;
+    const missed = (why: string) => {
+      missedInARow++;
+      const asked = pollAskedAt;
+      void healthProbe(c.url).then((h) => {
+        log(`(${mode}) capacity.get asked at ${asked.toFixed(0)} s: ${why}; ${h}`);
+        if (missedInARow >= STALLED_POLLS && !trouble)
+          trouble = `the console stopped answering capacity.get: ${missedInARow} polls in a row missed, the last asked at ${asked.toFixed(0)} s (${why}; ${h})`;
+      });
+    };
     log(
       `(${mode}) launch: ${arrivals.length} arrivals over ${cfg.plan.seconds} s; ${lost.length} nodes lose power at ${cfg.lossAt} s`,
     );
@@ -143,28 +164,52 @@ export async function runMode(mode: TMode, cfg: TLaunchConfig, arrivals: readonl
       }
       fleet.tick(dt);
       observer.sample(t, dt);
-      if (t - lastPoll >= 10 && !polling) {
+      if (t - lastPoll >= 10) {
         lastPoll = t;
-        polling = true;
-        void capacityView(c.url, c.adminToken)
-          .then((v) => (seen.view = v))
-          .catch(() => {})
-          .finally(() => (polling = false));
+        if (polling) missed(`no answer yet after ${(t - pollAskedAt).toFixed(0)} s`);
+        else {
+          polling = true;
+          pollAskedAt = t;
+          void capacityView(c.url, c.adminToken)
+            .then((v) => {
+              seen.view = v;
+              missedInARow = 0;
+            })
+            .catch((e: Error) => missed(`${e.name}: ${e.message}`))
+            .finally(() => (polling = false));
+        }
         const p = observer.timeline.at(-1);
         if (p)
           log(
             `(${mode}) ${t.toFixed(0)} s: C ${p.capacity} (console ${seen.view ? `${seen.view.nodesOnline} nodes online, ${seen.view.usableGpus} GPUs usable${mode === 'b' ? `, C ${seen.view.slots}, in flight ${seen.view.inflight}` : ''}` : '?'}), on GPUs free ${p.busy.free} plus ${p.busy.plus} pro ${p.busy.pro}, ${p.hotGpus} hot, max ${p.maxTemp.toFixed(1)} °C, ${gateways.pending()} requests pending, ${gateways.decisions} decisions`,
           );
       }
+      if (trouble) {
+        log(`(${mode}) ${t.toFixed(0)} s: giving up on this mode: ${trouble}`);
+        break;
+      }
       if (t >= cfg.plan.seconds && (gateways.pending() === 0 || t >= cfg.plan.seconds + 40)) break;
     }
     const wallSeconds = (performance.now() - t0) / 1000;
     const drainedAll = gateways.pending() === 0;
     // The console's count of leases in flight once every generation has ended: what leaked.
-    const after = mode === 'b' ? await capacityView(c.url, c.adminToken).catch(() => null) : null;
-    const guard = (await guardEvents(c.url, c.adminToken))
+    const after =
+      mode === 'b' && !trouble
+        ? await capacityView(c.url, c.adminToken).catch(async (e: Error) => {
+            trouble ??= `capacity.get after the drain: ${e.name}: ${e.message}; ${await healthProbe(c.url)}`;
+            return null;
+          })
+        : null;
+    const events = trouble
+      ? []
+      : await guardEvents(c.url, c.adminToken).catch(async (e: Error) => {
+          trouble ??= `guard.history after the drain: ${e.name}: ${e.message}; ${await healthProbe(c.url)}`;
+          return [];
+        });
+    const guard = events
       .filter((e) => Date.parse(e.at) >= startedAt.getTime())
       .map((event) => ({ t: (Date.parse(event.at) - startedAt.getTime()) / 1000, event }));
+    if (trouble) log(`(${mode}) ${trouble}`);
     return {
       mode,
       ran: true,
@@ -177,6 +222,7 @@ export async function runMode(mode: TMode, cfg: TLaunchConfig, arrivals: readonl
       guard,
       agentWarnings,
       firstAgentWarning,
+      trouble,
     };
   } finally {
     await lightFleet?.stop({ drain: false });

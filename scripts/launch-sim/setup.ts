@@ -103,9 +103,22 @@ export type TCapacityView = {
   tiers: { tier: string; inflight: number; reservedSlots: number; leasesExpired?: number }[];
 };
 
-/** capacity.get is a query: GET with the input in the URL, as tRPC serves it. */
-export async function capacityView(url: string, token: string): Promise<TCapacityView> {
-  const r = await fetch(`${url}/api/trpc/capacity.get`, { headers: { authorization: `Bearer ${token}` } });
+/** How long the admin's own reads may take before the sim calls the console unresponsive. */
+export const ADMIN_READ_TIMEOUT_MS = 10_000;
+
+/**
+ * capacity.get is a query: GET with the input in the URL, as tRPC serves it. The deadline covers
+ * the body as well (the signal aborts its stream), so an answer that stops half-way rejects too.
+ */
+export async function capacityView(
+  url: string,
+  token: string,
+  timeoutMs = ADMIN_READ_TIMEOUT_MS,
+): Promise<TCapacityView> {
+  const r = await fetch(`${url}/api/trpc/capacity.get`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   const json = (await r.json()) as { result?: { data: TCapacityView }; error?: { message: string } };
   if (!json.result) throw new Error(`capacity.get → HTTP ${r.status}: ${json.error?.message ?? 'no message'}`);
   return json.result.data;
@@ -113,11 +126,28 @@ export async function capacityView(url: string, token: string): Promise<TCapacit
 
 export type TGuardEvent = { at: string; kind: string; tier: string | null; action: string | null; message: string };
 
-export async function guardEvents(url: string, token: string): Promise<TGuardEvent[]> {
+export async function guardEvents(
+  url: string,
+  token: string,
+  timeoutMs = ADMIN_READ_TIMEOUT_MS,
+): Promise<TGuardEvent[]> {
   const input = encodeURIComponent(JSON.stringify({ limit: 100, kinds: ['trip', 'step', 'unstep', 'clear'] }));
   const r = await fetch(`${url}/api/trpc/guard.history?input=${input}`, {
     headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const json = (await r.json()) as { result?: { data: { events: TGuardEvent[] } } };
   return (json.result?.data.events ?? []).reverse();
+}
+
+/** /api/health within `timeoutMs`: what it answered, or why not (told apart from capacity.get's own trouble). */
+export async function healthProbe(url: string, timeoutMs = 5_000): Promise<string> {
+  const t0 = performance.now();
+  try {
+    const r = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    await r.text();
+    return `/api/health HTTP ${r.status} in ${(performance.now() - t0).toFixed(0)} ms`;
+  } catch (e) {
+    return `/api/health no answer (${(e as Error).name}: ${(e as Error).message}) after ${(performance.now() - t0).toFixed(0)} ms`;
+  }
 }

@@ -132,5 +132,6 @@ export function launchTable(cfg: TLaunchConfig, results: TModeResult[]): string 
       `| ${row.what} | ${results.map((r) => (r.ran ? row.cell(r) : 'not run (below)')).join(' | ')} | ${row.goal} |`,
     );
   for (const r of results) if (!r.ran) lines.push('', `(${r.mode}) not run: ${r.why}`);
+  for (const r of results) if (r.ran && r.trouble) lines.push('', `(${r.mode}) incomplete: ${r.trouble}`);
   return lines.join('\n');
 }
