@@ -191,6 +191,9 @@ export async function runMode(mode: TMode, cfg: TLaunchConfig, arrivals: readonl
       if (t >= cfg.plan.seconds && (gateways.pending() === 0 || t >= cfg.plan.seconds + 40)) break;
     }
     const wallSeconds = (performance.now() - t0) / 1000;
+    log(
+      `(${mode}) ${wallSeconds.toFixed(0)} s: launch over, ${gateways.pending()} requests pending; reading the console's counts`,
+    );
     const drainedAll = gateways.pending() === 0;
     // The console's count of leases in flight once every generation has ended: what leaked.
     const after =
@@ -225,7 +228,14 @@ export async function runMode(mode: TMode, cfg: TLaunchConfig, arrivals: readonl
       trouble,
     };
   } finally {
-    await lightFleet?.stop({ drain: false });
+    // The agents' loops end on abort; should one not, the run says so and goes on to stop the console.
+    if (lightFleet) {
+      const stopped = await Promise.race([
+        lightFleet.stop({ drain: false }).then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), 30_000).unref()),
+      ]);
+      if (!stopped) log(`(${mode}) the simulated fleet did not stop in 30 s; stopping the console anyway`);
+    }
     gatewayClient?.close();
     admin.close();
     await c.stop();
