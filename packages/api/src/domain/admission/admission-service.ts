@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TDb, TPgRaw, TSqliteRaw } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
+import { createOnce } from '../../lib/unique-violation';
 import { dateAt } from '../../lib/clock';
 import { buildResponse, type TConsumeRequest } from './build-response';
 import { isPaused } from './config-snapshot';
@@ -69,11 +70,9 @@ export class AdmissionService {
 
   async start(): Promise<void> {
     const { db } = this.opts;
-    await db.setting.upsert({
-      where: { key: TICKET_KEY },
-      create: { key: TICKET_KEY, value: randomBytes(32).toString('base64') },
-      update: {},
-    });
+    // A plain insert, not an upsert: Prisma's upsert reads first, and on SQLite a read-then-write transaction
+    // fails at once with SQLITE_BUSY while another connection (a second console starting) holds the write lock.
+    await createOnce(() => db.setting.create({ data: { key: TICKET_KEY, value: randomBytes(32).toString('base64') } }));
     this.ticketKey = Buffer.from((await db.setting.findUniqueOrThrow({ where: { key: TICKET_KEY } })).value, 'base64');
     await this.store.start(this.now());
     await this.leases.start();
