@@ -20,6 +20,8 @@ const steps = [
   ['lint', ['npx', 'turbo', 'run', 'lint', '--output-logs=errors-only']],
   // One package at a time: the integration suites share the machine's PostgreSQL and 2 cores.
   ['unit + integration', ['npx', 'turbo', 'run', 'test', '--concurrency=1']],
+  // The scripts' own tests (not a workspace): the launch simulation's HTTP deadlines.
+  ['scripts', ['npx', 'vitest', 'run', 'scripts']],
   ['build', ['npx', 'turbo', 'run', 'build', '--output-logs=errors-only']],
   ['e2e', ['npm', 'run', 'test:e2e', '-w', '@coolant/e2e']],
 ];
