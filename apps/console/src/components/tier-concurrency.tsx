@@ -10,6 +10,7 @@ import { useState } from 'react';
 import { useTRPC } from '@/trpc/client';
 import { checkConcurrency, checkReason } from '@/lib/tier-input';
 import { SCOPE_LABEL, type TConcurrency, type TTier } from '@/lib/tiers';
+import { InlineFormActions } from './inline-form-actions';
 
 function bound(n: number | null) {
   return n === null ? <span className="muted">unbounded</span> : <b>{n.toLocaleString('en-US')}</b>;
@@ -101,17 +102,7 @@ function ConcurrencyForm({ tier, current, onDone }: { tier: string; current: TCo
         Reason (optional)
         <input name="reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
       </label>
-      <button type="submit" disabled={save.isPending}>
-        Save
-      </button>
-      <button type="button" className="secondary" onClick={onDone}>
-        Cancel
-      </button>
-      {(invalid ?? save.error) && (
-        <div className="error full" role="alert">
-          {invalid ?? save.error?.message}
-        </div>
-      )}
+      <InlineFormActions pending={save.isPending} error={invalid ?? save.error?.message} onCancel={onDone} />
     </form>
   );
 }

@@ -12,6 +12,7 @@ import { dateTime, duration } from '@/lib/format';
 import { checkLimit, checkReason, checkUntil } from '@/lib/tier-input';
 import type { TLimitScope, TTierLimit } from '@/lib/tiers';
 import { useNow } from '@/lib/use-now';
+import { InlineFormActions } from './inline-form-actions';
 
 /** The form's accessible name: the per-user names are the ones the page had before scopes existed. */
 export function limitFormName(req: { kind: 'base' | 'temporary'; scope: TLimitScope; window: string; tier: string }) {
@@ -75,17 +76,7 @@ export function BaseLimitForm({ tier, limit, onDone }: { tier: string; limit: TT
         Reason (optional)
         <input name="reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
       </label>
-      <button type="submit" disabled={save.isPending}>
-        Save
-      </button>
-      <button type="button" className="secondary" onClick={onDone}>
-        Cancel
-      </button>
-      {(invalid ?? save.error) && (
-        <div className="error full" role="alert">
-          {invalid ?? save.error?.message}
-        </div>
-      )}
+      <InlineFormActions pending={save.isPending} error={invalid ?? save.error?.message} onCancel={onDone} />
     </form>
   );
 }
@@ -163,17 +154,7 @@ export function TemporaryLimitForm({ tier, limit, onDone }: { tier: string; limi
         Reason (required)
         <input name="reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
       </label>
-      <button type="submit" disabled={save.isPending}>
-        Save
-      </button>
-      <button type="button" className="secondary" onClick={onDone}>
-        Cancel
-      </button>
-      {(invalid ?? save.error) && (
-        <div className="error full" role="alert">
-          {invalid ?? save.error?.message}
-        </div>
-      )}
+      <InlineFormActions pending={save.isPending} error={invalid ?? save.error?.message} onCancel={onDone} />
     </form>
   );
 }
