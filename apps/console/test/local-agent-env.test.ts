@@ -79,7 +79,11 @@ test('the local agent and its collector child get neither the database URL, the 
     'its collector child',
     async () => {
       const child = childrenOf(agent.pid).find((p) => p.cmd.includes('coolant-agent'));
-      return child ? environ(child.pid) : null;
+      if (!child) return null;
+      // Between fork and execve a child's /proc entry still shows its parent's cmdline and
+      // environment; only the environment the agent passed to exec names the role, so wait for it.
+      const env = environ(child.pid);
+      return env.COOLANT_AGENT_ROLE ? env : null;
     },
     60_000,
     20,
