@@ -5,6 +5,7 @@ import { authRouter } from './routers/auth';
 import { capacityRouter } from './routers/capacity';
 import { fleetRouter } from './routers/fleet';
 import { guardRouter } from './routers/guard';
+import { notificationsRouter } from './routers/notifications';
 import { smokeRouter } from './routers/smoke';
 import { systemRouter } from './routers/system';
 import { tiersRouter } from './routers/tiers';
@@ -24,6 +25,7 @@ export const appRouter = router({
   smoke: smokeRouter,
   guard: guardRouter,
   capacity: capacityRouter,
+  notifications: notificationsRouter,
   system: systemRouter,
 });
 

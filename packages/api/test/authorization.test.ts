@@ -56,6 +56,8 @@ const EXPECTED: Record<string, TAccess> = {
   'capacity.get': 'viewer',
   'capacity.history': 'viewer',
   'capacity.configure': 'admin',
+  'notifications.get': 'admin',
+  'notifications.configure': 'admin',
   'system.info': 'public',
   'system.enrollment': 'admin',
   'system.rotateEnrollment': 'admin',
