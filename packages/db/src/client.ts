@@ -3,6 +3,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client/client.ts';
 import { PrismaClient as PgClient } from '../generated/postgresql/client/client.ts';
 import { ensureSqliteDir, type TDbConfig } from './config';
+import { withImmediateTransactions } from './sqlite-immediate';
 
 /**
  * Both generated clients expose the same model API (the PostgreSQL schema is
@@ -19,7 +20,9 @@ const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 export function createPrismaClient(config: TDbConfig): TDb {
   if (config.provider === 'sqlite') {
     ensureSqliteDir(config);
-    const adapter = new PrismaBetterSqlite3({ url: config.file, timeout: SQLITE_BUSY_TIMEOUT_MS });
+    const adapter = withImmediateTransactions(
+      new PrismaBetterSqlite3({ url: config.file, timeout: SQLITE_BUSY_TIMEOUT_MS }),
+    );
     return new SqliteClient({ adapter });
   }
   const adapter = new PrismaPg({ connectionString: config.url, max: 10 });

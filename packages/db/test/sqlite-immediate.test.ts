@@ -1,0 +1,74 @@
+/**
+ * A Prisma transaction that reads and then writes, while the console's own SQLite connection keeps
+ * committing (as admission and ingest do), must not fail with SQLITE_BUSY_SNAPSHOT
+ * ("Operation has timed out"): src/sqlite-immediate.ts begins it IMMEDIATE.
+ */
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { TDb } from '../src/client';
+import { createTestDb, type TTestDb } from '../src/testing/database';
+
+let t: TTestDb;
+let db: TDb;
+
+beforeAll(async () => {
+  t = await createTestDb('sqlite');
+  db = t.db;
+});
+afterAll(async () => {
+  await t?.cleanup();
+});
+
+it('read-then-write transactions succeed while another connection commits between their statements', async () => {
+  if (t.config.provider !== 'sqlite') throw new Error('sqlite only');
+  const other = new Database(t.config.file);
+  other.pragma('journal_mode = WAL');
+  // As the console's raw connection: never wait inside a synchronous call (it would block the event
+  // loop the Prisma transaction needs to finish); a busy write is counted and tried again later.
+  other.pragma('busy_timeout = 0');
+  const write = other.prepare(
+    "INSERT INTO Setting (key, value, updatedAt) VALUES (?, 'x', datetime('now')) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+  );
+  let otherCommits = 0;
+  let otherBusy = 0;
+  const timer = setInterval(() => {
+    try {
+      write.run(`other-${otherCommits % 10}`);
+      otherCommits++;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+      otherBusy++;
+    }
+  }, 0);
+  const failures: string[] = [];
+  try {
+    for (let i = 0; i < 60; i++) {
+      try {
+        await db.$transaction(async (tx) => {
+          const before = await tx.setting.findUnique({ where: { key: 'counter' } });
+          // Let the other connection commit between this transaction's read and its write.
+          await new Promise((r) => setTimeout(r, 2));
+          await tx.setting.upsert({
+            where: { key: 'counter' },
+            create: { key: 'counter', value: '1' },
+            update: { value: String(Number(before?.value ?? 0) + 1) },
+          });
+        });
+      } catch (error) {
+        failures.push((error as Error).message.split('\n').pop() ?? String(error));
+      }
+      // Room for the other connection between transactions (inside one it now waits).
+      await new Promise((r) => setTimeout(r, 3));
+    }
+  } finally {
+    clearInterval(timer);
+    other.close();
+  }
+  console.log(
+    `[sqlite-immediate] other connection: ${otherCommits} commits, ${otherBusy} busy; failures ${failures.length}`,
+  );
+  expect(otherCommits, 'the other connection committed meanwhile').toBeGreaterThan(20);
+  expect(failures).toEqual([]);
+  // And the read-modify-write was exact: no increment lost to an interleaved commit.
+  expect((await db.setting.findUnique({ where: { key: 'counter' } }))?.value).toBe('60');
+});
