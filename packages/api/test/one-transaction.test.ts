@@ -70,6 +70,17 @@ describe.each(TEST_PROVIDERS)('admin mutations are one transaction (%s)', (provi
     await expect(h.caller({ authorization: bearer }).then((c) => c.fleet.list())).rejects.toThrow(/revoked/);
   });
 
+  it('agent.enroll: no audit row, no node; on success the node and its audit row together', async () => {
+    const { enrollToken } = await admin.system.enrollment();
+    const anonymous = await h.caller({});
+    await refuseAudit('node.enroll');
+    await expect(anonymous.agent.enroll({ enrollToken, hostname: 'gpu-enroll-atomic' })).rejects.toThrow();
+    expect(await h.db.node.count({ where: { hostname: 'gpu-enroll-atomic' } })).toBe(0);
+    await allowAudit();
+    const { nodeId } = await anonymous.agent.enroll({ enrollToken, hostname: 'gpu-enroll-atomic' });
+    expect(await h.db.auditEvent.count({ where: { action: 'node.enroll', target: nodeId } })).toBe(1);
+  });
+
   it('tokens.create: no audit row, no token', async () => {
     await refuseAudit('token.create');
     await expect(admin.tokens.create({ name: 'atomic-create', role: 'viewer' })).rejects.toThrow();

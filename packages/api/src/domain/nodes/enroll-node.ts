@@ -35,16 +35,20 @@ export async function enrollNode(req: TEnrollNodeRequest) {
     throw new AppError('UNAUTHORIZED', 'Wrong enrollment token');
   }
   const nodeToken = newSecret('cn');
-  const node = await req.db.node.create({
-    data: { hostname: req.hostname, tokenHash: sha256(nodeToken), agentVersion: req.agentVersion, os: req.os },
-  });
-  await recordAudit({
-    db: req.db,
-    actor: { kind: 'node', id: node.id, name: node.hostname },
-    action: 'node.enroll',
-    target: node.id,
-    details: { hostname: node.hostname, agentVersion: node.agentVersion },
-    ip: req.ip,
+  // The node and its audit row in one transaction: never a node nobody can trace to its enrollment.
+  const node = await req.db.$transaction(async (tx) => {
+    const created = await tx.node.create({
+      data: { hostname: req.hostname, tokenHash: sha256(nodeToken), agentVersion: req.agentVersion, os: req.os },
+    });
+    await recordAudit({
+      db: tx,
+      actor: { kind: 'node', id: created.id, name: created.hostname },
+      action: 'node.enroll',
+      target: created.id,
+      details: { hostname: created.hostname, agentVersion: created.agentVersion },
+      ip: req.ip,
+    });
+    return created;
   });
   return { nodeId: node.id, nodeToken };
 }
