@@ -16,6 +16,7 @@ import {
   writeAdmissionMetrics,
   writeCapacityMetrics,
   writeFleetMetrics,
+  writeNotificationMetrics,
   type TActor,
   type TContext,
   type TServices,
@@ -273,6 +274,7 @@ async function metrics(services: TServices): Promise<string> {
     offlineAfterMs: services.offlineAfterMs,
     m,
   });
+  await writeNotificationMetrics({ db: services.db, m });
   return m.toString();
 }
 

@@ -6,6 +6,7 @@ import type { PruneSchedule } from './domain/audit/prune-schedule';
 import type { CredentialCache } from './domain/auth/credential-cache';
 import type { FleetService } from './domain/fleet/fleet-service';
 import type { GuardService } from './domain/guard/guard-service';
+import type { NotificationService } from './domain/notifications/notification-service';
 import type { SmokeService } from './domain/smoke/smoke-service';
 import type { TActor } from './domain/actors/actor';
 
@@ -43,6 +44,8 @@ export type TServices = {
   smoke: SmokeService;
   /** The launch-day guard (evaluates only on the instance holding its lease). */
   guard: GuardService;
+  /** Alert delivery to Alertmanager and the webhook (delivers only on the instance holding its lease). */
+  notifications: NotificationService;
 };
 
 export type TContext = TServices & {

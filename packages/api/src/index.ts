@@ -18,6 +18,7 @@ export { MetricsWriter } from './lib/prometheus';
 export { writeAdmissionMetrics } from './domain/admission/admission-metrics';
 export { writeFleetMetrics } from './domain/fleet/fleet-metrics';
 export { writeCapacityMetrics } from './domain/capacity/capacity-metrics';
+export { writeNotificationMetrics } from './domain/notifications/notification-metrics';
 export { getGuard } from './domain/guard/get-guard';
 export {
   SIGNAL_KINDS,

@@ -16,6 +16,7 @@ import { PruneSchedule } from './domain/audit/prune-schedule';
 import { CredentialCache } from './domain/auth/credential-cache';
 import { FleetService, type TRetention } from './domain/fleet/fleet-service';
 import { GuardService } from './domain/guard/guard-service';
+import { NotificationService, type TNotificationOptions } from './domain/notifications/notification-service';
 import { CapacityService } from './domain/capacity/capacity-service';
 import { DEFAULT_OFFLINE_AFTER_MS } from './domain/fleet/node-status';
 import { SmokeService } from './domain/smoke/smoke-service';
@@ -37,6 +38,8 @@ export type TStartServicesOptions = {
   offlineAfterMs?: number;
   /** Guard webhook retry base delay (tests shorten it). */
   webhookBaseDelayMs?: number;
+  /** Notification delivery: tick, Alertmanager re-send and hold, backoff, timeout, public URL (tests shorten them). */
+  notifications?: TNotificationOptions;
 };
 
 export type TRunningServices = TServices & { stop(): Promise<void> };
@@ -150,6 +153,15 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
   // Issue 13: keeps the one CapacitySnapshot every instance applies fresh (<= 2 s) and its history.
   const capacity = new CapacityService({ db: opts.db, now, instanceId: config.instanceId, offlineAfterMs, log });
   capacity.start(opts.background ?? true);
+  // Issue 14: fleet alerts and guard steps pushed to Alertmanager and the webhook, by one instance.
+  const notifications = new NotificationService({
+    db: opts.db,
+    instanceId: config.instanceId,
+    now,
+    log,
+    ...(opts.notifications ? { options: opts.notifications } : {}),
+  });
+  notifications.start(opts.background ?? true);
   return {
     db: opts.db,
     dbProvider: opts.dbConfig.provider,
@@ -164,7 +176,9 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
     fleet,
     smoke,
     guard,
+    notifications,
     async stop() {
+      await notifications.stop();
       await capacity.stop();
       await guard.stop();
       smoke.stop();

@@ -4,7 +4,8 @@
  */
 import { configureNotifications } from '../domain/notifications/configure-notifications';
 import { getNotifications } from '../domain/notifications/get-notifications';
-import { ZConfigureNotifications } from '../domain/notifications/notification-config';
+import { ZConfigureNotifications, ZSendTest } from '../domain/notifications/notification-config';
+import { sendTestNotification } from '../domain/notifications/send-test-notification';
 import { adminProcedure, router } from '../trpc';
 
 export const notificationsRouter = router({
@@ -13,4 +14,14 @@ export const notificationsRouter = router({
     await configureNotifications({ ...input, db: ctx.db, actor: ctx.actor, now: ctx.now(), ip: ctx.request.ip });
     return getNotifications({ db: ctx.db });
   }),
+  sendTest: adminProcedure.input(ZSendTest).mutation(({ ctx, input }) =>
+    sendTestNotification({
+      db: ctx.db,
+      actor: ctx.actor,
+      channel: input.channel,
+      now: ctx.now(),
+      delivery: ctx.notifications.delivery,
+      ip: ctx.request.ip,
+    }),
+  ),
 });
