@@ -15,6 +15,7 @@ const LINKS = [
   { href: '/api-docs', label: 'API', admin: false },
   { href: '/tokens', label: 'Tokens', admin: true },
   { href: '/users', label: 'Users', admin: true },
+  { href: '/notifications', label: 'Notifications', admin: true },
 ];
 
 export function NavLinks({ isAdmin, name, role }: { isAdmin: boolean; name: string; role: string }) {

@@ -2,38 +2,17 @@
  * The Notifications page's view of `notifications.get`, and the checks and wording the page
  * shares between its channels, so the Alertmanager and webhook cards read and fail alike.
  */
+import type { AppRouter } from '@coolant/api/client';
+import type { inferRouterOutputs } from '@trpc/server';
+import type { TChecked } from './tier-input';
 
-export type TChannel = 'alertmanager' | 'webhook';
+type TOutputs = inferRouterOutputs<AppRouter>['notifications'];
+export type TNotifications = TOutputs['get'];
+export type TChannelStatus = NonNullable<TNotifications['delivery']['alertmanager']>;
+export type TActiveAlert = TNotifications['active'][number];
+export type TChannel = keyof TNotifications['delivery'];
 
-export type TChannelStatus = {
-  lastAttemptAt: string | null;
-  lastSuccessAt: string | null;
-  lastStatus: number | null;
-  lastError: string | null;
-  consecutiveFailures: number;
-  nextAttemptAt: string | null;
-  pending: number;
-};
-
-export type TActiveAlert = {
-  alertname: string;
-  severity: 'critical' | 'warning' | 'info';
-  labels: Record<string, string>;
-  summary: string;
-  startsAt: string;
-};
-
-export type TNotifications = {
-  version: number;
-  updatedAt: string | null;
-  updatedBy: string | null;
-  alertmanager: { url: string } | null;
-  webhook: { url: string; secretSet: true } | null;
-  delivery: { alertmanager: TChannelStatus | null; webhook: TChannelStatus | null };
-  active: TActiveAlert[];
-};
-
-export type TTestResult = { channel: string; ok: boolean; status: number | null; error: string | null };
+export type TTestResult = TOutputs['sendTest']['results'][number];
 
 export const CHANNEL_LABEL: Record<TChannel, string> = { alertmanager: 'Alertmanager', webhook: 'Webhook' };
 
@@ -42,8 +21,6 @@ export const NOTIFICATIONS_REFETCH_MS = 5_000;
 
 /** The labels operators route on, in the order the README and the active table list them. */
 export const ROUTING_LABELS = ['node', 'gpu', 'model', 'tier'] as const;
-
-export type TChecked<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /** A browser-side check of the URL fields; the server checks again and its message wins. */
 export function checkUrl(raw: string, field: string): TChecked<string> {
