@@ -4,7 +4,7 @@ export type TPostResult = { ok: boolean; status: number | null; error: string | 
 function describeFailure(error: unknown): string {
   const e = error as Error & { cause?: { code?: string; message?: string } };
   if (e.name === 'TimeoutError') return 'timed out';
-  const cause = e.cause?.code ?? e.cause?.message;
+  const cause = e.cause?.message ?? e.cause?.code;
   return cause ? `${e.message}: ${cause}` : e.message;
 }
 
