@@ -130,15 +130,46 @@ http {
 });
 
 describe('deploy/prometheus/prometheus.yml', () => {
-  it('scrapes /metrics of two console instances', () => {
+  it('scrapes /metrics of two console instances and loads the alerting rules', () => {
     const yml = read('prometheus/prometheus.yml');
     expect(yml).toContain('metrics_path: /metrics');
     expect(yml.match(/^\s+- [\d.]+:\d+$/gm)).toHaveLength(2);
+    expect(yml).toMatch(/^rule_files:\n\s+- coolant-rules\.yml$/m);
+    // The rules name the job of this scrape config (CoolantConsoleDown reads its `up`).
+    expect(yml).toContain('job_name: coolant-console');
+    expect(read('prometheus/coolant-rules.yml')).toContain('up{job="coolant-console"}');
   });
 
   it('passes promtool check config', (ctx) => {
     const promtool = toolOrSkip(ctx, 'promtool', 'prometheus');
     const r = spawnSync(promtool, ['check', 'config', join(deploy, 'prometheus/prometheus.yml')], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('SUCCESS');
+  });
+});
+
+// The metric names and labels these rules read are checked against a real console in
+// apps/console/test/prometheus-rules.test.ts.
+describe('deploy/prometheus/coolant-rules.yml', () => {
+  const rules = join(deploy, 'prometheus/coolant-rules.yml');
+
+  it('passes promtool check rules', (ctx) => {
+    const promtool = toolOrSkip(ctx, 'promtool', 'prometheus');
+    const r = spawnSync(promtool, ['check', 'rules', rules], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/SUCCESS: \d+ rules found/);
+  });
+
+  it('passes its promtool unit tests (each rule fires after its for, not before, and resolves)', (ctx) => {
+    const promtool = toolOrSkip(ctx, 'promtool', 'prometheus');
+    const tests = read('prometheus/coolant-rules.test.yml');
+    // Every alert of the rules file has a test case of its own.
+    const alerts = [...read('prometheus/coolant-rules.yml').matchAll(/^\s+- alert: (\w+)$/gm)].map((m) => m[1]);
+    const cases = [...tests.matchAll(/^\s+- name: (\w+)$/gm)].map((m) => m[1]);
+    expect(cases.sort()).toEqual(alerts.sort());
+    const r = spawnSync(promtool, ['test', 'rules', join(deploy, 'prometheus/coolant-rules.test.yml')], {
+      encoding: 'utf8',
+    });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('SUCCESS');
   });

@@ -2,6 +2,7 @@
 import type { Prisma, TDb } from '@coolant/db';
 import type { MetricsWriter, TSample } from '../../lib/prometheus';
 import type { FleetService } from './fleet-service';
+import { gpuPresence, parseHealth } from './gpu-presence';
 import { nodeStatus } from './node-status';
 
 type GpuState = Prisma.$GpuStatePayload['scalars'];
@@ -26,7 +27,7 @@ const GPU_GAUGES: [string, TGaugeField, string][] = [
 /**
  * Fleet families of /metrics: per-GPU gauges labelled by node, GPU index,
  * model and PCI bus (unknown readings are left out rather than written as 0),
- * node up/stale, firing alerts, ingest counters.
+ * GPU presence, node up/stale and collector failures, firing alerts, ingest counters.
  */
 export type TWriteFleetMetricsRequest = {
   db: TDb;
@@ -41,9 +42,10 @@ export async function writeFleetMetrics(req: TWriteFleetMetricsRequest): Promise
   const { db, now, metrics: m } = req;
   const nodes = await db.node.findMany({ where: { revokedAt: null }, include: { gpus: true } });
   const gauges = new Map<string, TSample[]>(GPU_GAUGES.map(([name]) => [name, []]));
+  const present: TSample[] = [];
   for (const n of nodes) {
+    const health = parseHealth(n.health);
     for (const g of n.gpus) {
-      if (n.lastSampleAt && g.sampledAt < n.lastSampleAt) continue;
       const labels = {
         node: n.hostname,
         node_id: n.id,
@@ -51,6 +53,10 @@ export async function writeFleetMetrics(req: TWriteFleetMetricsRequest): Promise
         model: g.name ?? '',
         pci_bus: g.pciBusId ?? '',
       };
+      // The gpu_missing alert's own judgement, so Prometheus rules can mirror it (a missing GPU's gauges vanish).
+      const presence = gpuPresence({ node: { lastSampleAt: n.lastSampleAt, gpuCount: n.gpuCount, health }, gpu: g });
+      if (presence !== 'unknown') present.push({ labels, value: presence === 'present' ? 1 : 0 });
+      if (n.lastSampleAt && g.sampledAt < n.lastSampleAt) continue;
       for (const [name, field] of GPU_GAUGES) {
         const v = g[field];
         if (typeof v === 'number') gauges.get(name)!.push({ labels, value: v });
@@ -58,6 +64,12 @@ export async function writeFleetMetrics(req: TWriteFleetMetricsRequest): Promise
     }
   }
   for (const [name, , help] of GPU_GAUGES) m.family(name, 'gauge', help, gauges.get(name)!);
+  m.family(
+    'coolant_gpu_present',
+    'gauge',
+    "1 when the GPU was in the node's last report, 0 when that report lists it missing; absent while unknown.",
+    present,
+  );
   const statuses = nodes.map((n) => ({
     n,
     status: nodeStatus({ node: n, now, offlineAfterMs: req.offlineAfterMs }),
@@ -85,6 +97,12 @@ export async function writeFleetMetrics(req: TWriteFleetMetricsRequest): Promise
     'gauge',
     "GPUs in the node's last report.",
     nodes.map((n) => ({ labels: { node: n.hostname, node_id: n.id }, value: n.gpuCount })),
+  );
+  m.family(
+    'coolant_node_collector_failures',
+    'gauge',
+    "The node's consecutive reports whose collection failed (0 once one succeeds).",
+    nodes.map((n) => ({ labels: { node: n.hostname, node_id: n.id }, value: n.collectorFailures })),
   );
   const firing = await db.alert.groupBy({ by: ['kind'], where: { state: 'firing' }, _count: { _all: true } });
   const kinds = ['gpu_hot', 'node_offline', 'gpu_missing', 'collector_failing'];
