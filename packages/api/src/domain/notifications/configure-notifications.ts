@@ -79,8 +79,17 @@ export async function configureNotifications(req: TConfigureNotificationsRequest
       if (r.count !== 1)
         throw new AppError('CONFLICT', 'the notification config changed meanwhile; reload and try again');
     }
-    if (after.alertmanager && !before.alertmanager) await startChannel({ tx, channel: 'alertmanager' });
-    if (after.webhook && !before.webhook) await startChannel({ tx, channel: 'webhook' });
+    for (const channel of ['alertmanager', 'webhook'] as const) {
+      const was = before[channel]?.url;
+      const now = after[channel]?.url;
+      if (now && !was) await startChannel({ tx, channel });
+      // A new address is tried at once: the old one's backoff says nothing about it.
+      else if (now && was && now !== was)
+        await tx.notificationChannel.updateMany({
+          where: { channel },
+          data: { consecutiveFailures: 0, nextAttemptAt: null },
+        });
+    }
     await recordAudit({
       db: tx,
       actor: req.actor,

@@ -30,6 +30,8 @@ export class NotificationService {
   private ticking: Promise<TNotifyTick> | null = null;
   private lastConfigVersion = -1;
   private lastPrune = 0;
+  /** Until when this instance's lease is known to hold: renewed in the database only once half of it is gone. */
+  private leaseUntil = 0;
   private readonly log: (m: string) => void;
 
   constructor(
@@ -75,6 +77,7 @@ export class NotificationService {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.ticking?.catch(() => {});
+    this.leaseUntil = 0;
     await releaseNotificationLease({ db: this.opts.db, instanceId: this.instanceId });
   }
 
@@ -90,14 +93,20 @@ export class NotificationService {
   private async run(): Promise<TNotifyTick> {
     if (this.stopped) return { leader: false };
     const { db, now } = this.opts;
-    const leader = await acquireNotificationLease({
-      db,
-      instanceId: this.instanceId,
-      now: now(),
-      ttlMs: Math.max(3_000, 3 * this.tickMs),
-      log: this.log,
-    });
-    if (!leader) return { leader: false };
+    const ttlMs = Math.max(5_000, 5 * this.tickMs);
+    const at = now().getTime();
+    // A held lease cannot be taken before it expires, so most ticks need no write to keep it.
+    if (this.leaseUntil - at < ttlMs / 2) {
+      const leader = await acquireNotificationLease({
+        db,
+        instanceId: this.instanceId,
+        now: now(),
+        ttlMs,
+        log: this.log,
+      });
+      this.leaseUntil = leader ? at + ttlMs : 0;
+      if (!leader) return { leader: false };
+    }
     const appended = await reconcileEvents({ db, now: now() });
     const config = await readNotificationConfig({ db });
     const changed = config.version !== this.lastConfigVersion;
