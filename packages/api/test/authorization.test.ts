@@ -58,6 +58,7 @@ const EXPECTED: Record<string, TAccess> = {
   'capacity.configure': 'admin',
   'notifications.get': 'admin',
   'notifications.configure': 'admin',
+  'notifications.sendTest': 'admin',
   'system.info': 'public',
   'system.enrollment': 'admin',
   'system.rotateEnrollment': 'admin',
