@@ -69,6 +69,7 @@ export function ChannelCard({ channel, data }: { channel: TChannel; data: TNotif
       className={`${styles.card} ${failing ? styles.failing : ''}`}
       data-testid="notifications-channel"
       data-channel={channel}
+      data-health={current ? channelHealth(status) : 'off'}
       aria-label={label}
     >
       <h2>
