@@ -44,6 +44,10 @@ export const ZConsoleEnv = z.object({
     .max(86400)
     .default(120)
     .describe('A node with no report for this long is offline'),
+  COOLANT_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://coolant.example.com' })
+    .optional()
+    .describe("The console's address as operators open it: alerts sent to Alertmanager and webhooks link to it"),
   COOLANT_RETENTION_RAW_HOURS: z.coerce
     .number()
     .min(0.1)

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     log: (m) => console.warn(`[console] ${m}`),
     offlineAfterMs: env.COOLANT_NODE_OFFLINE_AFTER_SECONDS * 1000,
     retention: { rawHours: env.COOLANT_RETENTION_RAW_HOURS, rollupDays: env.COOLANT_RETENTION_ROLLUP_DAYS },
+    ...(env.COOLANT_PUBLIC_URL ? { notifications: { publicUrl: env.COOLANT_PUBLIC_URL } } : {}),
   });
 
   const app = next({ dev, dir: CONSOLE_DIR, hostname: env.HOST, port: env.PORT });

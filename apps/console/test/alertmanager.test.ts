@@ -8,6 +8,7 @@ import { startConsole, type TConsoleProcess } from './support/console-process';
 
 const ENROLL = 'alertmanager-test-enroll-0123';
 const HOSTNAME = 'am-hot-node';
+const PUBLIC_URL = 'https://coolant.example.com';
 const SIM_NVIDIA_SMI = resolve(import.meta.dirname, '../../../scripts/fleet-sim/fake-nvidia-smi.mjs');
 
 type TChannelStatus = {
@@ -43,7 +44,7 @@ beforeAll(async () => {
     join(host.bin, 'nvidia-smi'),
     `#!/bin/sh\nSIM_PROFILE="$(cat '${profileFile}')" exec "${process.execPath}" "${SIM_NVIDIA_SMI}" "$@"\n`,
   );
-  c = await startConsole({ env: { COOLANT_ENROLL_TOKEN: ENROLL } });
+  c = await startConsole({ env: { COOLANT_ENROLL_TOKEN: ENROLL, COOLANT_PUBLIC_URL: PUBLIC_URL } });
   agent = startAgent({ host, server: c.url, enrollToken: ENROLL, hostname: HOSTNAME, intervalSeconds: 1 });
 }, 300_000);
 
@@ -120,9 +121,12 @@ test('a hot GPU fires in a real Alertmanager with the labels operators route on,
     alertname: 'CoolantGpuHot',
     severity: 'critical',
     node: HOSTNAME,
+    node_id: node.id,
     gpu: '0',
     model,
   });
+  // COOLANT_PUBLIC_URL: the alert links to its node's page in the console.
+  expect(fired!.generatorURL).toBe(`${PUBLIC_URL}/fleet/${node.id}`);
   expect(fired!.status.state).toBe('active');
   expect(fired!.annotations.summary).toContain(`${HOSTNAME} GPU 0 at`);
   // Re-sent before it would expire there: endsAt is minutes ahead, not seconds.

@@ -176,7 +176,14 @@ describe.each(TEST_PROVIDERS)('notifications (%s)', (provider) => {
       status: 'firing',
       alertname: 'CoolantGpuHot',
       severity: 'critical',
-      labels: { alertname: 'CoolantGpuHot', severity: 'critical', node: 'gpu-hot-1', gpu: '1', model: 'NVIDIA H200' },
+      labels: {
+        alertname: 'CoolantGpuHot',
+        severity: 'critical',
+        node: 'gpu-hot-1',
+        node_id: expect.any(String),
+        gpu: '1',
+        model: 'NVIDIA H200',
+      },
       endsAt: null,
     });
     expect(String(firing.json.text)).toContain('[FIRING] CoolantGpuHot');

@@ -42,11 +42,15 @@ async function nodeInfo(db: TDb, ids: string[]): Promise<Map<string, TNodeInfo>>
   );
 }
 
-/** The typed event of a fleet alert: labels operators route on (node, gpu, model), the rule's message as summary. */
+/**
+ * The typed event of a fleet alert: labels operators route on (node, gpu, model), the rule's message
+ * as summary. node_id as well, as on /metrics: a hostname is not unique (a re-enrolled host is a new
+ * node under the old name), and Alertmanager merges alerts whose labels are equal.
+ */
 export function alertEvent(req: { alert: TAlertRow; node: TNodeInfo | undefined }): TFiringEvent {
   const { alert: a, node } = req;
   const names = ALERT_NAMES[a.kind] ?? { alertname: 'CoolantAlert', severity: 'warning' as const };
-  const labels: Record<string, string> = { node: node?.hostname ?? a.nodeId };
+  const labels: Record<string, string> = { node: node?.hostname ?? a.nodeId, node_id: a.nodeId };
   if (a.gpuIndex !== null) {
     labels.gpu = String(a.gpuIndex);
     const model = node?.models.get(a.gpuIndex);
