@@ -27,7 +27,11 @@ export type TCommand =
   | { kind: 'consume'; tier: string; subject: string; cost: number }
   | { kind: 'drill'; live: boolean; tier: string | null }
   | { kind: 'capacity' }
-  | { kind: 'capacity-reserve'; tier: string; reserved: number; reason: string | null };
+  | { kind: 'capacity-reserve'; tier: string; reserved: number; reason: string | null }
+  | { kind: 'notifications' }
+  | { kind: 'notifications-test'; channel: (typeof TEST_CHANNELS)[number] };
+
+const TEST_CHANNELS = ['alertmanager', 'webhook', 'all'] as const;
 
 export type TInvocation = { command: TCommand; json: boolean };
 
@@ -52,6 +56,8 @@ Usage:
                                                           pauses the tier and resumes it
   coolant capacity                                        fleet capacity, each tier's share and leases in flight
   coolant capacity reserve <tier> <n%> [--reason TEXT]    reserve n % of capacity for a tier (admin; others unchanged)
+  coolant notifications                                   where alerts are pushed, delivery status, what fires (admin)
+  coolant notifications test [alertmanager|webhook|all]   send a CoolantTestAlert (admin; exit 1 if a channel failed)
 
 Options:
   --json      machine-readable output (the API's JSON)
@@ -95,6 +101,8 @@ const USAGE_OF: Record<string, string> = {
   drill: 'coolant drill [--live --tier <tier>]',
   capacity: 'coolant capacity',
   'capacity reserve': 'coolant capacity reserve <tier> <n%> [--reason TEXT]',
+  notifications: 'coolant notifications',
+  'notifications test': 'coolant notifications test [alertmanager|webhook|all]',
 };
 
 function positionals(name: string, args: string[], count: number): string[] {
@@ -252,6 +260,20 @@ export function parseInvocation(argv: string[], now: Date): TInvocation {
       return { command: parseCapacity(rest, flags), json };
     case 'concurrency':
       return { command: parseConcurrency(rest, flags), json };
+    case 'notifications': {
+      const [sub, ...more] = rest;
+      if (sub === undefined) {
+        onlyFlags('notifications', flags, []);
+        return { command: { kind: 'notifications' }, json };
+      }
+      if (sub !== 'test') throw new UsageError(`notifications: unknown subcommand "${sub}" (none, or test)`);
+      onlyFlags('notifications test', flags, []);
+      if (more.length > 1) positionals('notifications test', more, 1);
+      const channel = more[0] ?? 'all';
+      if (!(TEST_CHANNELS as readonly string[]).includes(channel))
+        throw new UsageError(`notifications test: channel "${channel}" must be alertmanager, webhook or all`);
+      return { command: { kind: 'notifications-test', channel: channel as (typeof TEST_CHANNELS)[number] }, json };
+    }
     default:
       throw new UsageError(`unknown command "${verb}"`);
   }

@@ -3,6 +3,7 @@ import type { TClient, TConsumeResult } from './client';
 import { reserveCapacity, showCapacity } from './capacity';
 import { setConcurrency } from './concurrency';
 import { EXIT } from './errors';
+import { showNotifications, testNotifications } from './notifications';
 import { duration, propagation, renderStatus, utc } from './format';
 
 export type TResult = { json: unknown; text: string; exitCode: number };
@@ -131,6 +132,10 @@ export async function execute(
       return reserveCapacity(client, opts, cmd);
     case 'concurrency-set':
       return setConcurrency(client, opts, cmd);
+    case 'notifications':
+      return showNotifications(client, opts, ctx.now());
+    case 'notifications-test':
+      return testNotifications(client, opts, cmd.channel);
     case 'consume': {
       const res = await client.admission.consume.mutate(
         { tier: cmd.tier, subject: cmd.subject, cost: cmd.cost },
