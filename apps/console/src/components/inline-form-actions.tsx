@@ -1,7 +1,7 @@
 'use client';
 
 /**
- * The end of every inline editor on the Tiers & quotas page: Save (off while the mutation runs),
+ * The end of every inline editor (Tiers & quotas, Notifications): Save (off while the mutation runs),
  * Cancel, and the error that stopped it (the browser's own check first, else the server's answer),
  * so the editors differ only in their fields.
  */
