@@ -8,7 +8,7 @@ import { CircuitBreaker, type TBreakerOptions, type TBreakerState } from './brea
 import { CoolantUnavailableError } from './errors';
 import { FailModeCache } from './fail-modes';
 import { call } from './transport';
-import type { TConsumeAnswer, TFailMode, THeartbeatAnswer, TReleaseAnswer } from './wire';
+import type { TConsumeAnswer, TFailMode, THeartbeatAnswer, TRefundAnswer, TReleaseAnswer } from './wire';
 
 export type TGatewayOptions = {
   /** The console, e.g. http://coolant:3000 (no trailing /api). */
@@ -87,6 +87,11 @@ export type TGateway = {
   /** End a lease by id (also `decision.lease.release()`); throws CoolantUnavailableError when Coolant cannot answer. */
   release(req: { lease: string; outcome: 'done' | 'failed' }): Promise<TReleaseAnswer>;
   heartbeat(req: { lease: string; ttlSeconds?: number }): Promise<THeartbeatAnswer>;
+  /**
+   * Give back what an admission without a lease consumed when its generation failed (the decision's
+   * `ticket`); Coolant refunds a ticket once. Throws CoolantUnavailableError when Coolant cannot answer.
+   */
+  refund(req: { ticket: string }): Promise<TRefundAnswer>;
   /** Reads tiers.list now (rejects with the reason, e.g. a gateway token that may not read it). */
   refreshFailModes(): Promise<void>;
   failModes(): Record<string, TFailMode>;
@@ -131,6 +136,8 @@ export function createGateway(opts: TGatewayOptions): TGateway {
   const heartbeat: TGateway['heartbeat'] = (req) =>
     mutate<THeartbeatAnswer>('admission.heartbeat', req.ttlSeconds === undefined ? { lease: req.lease } : req);
 
+  const refund: TGateway['refund'] = (req) => mutate<TRefundAnswer>('admission.refund', { ticket: req.ticket });
+
   const leaseHandle = (l: { id: string; expiresAt: string }): TLease => ({
     id: l.id,
     expiresAt: l.expiresAt,
@@ -173,6 +180,7 @@ export function createGateway(opts: TGatewayOptions): TGateway {
     },
     release,
     heartbeat,
+    refund,
     refreshFailModes: () => cache.refresh(),
     failModes: () => cache.snapshot(),
     breakerState: () => breaker.state,

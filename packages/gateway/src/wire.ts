@@ -51,6 +51,9 @@ export type TReleaseAnswer = {
   message: string;
 };
 
+/** `admission.refund`'s answer: the ticket's units given back once, or why not. */
+export type TRefundAnswer = { refunded: boolean; reason: 'ok' | 'already_refunded' | 'window_ended' };
+
 export type THeartbeatAnswer = {
   extended: boolean;
   reason: 'ok' | 'already_released' | 'expired';

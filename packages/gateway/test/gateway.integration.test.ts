@@ -1,6 +1,6 @@
 /**
  * The gateway client against a real console (scripts/start.mjs, throwaway SQLite) behind a proxy
- * that can slow it down and counts connections: up (admit, refuse with the reason, lease, release),
+ * that can slow it down and counts connections: up (admit, refuse with the reason, refund, lease, release),
  * slow (timeouts, then the fail mode; retries consume once), down (fail open/closed, the breaker
  * keeps the client off the network), restarted (the breaker closes after the cool-down).
  */
@@ -87,6 +87,12 @@ describe('@coolant/gateway against a running console', () => {
     expect(refused.retryAfterSeconds).toBeGreaterThan(0);
     expect(coolant(await g.admit({ tier: 'no-such-tier', subject: 'u-up' })).reason).toBe('unknown_tier');
 
+    // A generation admitted without a lease that failed gives its unit back, once.
+    expect(await g.refund({ ticket: first.ticket! })).toEqual({ refunded: true, reason: 'ok' });
+    expect(await g.refund({ ticket: first.ticket! })).toEqual({ refunded: false, reason: 'already_refunded' });
+    expect(coolant(await g.admit({ tier: 'free', subject: 'u-up' }))).toMatchObject({ allowed: true, remaining: 0 });
+    expect(coolant(await g.admit({ tier: 'free', subject: 'u-up' })).reason).toBe('quota_exceeded');
+
     // The wire types against the real answer, key for key.
     const raw = await trpc<Record<string, unknown>>(
       c.url,
@@ -123,6 +129,9 @@ describe('@coolant/gateway against a running console', () => {
     expect((bad as Error).message).toMatch(/cost must be at least 1/);
     const unknownLease = await g.release({ lease: 'nope', outcome: 'done' }).catch((e: unknown) => e);
     expect((unknownLease as CoolantCallError).code).toBe('NOT_FOUND');
+    const forged = await g.refund({ ticket: 't1.forged' }).catch((e: unknown) => e);
+    expect(forged).toBeInstanceOf(CoolantCallError);
+    expect((forged as CoolantCallError).code).toBe('BAD_REQUEST');
     expect(g.breakerState()).toBe('closed');
 
     // A gateway token may call admission.* only: tiers.list needs a viewer token beside it.

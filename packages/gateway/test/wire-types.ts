@@ -5,7 +5,7 @@
  */
 import type { AppRouter } from '@coolant/api/client';
 import type { inferRouterOutputs } from '@trpc/server';
-import type { TConsumeAnswer, THeartbeatAnswer, TReleaseAnswer, TTiersListAnswer } from '../src/wire';
+import type { TConsumeAnswer, THeartbeatAnswer, TRefundAnswer, TReleaseAnswer, TTiersListAnswer } from '../src/wire';
 
 type TOut = inferRouterOutputs<AppRouter>;
 type TEqual<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
@@ -15,6 +15,7 @@ export type TPins = [
   TAssert<TEqual<TOut['admission']['consume'], TConsumeAnswer>>,
   TAssert<TEqual<TOut['admission']['release'], TReleaseAnswer>>,
   TAssert<TEqual<TOut['admission']['heartbeat'], THeartbeatAnswer>>,
+  TAssert<TEqual<TOut['admission']['refund'], TRefundAnswer>>,
   // tiers.list answers much more; the gateway reads each tier's name and failMode.
   TAssert<TOut['tiers']['list'] extends TTiersListAnswer ? true : false>,
 ];
