@@ -9,6 +9,7 @@
 // anchor of (b): same machine, same run, same demand. Time is compressed (generations of a few
 // seconds, reports every 2 s, the guard every 2 s over 10 s).
 //   npm run launch:sim -- [--seed 7] [--nodes 100] [--gpus 1] [--seconds 100] [--modes a,b] [--paid-reserved 0.33]
+//   [--gateway-timeout-ms 15000] (the gateways run @coolant/gateway; its per-attempt timeout)
 // (scripts/launch-sim/README.md: the model, and how to read the table)
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -29,12 +30,13 @@ const { values } = parseArgs({
     modes: { type: 'string', default: 'a,b' },
     'paid-reserved': { type: 'string', default: '0.33' },
     'free-reserved': { type: 'string', default: '0.05' },
+    'gateway-timeout-ms': { type: 'string', default: '15000' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   console.log(
-    'npm run launch:sim -- [--seed N] [--nodes 10..500] [--gpus 1..8] [--interval 1..5] [--seconds 30..300] [--ramp S] [--loss-at S] [--modes a,b] [--paid-reserved 0.33] [--free-reserved 0.05]',
+    'npm run launch:sim -- [--seed N] [--nodes 10..500] [--gpus 1..8] [--interval 1..5] [--seconds 30..300] [--ramp S] [--loss-at S] [--modes a,b] [--paid-reserved 0.33] [--free-reserved 0.05] [--gateway-timeout-ms 15000]',
   );
   process.exit(0);
 }
@@ -88,6 +90,7 @@ const cfg: TLaunchConfig = {
   ttlSeconds: 30,
   maxAttempts: 3,
   maxWaitSeconds: 15,
+  gatewayTimeoutMs: num('gateway-timeout-ms', values['gateway-timeout-ms'], 1, 60_000),
   log: (line) => console.error(`launch:sim ${line}`),
 };
 
@@ -119,7 +122,7 @@ console.log(
     .map(([k, v]) => `${k} ${v}`)
     .join(
       ', ',
-    )}; generation lengths free ${plan.work.free.join('–')} s, plus ${plan.work.plus.join('–')} s, pro ${plan.work.pro.join('–')} s. At ${cfg.lossAt} s ${Math.round(cfg.lossShare * 100)} % of the nodes lose power. Gateways retry after retryAfterSeconds, at most ${cfg.maxAttempts} attempts within ${cfg.maxWaitSeconds} s.`,
+    )}; generation lengths free ${plan.work.free.join('–')} s, plus ${plan.work.plus.join('–')} s, pro ${plan.work.pro.join('–')} s. At ${cfg.lossAt} s ${Math.round(cfg.lossShare * 100)} % of the nodes lose power. Gateways (@coolant/gateway, ${cfg.gatewayTimeoutMs} ms per attempt) retry after retryAfterSeconds, at most ${cfg.maxAttempts} attempts within ${cfg.maxWaitSeconds} s.`,
 );
 console.log(
   `(b)'s shares: ${cfg.shares.map((s) => `${s.tier} priority ${s.priority} reserved ${(s.reserved * 100).toFixed(0)} %`).join(', ')}; lease TTL ${cfg.ttlSeconds} s.\n`,

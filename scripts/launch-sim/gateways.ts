@@ -1,23 +1,16 @@
 /**
- * The simulated gateways: for each arrival, ask the console (admission.consume, with a lease in
- * fleet-aware mode), place the admitted generation on the least-loaded GPU, and when it ends tell
- * the console (admission.release with its outcome; without leases a failed generation's quota is
- * refunded). A refusal is obeyed: the gateway waits the answer's retryAfterSeconds (jittered) and
- * asks again, and gives up after `maxAttempts` or when the wait would pass `maxWaitSeconds` (or
- * when the answer names no retry time). Every decision is the console's, over HTTP.
+ * The simulated gateways: for each arrival, ask the console through @coolant/gateway (the client a
+ * real gateway uses: admit, with a lease in fleet-aware mode), place the admitted generation on the
+ * least-loaded GPU, and when it ends tell the console (the lease's release with its outcome;
+ * without leases a failed generation's quota is refunded). A refusal is obeyed: the gateway waits
+ * the answer's retryAfterSeconds (jittered) and asks again, and gives up after `maxAttempts` or
+ * when the wait would pass `maxWaitSeconds` (or when the answer names no retry time). When the
+ * console cannot answer in time, the client's fail-mode decision is obeyed too (and counted).
  */
+import { CoolantCallError, CoolantUnavailableError, type TAdmitDecision, type TGateway } from '@coolant/gateway';
 import type { TArrival, TTierName } from './demand';
 import { rng } from './demand';
 import type { GpuFleet } from './gpu-fleet';
-import type { ConsoleClient } from './http-client';
-
-export type TConsumeAnswer = {
-  allowed: boolean;
-  reason: string;
-  retryAfterSeconds: number | null;
-  ticket: string | null;
-  lease?: { id: string; expiresAt: string } | null;
-};
 
 export type TGatewayOptions = {
   leases: boolean;
@@ -43,8 +36,11 @@ export type TTierCounts = {
   noGpu: number;
   lostWithNode: number;
   done: number;
-  /** The console answered with an error (not a decision), by code. */
+  /** The console answered with an error, or did not answer (the fail mode decided), by code. */
   errors: Record<string, number>;
+  /** Decisions the tier's fail mode made because the console did not answer: allowed / refused. */
+  failedOpen: number;
+  failedClosed: number;
 };
 
 const emptyCounts = (): TTierCounts => ({
@@ -58,6 +54,8 @@ const emptyCounts = (): TTierCounts => ({
   lostWithNode: 0,
   done: 0,
   errors: {},
+  failedOpen: 0,
+  failedClosed: 0,
 });
 
 export class Gateways {
@@ -71,7 +69,7 @@ export class Gateways {
   private idleWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly client: ConsoleClient,
+    private readonly gateway: TGateway,
     private readonly fleet: GpuFleet,
     private readonly o: TGatewayOptions,
   ) {
@@ -115,25 +113,39 @@ export class Gateways {
     const c = this.counts[a.tier];
     const started = this.o.clock();
     for (let attempt = 1; ; attempt++) {
-      const r = await this.client.call<TConsumeAnswer>('admission.consume', {
-        tier: a.tier,
-        subject: a.subject,
-        cost: 1,
-        requestId: `launch-${a.id}-${attempt}`,
-        ...(this.o.leases ? { lease: { ttlSeconds: this.o.ttlSeconds } } : {}),
-      });
-      this.decisions++;
-      this.latencies.push(r.ms);
-      if (!r.data) {
-        this.noteError(a.tier, r.error?.code ?? `HTTP ${r.status}`, r.error?.message ?? `HTTP ${r.status}`);
+      const t0 = performance.now();
+      let d: TAdmitDecision;
+      try {
+        d = await this.gateway.admit({
+          tier: a.tier,
+          subject: a.subject,
+          cost: 1,
+          requestId: `launch-${a.id}-${attempt}`,
+          ...(this.o.leases ? { lease: { ttlSeconds: this.o.ttlSeconds } } : {}),
+        });
+      } catch (e) {
+        // Coolant answered no to the call itself (CoolantCallError): not a decision, nothing to obey.
+        this.decisions++;
+        this.latencies.push(performance.now() - t0);
+        this.noteError(a.tier, e instanceof CoolantCallError ? e.code : 'SIM', (e as Error).message);
         c.gaveUp++;
         return;
       }
-      if (r.data.allowed) return this.generate(a, r.data);
-      c.refused[r.data.reason] = (c.refused[r.data.reason] ?? 0) + 1;
+      this.decisions++;
+      this.latencies.push(performance.now() - t0);
+      if (d.source === 'fail_mode') {
+        this.noteError(a.tier, `UNAVAILABLE_${d.unavailable.toUpperCase()}`, d.message);
+        if (d.allowed) {
+          c.failedOpen++;
+          return this.generate(a, d);
+        }
+        c.failedClosed++;
+      }
+      if (d.allowed) return this.generate(a, d);
+      c.refused[d.reason] = (c.refused[d.reason] ?? 0) + 1;
       if (this.o.clock() < this.o.lossAt) c.refusedBeforeLoss++;
       else c.refusedAfterLoss++;
-      const wait = r.data.retryAfterSeconds;
+      const wait = d.source === 'coolant' ? d.retryAfterSeconds : null;
       if (wait === null || attempt >= this.o.maxAttempts || this.o.clock() - started + wait > this.o.maxWaitSeconds) {
         c.gaveUp++;
         return;
@@ -142,10 +154,10 @@ export class Gateways {
     }
   }
 
-  private async generate(a: TArrival, answer: TConsumeAnswer): Promise<void> {
+  private async generate(a: TArrival, d: TAdmitDecision): Promise<void> {
     const c = this.counts[a.tier];
     c.admitted++;
-    const lease = answer.lease?.id ?? null;
+    const lease = d.lease;
     if (this.o.leases) {
       if (lease) this.leases.granted++;
       else this.leases.missing++;
@@ -163,19 +175,28 @@ export class Gateways {
       else c.lostWithNode++;
     }
     if (this.o.leases && lease) {
-      const r = await this.client.call('admission.release', { lease, outcome });
       this.decisions++;
-      if (r.status === 200 && !r.error) this.leases.released++;
-      else {
-        const code = r.error?.code ?? `HTTP ${r.status}`;
+      try {
+        await lease.release(outcome);
+        this.leases.released++;
+      } catch (e) {
+        const code = errorCode(e);
         this.leases.releaseErrors[code] = (this.leases.releaseErrors[code] ?? 0) + 1;
-        this.firstError ??= `admission.release: ${code}: ${r.error?.message ?? ''}`;
+        this.firstError ??= `admission.release: ${code}: ${(e as Error).message}`;
       }
-    } else if (!this.o.leases && outcome === 'failed' && answer.ticket) {
-      await this.client.call('admission.refund', { ticket: answer.ticket });
+    } else if (!this.o.leases && outcome === 'failed' && d.source === 'coolant' && d.ticket) {
       this.decisions++;
+      await this.gateway
+        .refund({ ticket: d.ticket })
+        .catch((e: unknown) => this.noteError(a.tier, errorCode(e), `admission.refund: ${(e as Error).message}`));
     }
   }
+}
+
+function errorCode(e: unknown): string {
+  if (e instanceof CoolantCallError) return e.code;
+  if (e instanceof CoolantUnavailableError) return `UNAVAILABLE_${e.kind.toUpperCase()}`;
+  return 'SIM';
 }
 
 function sleep(ms: number): Promise<void> {

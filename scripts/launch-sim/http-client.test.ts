@@ -1,6 +1,8 @@
 /**
- * The sim's calls to the console end by their deadline: a console that accepts a request and never
- * answers (or stops half-way through the body) must show as a timeout, not as a run that hangs.
+ * The sim's admin calls to the console end by their deadline: a console that accepts a request and
+ * never answers (or stops half-way through the body) must show as a timeout, not as a run that
+ * hangs. The gateways' calls go through @coolant/gateway, whose deadlines
+ * packages/gateway/test/deadline.test.ts checks against the same two misbehaviours.
  * Run with `npx vitest run scripts/launch-sim/http-client.test.ts`.
  */
 import http from 'node:http';

@@ -1,9 +1,9 @@
 /**
- * The simulated gateways' HTTP: one keep-alive pool to the console on 127.0.0.1, a tRPC call as a
- * plain JSON POST (as a real gateway sends it), the answer's data or its error, and the time it took.
- * node:http rather than fetch: at several hundred decisions a second on two cores, fetch's own
- * overhead would be measured instead of the console's. Every call has a deadline (AbortSignal.timeout):
- * a console that stops answering shows as TIMEOUT errors in the table instead of a run that hangs.
+ * The simulation's admin calls (tiers, limits, the guard, tokens, capacity.configure): one keep-alive
+ * pool to the console on 127.0.0.1, a tRPC call as a plain JSON POST, the answer's data or its
+ * error, and the time it took. The gateways' admission calls go through @coolant/gateway instead
+ * (gateways.ts), as a real gateway's do. Every call has a deadline (AbortSignal.timeout): a console
+ * that stops answering shows as a TIMEOUT error instead of a run that hangs.
  */
 import http from 'node:http';
 

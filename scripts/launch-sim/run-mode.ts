@@ -10,6 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createGateway, type TGateway } from '@coolant/gateway';
 import { startLightFleet } from '../../apps/agent/src/sim/light-fleet';
 import { startSimConsole } from './console';
 import { rng, type TArrival, type TDemandPlan } from './demand';
@@ -41,6 +42,8 @@ export type TLaunchConfig = {
   ttlSeconds: number;
   maxAttempts: number;
   maxWaitSeconds: number;
+  /** The gateway client's per-attempt timeout (its own default is 50 ms; the sim's 15 s measures the console). */
+  gatewayTimeoutMs: number;
   log: (line: string) => void;
 };
 
@@ -77,13 +80,20 @@ export async function runMode(mode: TMode, cfg: TLaunchConfig, arrivals: readonl
   log(`(${mode}) console at ${c.url} (pid ${c.pid})`);
   const admin = new ConsoleClient(c.url, c.adminToken, 4);
   const stateDir = mkdtempSync(join(tmpdir(), 'coolant-launch-sim-'));
-  let gatewayClient: ConsoleClient | null = null;
+  let gateway: TGateway | null = null;
   let lightFleet: ReturnType<typeof startLightFleet> | null = null;
   try {
-    const secret = await setUpTiersAndGuard(admin, cfg.model.hotC);
-    gatewayClient = new ConsoleClient(c.url, secret, 48);
+    const tokens = await setUpTiersAndGuard(admin, cfg.model.hotC);
+    // What a real gateway runs: @coolant/gateway with a gateway token and a viewer token for the fail modes.
+    gateway = createGateway({
+      url: c.url,
+      token: tokens.gateway,
+      tiersToken: tokens.viewer,
+      timeoutMs: cfg.gatewayTimeoutMs,
+    });
+    await gateway.refreshFailModes();
     if (mode === 'b') {
-      const why = await leaseSupport(gatewayClient);
+      const why = await leaseSupport(gateway);
       if (why) return { mode, ran: false, why };
       await enableCapacity(admin, {
         slotsPerGpu: cfg.model.slotsPerGpu,
@@ -115,7 +125,7 @@ export async function runMode(mode: TMode, cfg: TLaunchConfig, arrivals: readonl
     log(`(${mode}) ${cfg.nodes} sim nodes enrolling and reporting every ~${cfg.intervalSeconds} s`);
     await waitForFleet(c.url, c.adminToken, cfg.nodes, cfg.nodes * cfg.gpusPerNode);
 
-    const gateways = new Gateways(gatewayClient, fleet, {
+    const gateways = new Gateways(gateway, fleet, {
       leases: mode === 'b',
       ttlSeconds: cfg.ttlSeconds,
       maxAttempts: cfg.maxAttempts,
@@ -236,7 +246,7 @@ export async function runMode(mode: TMode, cfg: TLaunchConfig, arrivals: readonl
       ]);
       if (!stopped) log(`(${mode}) the simulated fleet did not stop in 30 s; stopping the console anyway`);
     }
-    gatewayClient?.close();
+    gateway?.close();
     admin.close();
     await c.stop();
     rmSync(stateDir, { recursive: true, force: true });

@@ -4,6 +4,7 @@
  * (hot GPUs: first a tighter per-user limit on free, then pause free), a gateway token, and in
  * fleet-aware mode the capacity shares, after checking that the console speaks leases at all.
  */
+import { CoolantCallError, type TGateway } from '@coolant/gateway';
 import { type ConsoleClient } from './http-client';
 
 export type TShare = { tier: string; priority: number; reserved: number };
@@ -45,7 +46,10 @@ export async function must<T>(admin: ConsoleClient, path: string, input: unknown
   return r.data as T;
 }
 
-export async function setUpTiersAndGuard(admin: ConsoleClient, hotC: number): Promise<string> {
+/** The gateways' two tokens: `gateway` for admission.*, `viewer` for tiers.list (each tier's failMode). */
+export type TGatewayTokens = { gateway: string; viewer: string };
+
+export async function setUpTiersAndGuard(admin: ConsoleClient, hotC: number): Promise<TGatewayTokens> {
   for (const tier of Object.keys(QUOTAS)) {
     const r = await admin.call('tiers.create', { name: tier });
     if (r.status !== 200 && r.error?.code !== 'CONFLICT') throw new Error(`tiers.create ${tier}: ${r.error?.message}`);
@@ -54,33 +58,43 @@ export async function setUpTiersAndGuard(admin: ConsoleClient, hotC: number): Pr
   await must(admin, 'guard.update', { config: launchGuardConfig(hotC), reason: 'launch sim' });
   await must(admin, 'guard.arm', { reason: 'launch sim' });
   const gw = await must<{ secret: string }>(admin, 'tokens.create', { name: 'launch gateways', role: 'gateway' });
-  return gw.secret;
+  const viewer = await must<{ secret: string }>(admin, 'tokens.create', {
+    name: 'launch gateways: tiers',
+    role: 'viewer',
+  });
+  return { gateway: gw.secret, viewer: viewer.secret };
 }
 
 /**
  * Whether this console does fleet-aware admission as issue 13 names it: a consume that asks for a
- * lease is answered with `lease: {id, expiresAt}`, and admission.release takes it back. Returns
- * null when it does, else why not (the console's own words). Run before capacity is enabled, so
- * a refusal for capacity cannot hide the answer's shape.
+ * lease is answered with `lease: {id, expiresAt}`, and admission.release takes it back, both
+ * through the gateways' own client. Returns null when it does, else why not (the console's own
+ * words). Run before capacity is enabled, so a refusal for capacity cannot hide the answer's shape.
  */
-export async function leaseSupport(gateway: ConsoleClient): Promise<string | null> {
-  const r = await gateway.call<Record<string, unknown>>('admission.consume', {
-    tier: 'pro',
-    subject: 'launch-sim-probe',
-    cost: 1,
-    requestId: 'launch-sim-probe',
-    lease: { ttlSeconds: 30 },
-  });
-  if (r.status !== 200 || !r.data)
-    return `admission.consume with a lease → HTTP ${r.status} ${r.error?.code ?? ''}: ${r.error?.message ?? 'no message'}`;
-  if (!('lease' in r.data))
-    return 'admission.consume answers without a `lease` field (leases not wired into admission yet)';
-  const lease = r.data.lease as { id?: unknown } | null;
-  if (r.data.allowed !== true || !lease || typeof lease.id !== 'string')
-    return `admission.consume with a lease, capacity disabled, answered ${JSON.stringify(r.data).slice(0, 300)}`;
-  const rel = await gateway.call('admission.release', { lease: lease.id, outcome: 'done' });
-  if (rel.status !== 200 || rel.error)
-    return `admission.release → HTTP ${rel.status} ${rel.error?.code ?? ''}: ${rel.error?.message ?? 'no message'}`;
+export async function leaseSupport(gateway: TGateway): Promise<string | null> {
+  let d;
+  try {
+    d = await gateway.admit({
+      tier: 'pro',
+      subject: 'launch-sim-probe',
+      cost: 1,
+      requestId: 'launch-sim-probe',
+      lease: { ttlSeconds: 30 },
+    });
+  } catch (e) {
+    const code = e instanceof CoolantCallError ? `HTTP ${e.status} ${e.code}` : (e as Error).name;
+    return `admission.consume with a lease → ${code}: ${(e as Error).message}`;
+  }
+  if (d.source === 'fail_mode') return `admission.consume with a lease: no answer (${d.unavailable}: ${d.message})`;
+  // A console without leases answers allowed with no lease (the client reads a missing field as null).
+  if (d.allowed !== true || !d.lease)
+    return `admission.consume with a lease, capacity disabled, answered ${JSON.stringify(d).slice(0, 300)}`;
+  try {
+    await d.lease.release('done');
+  } catch (e) {
+    const code = e instanceof CoolantCallError ? `HTTP ${e.status} ${e.code}` : (e as Error).name;
+    return `admission.release → ${code}: ${(e as Error).message}`;
+  }
   return null;
 }
 

@@ -117,10 +117,14 @@ export function launchTable(cfg: TLaunchConfig, results: TModeResult[]): string 
           .join(', ') || 'none',
     },
     {
-      what: 'console errors seen by the gateways; agent warnings',
+      what: 'console errors seen by the gateways (no answer in time: decided by the fail mode, open / closed); agent warnings',
       goal: '0',
-      cell: (r) =>
-        `${PAID.concat('free').reduce((s, t) => s + sum(r.gateways.counts[t].errors), 0)}${r.gateways.firstError ? ` (first: ${r.gateways.firstError.slice(0, 120)})` : ''}; ${r.agentWarnings}`,
+      cell: (r) => {
+        const c = PAID.concat('free').map((t) => r.gateways.counts[t]);
+        const open = c.reduce((s, x) => s + x.failedOpen, 0);
+        const closed = c.reduce((s, x) => s + x.failedClosed, 0);
+        return `${c.reduce((s, x) => s + sum(x.errors), 0)}${open + closed ? ` (fail mode ${open} / ${closed})` : ''}${r.gateways.firstError ? ` (first: ${r.gateways.firstError.slice(0, 120)})` : ''}; ${r.agentWarnings}`;
+      },
     },
   ];
   const headers = results.map((r) =>
