@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { ALERT_NAMES } from '../../../packages/api/src/domain/notifications/notification-event';
 import { toolOrSkip } from '../../agent/test/helpers/debian-tool';
 import { call, metricsText } from './support/api';
 import { makeSimHost, runAgentOnce, startAgent, type TAgentProcess } from './support/agents';
@@ -19,13 +20,11 @@ const RULES_FILE = resolve(import.meta.dirname, '../../../deploy/prometheus/cool
 const ENROLL = 'prometheus-rules-enroll-secret-0123';
 /** Series Prometheus writes itself, not the console. */
 const PROMETHEUS_OWN = new Set(['up']);
-/** Coolant's alert kinds and the alertnames of the rules that mirror them. */
-const MIRRORED: Record<string, string> = {
-  gpu_hot: 'CoolantGpuHot',
-  node_offline: 'CoolantNodeOffline',
-  gpu_missing: 'CoolantGpuMissing',
-  collector_failing: 'CoolantCollectorFailing',
-};
+/** Coolant's alert kinds and the alertnames its own push gives them: the rules that mirror them. */
+const MIRRORED: Record<string, string> = Object.fromEntries(
+  Object.entries(ALERT_NAMES).map(([kind, { alertname }]) => [kind, alertname]),
+);
+const SEVERITY = new Map(Object.values(ALERT_NAMES).map((a) => [a.alertname, a.severity]));
 
 type TFleetList = {
   nodes: { id: string; hostname: string; status: string; gpus: { index: number; name: string | null }[] }[];
@@ -193,10 +192,19 @@ scrape_configs:
   }
   expect(coolant.length).toBeGreaterThanOrEqual(5);
 
-  // The labels operators route on: node and GPU index, the model Coolant knows, and the severity.
+  // The labels operators route on: node and GPU index, the model Coolant knows, and the severity
+  // Coolant's own push gives the same alertname (one Alertmanager route serves both).
   const models = new Map(fleet.nodes.flatMap((n) => n.gpus.map((g) => [`${n.id}/${g.index}`, g.name])));
+  expect(Object.values(MIRRORED).sort()).toEqual([
+    'CoolantCollectorFailing',
+    'CoolantGpuHot',
+    'CoolantGpuMissing',
+    'CoolantNodeOffline',
+  ]);
   for (const a of promAlerts.filter((x) => x.state === 'firing')) {
     expect(a.labels.severity, a.labels.alertname).toMatch(/^(critical|warning|info)$/);
+    if (SEVERITY.has(a.labels.alertname!))
+      expect(a.labels.severity, a.labels.alertname).toBe(SEVERITY.get(a.labels.alertname!));
     if (a.labels.gpu !== undefined)
       expect(a.labels.model, `${a.labels.alertname} ${a.labels.node}`).toBe(
         models.get(`${a.labels.node_id}/${a.labels.gpu}`),
