@@ -3,7 +3,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client/client.ts';
 import { PrismaClient as PgClient } from '../generated/postgresql/client/client.ts';
 import { ensureSqliteDir, type TDbConfig } from './config';
-import { withImmediateTransactions } from './sqlite-immediate';
+import { withSqliteTransactions } from './sqlite-transactions';
 
 /**
  * Both generated clients expose the same model API (the PostgreSQL schema is
@@ -20,7 +20,7 @@ const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 export function createPrismaClient(config: TDbConfig): TDb {
   if (config.provider === 'sqlite') {
     ensureSqliteDir(config);
-    const adapter = withImmediateTransactions(
+    const adapter = withSqliteTransactions(
       new PrismaBetterSqlite3({ url: config.file, timeout: SQLITE_BUSY_TIMEOUT_MS }),
     );
     return new SqliteClient({ adapter });

@@ -1,7 +1,8 @@
 /**
- * A Prisma transaction that reads and then writes, while the console's own SQLite connection keeps
- * committing (as admission and ingest do), must not fail with SQLITE_BUSY_SNAPSHOT
- * ("Operation has timed out"): src/sqlite-immediate.ts begins it IMMEDIATE.
+ * src/sqlite-transactions.ts: a Prisma transaction that reads and then writes, while the console's
+ * own SQLite connection keeps committing (as admission and ingest do), must not fail with
+ * SQLITE_BUSY_SNAPSHOT ("Operation has timed out"); and a query that is not part of an open
+ * transaction must neither see its uncommitted rows nor be rolled back with it.
  */
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -71,4 +72,47 @@ it('read-then-write transactions succeed while another connection commits betwee
   expect(failures).toEqual([]);
   // And the read-modify-write was exact: no increment lost to an interleaved commit.
   expect((await db.setting.findUnique({ where: { key: 'counter' } }))?.value).toBe('60');
+});
+
+it('a write made while another request holds a transaction open survives that transaction rolling back', async () => {
+  let inside!: () => void;
+  const entered = new Promise<void>((r) => (inside = r));
+  const failing = db
+    .$transaction(async (tx) => {
+      await tx.setting.create({ data: { key: 'tx-row', value: 'uncommitted' } });
+      inside();
+      // Another request is served while this one waits on something (a hash, a lookup).
+      await new Promise((r) => setTimeout(r, 150));
+      throw new Error('refused after its first write');
+    })
+    .catch((error: Error) => error.message);
+  await entered;
+  // Not part of the transaction: must not see its row, and must not be undone by its rollback.
+  const seen = await db.setting.findUnique({ where: { key: 'tx-row' } });
+  await db.setting.create({ data: { key: 'outside-row', value: 'committed' } });
+  expect(await failing).toBe('refused after its first write');
+  expect(seen).toBeNull();
+  expect(await db.setting.findUnique({ where: { key: 'tx-row' } })).toBeNull();
+  expect((await db.setting.findUnique({ where: { key: 'outside-row' } }))?.value).toBe('committed');
+});
+
+it('transactions that commit, fail and time out leave the connection usable for the next', async () => {
+  await db.$transaction(async (tx) => {
+    await tx.setting.create({ data: { key: 'committed-1', value: '1' } });
+  });
+  await expect(
+    db.$transaction(
+      async (tx) => {
+        await tx.setting.create({ data: { key: 'timed-out', value: '1' } });
+        await new Promise((r) => setTimeout(r, 400));
+        await tx.setting.create({ data: { key: 'timed-out-2', value: '1' } });
+      },
+      { timeout: 100 },
+    ),
+  ).rejects.toThrow();
+  await db.$transaction([db.setting.create({ data: { key: 'batch-1', value: '1' } })]);
+  const keys = (await db.setting.findMany({ where: { key: { in: ['committed-1', 'timed-out', 'batch-1'] } } })).map(
+    (r) => r.key,
+  );
+  expect(keys.sort()).toEqual(['batch-1', 'committed-1']);
 });

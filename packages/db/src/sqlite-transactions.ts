@@ -1,0 +1,98 @@
+/**
+ * Two fixes to how Prisma's SQLite adapter uses its one better-sqlite3 connection; the adapter has
+ * an option for neither, so this wraps its factory (packages/db/test/sqlite-transactions.test.ts
+ * fails if an adapter upgrade changes what is wrapped).
+ *
+ * 1. Transactions begin IMMEDIATE. The adapter opens them with a plain (deferred) BEGIN. The console
+ *    also writes the same file through its own connection (admission batches, ingest), so a Prisma
+ *    transaction that reads first and writes later found, at its first write, a snapshot older than
+ *    the other connection's last commit: SQLite answers SQLITE_BUSY_SNAPSHOT at once, without the
+ *    busy timeout, and Prisma reports "Operation has timed out" (an operator's pause failed that way
+ *    under admission load). BEGIN IMMEDIATE takes the write lock first, waiting up to the busy
+ *    timeout, so the transaction's reads and writes see one snapshot nobody else can move.
+ *
+ * 2. One user of the connection at a time. The adapter's own mutex orders transactions among
+ *    themselves only: a query that is not part of the open interactive transaction (another request
+ *    being served meanwhile) ran on the same connection inside it, saw its uncommitted rows, and was
+ *    rolled back with it when it failed, after its caller had been told it succeeded. Here every
+ *    query outside a transaction waits until the open transaction commits or rolls back.
+ *    (Code that queries the outer client from inside its own transaction would now wait for that
+ *    transaction's timeout: always use the transaction's client there.)
+ */
+import type { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+
+type TFactory = PrismaBetterSqlite3;
+type TAdapter = Awaited<ReturnType<TFactory['connect']>>;
+type TConnection = { prepare: (sql: string) => unknown };
+
+function isConnection(value: unknown): value is TConnection {
+  return typeof value === 'object' && value !== null && typeof Reflect.get(value, 'prepare') === 'function';
+}
+
+/** A FIFO lock: `acquire` resolves with the function that releases it. */
+function createLock(): () => Promise<() => void> {
+  let tail: Promise<void> = Promise.resolve();
+  return () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const acquired = tail.then(() => release);
+    tail = tail.then(() => released);
+    return acquired;
+  };
+}
+
+function wrapAdapter(adapter: TAdapter): TAdapter {
+  const client: unknown = Reflect.get(adapter, 'client');
+  if (!isConnection(client)) {
+    throw new Error('@prisma/adapter-better-sqlite3 no longer exposes its connection: see sqlite-transactions.ts');
+  }
+  const prepare = client.prepare.bind(client);
+  client.prepare = (sql: string) => prepare(sql === 'BEGIN' ? 'BEGIN IMMEDIATE' : sql);
+
+  const acquire = createLock();
+  const exclusive =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const release = await acquire();
+      try {
+        return await fn(...args);
+      } finally {
+        release();
+      }
+    };
+  adapter.queryRaw = exclusive(adapter.queryRaw.bind(adapter));
+  adapter.executeRaw = exclusive(adapter.executeRaw.bind(adapter));
+  adapter.executeScript = exclusive(adapter.executeScript.bind(adapter));
+  const startTransaction = adapter.startTransaction.bind(adapter);
+  adapter.startTransaction = async (isolationLevel) => {
+    const release = await acquire();
+    try {
+      const tx = await startTransaction(isolationLevel);
+      // The engine sends COMMIT or ROLLBACK through the transaction, then calls one of these.
+      const commit = tx.commit.bind(tx);
+      const rollback = tx.rollback.bind(tx);
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        release();
+      };
+      tx.commit = () => commit().finally(finish);
+      tx.rollback = () => rollback().finally(finish);
+      return tx;
+    } catch (error) {
+      release();
+      throw error;
+    }
+  };
+  return adapter;
+}
+
+/** The same adapter factory: transactions begin IMMEDIATE, and nothing else runs while one is open. */
+export function withSqliteTransactions(factory: TFactory): TFactory {
+  const connect = factory.connect.bind(factory);
+  const connectToShadowDb = factory.connectToShadowDb.bind(factory);
+  factory.connect = async () => wrapAdapter(await connect());
+  factory.connectToShadowDb = async () => wrapAdapter(await connectToShadowDb());
+  return factory;
+}
