@@ -1,16 +1,18 @@
 /**
  * GET /api/openapi.json: an OpenAPI 3.1 document built from the router itself
  * (every procedure of appRouter._def.procedures, its access meta, its zod
- * input and, where declared, output schema), so a procedure added to a router
- * is in the contract without anyone writing it down, and a client generated
- * from it (openapi-typescript, any language's generator) speaks tRPC's wire
- * format over plain HTTP.
+ * input, and its output schema from the router's outputSchemas declaration,
+ * procedure-outputs.ts), so a procedure added to a router is in the contract
+ * without anyone writing it down, and a client generated from it
+ * (openapi-typescript, any language's generator) speaks tRPC's wire format
+ * over plain HTTP.
  */
 import type { AnyRouter } from '@trpc/server';
 import { z, type ZodType } from 'zod';
 import type { TAnyHotProcedure } from '../hot-procedures';
 import type { TAccess } from '../lib/authorize';
 import { rateLimitHeaders } from '../lib/rate-limit-headers';
+import { PROCEDURE_OUTPUTS } from './procedure-outputs';
 import { accessDoc, errorComponents, errorResponses, securitySchemes, type TErrorName } from './wire';
 import { acceptsNoInput, schemaComponent, type TSchemaObject, type TSchemas } from './zod-json-schema';
 
@@ -18,11 +20,11 @@ export type TProcedureDoc = {
   path: string;
   type: 'query' | 'mutation';
   access: TAccess;
-  /** No output schema declared: the answer's data is documented as any JSON. */
+  /** Whether the procedure has an output schema (procedure-outputs.ts); the document refuses one without. */
   outputDeclared: boolean;
 };
 
-type TProcedureDef = { type: string; meta?: { access?: TAccess }; inputs: unknown[]; output?: unknown };
+type TProcedureDef = { type: string; meta?: { access?: TAccess }; inputs: unknown[] };
 
 const ACCESS: readonly TAccess[] = ['public', 'agent', 'gateway', 'viewer', 'operator', 'admin'];
 
@@ -52,7 +54,10 @@ const RATE_LIMIT_HEADERS: TSchemaObject = {
 };
 
 /** The procedures the document covers, in router order: what the console's API page lists. */
-export function listProcedures(router: AnyRouter): (TProcedureDoc & { def: TProcedureDef })[] {
+export function listProcedures(
+  router: AnyRouter,
+  outputs: ReadonlyMap<string, ZodType> = PROCEDURE_OUTPUTS,
+): (TProcedureDoc & { def: TProcedureDef; output: ZodType | null })[] {
   const procedures: Record<string, { _def: TProcedureDef }> = router._def.procedures;
   return Object.entries(procedures).map(([path, { _def: def }]) => {
     if (def.type !== 'query' && def.type !== 'mutation')
@@ -62,7 +67,8 @@ export function listProcedures(router: AnyRouter): (TProcedureDoc & { def: TProc
     const access = def.meta?.access;
     if (!isAccess(access))
       throw new Error(`OpenAPI: ${path} has no meta.access; build it from a base procedure of trpc.ts`);
-    return { path, type: def.type, access, outputDeclared: def.output instanceof z.ZodType, def };
+    const output = outputs.get(path) ?? null;
+    return { path, type: def.type, access, outputDeclared: output !== null, def, output };
   });
 }
 
@@ -81,6 +87,8 @@ export function buildOpenApiDocument(opts: {
   hot: ReadonlyMap<string, TAnyHotProcedure>;
   /** The body cap of a procedure without its own. */
   defaultMaxBody: number;
+  /** Output schemas by path; the routers' own by default. */
+  outputs?: ReadonlyMap<string, ZodType>;
 }): TSchemaObject {
   const schemas: TSchemas = {};
   const paths: Record<string, TSchemaObject> = {};
@@ -88,7 +96,7 @@ export function buildOpenApiDocument(opts: {
   Object.assign(schemas, errors.schemas);
   const routers = new Set<string>();
 
-  for (const p of listProcedures(opts.router)) {
+  for (const p of listProcedures(opts.router, opts.outputs)) {
     const hot = opts.hot.get(p.path);
     const group = p.path.split('.')[0]!;
     routers.add(group);
@@ -98,13 +106,8 @@ export function buildOpenApiDocument(opts: {
       ? schemaComponent({ schema: input, name: `${pascal(p.path)}Input`, io: 'input', components: schemas })
       : null;
     const optional = !input || acceptsNoInput(input);
-    const data = p.outputDeclared
-      ? schemaComponent({
-          schema: p.def.output as ZodType,
-          name: `${pascal(p.path)}Output`,
-          io: 'output',
-          components: schemas,
-        })
+    const data = p.output
+      ? schemaComponent({ schema: p.output, name: `${pascal(p.path)}Output`, io: 'output', components: schemas })
       : { description: 'Not declared by the procedure (no output schema): any JSON value.' };
     const result: TSchemaObject = {
       type: 'object',

@@ -4,6 +4,7 @@ import { readAcceptedSeq } from '../domain/fleet/read-accepted-seq';
 import { enrollNode } from '../domain/nodes/enroll-node';
 import { ZTelemetrySample } from '@coolant/telemetry/schema';
 import { defineHotProcedure } from '../hot-procedure';
+import { outputSchemas } from '../openapi/output-schemas';
 import { agentProcedure, hotMutation, publicProcedure, router } from '../trpc';
 
 export const ZEnrollRequest = z.strictObject({
@@ -82,4 +83,32 @@ export const agentRouter = router({
   /** What the console has stored of this node: an agent whose spool lost its numbering asks before sending. */
   sequence: agentProcedure.query(({ ctx }) => readAcceptedSeq({ db: ctx.db, nodeId: ctx.actor.id })),
   report: hotMutation(reportProcedure),
+});
+
+export const agentOutputs = outputSchemas(agentRouter, {
+  enroll: z.object({
+    nodeId: z.string(),
+    nodeToken: z.string().describe("The node's Bearer token for agent.*: shown once"),
+  }),
+  nextJob: z.object({
+    job: z
+      .object({
+        id: z.string(),
+        prompt: z.string(),
+        seed: z.number().int(),
+        width: z.number().int(),
+        height: z.number().int(),
+        timeoutMs: z.number(),
+      })
+      .nullable()
+      .describe('null: nothing queued for this node within waitMs'),
+  }),
+  jobResult: z.object({ ok: z.literal(true), state: z.string().describe("The run's state after this result") }),
+  sequence: z.object({ acceptedUpTo: z.number().int().describe('The highest seq stored for this node') }),
+  report: z.object({
+    acceptedUpTo: z.number().int().describe('Every sample up to this seq is stored: drop them from the spool'),
+    accepted: z.number().int(),
+    duplicates: z.number().int(),
+    gpuSamples: z.number().int(),
+  }),
 });

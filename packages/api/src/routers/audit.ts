@@ -1,6 +1,8 @@
 /** audit.*: the audit log, filtered and paged, for admins. */
 import { z } from 'zod';
 import { listAuditEvents } from '../domain/audit/list-audit-events';
+import { ZIsoDateTime } from '../domain/iso-date-time';
+import { outputSchemas } from '../openapi/output-schemas';
 import { router, viewerProcedure } from '../trpc';
 
 export const ZListAuditRequest = z.strictObject({
@@ -28,5 +30,26 @@ export const auditRouter = router({
       cursor: i.cursor ?? undefined,
       limit: i.limit,
     });
+  }),
+});
+
+export const auditOutputs = outputSchemas(auditRouter, {
+  list: z.object({
+    events: z.array(
+      z.object({
+        id: z.number().int(),
+        at: ZIsoDateTime,
+        actorType: z.string(),
+        actorId: z.string().nullable(),
+        actorName: z.string(),
+        action: z.string(),
+        target: z.string().nullable(),
+        reason: z.string().nullable(),
+        details: z.unknown().describe("The action's own facts (JSON), or null"),
+        ip: z.string().nullable(),
+        count: z.number().int().describe('Attempts folded into this row (aggregated anonymous failures); 1 otherwise'),
+      }),
+    ),
+    nextCursor: z.number().int().nullable().describe('The next page: send it as cursor; null on the last page'),
   }),
 });

@@ -2,6 +2,9 @@
 import { z } from 'zod';
 import { login } from '../domain/auth/login';
 import { logout } from '../domain/auth/logout';
+import { ZIsoDateTime } from '../domain/iso-date-time';
+import { ZRole, ZTokenRole } from '../lib/roles';
+import { outputSchemas } from '../openapi/output-schemas';
 import { publicProcedure, router } from '../trpc';
 
 export const ZLoginRequest = z.strictObject({
@@ -34,4 +37,19 @@ export const authRouter = router({
     if (a.kind === 'node') return { kind: a.kind, id: a.id, name: a.name, role: null };
     return null;
   }),
+});
+
+export const authOutputs = outputSchemas(authRouter, {
+  login: z.object({
+    user: z.object({ id: z.string(), username: z.string(), role: ZRole }),
+    expiresAt: ZIsoDateTime.describe('When the session cookie set with this answer expires'),
+  }),
+  logout: z.object({ loggedOut: z.boolean().describe('false when the caller had no session to end') }),
+  me: z
+    .union([
+      z.object({ kind: z.enum(['user', 'token']), id: z.string(), name: z.string(), role: ZTokenRole }),
+      z.object({ kind: z.literal('node'), id: z.string(), name: z.string(), role: z.null() }),
+    ])
+    .nullable()
+    .describe('Who the credential is; null for an anonymous caller'),
 });

@@ -1,7 +1,9 @@
 /** users.*: console users: list, create and update (role, disabled, password). */
 import { z } from 'zod';
 import { createUser, listUsers, updateUser } from '../domain/users/users';
+import { ZIsoDateTime } from '../domain/iso-date-time';
 import { ZRole } from '../lib/roles';
+import { outputSchemas } from '../openapi/output-schemas';
 import { adminProcedure, router } from '../trpc';
 
 const ZUsername = z
@@ -30,4 +32,19 @@ export const usersRouter = router({
     .mutation(({ ctx, input }) =>
       updateUser({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip, now: ctx.now() }),
     ),
+});
+
+/** A user as admins see it: never the password hash. */
+const ZUserResponse = z.object({
+  id: z.string(),
+  username: z.string(),
+  role: z.string().describe('viewer, operator or admin'),
+  disabled: z.boolean(),
+  createdAt: ZIsoDateTime,
+});
+
+export const usersOutputs = outputSchemas(usersRouter, {
+  list: z.array(ZUserResponse),
+  create: ZUserResponse,
+  update: ZUserResponse,
 });

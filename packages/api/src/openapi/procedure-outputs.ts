@@ -1,0 +1,48 @@
+/**
+ * Every procedure's output schema by path (`fleet.list`), gathered from the
+ * routers' own `outputSchemas(...)` declarations for the OpenAPI document. The
+ * compiler holds this list to the app router: a router missing here, or one
+ * of its schemas not exactly its resolver's type, fails `tsc`.
+ */
+import type { AnyProcedure, inferProcedureOutput } from '@trpc/server';
+import type { z, ZodType } from 'zod';
+import type { AppRouter } from '../root';
+import { agentOutputs } from '../routers/agent';
+import { auditOutputs } from '../routers/audit';
+import { authOutputs } from '../routers/auth';
+import { systemOutputs } from '../routers/system';
+import { tokensOutputs } from '../routers/tokens';
+import { usersOutputs } from '../routers/users';
+import type { TExact, TPlain } from './output-schemas';
+
+type TApp = AppRouter['_def']['record'];
+
+const BY_ROUTER = {
+  auth: authOutputs,
+  users: usersOutputs,
+  tokens: tokensOutputs,
+  agent: agentOutputs,
+  audit: auditOutputs,
+  system: systemOutputs,
+} satisfies Partial<{ [K in keyof TApp]: { [P in keyof TApp[K]]: ZodType } }>;
+
+/** Per router and procedure: true when its schema here is exactly what its resolver returns. */
+export type TAppOutputsMatch = {
+  [K in keyof TApp & keyof typeof BY_ROUTER]: K extends keyof typeof BY_ROUTER
+    ? {
+        [P in keyof TApp[K]]: P extends keyof (typeof BY_ROUTER)[K]
+          ? TApp[K][P] extends AnyProcedure
+            ? (typeof BY_ROUTER)[K][P] extends infer S extends ZodType
+              ? TExact<TPlain<z.output<S>>, TPlain<inferProcedureOutput<TApp[K][P]>>>
+              : false
+            : false
+          : false;
+      }
+    : false;
+};
+
+export const PROCEDURE_OUTPUTS: ReadonlyMap<string, ZodType> = new Map(
+  Object.entries(BY_ROUTER).flatMap(([name, schemas]) =>
+    Object.entries(schemas).map(([procedure, schema]): [string, ZodType] => [`${name}.${procedure}`, schema]),
+  ),
+);
