@@ -7,9 +7,11 @@
 import type { AnyProcedure, inferProcedureOutput } from '@trpc/server';
 import type { z, ZodType } from 'zod';
 import type { AppRouter } from '../root';
+import { admissionOutputs } from '../routers/admission';
 import { agentOutputs } from '../routers/agent';
 import { auditOutputs } from '../routers/audit';
 import { authOutputs } from '../routers/auth';
+import { fleetOutputs } from '../routers/fleet';
 import { systemOutputs } from '../routers/system';
 import { tokensOutputs } from '../routers/tokens';
 import { usersOutputs } from '../routers/users';
@@ -21,8 +23,10 @@ const BY_ROUTER = {
   auth: authOutputs,
   users: usersOutputs,
   tokens: tokensOutputs,
+  fleet: fleetOutputs,
   agent: agentOutputs,
   audit: auditOutputs,
+  admission: admissionOutputs,
   system: systemOutputs,
 } satisfies Partial<{ [K in keyof TApp]: { [P in keyof TApp[K]]: ZodType } }>;
 

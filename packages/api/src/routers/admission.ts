@@ -3,10 +3,17 @@
  * lease), gives back what it did not use (refund), and ends or extends a lease (release, heartbeat).
  */
 import { z } from 'zod';
+import {
+  ZConsumeResponse,
+  ZHeartbeatResponse,
+  ZRefundResponse,
+  ZReleaseResponse,
+} from '../domain/admission/admission-responses';
 import { LEASE_TTL_MAX_SECONDS, LEASE_TTL_MIN_SECONDS } from '../domain/admission/leases/lease-types';
 import type { TConsumeResponse } from '../domain/admission/types';
 import { defineHotProcedure } from '../hot-procedure';
 import { rateLimitHeaders } from '../lib/rate-limit-headers';
+import { outputSchemas } from '../openapi/output-schemas';
 import { hotMutation, router } from '../trpc';
 
 export const MAX_COST = 1000;
@@ -98,4 +105,12 @@ export const admissionRouter = router({
   refund: hotMutation(refundProcedure),
   release: hotMutation(releaseProcedure),
   heartbeat: hotMutation(heartbeatProcedure),
+});
+
+/** Documentation only (openapi/output-schemas.ts): the plain-HTTP path sends the handler's value unparsed. */
+export const admissionOutputs = outputSchemas(admissionRouter, {
+  consume: ZConsumeResponse,
+  refund: ZRefundResponse,
+  release: ZReleaseResponse,
+  heartbeat: ZHeartbeatResponse,
 });

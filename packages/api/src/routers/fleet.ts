@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { readAlertRules, updateAlertRules, ZAlertRules } from '../domain/fleet/alerts';
 import { getFleetNode } from '../domain/fleet/fleet-node';
 import { listFleet } from '../domain/fleet/fleet-queries';
+import {
+  ZAlertRulesResponse,
+  ZFleetListResponse,
+  ZFleetNodeResponse,
+  ZRevokeNodeResponse,
+} from '../domain/fleet/fleet-responses';
 import { revokeNode } from '../domain/nodes/revoke-node';
+import { outputSchemas } from '../openapi/output-schemas';
 import { adminProcedure, router, viewerProcedure } from '../trpc';
 
 export const fleetRouter = router({
@@ -31,4 +38,12 @@ export const fleetRouter = router({
   setAlertRules: adminProcedure
     .input(z.strictObject({ rules: ZAlertRules, reason: z.string().max(500).optional() }))
     .mutation(({ ctx, input }) => updateAlertRules({ db: ctx.db, actor: ctx.actor, ...input, ip: ctx.request.ip })),
+});
+
+export const fleetOutputs = outputSchemas(fleetRouter, {
+  list: ZFleetListResponse,
+  node: ZFleetNodeResponse,
+  revokeNode: ZRevokeNodeResponse,
+  alertRules: ZAlertRulesResponse,
+  setAlertRules: ZAlertRulesResponse,
 });
