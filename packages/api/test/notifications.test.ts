@@ -133,9 +133,17 @@ describe.each(TEST_PROVIDERS)('notifications (%s)', (provider) => {
     });
     expect(audit).toHaveLength(2);
     expect(audit[0]).toMatchObject({ actorName: 't-admin', reason: 'page the on-call', target: 'notifications' });
+    // The audit log shows the origin and a hash of each URL (audit.list is a viewer procedure).
     expect(JSON.parse(audit[0]!.details!)).toMatchObject({
       before: { alertmanager: null, webhook: null },
-      after: { webhook: { url: hook.url, secretSet: true } },
+      after: {
+        alertmanager: { url: 'http://127.0.0.1:1', sha256: expect.stringMatching(/^[0-9a-f]{12}$/) },
+        webhook: {
+          url: `${new URL(hook.url).origin}/…`,
+          sha256: expect.stringMatching(/^[0-9a-f]{12}$/),
+          secretSet: true,
+        },
+      },
       secretChanged: true,
     });
     expect(audit.map((a) => a.details).join()).not.toContain(SECRET);

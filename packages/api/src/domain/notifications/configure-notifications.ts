@@ -1,16 +1,19 @@
 /**
  * notifications.configure: the one writer of NotificationConfig. The config, its version bump, the
- * channels' delivery rows and the audit row commit in one transaction. A channel that is newly
- * configured starts after the outbox's last event (it is not flooded with history); one that is
- * removed keeps its counters (monotonic for /metrics) and drops out of delivery.
+ * channels' delivery rows and the audit row commit in one transaction. A channel that is removed
+ * keeps its row (counters monotonic for /metrics, what is pending for it) and drops out of delivery.
+ * The audit row shows each URL's origin and a hash of it only: audit.list is a viewer procedure, and
+ * a Slack incoming-webhook URL is itself a credential.
  */
 import type { TDb, TDbTx } from '@coolant/db';
 import { AppError } from '../../lib/app-error';
 import { actorName, type TPersonActor } from '../actors/actor';
 import { recordAudit } from '../audit/record-audit';
+import { pendingWhere } from './get-notifications';
 import {
+  auditNotificationConfig,
+  CHANNELS,
   readNotificationConfig,
-  redactNotificationConfig,
   type TChannel,
   type TConfigureNotificationsInput,
   type TNotificationConfig,
@@ -23,22 +26,42 @@ export type TConfigureNotificationsRequest = TConfigureNotificationsInput & {
   ip?: string | null | undefined;
 };
 
-async function startChannel(req: { tx: TDbTx; channel: TChannel }): Promise<void> {
-  const last = await req.tx.notificationEvent.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true } });
-  const fresh = {
-    fromSeq: last?.seq ?? 0,
-    consecutiveFailures: 0,
-    nextAttemptAt: null,
-    lastError: null,
-    lastStatus: null,
-    lastAttemptAt: null,
-    lastSuccessAt: null,
-  };
-  await req.tx.notificationChannel.upsert({
-    where: { channel: req.channel },
-    create: { channel: req.channel, ...fresh },
-    update: fresh,
-  });
+type TChannelChange = { resumed?: number; openAlerts?: number };
+
+/**
+ * A channel configured for the first time starts after the outbox's last event (it is not flooded
+ * with history), except that the webhook gets the alerts open now as firing (else it would hear
+ * their resolution only); the events in between are marked skipped. A channel configured again
+ * after a removal keeps what is pending for it, what happened meanwhile included, and says how much.
+ */
+async function startChannel(req: { tx: TDbTx; channel: TChannel; now: Date }): Promise<TChannelChange> {
+  const { tx, channel } = req;
+  const reset = { consecutiveFailures: 0, nextAttemptAt: null, lastError: null, lastStatus: null };
+  const row = await tx.notificationChannel.findUnique({ where: { channel }, select: { fromSeq: true } });
+  if (row) {
+    await tx.notificationChannel.update({ where: { channel }, data: { ...reset, generation: { increment: 1 } } });
+    return { resumed: await tx.notificationEvent.count({ where: pendingWhere({ channel, fromSeq: row.fromSeq }) }) };
+  }
+  const last = (await tx.notificationEvent.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true } }))?.seq ?? 0;
+  let fromSeq = last;
+  let openAlerts = 0;
+  if (channel === 'webhook') {
+    const first = await tx.notificationEvent.findFirst({
+      where: { open: true },
+      orderBy: { seq: 'asc' },
+      select: { seq: true },
+    });
+    if (first) {
+      fromSeq = first.seq - 1;
+      await tx.notificationEvent.updateMany({
+        where: { seq: { gt: fromSeq, lte: last }, open: false, webhookAt: null },
+        data: { webhookAt: req.now },
+      });
+      openAlerts = await tx.notificationEvent.count({ where: { seq: { gt: fromSeq }, open: true } });
+    }
+  }
+  await tx.notificationChannel.create({ data: { channel, fromSeq } });
+  return openAlerts ? { openAlerts } : {};
 }
 
 export async function configureNotifications(req: TConfigureNotificationsRequest): Promise<TNotificationConfig> {
@@ -79,17 +102,27 @@ export async function configureNotifications(req: TConfigureNotificationsRequest
       if (r.count !== 1)
         throw new AppError('CONFLICT', 'the notification config changed meanwhile; reload and try again');
     }
-    for (const channel of ['alertmanager', 'webhook'] as const) {
-      const was = before[channel]?.url;
-      const now = after[channel]?.url;
-      if (now && !was) await startChannel({ tx, channel });
-      // A new address is tried at once: the old one's backoff says nothing about it.
-      else if (now && was && now !== was)
+    const changes: Partial<Record<TChannel, TChannelChange>> = {};
+    for (const channel of CHANNELS) {
+      const was = before[channel];
+      const now = after[channel];
+      const moved =
+        was?.url !== now?.url || (channel === 'webhook' && before.webhook?.secret !== after.webhook?.secret);
+      if (now && !was) changes[channel] = await startChannel({ tx, channel, now: req.now });
+      else if (moved)
+        // A new address (or secret) is tried at once: the old one's backoff says nothing about it. The
+        // generation tells a delivery pass begun before this not to write its result over the new state.
         await tx.notificationChannel.updateMany({
           where: { channel },
-          data: { consecutiveFailures: 0, nextAttemptAt: null },
+          data: { consecutiveFailures: 0, nextAttemptAt: null, generation: { increment: 1 } },
         });
     }
+    const resumed = Object.fromEntries(
+      CHANNELS.flatMap((c) => (changes[c]?.resumed !== undefined ? [[c, changes[c].resumed]] : [])),
+    );
+    const openAlerts = Object.fromEntries(
+      CHANNELS.flatMap((c) => (changes[c]?.openAlerts ? [[c, changes[c].openAlerts]] : [])),
+    );
     await recordAudit({
       db: tx,
       actor: req.actor,
@@ -97,10 +130,14 @@ export async function configureNotifications(req: TConfigureNotificationsRequest
       target: 'notifications',
       reason: req.reason || null,
       details: {
-        before: redactNotificationConfig(before),
-        after: redactNotificationConfig(after),
+        before: auditNotificationConfig(before),
+        after: auditNotificationConfig(after),
         secretChanged: !!req.webhook?.secret && req.webhook.secret !== before.webhook?.secret,
         version: after.version,
+        // Configured again after a removal: the events still pending for it, delivered now.
+        ...(Object.keys(resumed).length ? { resumedPending: resumed } : {}),
+        // Configured for the first time: the alerts open now, sent to it as firing.
+        ...(Object.keys(openAlerts).length ? { openAlertsSent: openAlerts } : {}),
       },
       at: req.now,
       ip: req.ip ?? null,

@@ -1,15 +1,12 @@
 /**
- * One delivery pass per channel, run by the deliverer after appending new transitions. Nothing is
- * dropped: an event stays pending for its channel until that channel answered 2xx for it, and a
- * failure backs off (doubling, capped) with the error, the attempt and the next try recorded on
- * the channel's row, where notifications.get and /metrics read it.
+ * The delivery state every channel shares (deliver-webhook.ts, deliver-alertmanager.ts): when the
+ * next attempt is due, how long a failure backs off, and the one write that records an attempt on
+ * the channel's row, where notifications.get and /metrics read it. Nothing is dropped: an event
+ * stays pending until its channel accepted it.
  */
-import type { TDb } from '@coolant/db';
-import { postAlerts, postableAlert } from './alertmanager';
-import { pendingWhere } from './get-notifications';
+import type { Prisma, TDb } from '@coolant/db';
 import type { TPostResult } from './http-post';
-import type { TChannel, TNotificationConfig } from './notification-config';
-import { notificationPayload, postWebhook } from './webhook-channel';
+import type { TChannel } from './notification-config';
 
 export type TDeliveryOptions = {
   /** Alertmanager: firing alerts are re-sent this often (default 30 s)… */
@@ -24,156 +21,96 @@ export type TDeliveryOptions = {
   publicUrl: string | null;
 };
 
-/** Webhook events sent per pass at most (the rest on the next, in order). */
-const WEBHOOK_BATCH = 50;
-const ALERTMANAGER_BATCH = 500;
+/** What a delivery pass needs besides the options: the lease check before each POST and the stop signal. */
+export type TPassControl = {
+  /** Confirms (and renews) the lease in the database; false: another instance delivers now, post nothing. */
+  confirm: () => Promise<boolean>;
+  signal: AbortSignal;
+  /** A pass stops starting POSTs after this long (the next pass reads the config again). */
+  budgetMs: number;
+};
 
-async function channelRow(db: TDb, channel: TChannel) {
+export const channelRowSelect = {
+  channel: true,
+  fromSeq: true,
+  generation: true,
+  consecutiveFailures: true,
+  nextAttemptAt: true,
+} satisfies Prisma.NotificationChannelSelect;
+
+export type TChannelRow = Prisma.NotificationChannelGetPayload<{ select: typeof channelRowSelect }>;
+
+export async function loadChannel(db: TDb, channel: TChannel): Promise<TChannelRow> {
   return (
-    (await db.notificationChannel.findUnique({ where: { channel } })) ??
-    (await db.notificationChannel.upsert({ where: { channel }, create: { channel }, update: {} }))
+    (await db.notificationChannel.findUnique({ where: { channel }, select: channelRowSelect })) ??
+    (await db.notificationChannel.upsert({
+      where: { channel },
+      create: { channel },
+      update: {},
+      select: channelRowSelect,
+    }))
   );
 }
 
-async function record(req: {
-  db: TDb;
-  channel: TChannel;
-  now: Date;
-  result: TPostResult;
-  failures: number;
-  delivered: number;
-  opts: TDeliveryOptions;
-}): Promise<void> {
-  const { db, channel, now, result, opts } = req;
-  if (result.ok) {
-    await db.notificationChannel.update({
-      where: { channel },
-      data: {
-        lastAttemptAt: now,
-        lastSuccessAt: now,
-        lastStatus: result.status,
-        lastError: null,
-        consecutiveFailures: 0,
-        nextAttemptAt: null,
-        delivered: { increment: req.delivered },
-      },
-    });
-    return;
-  }
-  const failures = req.failures + 1;
-  const delay = Math.min(opts.backoffMaxMs, opts.backoffBaseMs * 2 ** Math.min(30, failures - 1));
-  await db.notificationChannel.update({
-    where: { channel },
-    data: {
-      lastAttemptAt: now,
-      lastStatus: result.status,
-      lastError: result.error,
-      consecutiveFailures: failures,
-      nextAttemptAt: new Date(now.getTime() + delay),
-      failed: { increment: 1 },
-    },
-  });
-}
-
-function due(row: { nextAttemptAt: Date | null }, now: Date): boolean {
+export function due(row: { nextAttemptAt: Date | null }, now: Date): boolean {
   return !row.nextAttemptAt || row.nextAttemptAt.getTime() <= now.getTime();
 }
 
-/** Each pending event in seq order, one POST each; the first failure stops the pass (order is kept). */
-export async function deliverWebhook(req: {
-  db: TDb;
-  hook: NonNullable<TNotificationConfig['webhook']>;
-  now: () => Date;
-  opts: TDeliveryOptions;
-}): Promise<number> {
-  const { db, opts } = req;
-  let sent = 0;
-  for (let i = 0; i < WEBHOOK_BATCH; i++) {
-    const row = await channelRow(db, 'webhook');
-    const now = req.now();
-    if (!due(row, now)) break;
-    const event = await db.notificationEvent.findFirst({
-      where: pendingWhere({ channel: 'webhook', fromSeq: row.fromSeq }),
-      orderBy: { seq: 'asc' },
-    });
-    if (!event) break;
-    const result = await postWebhook({
-      hook: req.hook,
-      payload: notificationPayload({ event, publicUrl: opts.publicUrl }),
-      timeoutMs: opts.timeoutMs,
-    });
-    if (result.ok) await db.notificationEvent.update({ where: { seq: event.seq }, data: { webhookAt: req.now() } });
-    await record({
-      db,
-      channel: 'webhook',
-      now: req.now(),
-      result,
-      failures: row.consecutiveFailures,
-      delivered: 1,
-      opts,
-    });
-    if (!result.ok) break;
-    sent++;
-  }
-  return sent;
+/**
+ * The wait after `failures` failures in a row. Alertmanager keeps no alert it was not re-sent, and
+ * one that restarts comes back empty: its retries never wait longer than a re-send period (nor half
+ * the hold), so the alerts are back there within one. The webhook may wait the full cap.
+ */
+export function backoffMs(req: { channel: TChannel; failures: number; opts: TDeliveryOptions }): number {
+  const { opts } = req;
+  const cap =
+    req.channel === 'alertmanager'
+      ? Math.min(opts.backoffMaxMs, opts.resendMs, Math.floor(opts.holdMs / 2))
+      : opts.backoffMaxMs;
+  return Math.min(cap, opts.backoffBaseMs * 2 ** Math.min(30, req.failures - 1));
 }
 
 /**
- * The alerts open now (endsAt holdMs ahead) and the pending resolutions (endsAt when they
- * resolved), in one POST: when something is pending, or every resendMs while anything fires.
- * Resolutions go first, so an alert that resolved and fired again under the same labels ends firing.
+ * Records one attempt (or a pass's last one): `delivered` events accepted, then `result`. The
+ * state is written only while the channel's generation is still the one the pass read: after a
+ * reconfigure, an old pass's failure must not overwrite the new address's reset backoff. The
+ * counters count either way. `accepted`: the receiver took the batch though it answered an error
+ * (Alertmanager's 400 for a batch with one invalid alert): recorded, visible, not retried.
  */
-export async function deliverAlertmanager(req: {
+export async function recordAttempt(req: {
   db: TDb;
-  url: string;
-  now: () => Date;
+  row: TChannelRow;
+  now: Date;
+  result: TPostResult;
+  /** Failures in a row before this attempt. */
+  failures: number;
+  delivered: number;
+  accepted?: boolean;
   opts: TDeliveryOptions;
-  /** Send even if nothing is pending and the re-send is not due (the URL changed). */
-  force?: boolean;
-}): Promise<{ sent: boolean; alerts: number }> {
-  const { db, opts } = req;
-  const row = await channelRow(db, 'alertmanager');
-  const now = req.now();
-  if (!due(row, now)) return { sent: false, alerts: 0 };
-  const pending = await db.notificationEvent.findMany({
-    where: pendingWhere({ channel: 'alertmanager', fromSeq: row.fromSeq }),
-    orderBy: { seq: 'asc' },
-    take: ALERTMANAGER_BATCH,
+}): Promise<boolean> {
+  const { db, row, now, result } = req;
+  const counters = {
+    delivered: { increment: req.delivered },
+    ...(result.ok ? {} : { failed: { increment: 1 } }),
+  };
+  const failures = result.ok || req.accepted ? 0 : req.failures + 1;
+  const state = {
+    lastAttemptAt: now,
+    lastStatus: result.status,
+    lastError: result.error,
+    consecutiveFailures: failures,
+    nextAttemptAt:
+      failures === 0
+        ? null
+        : new Date(now.getTime() + backoffMs({ channel: row.channel as TChannel, failures, opts: req.opts })),
+    ...(result.ok || req.accepted ? { lastSuccessAt: now } : {}),
+  };
+  const r = await db.notificationChannel.updateMany({
+    where: { channel: row.channel, generation: row.generation },
+    data: { ...state, ...counters },
   });
-  const open = await db.notificationEvent.findMany({ where: { open: true }, orderBy: { seq: 'asc' } });
-  const resendDue =
-    open.length > 0 && (!row.lastSuccessAt || now.getTime() - row.lastSuccessAt.getTime() >= opts.resendMs);
-  if (pending.length === 0 && !resendDue && !req.force) return { sent: false, alerts: 0 };
-  const hold = new Date(now.getTime() + opts.holdMs);
-  const alerts = [
-    ...pending
-      .filter((e) => e.status === 'resolved')
-      .map((e) => postableAlert({ event: e, endsAt: e.endsAt ?? now, publicUrl: opts.publicUrl })),
-    ...open.map((e) => postableAlert({ event: e, endsAt: hold, publicUrl: opts.publicUrl })),
-  ];
-  const result = alerts.length
-    ? await postAlerts({ url: req.url, alerts, timeoutMs: opts.timeoutMs })
-    : { ok: true, status: null, error: null };
-  if (result.ok && pending.length) {
-    await db.notificationEvent.updateMany({
-      where: { seq: { in: pending.map((e) => e.seq) } },
-      data: { alertmanagerAt: req.now() },
-    });
-  }
-  if (alerts.length || !result.ok)
-    await record({
-      db,
-      channel: 'alertmanager',
-      now: req.now(),
-      result,
-      failures: row.consecutiveFailures,
-      delivered: pending.length,
-      opts,
-    });
-  else if (pending.length)
-    await db.notificationChannel.update({
-      where: { channel: 'alertmanager' },
-      data: { delivered: { increment: pending.length } },
-    });
-  return { sent: alerts.length > 0, alerts: alerts.length };
+  if (r.count === 1) return true;
+  if (req.delivered || !result.ok)
+    await db.notificationChannel.updateMany({ where: { channel: row.channel }, data: counters });
+  return false;
 }

@@ -1,5 +1,21 @@
-/** One POST of a notification, answered as a value (never thrown): what the delivery state records. */
-export type TPostResult = { ok: boolean; status: number | null; error: string | null };
+/**
+ * One POST of a notification, answered as a value (never thrown): what the delivery state records.
+ * Redirects are not followed (a 307 would send the body and its signature to another host), at
+ * most BODY_LIMIT bytes of an answer are read, and an error never names more of a URL than its
+ * origin (redact-url.ts): errors are stored in lastError and audited with sendTest's results.
+ * A signal cancels the POST when the console stops; that is no failure of the receiver.
+ */
+import { redactUrl, scrubUrls } from './redact-url';
+
+export type TPostResult = {
+  ok: boolean;
+  status: number | null;
+  error: string | null;
+  /** Cancelled by the caller's signal (the console is stopping): not an answer, record nothing. */
+  cancelled?: true;
+};
+
+const BODY_LIMIT = 4096;
 
 function describeFailure(error: unknown): string {
   const e = error as Error & { cause?: { code?: string; message?: string } };
@@ -8,24 +24,86 @@ function describeFailure(error: unknown): string {
   return cause ? `${e.message}: ${cause}` : e.message;
 }
 
+/** At most `limit` bytes of the body, then the rest is abandoned (a receiver may answer forever). */
+async function readSome(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+function resolve(location: string, base: string): string {
+  try {
+    return new URL(location, base).href;
+  } catch {
+    return location;
+  }
+}
+
+function withUserInfo(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false;
+  }
+}
+
 export async function postJson(req: {
   url: string;
   body: string;
   headers?: Record<string, string>;
   timeoutMs: number;
+  signal?: AbortSignal;
 }): Promise<TPostResult> {
+  // Stored before notifications.configure refused them: fetch would quote the password in its error.
+  if (withUserInfo(req.url))
+    return {
+      ok: false,
+      status: null,
+      error: 'the URL carries user:password@; configure it without (notifications.configure)',
+    };
+  const signal = req.signal
+    ? AbortSignal.any([req.signal, AbortSignal.timeout(req.timeoutMs)])
+    : AbortSignal.timeout(req.timeoutMs);
   try {
     const res = await fetch(req.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...req.headers },
       body: req.body,
-      signal: AbortSignal.timeout(req.timeoutMs),
+      signal,
+      redirect: 'manual',
     });
-    const text = await res.text().catch(() => '');
-    if (res.ok) return { ok: true, status: res.status, error: null };
-    const said = text.trim().replace(/\s+/g, ' ').slice(0, 200);
-    return { ok: false, status: res.status, error: `HTTP ${res.status}${said ? `: ${said}` : ''}` };
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => {});
+      const location = res.headers.get('location');
+      const to = location ? redactUrl(resolve(location, req.url)) : 'no Location';
+      return {
+        ok: false,
+        status: res.status,
+        error: `HTTP ${res.status}: a redirect to ${to}, not followed (the body is signed for this receiver); configure the final URL`,
+      };
+    }
+    if (res.ok) {
+      await res.body?.cancel().catch(() => {});
+      return { ok: true, status: res.status, error: null };
+    }
+    const said = scrubUrls((await readSome(res, BODY_LIMIT).catch(() => '')).trim().replace(/\s+/g, ' '), req.url);
+    return { ok: false, status: res.status, error: `HTTP ${res.status}${said ? `: ${said.slice(0, 200)}` : ''}` };
   } catch (error) {
-    return { ok: false, status: null, error: describeFailure(error) };
+    if (req.signal?.aborted)
+      return { ok: false, status: null, error: 'cancelled: the console is stopping', cancelled: true };
+    return { ok: false, status: null, error: scrubUrls(describeFailure(error), req.url) };
   }
 }

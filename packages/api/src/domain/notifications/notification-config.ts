@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Prisma, TDb, TDbTx } from '@coolant/db';
+import { redactUrl, urlFingerprint } from './redact-url';
 
 export const CHANNELS = ['alertmanager', 'webhook'] as const;
 export type TChannel = (typeof CHANNELS)[number];
@@ -17,11 +18,25 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
+function hasUserInfo(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false;
+  }
+}
+
 const ZHttpUrl = z
   .string()
   .trim()
   .max(2000)
-  .refine(isHttpUrl, { message: 'must be an absolute http:// or https:// URL' });
+  .refine(isHttpUrl, { message: 'must be an absolute http:// or https:// URL' })
+  // fetch refuses such URLs with an error quoting them whole, and the URL is shown and audited.
+  .refine((v) => !hasUserInfo(v), {
+    message:
+      'must not carry user:password@ (credentials in a URL end up in errors and logs); put them in a reverse proxy in front of the receiver',
+  });
 
 export const ZConfigureNotifications = z.strictObject({
   alertmanager: z.strictObject({ url: ZHttpUrl }).nullable(),
@@ -80,5 +95,14 @@ export function redactNotificationConfig(c: TNotificationConfig) {
   return {
     alertmanager: c.alertmanager ? { url: c.alertmanager.url } : null,
     webhook: c.webhook ? { url: c.webhook.url, secretSet: true as const } : null,
+  };
+}
+
+/** What the audit log (a viewer may read it) shows: origin and a hash of each URL, never a path or query. */
+export function auditNotificationConfig(c: TNotificationConfig) {
+  const url = (u: string) => ({ url: redactUrl(u), sha256: urlFingerprint(u) });
+  return {
+    alertmanager: c.alertmanager ? url(c.alertmanager.url) : null,
+    webhook: c.webhook ? { ...url(c.webhook.url), secretSet: true as const } : null,
   };
 }

@@ -1,45 +1,95 @@
 /**
- * Turns fleet alerts and guard steps into outbox transitions. Run by the one deliverer each tick,
- * it compares what fires now (Alert rows in state firing, the guard's applied steps) with the
- * outbox's open alerts and appends the difference. Derived from those tables rather than hooked
- * into their writers, so every path that changes them counts (an alert resolved by any instance,
- * a step undone by disarm or by an operator, a console that was down meanwhile), and the unique
- * eventIds make a second append of one transition impossible.
+ * Turns fleet alerts and guard steps into outbox transitions. Run by the one deliverer, it compares
+ * what fires (Alert rows, the guard's applied steps) with the outbox and appends the difference.
+ * Derived from those tables rather than hooked into their writers, so every path that changes them
+ * counts (an alert resolved by any instance, a step undone by disarm or an operator, a console that
+ * was down meanwhile), and the unique eventIds make a second append of one transition impossible.
+ *
+ * Cheap while nothing changes: a marker (firing count, newest firingAt and resolvedAt, the guard's
+ * seq; index lookups) is read every tick, and only a change reads alerts, and then only those
+ * changed since the last marker. A full pass (every alert firing, every open event) runs on taking
+ * the lease and every FULL_EVERY_MS, for what a marker cannot see (a writer whose clock is behind).
  */
-import type { TDb } from '@coolant/db';
-import { loadGuard } from '../guard/guard-state';
+import type { Prisma, TDb } from '@coolant/db';
 import {
   ALERT_NAMES,
-  appendFiring,
-  appendResolved,
-  GUARD_STEP_ALERTNAME,
+  appendFiringMany,
+  appendResolvedMany,
   type TFiringEvent,
+  type TResolution,
 } from './notification-event';
+import { reconcileGuard } from './reconcile-guard';
 
 /** Alerts that fired and resolved while no deliverer ran are caught up this far back. */
 const CATCH_UP_MS = 10 * 60_000;
+/** An incremental pass also reads alerts this much older than the marker (writers' clocks differ). */
+const MARKER_SLACK_MS = 5_000;
+export const FULL_EVERY_MS = 60_000;
+const LOOKUP_CHUNK = 500;
 
-type TAlertRow = {
-  id: string;
-  kind: string;
-  nodeId: string;
-  gpuIndex: number | null;
-  message: string;
-  startedAt: Date;
-  firingAt: Date | null;
-};
+const alertSelect = {
+  id: true,
+  kind: true,
+  nodeId: true,
+  gpuIndex: true,
+  message: true,
+  state: true,
+  startedAt: true,
+  firingAt: true,
+  resolvedAt: true,
+} satisfies Prisma.AlertSelect;
 
+type TAlertRow = Prisma.AlertGetPayload<{ select: typeof alertSelect }>;
 type TNodeInfo = { hostname: string; models: Map<number, string | null> };
 
+export type TReconcileMarker = {
+  firing: number;
+  firingAt: number | null;
+  resolvedAt: number | null;
+  guardSeq: number | null;
+};
+
+export async function readReconcileMarker(req: { db: TDb }): Promise<TReconcileMarker> {
+  const { db } = req;
+  const [firing, fired, resolved, guard] = await Promise.all([
+    db.alert.count({ where: { state: 'firing' } }),
+    db.alert.findFirst({
+      where: { firingAt: { not: null } },
+      orderBy: { firingAt: 'desc' },
+      select: { firingAt: true },
+    }),
+    db.alert.findFirst({
+      where: { resolvedAt: { not: null } },
+      orderBy: { resolvedAt: 'desc' },
+      select: { resolvedAt: true },
+    }),
+    db.guardState.findUnique({ where: { id: 1 }, select: { seq: true } }),
+  ]);
+  return {
+    firing,
+    firingAt: fired?.firingAt?.getTime() ?? null,
+    resolvedAt: resolved?.resolvedAt?.getTime() ?? null,
+    guardSeq: guard?.seq ?? null,
+  };
+}
+
+function chunked<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += LOOKUP_CHUNK) out.push(items.slice(i, i + LOOKUP_CHUNK));
+  return out;
+}
+
 async function nodeInfo(db: TDb, ids: string[]): Promise<Map<string, TNodeInfo>> {
-  if (ids.length === 0) return new Map();
-  const nodes = await db.node.findMany({
-    where: { id: { in: [...new Set(ids)] } },
-    select: { id: true, hostname: true, gpus: { select: { gpuIndex: true, name: true } } },
-  });
-  return new Map(
-    nodes.map((n) => [n.id, { hostname: n.hostname, models: new Map(n.gpus.map((g) => [g.gpuIndex, g.name])) }]),
-  );
+  const out = new Map<string, TNodeInfo>();
+  for (const chunk of chunked([...new Set(ids)])) {
+    const nodes = await db.node.findMany({
+      where: { id: { in: chunk } },
+      select: { id: true, hostname: true, gpus: { select: { gpuIndex: true, name: true } } },
+    });
+    for (const n of nodes)
+      out.set(n.id, { hostname: n.hostname, models: new Map(n.gpus.map((g) => [g.gpuIndex, g.name])) });
+  }
+  return out;
 }
 
 /**
@@ -47,7 +97,10 @@ async function nodeInfo(db: TDb, ids: string[]): Promise<Map<string, TNodeInfo>>
  * as summary. node_id as well, as on /metrics: a hostname is not unique (a re-enrolled host is a new
  * node under the old name), and Alertmanager merges alerts whose labels are equal.
  */
-export function alertEvent(req: { alert: TAlertRow; node: TNodeInfo | undefined }): TFiringEvent {
+export function alertEvent(req: {
+  alert: Omit<TAlertRow, 'state' | 'resolvedAt'>;
+  node: TNodeInfo | undefined;
+}): TFiringEvent {
   const { alert: a, node } = req;
   const names = ALERT_NAMES[a.kind] ?? { alertname: 'CoolantAlert', severity: 'warning' as const };
   const labels: Record<string, string> = { node: node?.hostname ?? a.nodeId, node_id: a.nodeId };
@@ -68,87 +121,106 @@ export function alertEvent(req: { alert: TAlertRow; node: TNodeInfo | undefined 
   };
 }
 
-async function reconcileAlerts(req: { db: TDb; now: Date; openKeys: Set<string> }): Promise<number> {
-  const { db, now } = req;
-  let appended = 0;
-  const firing = await db.alert.findMany({ where: { state: 'firing' } });
-  const firingKeys = new Set(firing.map((a) => `alert:${a.id}`));
-  const fresh = firing.filter((a) => !req.openKeys.has(`alert:${a.id}`));
-  const ended = [...req.openKeys].filter((k) => k.startsWith('alert:') && !firingKeys.has(k));
-  // Resolved (or pruned) since it was announced: the resolution, at the time the alert says.
-  const endedRows = await db.alert.findMany({
-    where: { id: { in: ended.map((k) => k.slice('alert:'.length)) } },
-    select: { id: true, resolvedAt: true },
-  });
-  const resolvedAt = new Map(endedRows.map((r) => [`alert:${r.id}`, r.resolvedAt]));
-  for (const key of ended) {
-    if (await appendResolved({ db, alertKey: key, endsAt: resolvedAt.get(key) ?? now, now })) appended++;
+/** The alerts to look at: every firing one, the recently resolved and the announced ones (full), or the changed ones. */
+async function candidates(req: {
+  db: TDb;
+  now: Date;
+  since: TReconcileMarker | null;
+}): Promise<{ alerts: TAlertRow[]; gone: string[] }> {
+  const { db, now, since } = req;
+  if (since) {
+    const after = (ms: number | null) => (ms === null ? { not: null } : { gte: new Date(ms - MARKER_SLACK_MS) });
+    const alerts = await db.alert.findMany({
+      where: { OR: [{ firingAt: after(since.firingAt) }, { resolvedAt: after(since.resolvedAt) }] },
+      select: alertSelect,
+    });
+    return { alerts, gone: [] };
   }
-  // Fired and resolved while no deliverer ran: both transitions, so the webhook still hears of it.
-  const missed = await db.alert.findMany({
-    where: { state: 'resolved', firingAt: { not: null }, resolvedAt: { gte: new Date(now.getTime() - CATCH_UP_MS) } },
-  });
-  const known = new Set(
-    (
-      await db.notificationEvent.findMany({
-        where: { eventId: { in: missed.map((a) => `alert:${a.id}:firing`) } },
-        select: { alertKey: true },
-      })
-    ).map((e) => e.alertKey),
-  );
-  const unseen = missed.filter((a) => !known.has(`alert:${a.id}`));
-  const nodes = await nodeInfo(
-    db,
-    [...fresh, ...unseen].map((a) => a.nodeId),
-  );
-  for (const a of fresh) {
-    if (await appendFiring({ db, event: alertEvent({ alert: a, node: nodes.get(a.nodeId) }), now })) appended++;
+  const [firing, recent, open] = await Promise.all([
+    db.alert.findMany({ where: { state: 'firing' }, select: alertSelect }),
+    db.alert.findMany({
+      where: { resolvedAt: { gte: new Date(now.getTime() - CATCH_UP_MS) }, firingAt: { not: null } },
+      select: alertSelect,
+    }),
+    db.notificationEvent.findMany({
+      where: { open: true, alertKey: { startsWith: 'alert:' } },
+      select: { alertKey: true },
+    }),
+  ]);
+  const seen = new Map([...firing, ...recent].map((a) => [a.id, a]));
+  const unseen = open.map((e) => e.alertKey.slice('alert:'.length)).filter((id) => !seen.has(id));
+  for (const chunk of chunked(unseen)) {
+    for (const a of await db.alert.findMany({ where: { id: { in: chunk } }, select: alertSelect })) seen.set(a.id, a);
   }
-  for (const a of unseen) {
-    if (!(await appendFiring({ db, event: alertEvent({ alert: a, node: nodes.get(a.nodeId) }), now }))) continue;
-    await appendResolved({ db, alertKey: `alert:${a.id}`, endsAt: a.resolvedAt ?? now, now });
-    appended += 2;
-  }
-  return appended;
+  // Announced and since deleted: resolved now.
+  return { alerts: [...seen.values()], gone: unseen.filter((id) => !seen.has(id)) };
 }
 
-/** A step the guard holds fires CoolantGuardStep until it is undone (by the guard, a disarm or an operator). */
-async function reconcileGuard(req: { db: TDb; now: Date; openKeys: Set<string> }): Promise<number> {
+async function reconcileAlerts(req: { db: TDb; now: Date; since: TReconcileMarker | null }): Promise<number> {
   const { db, now } = req;
-  let appended = 0;
-  const { runtime } = await loadGuard(db);
-  const held = new Map<string, TFiringEvent>();
-  for (const [rule, rt] of Object.entries(runtime.rules)) {
-    for (const s of rt.steps) {
-      if (s.status !== 'applied') continue;
-      const at = new Date(s.at);
-      const alertKey = `guard:${rule}:${s.step}:${at.getTime()}`;
-      const what = `${s.action} ${s.tier}`;
-      held.set(alertKey, {
-        alertKey,
-        alertname: GUARD_STEP_ALERTNAME,
-        severity: 'warning',
-        labels: { tier: s.tier, rule, action: s.action, step: String(s.step + 1) },
-        summary: `guard rule ${rule} holds step ${s.step + 1}: ${what}`,
-        description: `The launch-day guard took step ${s.step + 1} of rule ${rule} (${what}) at ${at.toISOString()}; it resolves when the guard steps back (or is disarmed, or an operator undoes it).`,
-        nodeId: null,
-        startsAt: at,
-      });
+  const { alerts, gone } = await candidates(req);
+  if (alerts.length === 0 && gone.length === 0) return 0;
+  const known = new Map<string, boolean>();
+  for (const chunk of chunked(alerts)) {
+    const rows = await db.notificationEvent.findMany({
+      where: { eventId: { in: chunk.map((a) => `alert:${a.id}:firing`) } },
+      select: { alertKey: true, open: true },
+    });
+    for (const r of rows) known.set(r.alertKey, r.open);
+  }
+  const ended: TResolution[] = gone.map((id) => ({ alertKey: `alert:${id}`, endsAt: now }));
+  const fresh: TAlertRow[] = [];
+  const missed: TAlertRow[] = [];
+  for (const a of alerts) {
+    const key = `alert:${a.id}`;
+    const open = known.get(key);
+    if (a.state === 'firing') {
+      if (open === undefined) fresh.push(a);
+    } else if (open) {
+      // Resolved (or gone back to pending) since it was announced: the resolution, at the time it says.
+      ended.push({ alertKey: key, endsAt: a.resolvedAt ?? now });
+    } else if (open === undefined && a.state === 'resolved' && a.firingAt && a.resolvedAt) {
+      // Fired and resolved while no deliverer ran: both transitions, so the webhook still hears of it.
+      if (a.resolvedAt.getTime() >= now.getTime() - CATCH_UP_MS) missed.push(a);
     }
   }
-  for (const key of req.openKeys) {
-    if (key.startsWith('guard:') && !held.has(key) && (await appendResolved({ db, alertKey: key, endsAt: now, now })))
-      appended++;
-  }
-  for (const [key, event] of held) {
-    if (!req.openKeys.has(key) && (await appendFiring({ db, event, now }))) appended++;
-  }
-  return appended;
+  const nodes = await nodeInfo(
+    db,
+    [...fresh, ...missed].map((a) => a.nodeId),
+  );
+  const event = (a: TAlertRow) => alertEvent({ alert: a, node: nodes.get(a.nodeId) });
+  return (
+    (await appendResolvedMany({ db, items: ended, now })) +
+    (await appendFiringMany({ db, events: [...fresh, ...missed].map(event), now })) +
+    (await appendResolvedMany({
+      db,
+      items: missed.map((a) => ({ alertKey: `alert:${a.id}`, endsAt: a.resolvedAt ?? now })),
+      now,
+    }))
+  );
 }
 
-/** One pass over both sources; the count of transitions appended. */
-export async function reconcileEvents(req: { db: TDb; now: Date }): Promise<number> {
-  const open = await req.db.notificationEvent.findMany({ where: { open: true }, select: { alertKey: true } });
-  const openKeys = new Set(open.map((e) => e.alertKey));
-  return (await reconcileAlerts({ ...req, openKeys })) + (await reconcileGuard({ ...req, openKeys }));
+/**
+ * One pass; the count of transitions appended. `since`: the marker of the last pass (only what
+ * changed after it is read), null for a full pass; `marker`: the one read for this pass.
+ */
+export async function reconcileEvents(req: {
+  db: TDb;
+  now: Date;
+  since: TReconcileMarker | null;
+  marker: TReconcileMarker;
+}): Promise<number> {
+  const { since, marker } = req;
+  const alertsChanged =
+    !since ||
+    since.firing !== marker.firing ||
+    since.firingAt !== marker.firingAt ||
+    since.resolvedAt !== marker.resolvedAt;
+  const guardChanged = !since || since.guardSeq !== marker.guardSeq;
+  // Only the count moved (an alert stamped by a clock behind ours, or deleted): look at all of them.
+  const countOnly = !!since && since.firingAt === marker.firingAt && since.resolvedAt === marker.resolvedAt;
+  return (
+    (alertsChanged ? await reconcileAlerts({ ...req, since: countOnly ? null : since }) : 0) +
+    (guardChanged ? await reconcileGuard({ db: req.db, now: req.now }) : 0)
+  );
 }

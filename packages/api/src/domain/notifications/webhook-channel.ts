@@ -59,6 +59,7 @@ export function postWebhook(req: {
   hook: { url: string; secret: string };
   payload: TNotificationPayload;
   timeoutMs: number;
+  signal?: AbortSignal;
 }): Promise<TPostResult> {
   const body = JSON.stringify(req.payload);
   const timestamp = String(Math.floor(Date.now() / 1000));
@@ -66,6 +67,7 @@ export function postWebhook(req: {
     url: req.hook.url,
     body,
     timeoutMs: req.timeoutMs,
+    ...(req.signal ? { signal: req.signal } : {}),
     headers: {
       [SIGNATURE_HEADER]: signWebhook({ secret: req.hook.secret, timestamp, body }),
       [TIMESTAMP_HEADER]: timestamp,
