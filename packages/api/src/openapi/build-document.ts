@@ -20,7 +20,7 @@ export type TProcedureDoc = {
   path: string;
   type: 'query' | 'mutation';
   access: TAccess;
-  /** Whether the procedure has an output schema (procedure-outputs.ts); the document refuses one without. */
+  /** Whether the procedure has an output schema (procedure-outputs.ts); buildOpenApiDocument refuses one without. */
   outputDeclared: boolean;
 };
 
@@ -106,14 +106,17 @@ export function buildOpenApiDocument(opts: {
       ? schemaComponent({ schema: input, name: `${pascal(p.path)}Input`, io: 'input', components: schemas })
       : null;
     const optional = !input || acceptsNoInput(input);
-    const data = p.output
-      ? schemaComponent({ schema: p.output, name: `${pascal(p.path)}Output`, io: 'output', components: schemas })
-      : { description: 'Not declared by the procedure (no output schema): any JSON value.' };
-    const result: TSchemaObject = {
-      type: 'object',
-      properties: { data },
-      ...(p.outputDeclared ? { required: ['data'] } : {}),
-    };
+    if (!p.output)
+      throw new Error(
+        `OpenAPI: ${p.path} has no output schema; declare it in its router's outputSchemas (openapi/output-schemas.ts)`,
+      );
+    const data = schemaComponent({
+      schema: p.output,
+      name: `${pascal(p.path)}Output`,
+      io: 'output',
+      components: schemas,
+    });
+    const result: TSchemaObject = { type: 'object', properties: { data }, required: ['data'] };
 
     const names: TErrorName[] = ['BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'MethodNotSupported'];
     if (p.type === 'mutation') names.push('Conflict', 'UnsupportedMediaType');

@@ -3,9 +3,12 @@
  * nothing parses an answer with it, so an answer is exactly what the resolver
  * returned (no key stripped, no parse on the gateway's hot path). What keeps
  * a schema honest is the compiler: `outputSchemas(router, {...})` refuses a
- * schema whose type is not exactly the resolver's return type (a field
- * missing, added, optional instead of required, a wider or narrower type),
- * and refuses a procedure left without one.
+ * schema whose output type (what the document prints, io 'output') is not
+ * exactly the resolver's return type (a field missing, added, optional
+ * instead of required, a wider or narrower type), and a procedure left
+ * without one. The output side, not the input side: no parse happens, so a
+ * `.default()` of a reused validation schema (a stored config's) describes a
+ * field the value always has, which is what the document says.
  */
 import type { AnyProcedure, AnyRouter, inferProcedureOutput } from '@trpc/server';
 import type { z, ZodType } from 'zod';
@@ -29,9 +32,8 @@ export type TResolverOutput<R extends AnyRouter, K extends keyof TRecord<R>> = T
   ? inferProcedureOutput<TRecord<R>[K]>
   : never;
 
-/** Whether schema S documents exactly what the resolver returns: both sides of S, since nothing parses. */
-export type TSchemaMatches<S extends ZodType, O> =
-  TExact<TPlain<z.input<S>>, TPlain<O>> extends true ? TExact<TPlain<z.output<S>>, TPlain<O>> : false;
+/** Whether schema S documents exactly what the resolver returns. */
+export type TSchemaMatches<S extends ZodType, O> = TExact<TPlain<z.output<S>>, TPlain<O>>;
 
 type TMismatch<K, S extends ZodType, O> = {
   'output schema and resolver disagree': K;

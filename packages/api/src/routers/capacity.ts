@@ -4,9 +4,15 @@
  * fleet-aware admission's settings and shares, and what the Capacity page charts.
  */
 import { ZConfigureCapacity } from '../domain/capacity/capacity-config';
+import {
+  ZCapacityHistoryResponse,
+  ZCapacityResponse,
+  ZConfigureCapacityResponse,
+} from '../domain/capacity/capacity-responses';
 import { configureCapacity } from '../domain/capacity/configure-capacity';
 import { getCapacity } from '../domain/capacity/get-capacity';
 import { getCapacityHistory, ZCapacityHistoryRequest } from '../domain/capacity/capacity-history';
+import { outputSchemas } from '../openapi/output-schemas';
 import { adminProcedure, router, viewerProcedure } from '../trpc';
 
 export const capacityRouter = router({
@@ -28,4 +34,10 @@ export const capacityRouter = router({
       ip: ctx.request.ip,
     }),
   ),
+});
+
+export const capacityOutputs = outputSchemas(capacityRouter, {
+  get: ZCapacityResponse,
+  history: ZCapacityHistoryResponse,
+  configure: ZConfigureCapacityResponse,
 });

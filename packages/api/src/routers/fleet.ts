@@ -3,12 +3,7 @@ import { z } from 'zod';
 import { readAlertRules, updateAlertRules, ZAlertRules } from '../domain/fleet/alerts';
 import { getFleetNode } from '../domain/fleet/fleet-node';
 import { listFleet } from '../domain/fleet/fleet-queries';
-import {
-  ZAlertRulesResponse,
-  ZFleetListResponse,
-  ZFleetNodeResponse,
-  ZRevokeNodeResponse,
-} from '../domain/fleet/fleet-responses';
+import { ZFleetListResponse, ZFleetNodeResponse, ZRevokeNodeResponse } from '../domain/fleet/fleet-responses';
 import { revokeNode } from '../domain/nodes/revoke-node';
 import { outputSchemas } from '../openapi/output-schemas';
 import { adminProcedure, router, viewerProcedure } from '../trpc';
@@ -44,6 +39,7 @@ export const fleetOutputs = outputSchemas(fleetRouter, {
   list: ZFleetListResponse,
   node: ZFleetNodeResponse,
   revokeNode: ZRevokeNodeResponse,
-  alertRules: ZAlertRulesResponse,
-  setAlertRules: ZAlertRulesResponse,
+  // The schema the rules are validated and stored with.
+  alertRules: ZAlertRules,
+  setAlertRules: ZAlertRules,
 });

@@ -7,8 +7,17 @@ import { disarmGuard } from '../domain/guard/disarm-guard';
 import { getGuard } from '../domain/guard/get-guard';
 import { guardHistory } from '../domain/guard/guard-history';
 import type { TGuardRequest } from '../domain/guard/guard-request';
+import {
+  ZGuardArmResponse,
+  ZGuardDisarmResponse,
+  ZGuardDrillResponse,
+  ZGuardHistoryResponse,
+  ZGuardResponse,
+  ZGuardUpdateResponse,
+} from '../domain/guard/guard-responses';
 import { runDrill } from '../domain/guard/run-drill';
 import { updateGuard } from '../domain/guard/update-guard';
+import { outputSchemas } from '../openapi/output-schemas';
 import { adminProcedure, operatorProcedure, router, viewerProcedure } from '../trpc';
 
 const ZReason = z.string().trim().max(500).optional();
@@ -58,4 +67,13 @@ export const guardRouter = router({
     .mutation(({ ctx, input }) =>
       runDrill({ ...by(ctx, undefined), config: ctx.config, clock: ctx.now, live: input.live, tier: input.tier }),
     ),
+});
+
+export const guardOutputs = outputSchemas(guardRouter, {
+  get: ZGuardResponse,
+  history: ZGuardHistoryResponse,
+  update: ZGuardUpdateResponse,
+  arm: ZGuardArmResponse,
+  disarm: ZGuardDisarmResponse,
+  drill: ZGuardDrillResponse,
 });

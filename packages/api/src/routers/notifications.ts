@@ -5,7 +5,9 @@
 import { configureNotifications } from '../domain/notifications/configure-notifications';
 import { getNotifications } from '../domain/notifications/get-notifications';
 import { ZConfigureNotifications, ZSendTest } from '../domain/notifications/notification-config';
+import { ZNotificationsResponse, ZSendTestResponse } from '../domain/notifications/notification-responses';
 import { sendTestNotification } from '../domain/notifications/send-test-notification';
+import { outputSchemas } from '../openapi/output-schemas';
 import { adminProcedure, router } from '../trpc';
 
 export const notificationsRouter = router({
@@ -24,4 +26,10 @@ export const notificationsRouter = router({
       ip: ctx.request.ip,
     }),
   ),
+});
+
+export const notificationsOutputs = outputSchemas(notificationsRouter, {
+  get: ZNotificationsResponse,
+  configure: ZNotificationsResponse,
+  sendTest: ZSendTestResponse,
 });

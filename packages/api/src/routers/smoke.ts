@@ -1,6 +1,8 @@
 /** smoke.*: start a generation smoke test on nodes (or the console) and read its runs. */
 import { z } from 'zod';
 import { MAX_HEIGHT, MAX_SEED, MAX_WIDTH, MIN_HEIGHT, MIN_SEED, MIN_WIDTH } from '@coolant/generator';
+import { ZSmokeRun, ZSmokeRunPage, ZSmokeStarted } from '../domain/smoke/smoke-responses';
+import { outputSchemas } from '../openapi/output-schemas';
 import { operatorProcedure, router, viewerProcedure } from '../trpc';
 
 export const ZSmokeRunRequest = z.strictObject({
@@ -43,3 +45,5 @@ export const smokeRouter = router({
       }),
     ),
 });
+
+export const smokeOutputs = outputSchemas(smokeRouter, { run: ZSmokeStarted, get: ZSmokeRun, list: ZSmokeRunPage });

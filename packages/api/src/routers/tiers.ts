@@ -13,7 +13,19 @@ import { NO_BOUND_MESSAGE, setConcurrency } from '../domain/tiers/set-concurrenc
 import { setLimit } from '../domain/tiers/set-limit';
 import { setTemporaryLimit } from '../domain/tiers/set-temporary-limit';
 import type { TTierRequest } from '../domain/tiers/tier-request';
+import {
+  ZClearTemporaryLimitResponse,
+  ZCreateTierResponse,
+  ZPauseResponse,
+  ZResumeResponse,
+  ZSetConcurrencyResponse,
+  ZSetLimitResponse,
+  ZSetTemporaryLimitResponse,
+  ZTiersListResponse,
+  ZUpdateTierResponse,
+} from '../domain/tiers/tier-responses';
 import { updateTier } from '../domain/tiers/update-tier';
+import { outputSchemas } from '../openapi/output-schemas';
 import { adminProcedure, operatorProcedure, router, viewerProcedure } from '../trpc';
 
 const ZTierName = z
@@ -114,4 +126,16 @@ export const tiersRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => updateTier({ ...by(ctx), ...input })),
+});
+
+export const tiersOutputs = outputSchemas(tiersRouter, {
+  list: ZTiersListResponse,
+  setLimit: ZSetLimitResponse,
+  setTemporaryLimit: ZSetTemporaryLimitResponse,
+  clearTemporaryLimit: ZClearTemporaryLimitResponse,
+  setConcurrency: ZSetConcurrencyResponse,
+  pause: ZPauseResponse,
+  resume: ZResumeResponse,
+  create: ZCreateTierResponse,
+  update: ZUpdateTierResponse,
 });

@@ -150,12 +150,4 @@ export const ZFleetNodeResponse = z.object({
     .nullable(),
 });
 
-/** The alert rules as stored and answered (every field present: ZAlertRules's default is filled in). */
-export const ZAlertRulesResponse = z.object({
-  gpuHot: z.object({ enabled: z.boolean(), temperatureC: z.number(), forSeconds: z.number().int() }),
-  nodeOffline: z.object({ enabled: z.boolean() }),
-  gpuMissing: z.object({ enabled: z.boolean(), forSeconds: z.number().int() }),
-  collectorFailing: z.object({ enabled: z.boolean(), consecutiveReports: z.number().int() }),
-});
-
 export const ZRevokeNodeResponse = z.object({ id: z.string(), revokedAt: ZIsoDateTime });
