@@ -43,7 +43,13 @@ const ZSignals = z.discriminatedUnion('data', [
     at: ZIsoDateTime,
     gpus: z.number().int(),
     nodes: z.number().int(),
-    values: z.record(z.enum(SIGNAL_KINDS), z.number().nullable()),
+    // Spelled out rather than z.record(z.enum(SIGNAL_KINDS)): the document then lists each signal as a property.
+    values: z.object({
+      hot_share: z.number().nullable(),
+      p90_temperature: z.number().nullable(),
+      mean_utilization: z.number().nullable(),
+      offline_share: z.number().nullable(),
+    }),
   }),
   z.object({
     data: z.literal(false),
