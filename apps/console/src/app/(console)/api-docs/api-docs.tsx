@@ -16,7 +16,6 @@ type TOperation = {
   tags?: string[];
   description?: string;
   'x-coolant-access'?: string;
-  'x-coolant-output-declared'?: boolean;
   parameters?: (TMedia & { name: string; required?: boolean })[];
   requestBody?: TMedia & { required?: boolean };
   responses: Record<string, TResponse>;
@@ -97,7 +96,7 @@ function Procedure({ doc, route, method, op }: { doc: TDocument; route: string; 
       <div className="small">Input{input && !input.required ? ' (optional)' : ''}</div>
       <pre>{inputSchema ? typeText(doc, inputSchema) : 'none'}</pre>
       <div className="small">Output (result.data)</div>
-      <pre>{op['x-coolant-output-declared'] ? typeText(doc, data) : 'not declared by the procedure: any JSON'}</pre>
+      <pre>{typeText(doc, data)}</pre>
       <details>
         <summary className="small">Errors (tRPC error JSON)</summary>
         <ul className="small">
