@@ -5,6 +5,9 @@
 // Receivers are node:http servers on 127.0.0.1 answering 200. Statements are counted at the
 // driver (better-sqlite3 prepare, pg Client.query).
 //   npx tsx bench/notifications-tick.ts [--firing 2000] [--resolved 30000] [--ticks 40] [--db sqlite,postgresql]
+// Seen on 2 shared cores (load 4.4–7.9), 30,000 resolved alerts in the outbox's history:
+//   2,000 firing: before 12 statements, 49.7 ms (SQLite) / 88.2 ms (PostgreSQL) per idle tick; after 8, 2.95 / 8.8 ms
+//   8,000 firing: before 12 statements, 278 ms / 205 ms; after 8, 2.3 / 5.1 ms; a re-send 16 POSTs of <= 500 (was one of 8,000, 2.5 MB)
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
