@@ -53,8 +53,15 @@ export async function ensurePostgres(): Promise<string> {
   const adminUrl = `postgresql://${ROLE}:${PASSWORD}@127.0.0.1:5432/postgres`;
   if (await canConnect(adminUrl)) return adminUrl;
   const version = clusterVersion()!;
-  const status = spawnSync('pg_ctlcluster', [version, 'main', 'status']);
-  if (status.status !== 0) execFileSync('pg_ctlcluster', [version, 'main', 'start'], { stdio: 'inherit' });
+  const running = () => spawnSync('pg_ctlcluster', [version, 'main', 'status']).status === 0;
+  if (!running()) {
+    try {
+      execFileSync('pg_ctlcluster', [version, 'main', 'start'], { stdio: 'inherit' });
+    } catch (error) {
+      // Test files run in parallel: another one may have started it meanwhile ("already running").
+      if (!running()) throw error;
+    }
+  }
   const sql = `DO $$ BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${ROLE}') THEN
       CREATE ROLE ${ROLE} LOGIN SUPERUSER PASSWORD '${PASSWORD}';
