@@ -55,9 +55,11 @@ describe.each(TEST_PROVIDERS)('notifications: lease and scheduling (%s)', (provi
 
   it('a pass whose POSTs outlast the lease renews it before each: a second deliverer ticking meanwhile never delivers; each event once, in order', async () => {
     await admin.notifications.configure({ alertmanager: null, webhook: { url: hook.url, secret: SECRET } });
-    await fire(6);
     const a = make('deliverer-a');
     const b = make('deliverer-b');
+    // A holds the lease before B ticks at all (otherwise which one takes it first is a race).
+    expect((await a.tick()).leader).toBe(true);
+    await fire(6);
     // Each POST takes 3 s of the deliverers' clock: six of them are 18 s, the lease lasts 5.
     hook.onRequest = () => {
       clock += 3_000;

@@ -1,5 +1,5 @@
 /**
- * The guard's schedule: one decider (the holder of the lease row, guard-lease.ts) evaluates the
+ * The guard's schedule: one decider (the holder of the lease row, instances/instance-lease.ts) evaluates the
  * rules every intervalSeconds, climbs the shed ladder (ladder.ts) while the fleet is hot and back
  * down when it cools. Every write of its state is a compare-and-set on GuardState.seq in the same
  * transaction as the tier change it makes (guard-commit.ts), so two instances that both believe
@@ -12,7 +12,7 @@ import { decideDrills } from './drill';
 import { commitGuard, type TDecider } from './guard-commit';
 import { DEFAULT_GUARD_CONFIG } from './guard-config';
 import { GuardNotifier, phaseEvent } from './guard-events';
-import { acquireGuardLease, releaseGuardLease } from './guard-lease';
+import { acquireInstanceLease, releaseInstanceLease } from '../instances/instance-lease';
 import { loadGuard, type TGuardRuntime } from './guard-state';
 import { moveLadder } from './ladder';
 import { checkOverrides } from './ladder-overrides';
@@ -91,7 +91,7 @@ export class GuardService {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.ticking?.catch(() => {});
-    await releaseGuardLease({ db: this.opts.db, instanceId: this.instanceId });
+    await releaseInstanceLease({ db: this.opts.db, name: 'guard', instanceId: this.instanceId });
     await this.flushWebhooks();
   }
 
@@ -102,7 +102,14 @@ export class GuardService {
 
   /** Leader if this instance holds (or just took) the lease; the lease lasts three intervals. */
   acquireLease(req: { now: Date; intervalSeconds: number }): Promise<boolean> {
-    return acquireGuardLease({ ...req, db: this.opts.db, instanceId: this.instanceId, log: this.log });
+    return acquireInstanceLease({
+      db: this.opts.db,
+      name: 'guard',
+      instanceId: this.instanceId,
+      now: req.now,
+      ttlMs: Math.max(3_000, 3 * req.intervalSeconds * 1000),
+      onTaken: () => this.log(`guard: this instance (${this.instanceId}) now decides`),
+    });
   }
 
   /** One evaluation; concurrent calls share it. */

@@ -12,7 +12,7 @@ import type { TDeliveryOptions, TPassControl } from './deliver-channels';
 import { deliverAlertmanager, type TResendMark } from './deliver-alertmanager';
 import { deliverWebhook } from './deliver-webhook';
 import { readNotificationConfig } from './notification-config';
-import { acquireNotificationLease, releaseNotificationLease } from './notification-lease';
+import { acquireInstanceLease, releaseInstanceLease } from '../instances/instance-lease';
 import { pruneNotificationEvents } from './prune-events';
 import { FULL_EVERY_MS, readReconcileMarker, reconcileEvents, type TReconcileMarker } from './reconcile-events';
 
@@ -132,7 +132,7 @@ export class NotificationService {
     this.abort.abort();
     await Promise.allSettled([this.reconcilePass.current, this.webhookPass.current, this.alertmanagerPass.current]);
     this.leaseUntil = 0;
-    await releaseNotificationLease({ db: this.opts.db, instanceId: this.instanceId });
+    await releaseInstanceLease({ db: this.opts.db, name: 'notifications', instanceId: this.instanceId });
   }
 
   /** One reconcile, then both channels' passes side by side (tests drive it by hand; a pass in flight is shared). */
@@ -154,12 +154,13 @@ export class NotificationService {
   private async renew(): Promise<boolean> {
     if (this.stopped) return false;
     const at = this.opts.now();
-    const held = await acquireNotificationLease({
+    const held = await acquireInstanceLease({
       db: this.opts.db,
+      name: 'notifications',
       instanceId: this.instanceId,
       now: at,
       ttlMs: this.ttlMs,
-      log: this.log,
+      onTaken: () => this.log(`notifications: this instance (${this.instanceId}) now delivers`),
     });
     this.leaseUntil = held ? at.getTime() + this.ttlMs : 0;
     if (!held) {
