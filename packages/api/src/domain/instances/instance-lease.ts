@@ -62,9 +62,3 @@ export async function releaseInstanceLease(req: { db: TDb; name: TLeaseName; ins
     .deleteMany({ where: { id: 1, holder: req.instanceId } })
     .catch(() => {});
 }
-
-/** The instance holding the lease now, or null when nobody does. */
-export async function instanceLeaseHolder(req: { db: TDb; name: TLeaseName; now: Date }): Promise<string | null> {
-  const row = await table(req.db, req.name).findUnique({ where: { id: 1 } });
-  return row && row.expiresAt.getTime() >= req.now.getTime() ? row.holder : null;
-}
