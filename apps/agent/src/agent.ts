@@ -96,6 +96,7 @@ export class Agent {
           hostname: this.config.hostname,
           agentVersion: AGENT_VERSION,
           os: `${type()} ${release()}`,
+          enrollKey: this.state.enrollKey(),
         },
         { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) },
       );

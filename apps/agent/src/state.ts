@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -33,5 +34,23 @@ export class AgentState {
 
   saveIdentity(identity: TIdentity): void {
     writeAtomic(this.identityPath, `${JSON.stringify(identity, null, 2)}\n`, 0o600);
+  }
+
+  /**
+   * The key this agent sends with every enroll attempt, made once and kept beside node.json: when an
+   * attempt's answer is lost (a timeout), the next attempt finds the node the first one created
+   * instead of enrolling a second. Secret like the token (0600): with the enrollment secret it is
+   * what the console derives this node's token from.
+   */
+  enrollKey(): string {
+    const path = join(this.dir, 'enroll-key');
+    if (existsSync(path)) {
+      const key = readFileSync(path, 'utf8').trim();
+      if (/^[0-9a-f]{64}$/.test(key)) return key;
+      throw new Error(`${path} is corrupt; delete it (and node.json) to enroll again`);
+    }
+    const key = randomBytes(32).toString('hex');
+    writeAtomic(path, `${key}\n`, 0o600);
+    return key;
   }
 }

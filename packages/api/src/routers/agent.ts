@@ -12,6 +12,8 @@ export const ZEnrollRequest = z.strictObject({
   hostname: z.string().trim().min(1).max(253),
   agentVersion: z.string().max(64).optional(),
   os: z.string().max(200).optional(),
+  /** A random secret the agent keeps and sends with every attempt: a retried enrollment finds its node. */
+  enrollKey: z.string().min(32, 'enrollKey must be at least 32 characters').max(256).optional(),
 });
 
 /** A batch of samples, oldest first: the agent drains its spool through this. */
@@ -63,6 +65,7 @@ export const agentRouter = router({
       db: ctx.db,
       enrollmentSecret: await ctx.enrollmentSecret(),
       presentedSecret: input.enrollToken,
+      enrollKey: input.enrollKey ?? null,
       hostname: input.hostname,
       agentVersion: input.agentVersion ?? null,
       os: input.os ?? null,
