@@ -131,7 +131,7 @@ function gpuGroups(root: string): string[] {
 
 /**
  * Installs the agent as a systemd service: a system user, the executable in /usr/local/bin, one
- * enrollment as that user (so only the node token stays on the host), the unit, enable --now.
+ * enrollment as that user (so the node token and enroll key stay on the host, not the secret), the unit, enable --now.
  * Idempotent: run again to upgrade the executable or change the server; an enrolled node keeps
  * its identity.
  */
