@@ -17,12 +17,13 @@ export type TDbHandle = { db: TDb; config: TDbConfig };
 /** Milliseconds SQLite waits for a lock before failing with SQLITE_BUSY. */
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
-export function createPrismaClient(config: TDbConfig): TDb {
+export function createPrismaClient(config: TDbConfig, opts: { sqliteBusyTimeoutMs?: number } = {}): TDb {
   if (config.provider === 'sqlite') {
     ensureSqliteDir(config);
-    const adapter = withSqliteTransactions(
-      new PrismaBetterSqlite3({ url: config.file, timeout: SQLITE_BUSY_TIMEOUT_MS }),
-    );
+    const busyTimeoutMs = opts.sqliteBusyTimeoutMs ?? SQLITE_BUSY_TIMEOUT_MS;
+    const adapter = withSqliteTransactions(new PrismaBetterSqlite3({ url: config.file, timeout: busyTimeoutMs }), {
+      busyTimeoutMs,
+    });
     return new SqliteClient({ adapter });
   }
   const adapter = new PrismaPg({ connectionString: config.url, max: 10 });

@@ -9,7 +9,9 @@
  *    the other connection's last commit: SQLite answers SQLITE_BUSY_SNAPSHOT at once, without the
  *    busy timeout, and Prisma reports "Operation has timed out" (an operator's pause failed that way
  *    under admission load). BEGIN IMMEDIATE takes the write lock first, waiting up to the busy
- *    timeout, so the transaction's reads and writes see one snapshot nobody else can move.
+ *    timeout, so the transaction's reads and writes see one snapshot nobody else can move. It is
+ *    begun here, polled with async sleeps: the adapter's own BEGIN, had it failed busy, would have
+ *    kept the adapter's private lock and stopped every later query.
  *
  * 2. One user of the connection at a time. The adapter's own mutex orders transactions among
  *    themselves only: a query that is not part of the open interactive transaction (another request
@@ -41,13 +43,44 @@ function createLock(): () => Promise<() => void> {
   };
 }
 
-function wrapAdapter(adapter: TAdapter): TAdapter {
+function wrapAdapter(adapter: TAdapter, busyTimeoutMs: number): TAdapter {
   const client: unknown = Reflect.get(adapter, 'client');
   if (!isConnection(client)) {
     throw new Error('@prisma/adapter-better-sqlite3 no longer exposes its connection: see sqlite-transactions.ts');
   }
   const prepare = client.prepare.bind(client);
-  client.prepare = (sql: string) => prepare(sql === 'BEGIN' ? 'BEGIN IMMEDIATE' : sql);
+  // The adapter's own BEGIN becomes a no-op: beginImmediately() below has begun the transaction. Were
+  // the adapter to run it and fail (busy), it would keep its private lock and no query would run again.
+  client.prepare = (sql: string) => prepare(sql === 'BEGIN' ? 'SELECT 1' : sql);
+  const run = (sql: string) => (prepare(sql) as { run(): unknown }).run();
+  const toDriverError = (error: unknown): never => {
+    const onError: unknown = Reflect.get(adapter, 'onError');
+    if (typeof onError === 'function') onError.call(adapter, error);
+    throw error;
+  };
+
+  /**
+   * BEGIN IMMEDIATE, waiting for another connection's write lock without blocking the event loop:
+   * tried with no busy wait, then again after short sleeps until the busy timeout has passed (the
+   * connection's own busy timeout would make better-sqlite3 wait synchronously, freezing the server).
+   */
+  async function beginImmediately(): Promise<void> {
+    const deadline = Date.now() + busyTimeoutMs;
+    run('PRAGMA busy_timeout = 0');
+    try {
+      for (let waitMs = 1; ; waitMs = Math.min(waitMs * 2, 25)) {
+        try {
+          run('BEGIN IMMEDIATE');
+          return;
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) toDriverError(error);
+        }
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    } finally {
+      run(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    }
+  }
 
   const acquire = createLock();
   const exclusive =
@@ -67,7 +100,14 @@ function wrapAdapter(adapter: TAdapter): TAdapter {
   adapter.startTransaction = async (isolationLevel) => {
     const release = await acquire();
     try {
-      const tx = await startTransaction(isolationLevel);
+      await beginImmediately();
+      let tx;
+      try {
+        tx = await startTransaction(isolationLevel);
+      } catch (error) {
+        run('ROLLBACK');
+        throw error;
+      }
       // The engine sends COMMIT or ROLLBACK through the transaction, then calls one of these.
       const commit = tx.commit.bind(tx);
       const rollback = tx.rollback.bind(tx);
@@ -88,11 +128,14 @@ function wrapAdapter(adapter: TAdapter): TAdapter {
   return adapter;
 }
 
-/** The same adapter factory: transactions begin IMMEDIATE, and nothing else runs while one is open. */
-export function withSqliteTransactions(factory: TFactory): TFactory {
+/**
+ * The same adapter factory: transactions begin IMMEDIATE (waiting up to busyTimeoutMs for another
+ * connection's write lock, without blocking the event loop), and nothing else runs while one is open.
+ */
+export function withSqliteTransactions(factory: TFactory, opts: { busyTimeoutMs: number }): TFactory {
   const connect = factory.connect.bind(factory);
   const connectToShadowDb = factory.connectToShadowDb.bind(factory);
-  factory.connect = async () => wrapAdapter(await connect());
-  factory.connectToShadowDb = async () => wrapAdapter(await connectToShadowDb());
+  factory.connect = async () => wrapAdapter(await connect(), opts.busyTimeoutMs);
+  factory.connectToShadowDb = async () => wrapAdapter(await connectToShadowDb(), opts.busyTimeoutMs);
   return factory;
 }

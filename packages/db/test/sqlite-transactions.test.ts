@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { TDb } from '../src/client';
+import { createPrismaClient, type TDb } from '../src/client';
 import { createTestDb, type TTestDb } from '../src/testing/database';
 
 let t: TTestDb;
@@ -115,4 +115,40 @@ it('transactions that commit, fail and time out leave the connection usable for 
     (r) => r.key,
   );
   expect(keys.sort()).toEqual(['batch-1', 'committed-1']);
+});
+
+it('a transaction that cannot get the write lock in time fails without freezing the server, and the next ones run', async () => {
+  if (t.config.provider !== 'sqlite') throw new Error('sqlite only');
+  // Its own client with a short busy timeout, so the test does not wait the console's 5 s.
+  const short = createPrismaClient(t.config, { sqliteBusyTimeoutMs: 300 });
+  const other = new Database(t.config.file);
+  try {
+    // Another writer (a sqlite3 shell, a long delete, a second console migrating) holds the lock.
+    other.exec('BEGIN IMMEDIATE');
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const started = Date.now();
+    const refused = await short
+      .$transaction(async (tx) => tx.setting.create({ data: { key: 'busy-1', value: '1' } }))
+      .then(
+        () => 'committed',
+        (error: Error) => error.message,
+      );
+    const waited = Date.now() - started;
+    clearInterval(timer);
+    expect(refused).not.toBe('committed');
+    expect(waited).toBeGreaterThanOrEqual(280);
+    // The event loop ran meanwhile (the old adapter's synchronous busy wait stopped it).
+    expect(ticks).toBeGreaterThan(waited / 10 / 3);
+    // Released within the busy timeout: the transaction waits for it and commits.
+    other.exec('COMMIT');
+    other.exec('BEGIN IMMEDIATE');
+    setTimeout(() => other.exec('COMMIT'), 100);
+    await short.$transaction(async (tx) => tx.setting.create({ data: { key: 'busy-2', value: '1' } }));
+    expect(await short.setting.count({ where: { key: { in: ['busy-1', 'busy-2'] } } })).toBe(1);
+  } finally {
+    if (other.inTransaction) other.exec('ROLLBACK');
+    other.close();
+    await short.$disconnect();
+  }
 });
