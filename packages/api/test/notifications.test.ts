@@ -297,4 +297,30 @@ describe.each(TEST_PROVIDERS)('notifications (%s)', (provider) => {
     expect(hook.got.map((g) => g.json.status)).toEqual(['firing', 'resolved']);
     await other.stop();
   });
+  it('configure with expectedVersion: an edit begun before someone else changed the config is a CONFLICT and changes nothing', async () => {
+    const start = await admin.notifications.get();
+    const other = await h.caller({ authorization: await h.makeToken('admin') });
+    // Another admin replaces the webhook (a leaked URL) meanwhile.
+    const changed = await other.notifications.configure({
+      alertmanager: start.alertmanager,
+      webhook: { url: 'https://hooks.example.com/replaced', secret: 'a-replaced-secret-0123' },
+      expectedVersion: start.version,
+    });
+    expect(changed.version).toBe(start.version + 1);
+    // This admin's page still shows the old state: saving Alertmanager would put the old webhook back.
+    const stale = await codeOf(
+      admin.notifications.configure({
+        alertmanager: { url: 'http://127.0.0.1:9/' },
+        webhook: start.webhook ? { url: start.webhook.url } : null,
+        expectedVersion: start.version,
+      }),
+    );
+    expect(stale.code).toBe('CONFLICT');
+    expect(stale.message).toMatch(new RegExp(`expectedVersion: .*version ${start.version + 1}, not ${start.version}`));
+    expect(await admin.notifications.get()).toMatchObject({
+      version: start.version + 1,
+      webhook: { url: 'https://hooks.example.com/replaced' },
+    });
+    await admin.notifications.configure({ alertmanager: null, webhook: null, expectedVersion: start.version + 1 });
+  });
 });

@@ -59,7 +59,8 @@ export function ChannelCard({ channel, data }: { channel: TChannel; data: TNotif
       channel === 'alertmanager'
         ? { ...both, alertmanager: edit ? { url: edit.url } : null }
         : { ...both, webhook: edit ? { url: edit.url, ...(edit.secret ? { secret: edit.secret } : {}) } : null };
-    configure.mutate({ ...input, ...(reason ? { reason } : {}) });
+    // From the version this page shows: someone else's change since is a CONFLICT, not undone.
+    configure.mutate({ ...input, expectedVersion: data.version, ...(reason ? { reason } : {}) });
   };
   const tested = sendTest.data?.results.find((r) => r.channel === channel);
   const failing = channelHealth(status) === 'failing';

@@ -67,6 +67,12 @@ async function startChannel(req: { tx: TDbTx; channel: TChannel; now: Date }): P
 export async function configureNotifications(req: TConfigureNotificationsRequest): Promise<TNotificationConfig> {
   return req.db.$transaction(async (tx) => {
     const before = await readNotificationConfig({ db: tx });
+    if (req.expectedVersion !== undefined && req.expectedVersion !== before.version) {
+      throw new AppError(
+        'CONFLICT',
+        `expectedVersion: the notification config is at version ${before.version}, not ${req.expectedVersion} (changed by ${before.updatedBy ?? 'someone'} since); reload and try again`,
+      );
+    }
     let webhook: TNotificationConfig['webhook'] = null;
     if (req.webhook) {
       const secret = req.webhook.secret ?? before.webhook?.secret;

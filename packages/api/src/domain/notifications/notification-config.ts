@@ -48,6 +48,12 @@ export const ZConfigureNotifications = z.strictObject({
     })
     .nullable(),
   reason: z.string().trim().max(500).optional(),
+  /**
+   * The version the caller's edit starts from (notifications.get's `version`): the change is refused
+   * (CONFLICT) if someone else changed the config since, so an edit of one channel made on a stale
+   * page cannot put back the other channel as it was. Omitted: no check.
+   */
+  expectedVersion: z.number().int().min(0).optional(),
 });
 export type TConfigureNotificationsInput = z.infer<typeof ZConfigureNotifications>;
 
