@@ -200,4 +200,25 @@ describe.each(TEST_PROVIDERS)('notifications: reconcile and reconfigure (%s)', (
       await next.close();
     }
   });
+  it('a pass stops posting to an address once the webhook was pointed elsewhere: the rest goes to the new one', async () => {
+    const next = await receiver();
+    try {
+      await webhookOn();
+      const d = make();
+      for (let i = 0; i < 3; i++) await fleetAlert({ db: h.db, nodeId: node, gpuIndex: i, firingAt: now() });
+      let moved = false;
+      hook.onRequest = async () => {
+        // The old address takes its first event (200), and an admin points the webhook elsewhere meanwhile.
+        if (!moved) await webhookOn(next.url);
+        moved = true;
+      };
+      await d.tick();
+      expect(hook.events()).toHaveLength(1);
+      await d.tick();
+      expect(next.events().map((e) => (e.labels as { gpu: string }).gpu)).toEqual(['1', '2']);
+      expect(hook.events()).toHaveLength(1);
+    } finally {
+      await next.close();
+    }
+  });
 });

@@ -17,7 +17,6 @@ export type TLeaseTable = {
   }): Promise<{ count: number }>;
   create(args: { data: TLeaseRow }): Promise<unknown>;
   deleteMany(args: { where: { id: number; holder: string } }): Promise<unknown>;
-  findUnique(args: { where: { id: number } }): Promise<TLeaseRow | null>;
 };
 
 export type TLeaseName = 'guard' | 'notifications';

@@ -3,6 +3,8 @@
  * failure ends the pass (order is kept) and backs off. The lease is confirmed in the database
  * before every POST, so an instance that lost it never posts again, and a pass stops starting
  * POSTs after its budget, so one slow receiver holds nothing else up (Alertmanager has its own pass).
+ * A pass also stops once the channel's generation moved (a new address or secret): it never posts
+ * pending events to the address they were no longer meant for.
  */
 import type { Prisma, TDb } from '@coolant/db';
 import { due, loadChannel, recordAttempt, type TDeliveryOptions, type TPassControl } from './deliver-channels';
@@ -28,6 +30,14 @@ const webhookEventSelect = {
   endsAt: true,
 } satisfies Prisma.NotificationEventSelect;
 
+async function sameGeneration(req: { db: TDb; generation: number }): Promise<boolean> {
+  const now = await req.db.notificationChannel.findUnique({
+    where: { channel: 'webhook' },
+    select: { generation: true },
+  });
+  return now?.generation === req.generation;
+}
+
 export async function deliverWebhook(req: {
   db: TDb;
   hook: NonNullable<TNotificationConfig['webhook']>;
@@ -48,6 +58,9 @@ export async function deliverWebhook(req: {
       select: webhookEventSelect,
     });
     if (!event || control.signal.aborted || !(await control.confirm())) break;
+    // The address or secret changed (or the webhook was removed) since the pass read them: the rest
+    // is for the new one, in the next pass.
+    if (!(await sameGeneration({ db, generation: row.generation }))) break;
     const result = await postWebhook({
       hook: req.hook,
       payload: notificationPayload({ event, publicUrl: opts.publicUrl }),

@@ -5,7 +5,7 @@
  * origin (redact-url.ts): errors are stored in lastError and audited with sendTest's results.
  * A signal cancels the POST when the console stops; that is no failure of the receiver.
  */
-import { redactUrl, scrubUrls } from './redact-url';
+import { hasUserInfo, redactUrl, scrubUrls } from './redact-url';
 
 export type TPostResult = {
   ok: boolean;
@@ -51,15 +51,6 @@ function resolve(location: string, base: string): string {
   }
 }
 
-function withUserInfo(url: string): boolean {
-  try {
-    const u = new URL(url);
-    return u.username !== '' || u.password !== '';
-  } catch {
-    return false;
-  }
-}
-
 export async function postJson(req: {
   url: string;
   body: string;
@@ -68,7 +59,7 @@ export async function postJson(req: {
   signal?: AbortSignal;
 }): Promise<TPostResult> {
   // Stored before notifications.configure refused them: fetch would quote the password in its error.
-  if (withUserInfo(req.url))
+  if (hasUserInfo(req.url))
     return {
       ok: false,
       status: null,

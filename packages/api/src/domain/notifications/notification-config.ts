@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { Prisma, TDb, TDbTx } from '@coolant/db';
-import { redactUrl, urlFingerprint } from './redact-url';
+import { hasUserInfo, redactUrl, urlFingerprint } from './redact-url';
 
 export const CHANNELS = ['alertmanager', 'webhook'] as const;
 export type TChannel = (typeof CHANNELS)[number];
@@ -13,15 +13,6 @@ function isHttpUrl(value: string): boolean {
   try {
     const u = new URL(value);
     return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
-  } catch {
-    return false;
-  }
-}
-
-function hasUserInfo(value: string): boolean {
-  try {
-    const u = new URL(value);
-    return u.username !== '' || u.password !== '';
   } catch {
     return false;
   }

@@ -42,3 +42,13 @@ export function scrubUrls(text: string, url?: string): string {
   }
   return out;
 }
+
+/** True when the URL carries user:password@ (refused in configuration, never posted to). */
+export function hasUserInfo(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false;
+  }
+}
