@@ -1,4 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export type TToolLookup = { path: string; skip?: undefined } | { path?: undefined; skip: string };
 
@@ -25,21 +27,23 @@ export function findOrInstallTool(command: string, debianPackage: string): TTool
     `[deploy tests] ${command} not found; installing Debian's ${debianPackage} package (apt-get install -y ${debianPackage})…`,
   );
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  // Test files run in parallel and may install at the same time: wait for dpkg's lock.
+  // Test files run in parallel and may install at the same time: one apt-get at a time across
+  // processes (flock; `apt-get update` of two at once fails on the lists lock), and dpkg's lock waited for.
+  const flock = which('flock');
+  const aptGet = (args: string[]) =>
+    flock
+      ? execFileSync(flock, ['-w', '600', join(tmpdir(), 'coolant-tests-apt.lock'), 'apt-get', ...args], {
+          stdio: ['ignore', 'ignore', 'inherit'],
+          env,
+        })
+      : execFileSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env });
   const install = () =>
-    execFileSync(
-      'apt-get',
-      ['install', '-y', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=300', debianPackage],
-      { stdio: ['ignore', 'ignore', 'inherit'], env },
-    );
+    aptGet(['install', '-y', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=300', debianPackage]);
   try {
     try {
       install();
     } catch {
-      execFileSync('apt-get', ['update', '-o', 'DPkg::Lock::Timeout=300'], {
-        stdio: ['ignore', 'ignore', 'inherit'],
-        env,
-      });
+      aptGet(['update', '-o', 'DPkg::Lock::Timeout=300']);
       install();
     }
   } catch (error) {
