@@ -153,3 +153,26 @@ export async function until(what: string, fn: () => boolean | Promise<boolean>, 
     await new Promise((ok) => setTimeout(ok, 10));
   }
 }
+
+/**
+ * Between two tests: the deliverers a test started stopped, both channels off, the fleet's alerts,
+ * the outbox, the channels' state and the lease gone, and the receivers answering 200 again.
+ */
+export async function resetNotifications(req: {
+  db: TDb;
+  admin: { notifications: { configure(input: { alertmanager: null; webhook: null }): Promise<unknown> } };
+  running: { stop(): Promise<void> }[];
+  receivers: TReceiver[];
+}): Promise<void> {
+  for (const d of req.running.splice(0)) await d.stop();
+  await req.admin.notifications.configure({ alertmanager: null, webhook: null });
+  await req.db.alert.deleteMany({});
+  await req.db.notificationEvent.deleteMany({});
+  await req.db.notificationChannel.deleteMany({});
+  await req.db.notificationLease.deleteMany({});
+  for (const r of req.receivers) {
+    r.got.length = 0;
+    r.answer = { status: 200 };
+    r.onRequest = null;
+  }
+}

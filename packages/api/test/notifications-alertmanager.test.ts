@@ -8,7 +8,15 @@ import { TEST_PROVIDERS } from '@coolant/db/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ALERTMANAGER_CHUNK } from '../src/domain/notifications/deliver-alertmanager';
 import { createHarness, type THarness } from './harness';
-import { deliverer, fleetAlert, receiver, resolveAlert, SECRET, type TReceiver } from './notification-receivers';
+import {
+  deliverer,
+  fleetAlert,
+  receiver,
+  resetNotifications,
+  resolveAlert,
+  SECRET,
+  type TReceiver,
+} from './notification-receivers';
 
 describe.each(TEST_PROVIDERS)('notifications: Alertmanager and HTTP (%s)', (provider) => {
   let h: THarness;
@@ -27,17 +35,7 @@ describe.each(TEST_PROVIDERS)('notifications: Alertmanager and HTTP (%s)', (prov
     hook = await receiver();
     node = (await h.makeNodeToken('am-node')).nodeId;
   });
-  afterEach(async () => {
-    for (const d of running.splice(0)) await d.stop();
-    await admin.notifications.configure({ alertmanager: null, webhook: null });
-    await h.db.alert.deleteMany({});
-    await h.db.notificationEvent.deleteMany({});
-    await h.db.notificationChannel.deleteMany({});
-    am.got.length = 0;
-    hook.got.length = 0;
-    am.answer = hook.answer = { status: 200 };
-    am.onRequest = hook.onRequest = null;
-  });
+  afterEach(() => resetNotifications({ db: h.db, admin, running, receivers: [am, hook] }));
   afterAll(async () => {
     await am?.close();
     await hook?.close();

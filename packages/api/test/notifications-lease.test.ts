@@ -6,7 +6,16 @@
 import { TEST_PROVIDERS } from '@coolant/db/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type THarness } from './harness';
-import { deliverer, fleetAlert, receiver, SECRET, until, verified, type TReceiver } from './notification-receivers';
+import {
+  deliverer,
+  fleetAlert,
+  receiver,
+  resetNotifications,
+  SECRET,
+  until,
+  verified,
+  type TReceiver,
+} from './notification-receivers';
 
 describe.each(TEST_PROVIDERS)('notifications: lease and scheduling (%s)', (provider) => {
   let h: THarness;
@@ -25,19 +34,7 @@ describe.each(TEST_PROVIDERS)('notifications: lease and scheduling (%s)', (provi
     am = await receiver('/');
     node = (await h.makeNodeToken('lease-node')).nodeId;
   });
-  afterEach(async () => {
-    for (const d of running.splice(0)) await d.stop();
-    await h.db.alert.deleteMany({});
-    await h.db.notificationEvent.deleteMany({});
-    await h.db.notificationChannel.deleteMany({});
-    await h.db.notificationLease.deleteMany({});
-    await admin.notifications.configure({ alertmanager: null, webhook: null });
-    await h.db.notificationChannel.deleteMany({});
-    hook.got.length = 0;
-    am.got.length = 0;
-    hook.answer = am.answer = { status: 200 };
-    hook.onRequest = am.onRequest = null;
-  });
+  afterEach(() => resetNotifications({ db: h.db, admin, running, receivers: [hook, am] }));
   afterAll(async () => {
     await hook?.close();
     await am?.close();

@@ -11,7 +11,16 @@ import { emptyRuleRuntime } from '../src/domain/guard/decide';
 import { writeGuardEvents } from '../src/domain/guard/guard-events';
 import { casGuardState, loadGuard } from '../src/domain/guard/guard-state';
 import { createHarness, type THarness } from './harness';
-import { deliverer, fleetAlert, receiver, resolveAlert, SECRET, until, type TReceiver } from './notification-receivers';
+import {
+  deliverer,
+  fleetAlert,
+  receiver,
+  resetNotifications,
+  resolveAlert,
+  SECRET,
+  until,
+  type TReceiver,
+} from './notification-receivers';
 
 describe.each(TEST_PROVIDERS)('notifications: reconcile and reconfigure (%s)', (provider) => {
   let h: THarness;
@@ -28,16 +37,7 @@ describe.each(TEST_PROVIDERS)('notifications: reconcile and reconfigure (%s)', (
     hook = await receiver();
     node = (await h.makeNodeToken('reconcile-node')).nodeId;
   });
-  afterEach(async () => {
-    for (const d of running.splice(0)) await d.stop();
-    await admin.notifications.configure({ alertmanager: null, webhook: null });
-    await h.db.alert.deleteMany({});
-    await h.db.notificationEvent.deleteMany({});
-    await h.db.notificationChannel.deleteMany({});
-    hook.got.length = 0;
-    hook.answer = { status: 200 };
-    hook.onRequest = null;
-  });
+  afterEach(() => resetNotifications({ db: h.db, admin, running, receivers: [hook] }));
   afterAll(async () => {
     await hook?.close();
     await h?.close();

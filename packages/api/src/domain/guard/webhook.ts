@@ -25,6 +25,19 @@ export function signWebhook(req: { secret: string; timestamp: string; body: stri
 }
 
 /**
+ * The headers of a signed webhook POST, stamped now: the signature, its timestamp and the event.
+ * The guard's webhook and the notifications' (notifications/webhook-channel.ts) send the same ones.
+ */
+export function signedWebhookHeaders(req: { secret: string; body: string; event: string }): Record<string, string> {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return {
+    [SIGNATURE_HEADER]: signWebhook({ secret: req.secret, timestamp, body: req.body }),
+    [TIMESTAMP_HEADER]: timestamp,
+    'x-coolant-event': req.event,
+  };
+}
+
+/**
  * POSTs the payload, retrying on a network error or a non-2xx answer with
  * doubling delays. Never throws: a dead receiver must not stop the guard.
  */
@@ -40,15 +53,12 @@ export async function sendWebhook(req: {
   const body = JSON.stringify(payload);
   let status: number | null = null;
   for (let i = 1; i <= attempts; i++) {
-    const timestamp = String(Math.floor(Date.now() / 1000));
     try {
       const res = await fetch(hook.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          [SIGNATURE_HEADER]: signWebhook({ secret: hook.secret, timestamp, body }),
-          [TIMESTAMP_HEADER]: timestamp,
-          'x-coolant-event': payload.event,
+          ...signedWebhookHeaders({ secret: hook.secret, body, event: payload.event }),
         },
         body,
         signal: AbortSignal.timeout(5_000),

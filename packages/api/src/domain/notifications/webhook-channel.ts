@@ -3,7 +3,7 @@
  * (guard/webhook.ts), a Slack-compatible `text` plus the structured alert, and the eventId
  * receivers dedupe on (a retry after a lost answer delivers the same id again).
  */
-import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '../guard/webhook';
+import { signedWebhookHeaders } from '../guard/webhook';
 import { generatorUrl } from './alertmanager';
 import { postJson, type TPostResult } from './http-post';
 import { parseLabels } from './notification-event';
@@ -62,16 +62,11 @@ export function postWebhook(req: {
   signal?: AbortSignal;
 }): Promise<TPostResult> {
   const body = JSON.stringify(req.payload);
-  const timestamp = String(Math.floor(Date.now() / 1000));
   return postJson({
     url: req.hook.url,
     body,
     timeoutMs: req.timeoutMs,
     ...(req.signal ? { signal: req.signal } : {}),
-    headers: {
-      [SIGNATURE_HEADER]: signWebhook({ secret: req.hook.secret, timestamp, body }),
-      [TIMESTAMP_HEADER]: timestamp,
-      'x-coolant-event': `alert.${req.payload.status}`,
-    },
+    headers: signedWebhookHeaders({ secret: req.hook.secret, body, event: `alert.${req.payload.status}` }),
   });
 }
