@@ -114,14 +114,21 @@ describe.each(TEST_PROVIDERS)('notifications: lease and scheduling (%s)', (provi
     });
     await fire(3);
     const d = make('deliverer-a', { resendMs: 200, holdMs: 2_000 });
-    // Slow enough that the webhook is still busy with its three events (3.6 s; the pass budget is 4 s) while everything
-    // below happens, even with another test file running beside this one on two cores.
+    // Slow enough that the webhook is still busy with its three events (3.6 s; the pass budget is 4 s)
+    // while everything below happens, even with another test file running beside this one on two cores.
     hook.answer = { status: 200, delayMs: 1_200 };
     const t0 = Date.now();
     const pass = d.tick();
     await until('Alertmanager to get the firing alerts', () => am.got.length > 0, 3_000);
     const amAfterMs = Date.now() - t0;
     expect(hook.got.length).toBe(0);
+    // The first Alertmanager pass has recorded its delivery and ended (a tick while it is still
+    // finishing would share it instead of starting the re-send: that lost the race once under load).
+    await until('the first Alertmanager pass to end', async () => {
+      const row = await h.db.notificationChannel.findUnique({ where: { channel: 'alertmanager' } });
+      return row?.lastSuccessAt != null;
+    });
+    await new Promise((ok) => setTimeout(ok, 50));
     // While the webhook still works through its events, the re-send falls due and goes out.
     clock += 250;
     const before = am.got.length;
