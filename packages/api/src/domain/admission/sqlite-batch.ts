@@ -32,14 +32,17 @@ export async function writeBatch(req: { raw: TSqliteRaw; deltas: QuotaDeltas; ba
   const deltas = [...batch.deltas.values()].filter((d) => d.delta !== 0);
   if (deltas.length === 0 && batch.requests.length === 0 && batch.refunds.length === 0) return false;
   const statements: TRawStatement[] = [];
-  const now = sqliteDate(new Date());
   for (const r of batch.requests) {
     statements.push({
       sql: requestUpsertSql('sqlite'),
       params: [r.requestId, r.fingerprint, r.response, sqliteDate(r.now), sqliteDate(r.expiresAt)],
     });
   }
-  for (const f of batch.refunds) statements.push({ sql: REFUND_SQL, params: [f.nonce, now, sqliteDate(f.expiresAt)] });
+  if (batch.refunds.length > 0) {
+    const now = sqliteDate(new Date());
+    for (const f of batch.refunds)
+      statements.push({ sql: REFUND_SQL, params: [f.nonce, now, sqliteDate(f.expiresAt)] });
+  }
   const deadline = Date.now() + BUSY_WAIT_MS;
   for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
     try {
