@@ -41,7 +41,7 @@ export type TConsumeResponse = {
   policies: TPolicy[];
   pauseReason: string | null;
   configVersion: number;
-  /** Only on a consume with `lease`: the slot held (null when refused); the router answers null without one. */
+  /** The slot held on a consume with `lease` (null when refused or none asked for); the router answers null when absent. */
   lease?: { id: string; expiresAt: string } | null;
   /** Why a lease was refused, for people (`free: 3 of 24 slots, reserved 12 %; 2 GPUs hot`). */
   message?: string;
