@@ -73,7 +73,8 @@ export function readBody(req: IncomingMessage, maxBody: number): Promise<string>
     };
     const onEnd = () => {
       cleanup();
-      resolve(Buffer.concat(chunks).toString('utf8'));
+      // A small body is one chunk: decoded where it lies, not copied first.
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
     };
     const onError = (error: Error) => {
       cleanup();

@@ -3,6 +3,9 @@ import { authorize, describeZodError, nowMs, type TActor, type TAnyHotProcedure,
 import { TRPCError } from '@trpc/server';
 import { OWN_HEADERS, readBody, sendTrpcError } from './api-edge';
 
+/** OWN_HEADERS as the flat [name, value, …] list writeHead takes, built once. */
+const OWN_HEADER_LIST: readonly string[] = Object.entries(OWN_HEADERS).flat();
+
 /**
  * A hot procedure (the gateway's admission calls, the agents' reports) sent
  * as a single unbatched POST, served by plain node:http from the router's
@@ -35,13 +38,19 @@ export async function serveHotProcedure(
       throw new TRPCError({ code: 'BAD_REQUEST', message: describeZodError(parsed.error), cause: parsed.error });
     const data = await def.handler(parsed.data, allowed, services);
     const text = JSON.stringify({ result: { data } });
-    // Headers and body go out in one write (Node joins a string body to the header block).
-    const headers: Record<string, string | number> = {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-      ...OWN_HEADERS,
-    };
-    if (def.headers) Object.assign(headers, def.headers(data, nowMs()));
+    // Headers and body go out in one write (Node joins a string body to the header block). A flat
+    // list in the order the object had (the same header block), without an object spread per answer.
+    const headers: (string | number)[] = [
+      'content-type',
+      'application/json',
+      'content-length',
+      Buffer.byteLength(text),
+    ];
+    for (const h of OWN_HEADER_LIST) headers.push(h);
+    if (def.headers) {
+      const own = def.headers(data, nowMs());
+      for (const name in own) headers.push(name, own[name]!);
+    }
     res.writeHead(200, headers);
     res.end(text);
   } catch (cause) {

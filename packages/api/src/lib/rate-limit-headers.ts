@@ -10,14 +10,20 @@ import { WINDOW_MINUTES } from '../domain/admission/windows';
  */
 export function rateLimitHeaders(r: TConsumeResponse, nowMs: number): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (r.policies.length > 0) {
-    const name = (p: TPolicy) => `"${r.tier}-${p.window}${p.scope === 'tier' ? '-tier' : ''}"`;
-    headers['RateLimit-Policy'] = r.policies
-      .map((p) => `${name(p)};q=${p.limit};w=${WINDOW_MINUTES[p.window] * 60}`)
-      .join(', ');
-    headers['RateLimit'] = r.policies
-      .map((p) => `${name(p)};r=${p.remaining};t=${Math.max(0, Math.ceil((Date.parse(p.resetAt) - nowMs) / 1000))}`)
-      .join(', ');
+  const policies = r.policies;
+  if (policies.length > 0) {
+    // Both fields in one pass over the policies (a loop, not map/join with a closure per answer).
+    let policy = '';
+    let left = '';
+    for (let i = 0; i < policies.length; i++) {
+      const p = policies[i]!;
+      const name = `"${r.tier}-${p.window}${p.scope === 'tier' ? '-tier' : ''}"`;
+      const sep = i === 0 ? '' : ', ';
+      policy += `${sep}${name};q=${p.limit};w=${WINDOW_MINUTES[p.window] * 60}`;
+      left += `${sep}${name};r=${p.remaining};t=${Math.max(0, Math.ceil((Date.parse(p.resetAt) - nowMs) / 1000))}`;
+    }
+    headers['RateLimit-Policy'] = policy;
+    headers['RateLimit'] = left;
   }
   if (!r.allowed && r.retryAfterSeconds !== null) headers['Retry-After'] = String(r.retryAfterSeconds);
   return headers;
