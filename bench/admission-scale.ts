@@ -9,18 +9,18 @@ import { statSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { ensureEnrollmentSecret, startServices, type TRunningServices } from '@coolant/api';
 import { createPrismaClient, resolveDbConfig, tuneSqlite, type TDbConfig, type TDbProvider } from '@coolant/db';
 import { applyMigrations } from '@coolant/db/migrate';
 import { createTestDb, type TTestDb } from '@coolant/db/testing';
 
-// The migrations run on a worker thread of this same bundle, as the console runs them (its
-// migrate-worker): the wasm schema engine's memory (~90 MB here) leaves with the thread instead of
-// staying in the RSS this bench reports as the admission's.
-if (!isMainThread) {
-  await applyMigrations((workerData as { config: TDbConfig }).config);
-  parentPort!.postMessage('migrated');
+// The migrations run in a child process of this same bundle, as the console runs them (its
+// migrate-worker): none of the wasm schema engine's memory stays in the RSS this bench reports as
+// the admission's (a worker thread left ~45 MB of native memory behind).
+if (process.env.COOLANT_BENCH_MIGRATE) {
+  await applyMigrations(JSON.parse(process.env.COOLANT_BENCH_MIGRATE) as TDbConfig);
   process.exit(0);
 }
 
@@ -167,10 +167,12 @@ async function createSqliteDb(): Promise<TTestDb> {
   const dir = mkdtempSync(join(tmpdir(), 'coolant-scale-'));
   const config = resolveDbConfig({ databaseUrl: `file:${join(dir, 'test.db')}`, dataDir: dir });
   await new Promise<void>((resolve, reject) => {
-    const worker = new Worker(new URL(import.meta.url), { workerData: { config } });
-    worker.once('message', () => resolve());
-    worker.once('error', reject);
-    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrations exited ${code}`))));
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url)], {
+      stdio: 'inherit',
+      env: { ...process.env, COOLANT_BENCH_MIGRATE: JSON.stringify(config) },
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrations exited ${code}`))));
   });
   const db = createPrismaClient(config);
   await tuneSqlite(db, config);

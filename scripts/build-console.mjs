@@ -8,8 +8,8 @@
 //                                 (next, react, @prisma/*, better-sqlite3, pg, …) stay in node_modules
 //   apps/console/dist/worker.js   the generator's worker thread (smoke tests), weights inside: the
 //                                 generator looks for worker.js beside the module that calls it
-//   apps/console/dist/migrate-worker.mjs  the migrations, run by the server on a worker thread so
-//                                 the wasm schema engine's memory leaves with it
+//   apps/console/dist/migrate-worker.mjs  the migrations, run by the server in a child process so
+//                                 none of the wasm schema engine's memory stays in the server
 //   dist/agent/coolant-agent.mjs  the agent bundle the local agent runs, the one `npm run agent:package`
 //                                 ships (scripts/package-agent.mjs --bundle-only)
 //

@@ -1,9 +1,15 @@
-// The console's migrations, run on a worker thread of their own. Prisma's wasm schema engine
-// stays resident once loaded (≈25 MB in a process that only migrates); a worker's heap and wasm
-// memory are given back when it exits, so the long-running server never holds the engine.
-import { parentPort, workerData } from 'node:worker_threads';
+// The console's migrations, run in a child process of their own (run-migrations.ts forks it). Prisma's
+// wasm schema engine stays resident once loaded; a process that exits gives every byte of it back,
+// where a worker thread left native memory behind in the long-running server.
 import type { TDbConfig } from '@coolant/db';
 import { applyMigrations } from '@coolant/db/migrate';
 
-const applied = await applyMigrations((workerData as { config: TDbConfig }).config);
-parentPort!.postMessage(applied);
+process.once('message', (m: { config: TDbConfig }) => {
+  applyMigrations(m.config).then(
+    (applied) => process.send!({ applied }, () => process.exit(0)),
+    (error: unknown) => {
+      // The message is the migration runner's own (names the migration and the database's error).
+      process.send!({ error: error instanceof Error ? error.message : String(error) }, () => process.exit(1));
+    },
+  );
+});
