@@ -174,7 +174,9 @@ export function openRawSql(config: TDbConfig, opts: { poolSize?: number } = {}):
   // Prisma stores DateTime as UTC in timestamp columns; raw statements must read and write them the same way.
   // Set at connection start-up, not with a query from the 'connect' event: that one raced the pool's
   // first query on the new client (pg's "already executing a query" deprecation warning).
-  const pool = new pg.Pool({ connectionString: config.url, max: opts.poolSize ?? 10, options: '-c TimeZone=UTC' });
+  // 16: the admission batcher keeps up to 14 batches in flight, each on its own connection (see
+  // pg-batcher.ts for the measurement); connections are opened on demand, so a quiet console holds few.
+  const pool = new pg.Pool({ connectionString: config.url, max: opts.poolSize ?? 16, options: '-c TimeZone=UTC' });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   return {
