@@ -1,5 +1,6 @@
 /** The guard's signed webhook (Slack-compatible), retried with doubling delays. */
 import { createHmac } from 'node:crypto';
+import { postJson } from '../notifications/http-post';
 
 export type TWebhookPayload = {
   /** The GuardEvent id: a retry after a lost answer delivers the same id again, so receivers can drop duplicates. */
@@ -40,6 +41,10 @@ export function signedWebhookHeaders(req: { secret: string; body: string; event:
 /**
  * POSTs the payload, retrying on a network error or a non-2xx answer with
  * doubling delays. Never throws: a dead receiver must not stop the guard.
+ * The POST is the notifications' (notifications/http-post.ts): a redirect is
+ * not followed (the body is signed for this receiver, not for wherever a 307
+ * points), at most 4 KB of an answer is read, and a logged error names no more
+ * of the URL than its origin.
  */
 export async function sendWebhook(req: {
   hook: { url: string; secret: string };
@@ -53,23 +58,16 @@ export async function sendWebhook(req: {
   const body = JSON.stringify(payload);
   let status: number | null = null;
   for (let i = 1; i <= attempts; i++) {
-    try {
-      const res = await fetch(hook.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...signedWebhookHeaders({ secret: hook.secret, body, event: payload.event }),
-        },
-        body,
-        signal: AbortSignal.timeout(5_000),
-      });
-      status = res.status;
-      await res.body?.cancel().catch(() => {});
-      if (res.ok) return { ok: true, attempts: i, status };
-    } catch (error) {
-      opts.log?.(`guard webhook attempt ${i} failed: ${(error as Error).message}`);
-    }
-    if (i < attempts) await new Promise((r) => setTimeout(r, (opts.baseDelayMs ?? 500) * 2 ** (i - 1)));
+    const r = await postJson({
+      url: hook.url,
+      body,
+      headers: signedWebhookHeaders({ secret: hook.secret, body, event: payload.event }),
+      timeoutMs: 5_000,
+    });
+    status = r.status;
+    if (r.ok) return { ok: true, attempts: i, status };
+    opts.log?.(`guard webhook attempt ${i} failed: ${r.error}`);
+    if (i < attempts) await new Promise((res) => setTimeout(res, (opts.baseDelayMs ?? 500) * 2 ** (i - 1)));
   }
   opts.log?.(`guard webhook gave up after ${attempts} attempts (last status ${status ?? 'none'})`);
   return { ok: false, attempts, status };
