@@ -162,7 +162,7 @@ async function counterRows(s: TRunningServices): Promise<string> {
   return (await s.admission.store.size()).counterRows.toLocaleString('en-US');
 }
 
-/** A migrated SQLite file like createTestDb's, migrated on a worker thread (see the top). */
+/** A migrated SQLite file like createTestDb's, migrated in a child process (see the top). */
 async function createSqliteDb(): Promise<TTestDb> {
   const dir = mkdtempSync(join(tmpdir(), 'coolant-scale-'));
   const config = resolveDbConfig({ databaseUrl: `file:${join(dir, 'test.db')}`, dataDir: dir });

@@ -53,6 +53,8 @@ export type TPgQuery = (sql: string, params?: unknown[], name?: string) => Promi
 
 export type TPgRaw = {
   kind: 'postgresql';
+  /** Connections this pool may open (on demand): the admission batcher sizes its batches in flight by it. */
+  poolSize: number;
   query: TPgQuery;
   /** BEGIN … COMMIT on one pooled connection; ROLLBACK when fn throws. */
   transaction<T>(fn: (query: TPgQuery) => Promise<T>): Promise<T>;
@@ -176,11 +178,13 @@ export function openRawSql(config: TDbConfig, opts: { poolSize?: number } = {}):
   // first query on the new client (pg's "already executing a query" deprecation warning).
   // 16: the admission batcher keeps up to 14 batches in flight, each on its own connection (see
   // pg-batcher.ts for the measurement); connections are opened on demand, so a quiet console holds few.
-  const pool = new pg.Pool({ connectionString: config.url, max: opts.poolSize ?? 16, options: '-c TimeZone=UTC' });
+  const poolSize = opts.poolSize ?? 16;
+  const pool = new pg.Pool({ connectionString: config.url, max: poolSize, options: '-c TimeZone=UTC' });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   return {
     kind: 'postgresql',
+    poolSize,
     query: async (sql, params = [], name) =>
       (await pool.query(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows as TRawRow[],
     async transaction(fn) {

@@ -1,4 +1,4 @@
-import type { TConsumeResponse, TPolicy } from '../domain/admission/types';
+import type { TConsumeResponse } from '../domain/admission/types';
 import { WINDOW_MINUTES } from '../domain/admission/windows';
 
 /**

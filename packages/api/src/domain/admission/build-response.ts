@@ -45,8 +45,8 @@ export function buildResponse(b: TBuildResponse): TConsumeResponse {
   }
   // One object literal per answer, keys in the order the answer has always had (the JSON is the
   // same): spreading a shared base into each cost more than the decision (measured). `lease` is
-  // null here (none held): the lease service sets it in place, and the router no longer has to copy
-  // the answer to add it.
+  // null here (none held): the lease service answers a copy with its lease in that last place, and
+  // the router no longer has to copy every answer to add it.
   if (outcome.ok) {
     // The binding limit is the one with the fewest units left; on a tie, the one that resets last.
     // No limit at all: nothing binds (an empty slot list is always ok).

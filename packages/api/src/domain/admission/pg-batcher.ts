@@ -16,14 +16,15 @@ import type { TConsumeAttempt, TConsumeResponse } from './types';
 /**
  * Batches in flight at once. A batch's time is mostly its commit's WAL flush (pg_stat_activity
  * during bench/admission.ts: WALSync/WALWrite); batches in flight together share a flush (group
- * commit), as the anchor's ten pooled single-statement commits do. 14 of the pool's 16 (two left
- * for refunds, lookups and the other raw statements): an in-process run (16 callers) and interleaved
+ * commit), as the anchor's ten pooled single-statement commits do. The pool's size less two (14 of
+ * the default 16), so refunds, requestId lookups, leases and the ingest batcher still find a
+ * connection soon (pg.Pool serves waiters in order; none starves): an in-process run (16 callers) and interleaved
  * HTTP runs came out ahead of 2 and 4 with 8 of 10; then, interleaved over the built console
  * (bench/admission.ts's load, 3 rounds, load average ~3), 14 of 16 carried 2.7-3.1k decisions/s
  * against 2.4k with 8 of 10, 2.5k with 10 of 10 and 2.1-2.7k with 2 or 4. Batches still form
  * whenever more consumes arrive in one I/O phase than connections are free.
  */
-const MAX_IN_FLIGHT = 14;
+const RESERVED_CONNECTIONS = 2;
 /** Attempts per batch: arrays, so no parameter limit, but a bound on one statement's time. */
 const MAX_BATCH = 512;
 
@@ -34,7 +35,11 @@ export class PgConsumeBatcher {
   /** Tier rows of the batches in flight (only tiers with tier-scope limits have any). */
   private readonly tierRowsInFlight = new Set<string>();
 
-  constructor(private readonly raw: TPgRaw) {}
+  private readonly maxInFlight: number;
+
+  constructor(private readonly raw: TPgRaw) {
+    this.maxInFlight = Math.max(1, raw.poolSize - RESERVED_CONNECTIONS);
+  }
 
   consume(a: TConsumeAttempt): Promise<TConsumeResponse> {
     return new Promise((resolve, reject) => {
@@ -44,12 +49,12 @@ export class PgConsumeBatcher {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.inFlight >= MAX_IN_FLIGHT || this.queue.length === 0) return;
+    if (this.scheduled || this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
     this.scheduled = true;
     // After the current I/O phase, so every consume that arrived in it shares the batch.
     setImmediate(() => {
       this.scheduled = false;
-      while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+      while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
         const batch = this.take();
         if (batch.length === 0) break;
         this.start(batch);

@@ -24,7 +24,7 @@ type TPending = { report: TIngestReport; resolve(r: TIngestResult): void; reject
 const MAX_GPU_ROWS_PER_BATCH = 20_000;
 const MAX_REPORTS_PER_BATCH = 500;
 const BUSY_WAIT_MS = 5_000;
-// Measured under bench/ingest.ts on PostgreSQL: 3 in flight carried ~2x the reports of 1 (pool: 10 connections, shared with admission).
+// Measured under bench/ingest.ts on PostgreSQL: 3 in flight carried ~2x the reports of 1 (pool then 10 connections, shared with admission; 16 now, admission taking up to 14).
 const PG_BATCHES_IN_FLIGHT = 3;
 
 export class IngestBatcher {
