@@ -1,10 +1,11 @@
+// Applies the committed migrations at start, in a child process (see runMigrations for why).
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TDbConfig } from '@coolant/db';
 
-/** The migrations child gets this long; a schema engine that hangs must not hold the start forever. */
-const MIGRATIONS_TIMEOUT_MS = 10 * 60_000;
+/** A migration still running after this long is reported (never killed: see below). */
+const SLOW_MIGRATIONS_MS = 60_000;
 
 /**
  * Applies the committed migrations and returns the names applied. From the built server
@@ -12,6 +13,11 @@ const MIGRATIONS_TIMEOUT_MS = 10 * 60_000;
  * the schema engine's memory stays in the server: a worker thread gave back its heap but left ~45 MB
  * of native memory (malloc arenas, wasm) in the process for good. From source (`npm run dev`) in this
  * process, as no bundle is there.
+ *
+ * The child has no deadline: a long migration (an index on a large telemetry table) killed half-way
+ * would leave a started migration behind that blocks every later start. It is reported once a
+ * minute instead, and a SIGTERM/SIGINT sent to the server while it runs is passed on to it, so a
+ * stopped console does not leave a migration holding the database.
  */
 export async function runMigrations(config: TDbConfig): Promise<string[]> {
   const childUrl = new URL('./migrate-worker.mjs', import.meta.url);
@@ -22,19 +28,34 @@ export async function runMigrations(config: TDbConfig): Promise<string[]> {
   return new Promise<string[]>((resolve, reject) => {
     let applied: string[] | null = null;
     let failure: string | null = null;
+    const started = Date.now();
     // The configuration (it may carry a database password) goes over the IPC channel, not argv.
     const child = fork(fileURLToPath(childUrl), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
-    const timer = setTimeout(() => child.kill('SIGKILL'), MIGRATIONS_TIMEOUT_MS);
+    const slow = setInterval(
+      () =>
+        console.warn(`Migrations still running after ${Math.round((Date.now() - started) / 60_000)} min (not stopped)`),
+      SLOW_MIGRATIONS_MS,
+    );
+    // The child stops, the promise rejects ("exited with SIGTERM"), and the console does not start.
+    const forward = (signal: NodeJS.Signals) => void child.kill(signal);
+    process.on('SIGTERM', forward);
+    process.on('SIGINT', forward);
+    const done = () => {
+      clearInterval(slow);
+      process.off('SIGTERM', forward);
+      process.off('SIGINT', forward);
+    };
     child.on('message', (m: { applied?: string[]; error?: string }) => {
       if (m.applied) applied = m.applied;
       if (m.error) failure = m.error;
     });
     child.once('error', (error) => {
-      clearTimeout(timer);
+      done();
       reject(error);
     });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
+    // 'close', not 'exit': the last IPC message has been delivered by then.
+    child.once('close', (code, signal) => {
+      done();
       if (applied) resolve(applied);
       else reject(new Error(failure ?? `the migrations process exited with ${signal ?? code} before reporting`));
     });
