@@ -78,7 +78,8 @@ describe('guard webhook', () => {
       baseDelayMs: 1,
       log: (m) => log.push(m),
     });
-    expect(out).toMatchObject({ ok: false, status: 307 });
+    // Not retried: a redirect answers the same way every time.
+    expect(out).toEqual({ ok: false, attempts: 1, status: 307 });
     expect(otherTries).toBe(0);
     expect(log[0]).toContain('not followed');
     expect(log.join('\n')).not.toContain('do-not-log');
@@ -90,9 +91,10 @@ describe('guard webhook', () => {
     let tries = 0;
     r.onRequest = () => void tries++;
     const log: string[] = [];
-    const out = await sendWebhook({ hook: { url, secret }, payload, attempts: 1, log: (m) => log.push(m) });
-    expect(out.ok).toBe(false);
+    const out = await sendWebhook({ hook: { url, secret }, payload, attempts: 3, log: (m) => log.push(m) });
+    expect(out).toEqual({ ok: false, attempts: 0, status: null });
     expect(tries).toBe(0);
+    expect(log).toEqual([expect.stringContaining('guard.update')]);
     expect(log.join('\n')).not.toContain('hunter2');
   });
 });

@@ -406,6 +406,11 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
       code: 'BAD_REQUEST',
       message: expect.stringContaining('clear must be below trip'),
     });
+    for (const url of ['http://user:pw@127.0.0.1:9/hook', 'ftp://127.0.0.1/hook']) {
+      await expect(
+        admin.guard.update({ config: { webhook: { url, secret: 'hook-secret-1234' }, rules: [] } }),
+      ).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('config.webhook.url') });
+    }
     await expect(admin.guard.update({ config: { rules: [] } })).rejects.toMatchObject({
       code: 'CONFLICT',
       message: expect.stringContaining('has shed load'),

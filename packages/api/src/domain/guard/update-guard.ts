@@ -2,6 +2,7 @@
 import { AppError } from '../../lib/app-error';
 import { actorName } from '../actors/actor';
 import { recordAudit } from '../audit/record-audit';
+import { ZHttpUrl } from '../notifications/notification-config';
 import { redactConfig, ZGuardConfig } from './guard-config';
 import type { TGuardRequest } from './guard-request';
 import { loadGuard } from './guard-state';
@@ -22,6 +23,9 @@ export async function updateGuard(req: TGuardRequest & { config: Record<string, 
       parsed.error.issues.map((i) => `config.${i.path.join('.')}: ${i.message}`).join('; '),
     );
   const config = parsed.data;
+  // Checked here, not in ZGuardConfig: a stored config from before this check must still load.
+  const url = config.webhook ? ZHttpUrl.safeParse(config.webhook.url) : null;
+  if (url && !url.success) throw new AppError('BAD_REQUEST', `config.webhook.url: ${url.error.issues[0]!.message}`);
   // A rule that has shed something cannot disappear: nothing would ever undo its steps.
   for (const [id, rt] of Object.entries(before.runtime.rules)) {
     const applied = rt.steps.filter((s) => s.status === 'applied');

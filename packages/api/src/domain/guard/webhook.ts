@@ -1,6 +1,7 @@
 /** The guard's signed webhook (Slack-compatible), retried with doubling delays. */
 import { createHmac } from 'node:crypto';
 import { postJson } from '../notifications/http-post';
+import { hasUserInfo } from '../notifications/redact-url';
 
 export type TWebhookPayload = {
   /** The GuardEvent id: a retry after a lost answer delivers the same id again, so receivers can drop duplicates. */
@@ -58,15 +59,22 @@ export async function sendWebhook(req: {
   const body = JSON.stringify(payload);
   let status: number | null = null;
   for (let i = 1; i <= attempts; i++) {
+    // Stored before guard.update refused such URLs: never posted (fetch would quote the password).
+    if (hasUserInfo(hook.url)) {
+      opts.log?.('guard webhook not sent: its URL carries user:password@; set it again without (guard.update)');
+      return { ok: false, attempts: 0, status: null };
+    }
     const r = await postJson({
       url: hook.url,
       body,
       headers: signedWebhookHeaders({ secret: hook.secret, body, event: payload.event }),
       timeoutMs: 5_000,
     });
-    status = r.status;
+    status = r.status ?? status;
     if (r.ok) return { ok: true, attempts: i, status };
     opts.log?.(`guard webhook attempt ${i} failed: ${r.error}`);
+    // A redirect answers the same way every time: retrying only repeats it.
+    if (r.status !== null && r.status >= 300 && r.status < 400) return { ok: false, attempts: i, status };
     if (i < attempts) await new Promise((res) => setTimeout(res, (opts.baseDelayMs ?? 500) * 2 ** (i - 1)));
   }
   opts.log?.(`guard webhook gave up after ${attempts} attempts (last status ${status ?? 'none'})`);

@@ -18,7 +18,8 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-const ZHttpUrl = z
+/** A receiver's URL: absolute http(s), no credentials in it (the guard's webhook is checked the same way). */
+export const ZHttpUrl = z
   .string()
   .trim()
   .max(2000)
