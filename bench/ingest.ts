@@ -1,7 +1,8 @@
 // Telemetry ingest over HTTP: sustained GPU-samples/s and agent.report latency, SQLite and
 // PostgreSQL. A load generator process (16 keep-alive clients, 127.0.0.1) posts valid reports of
 // 8-GPU samples for many enrolled nodes to a console started as `npm start` starts it.
-// Goal: ≥ 10,000 GPU-samples/s with p99 ≤ 100 ms.
+// Issue 11's goal, for one 8-GPU sample per report: ≥ 10,000 GPU-samples/s with p99 ≤ 100 ms on SQLite,
+// ≥ 5,000/s on PostgreSQL (p99 ≤ 100 ms held there too). Other batch sizes are shown, not judged.
 //   npx tsx bench/ingest.ts [--nodes 400] [--seconds 8] [--clients 16] [--batches 1,10] [--db sqlite,postgresql]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -27,7 +28,7 @@ const { values } = parseArgs({
 const HERE = import.meta.dirname;
 const ENROLL = 'bench-ingest-enroll-secret-0123';
 const GPUS = 8;
-const GOAL = { gpuSamplesPerSecond: 10_000, p99: 100 };
+const GOAL = { gpuSamplesPerSecond: { sqlite: 10_000, postgresql: 5_000 }, p99: 100 };
 
 type TLoad = {
   reportsPerSecond: number;
@@ -152,16 +153,17 @@ for (const db of values.db!.split(',')) {
 
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
 console.log(
-  `\nIngest over HTTP: agent.report from ${values.nodes} enrolled nodes, ${GPUS} GPUs per sample, ${values.clients} keep-alive clients, ${values.seconds} s after a ${values.warmup} s warm-up, 127.0.0.1. Goal ≥ ${GOAL.gpuSamplesPerSecond.toLocaleString('en-US')} GPU-samples/s with p99 ≤ ${GOAL.p99} ms\n`,
+  `\nIngest over HTTP: agent.report from ${values.nodes} enrolled nodes, ${GPUS} GPUs per sample, ${values.clients} keep-alive clients, ${values.seconds} s after a ${values.warmup} s warm-up, 127.0.0.1. goal for 1 sample per report: ≥ ${GOAL.gpuSamplesPerSecond.sqlite.toLocaleString('en-US')} GPU-samples/s on SQLite, ≥ ${GOAL.gpuSamplesPerSecond.postgresql.toLocaleString('en-US')} on PostgreSQL, p99 ≤ ${GOAL.p99} ms\n`,
 );
 console.log(
   '| db | samples/report | reports/s | GPU-samples/s | p50 ms | p99 ms | goal | reports per transaction | load average after | statuses | GPU samples acknowledged / stored (whole run) |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const { db, batch, r, stored, perTransaction, load } of rows) {
-  const met = r.gpuSamplesPerSecond >= GOAL.gpuSamplesPerSecond && r.p99 <= GOAL.p99;
+  const goal = batch === 1 ? GOAL.gpuSamplesPerSecond[db as 'sqlite' | 'postgresql'] : undefined;
+  const verdict = goal === undefined ? '-' : r.gpuSamplesPerSecond >= goal && r.p99 <= GOAL.p99 ? 'met' : 'missed';
   console.log(
-    `| ${db} | ${batch} | ${Math.round(r.reportsPerSecond).toLocaleString('en-US')} | ${Math.round(r.gpuSamplesPerSecond).toLocaleString('en-US')} | ${f(r.p50)} | ${f(r.p99)} | ${met ? 'met' : 'missed'} | ${perTransaction === null ? '?' : perTransaction.toFixed(1)} | ${load} | ${JSON.stringify(r.statuses)} | ${r.acceptedGpuSamplesTotal.toLocaleString('en-US')} / ${stored?.toLocaleString('en-US') ?? '?'} |`,
+    `| ${db} | ${batch} | ${Math.round(r.reportsPerSecond).toLocaleString('en-US')} | ${Math.round(r.gpuSamplesPerSecond).toLocaleString('en-US')} | ${f(r.p50)} | ${f(r.p99)} | ${verdict} | ${perTransaction === null ? '?' : perTransaction.toFixed(1)} | ${load} | ${JSON.stringify(r.statuses)} | ${r.acceptedGpuSamplesTotal.toLocaleString('en-US')} / ${stored?.toLocaleString('en-US') ?? '?'} |`,
   );
 }
 process.exit(0);
