@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { CONSOLE_NODE_ARGS } from '../scripts/lib/console-node-args.mjs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defineConfig } from '@playwright/test';
@@ -30,7 +31,7 @@ export default defineConfig({
   webServer: {
     // The built console (next build and the server bundle, scripts/build-console.mjs), as `npm start`
     // runs it, on a throwaway SQLite database.
-    command: `node ${join(root, 'scripts/start.mjs')}`,
+    command: `node ${CONSOLE_NODE_ARGS.join(' ')} ${join(root, 'scripts/start.mjs')}`,
     url: `http://127.0.0.1:${PORT}/api/health`,
     timeout: 180_000,
     reuseExistingServer: false,

@@ -17,6 +17,7 @@
 //   --keep-symbols  do not strip the copied node binary (strip saves ~13 MB of symbols)
 //   --bundle-only   build coolant-agent.mjs only (what `npm start`'s local agent runs); no executable,
 //                   no measurement, and no check that this node can make one
+import { CONSOLE_NODE_ARGS } from './lib/console-node-args.mjs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
@@ -299,7 +300,7 @@ async function startRealConsole(attempt = 1) {
   const adminToken = secret();
   const enrollToken = secret();
   let out = '';
-  const child = spawn(process.execPath, [join(root, 'scripts/start.mjs')], {
+  const child = spawn(process.execPath, [...CONSOLE_NODE_ARGS, join(root, 'scripts/start.mjs')], {
     cwd: root,
     env: {
       ...process.env,

@@ -5,6 +5,7 @@
 // It also lists any process whose command line names tsx (the goal: none at run time).
 //
 //   node bench/lib/start-footprint.mjs [--warm 30] [-- command args…]   (default: node scripts/start.mjs)
+import { CONSOLE_NODE_ARGS } from '../../scripts/lib/console-node-args.mjs';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -14,7 +15,8 @@ import { join, resolve } from 'node:path';
 const ROOT = resolve(import.meta.dirname, '../..');
 const argv = process.argv.slice(2);
 const dash = argv.indexOf('--');
-const command = dash >= 0 ? argv.slice(dash + 1) : [process.execPath, join(ROOT, 'scripts/start.mjs')];
+const command =
+  dash >= 0 ? argv.slice(dash + 1) : [process.execPath, ...CONSOLE_NODE_ARGS, join(ROOT, 'scripts/start.mjs')];
 const warmIdx = argv.indexOf('--warm');
 const warmSeconds = warmIdx >= 0 && (dash < 0 || warmIdx < dash) ? Number(argv[warmIdx + 1]) : 30;
 

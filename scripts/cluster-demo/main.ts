@@ -24,6 +24,7 @@
 //                              the fleet reports, a pause on console-1 denies on console-2, then
 //                              resume); with --duration, the exit status says whether it held
 // Ctrl-C stops everything: the fleet, nginx, both consoles; the temp dir goes, the database stays.
+import { CONSOLE_NODE_ARGS } from '../lib/console-node-args.mjs';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -123,22 +124,27 @@ try {
     const name = `console-${i + 1}`;
     const dataDir = join(tmp, name);
     mkdirSync(dataDir, { mode: 0o700 });
-    const entry = supervisor.startChild(name, process.execPath, [join(root, 'scripts/start.mjs')], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATABASE_URL: databaseUrl,
-        COOLANT_DATA_DIR: dataDir,
-        COOLANT_LOCAL_AGENT: 'false',
-        COOLANT_ENROLL_TOKEN: enrollToken,
-        COOLANT_ADMIN_TOKEN: adminToken,
-        COOLANT_ADMIN_PASSWORD: adminPassword,
-        // nginx sets X-Forwarded-For/-Proto; the instances are reachable only on 127.0.0.1.
-        COOLANT_TRUST_PROXY: 'true',
-        NODE_ENV: 'production',
+    const entry = supervisor.startChild(
+      name,
+      process.execPath,
+      [...CONSOLE_NODE_ARGS, join(root, 'scripts/start.mjs')],
+      {
+        env: {
+          ...process.env,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          DATABASE_URL: databaseUrl,
+          COOLANT_DATA_DIR: dataDir,
+          COOLANT_LOCAL_AGENT: 'false',
+          COOLANT_ENROLL_TOKEN: enrollToken,
+          COOLANT_ADMIN_TOKEN: adminToken,
+          COOLANT_ADMIN_PASSWORD: adminPassword,
+          // nginx sets X-Forwarded-For/-Proto; the instances are reachable only on 127.0.0.1.
+          COOLANT_TRUST_PROXY: 'true',
+          NODE_ENV: 'production',
+        },
       },
-    });
+    );
     consoles.push(entry);
     // A first start may build the console (minutes on a small machine).
     await waitHealthy(entry, urls[i] ?? '', 15 * 60_000);

@@ -4,6 +4,7 @@
  * local agent. As apps/console/test/support/console-process.ts does for the tests, but finding the
  * repository from wherever this code runs: the bench runs bundled from bench/.scratch/bundled/.
  */
+import { CONSOLE_NODE_ARGS } from '../lib/console-node-args.mjs';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -36,7 +37,7 @@ export async function startSimConsole(env: Record<string, string>): Promise<TSim
   const dataDir = mkdtempSync(join(tmpdir(), 'coolant-launch-console-'));
   const adminToken = 'launch-sim-admin-token-0123456789abcdef';
   let out = '';
-  const child = spawn(process.execPath, [join(root, 'scripts/start.mjs')], {
+  const child = spawn(process.execPath, [...CONSOLE_NODE_ARGS, join(root, 'scripts/start.mjs')], {
     cwd: root,
     env: {
       ...process.env,

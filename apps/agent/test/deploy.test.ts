@@ -3,6 +3,7 @@
  * the console unit, nginx -t for the proxy, promtool for the Prometheus config. They live here
  * because deploy/ is not a workspace package.
  */
+import { CONSOLE_NODE_ARGS } from '../../../scripts/lib/console-node-args.mjs';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,11 +29,21 @@ function withTempDir<T>(fn: (dir: string) => T): T {
 describe('deploy/systemd/coolant-console.service', () => {
   const unit = read('systemd/coolant-console.service');
 
+  it('npm start and the unit pass the console node flags of scripts/lib/console-node-args.mjs', () => {
+    const root = resolve(deploy, '..');
+    const scripts = (p: string) =>
+      (JSON.parse(readFileSync(join(root, p), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const flags = CONSOLE_NODE_ARGS.join(' ');
+    expect(scripts('package.json').start).toBe(`node ${flags} scripts/start.mjs`);
+    expect(scripts('apps/console/package.json').start).toBe(`node ${flags} ../../scripts/start.mjs`);
+    expect(unit.split('\n')).toContain(`ExecStart=/usr/bin/node ${flags} scripts/start.mjs`);
+  });
+
   it('runs scripts/start.mjs from /opt/coolant with the environment file, hardened', () => {
     for (const line of [
       'WorkingDirectory=/opt/coolant',
       'EnvironmentFile=/etc/coolant/console.env',
-      'ExecStart=/usr/bin/node scripts/start.mjs',
+      `ExecStart=/usr/bin/node ${CONSOLE_NODE_ARGS.join(' ')} scripts/start.mjs`,
       'StateDirectory=coolant',
       'ProtectSystem=strict',
       'ProtectHome=yes',

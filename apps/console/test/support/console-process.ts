@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { CONSOLE_NODE_ARGS } from '../../../../scripts/lib/console-node-args.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../../../..');
 
@@ -46,7 +47,7 @@ export async function startConsole(opts: TStartConsoleOptions = {}): Promise<TCo
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'coolant-console-'));
   const adminToken = 'test-admin-token-0123456789abcdef';
   let out = '';
-  const child = spawn(process.execPath, [join(ROOT, 'scripts/start.mjs')], {
+  const child = spawn(process.execPath, [...CONSOLE_NODE_ARGS, join(ROOT, 'scripts/start.mjs')], {
     cwd: ROOT,
     env: {
       ...process.env,
