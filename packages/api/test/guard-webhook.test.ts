@@ -22,10 +22,20 @@ const payload: TWebhookPayload = {
 const secret = 'guard-hook-secret-1234';
 let open: TReceiver[] = [];
 
-async function recv(): Promise<TReceiver> {
+/** A receiver that counts every request it gets, whatever it answers. */
+async function recv(): Promise<TReceiver & { tries: () => number }> {
   const r = await receiver();
   open.push(r);
-  return r;
+  let tries = 0;
+  r.onRequest = () => void tries++;
+  return Object.assign(r, { tries: () => tries });
+}
+
+/** sendWebhook with short delays, its log collected. */
+async function send(url: string, attempts: number) {
+  const log: string[] = [];
+  const out = await sendWebhook({ hook: { url, secret }, payload, attempts, baseDelayMs: 1, log: (m) => log.push(m) });
+  return { out, log };
 }
 
 afterEach(async () => {
@@ -48,18 +58,9 @@ describe('guard webhook', () => {
   it('retries a failing receiver with doubling delays and gives up after the attempts, logging each', async () => {
     const r = await recv();
     r.answer = { status: 503, body: 'overloaded' };
-    let tries = 0;
-    r.onRequest = () => void tries++;
-    const log: string[] = [];
-    const out = await sendWebhook({
-      hook: { url: r.url, secret },
-      payload,
-      attempts: 3,
-      baseDelayMs: 1,
-      log: (m) => log.push(m),
-    });
+    const { out, log } = await send(r.url, 3);
     expect(out).toEqual({ ok: false, attempts: 3, status: 503 });
-    expect(tries).toBe(3);
+    expect(r.tries()).toBe(3);
     expect(log[0]).toContain('attempt 1 failed: HTTP 503: overloaded');
     expect(log.at(-1)).toContain('gave up after 3 attempts (last status 503)');
   });
@@ -68,19 +69,10 @@ describe('guard webhook', () => {
     const r = await recv();
     const other = await recv();
     r.answer = { redirect: `${other.url}?token=do-not-log` };
-    let otherTries = 0;
-    other.onRequest = () => void otherTries++;
-    const log: string[] = [];
-    const out = await sendWebhook({
-      hook: { url: r.url, secret },
-      payload,
-      attempts: 2,
-      baseDelayMs: 1,
-      log: (m) => log.push(m),
-    });
+    const { out, log } = await send(r.url, 2);
     // Not retried: a redirect answers the same way every time.
     expect(out).toEqual({ ok: false, attempts: 1, status: 307 });
-    expect(otherTries).toBe(0);
+    expect(other.tries()).toBe(0);
     expect(log[0]).toContain('not followed');
     expect(log.join('\n')).not.toContain('do-not-log');
   });
@@ -88,12 +80,9 @@ describe('guard webhook', () => {
   it('a URL with user:password is not posted and the password is not logged', async () => {
     const r = await recv();
     const url = r.url.replace('http://', 'http://user:hunter2@');
-    let tries = 0;
-    r.onRequest = () => void tries++;
-    const log: string[] = [];
-    const out = await sendWebhook({ hook: { url, secret }, payload, attempts: 3, log: (m) => log.push(m) });
+    const { out, log } = await send(url, 3);
     expect(out).toEqual({ ok: false, attempts: 0, status: null });
-    expect(tries).toBe(0);
+    expect(r.tries()).toBe(0);
     expect(log).toEqual([expect.stringContaining('guard.update')]);
     expect(log.join('\n')).not.toContain('hunter2');
   });

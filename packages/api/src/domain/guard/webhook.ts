@@ -57,13 +57,13 @@ export async function sendWebhook(req: {
   const { hook, payload, ...opts } = req;
   const attempts = opts.attempts ?? 4;
   const body = JSON.stringify(payload);
+  // Stored before guard.update refused such URLs: never posted (fetch would quote the password).
+  if (hasUserInfo(hook.url)) {
+    opts.log?.('guard webhook not sent: its URL carries user:password@; set it again without (guard.update)');
+    return { ok: false, attempts: 0, status: null };
+  }
   let status: number | null = null;
   for (let i = 1; i <= attempts; i++) {
-    // Stored before guard.update refused such URLs: never posted (fetch would quote the password).
-    if (hasUserInfo(hook.url)) {
-      opts.log?.('guard webhook not sent: its URL carries user:password@; set it again without (guard.update)');
-      return { ok: false, attempts: 0, status: null };
-    }
     const r = await postJson({
       url: hook.url,
       body,
