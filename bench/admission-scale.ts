@@ -2,7 +2,8 @@
 // 1,000,000 distinct subjects have been admitted over a simulated day, and after the day rolls
 // over and the ended window is pruned; database size before and after pruning. The clock is
 // injected, so a "day" takes as long as the load does. The process's RSS at the end of the day is
-// reported after a full GC and as the peak seen during that database's run (sampled every 50 ms).
+// reported once the garbage is gone (two full GCs, see rssNow), with its growth over the small
+// table's, and as the peak seen during that database's run (sampled every 50 ms).
 // Built code, not tsx: bundled by esbuild and run by plain node (with --expose-gc) through
 //   node bench/lib/run-bundled.mjs bench/admission-scale.ts [--subjects 1000000] [--pg-subjects 1000000] [--seconds 5] [--concurrency 256] [--db sqlite,postgresql]
 import { statSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -126,11 +127,22 @@ const peak = {
 };
 setInterval(() => (peak.max = Math.max(peak.max, process.memoryUsage.rss())), 50).unref();
 
-function rssNow(): string {
+/**
+ * RSS once the garbage is gone: a full GC, a pause, another. Why two: V8 sweeps and gives pages back
+ * to the system concurrently after a collection, so a read right after one GC counted 100-150 MB of
+ * heap still being released (measured: 397 MB right after, 256 MB a moment later, same state).
+ */
+async function rssNow(): Promise<{ text: string; bytes: number }> {
   const top = peak.read();
   gc!();
+  await new Promise((r) => setTimeout(r, 250));
+  gc!();
+  await new Promise((r) => setTimeout(r, 250));
   const m = process.memoryUsage();
-  return `${mb(m.rss)} after GC (heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}); peak ${mb(top)}`;
+  return {
+    text: `${mb(m.rss)} after GC (heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)}); peak ${mb(top)}`,
+    bytes: m.rss,
+  };
 }
 
 async function sqliteSize(t: TTestDb): Promise<{ text: string; file: number }> {
@@ -213,6 +225,7 @@ async function run(provider: TDbProvider): Promise<void> {
     // Warm-up (JIT, connection pool), not reported.
     await measure(s, (i) => `s-${i % SMALL}`, 1);
     const small = await measure(s, (i) => `s-${i % SMALL}`);
+    const smallRss = await rssNow();
     rows.push({
       db: provider,
       phase: 'small table',
@@ -220,7 +233,7 @@ async function run(provider: TDbProvider): Promise<void> {
       rows: await counterRows(s),
       r: small,
       size: (await size()).text,
-      rss: rssNow(),
+      rss: smallRss.text,
     });
 
     let loaded: TRate;
@@ -252,7 +265,8 @@ async function run(provider: TDbProvider): Promise<void> {
     if (process.env.PROF_DIR) process.kill(process.pid, 'SIGUSR2');
     const big = await measure(s, (i) => `s-${(i * 7919) % target}`);
     if (process.env.PROF_DIR) process.kill(process.pid, 'SIGUSR2');
-    const rss = rssNow();
+    const rss = await rssNow();
+    const growth = `${rss.bytes >= smallRss.bytes ? '+' : ''}${mb(rss.bytes - smallRss.bytes)} over the small table`;
     const store = s.admission.store as { resident?: () => { counters: number } };
     if (store.resident) note += `; ${store.resident().counters.toLocaleString('en-US')} counters resident`;
     const before = await size();
@@ -264,7 +278,7 @@ async function run(provider: TDbProvider): Promise<void> {
       r: big,
       size: before.text,
       note,
-      rss,
+      rss: `${rss.text}; ${growth}`,
     });
 
     // Roll over: the next day starts; the ended day's counters are still stored until pruned.
