@@ -7,11 +7,13 @@
 //   node bench/lib/run-bundled.mjs bench/admission-scale.ts [bench args…]
 //
 // The bundle goes to bench/.scratch/bundled/ (ignored by git). The bench runs in a child node with
-// --expose-gc (so it can report RSS after a collection); NODE_OPTIONS is passed through (a profiling
-// preload, for instance).
+// --expose-gc (so it can report RSS after a collection) and the console's own node flags (an in-process
+// bench such as admission-scale.ts is the console's services); NODE_OPTIONS is passed through (a
+// profiling preload, for instance).
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { CONSOLE_NODE_ARGS } from '../../scripts/lib/console-node-args.mjs';
 import { consoleBundleOptions, loadEsbuild } from '../../scripts/lib/esbuild-options.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -28,6 +30,6 @@ const outfile = join(outDir, `${basename(entry).replace(/\.[cm]?ts$/, '')}.mjs`)
 // The console's bundle options (scripts/lib/esbuild-options.mjs), so a bench runs what the console runs.
 await loadEsbuild().build({ ...consoleBundleOptions(), entryPoints: [resolve(entry)], outfile });
 
-const child = spawn(process.execPath, ['--expose-gc', outfile, ...args], { stdio: 'inherit' });
+const child = spawn(process.execPath, [...CONSOLE_NODE_ARGS, '--expose-gc', outfile, ...args], { stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
