@@ -17,6 +17,8 @@ export type TBatch = {
 
 const BUSY_WAIT_MS = 5_000;
 const REFUND_SQL = 'INSERT INTO "RefundedTicket" ("nonce","refundedAt","expiresAt") VALUES (?,?,?)';
+/** Built once, not per request: the text is also the statement cache's key. */
+const REQUEST_SQL = requestUpsertSql('sqlite');
 
 export function newBatch(): TBatch {
   return { deltas: new Map(), requests: [], refunds: [], waiters: [] };
@@ -34,7 +36,7 @@ export async function writeBatch(req: { raw: TSqliteRaw; deltas: QuotaDeltas; ba
   const statements: TRawStatement[] = [];
   for (const r of batch.requests) {
     statements.push({
-      sql: requestUpsertSql('sqlite'),
+      sql: REQUEST_SQL,
       params: [r.requestId, r.fingerprint, r.response, sqliteDate(r.now), sqliteDate(r.expiresAt)],
     });
   }
