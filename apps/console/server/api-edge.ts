@@ -25,6 +25,13 @@ export const OWN_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
 };
 
+/**
+ * On every tRPC answer (tRPC's adapter sets it on each of its own): the answer's format follows the
+ * request's trpc-accept and accept headers. Written here for the tRPC answers the console writes itself
+ * (the hot path's, and the errors of both paths that this edge answers before tRPC).
+ */
+export const TRPC_HEADERS: Readonly<Record<string, string>> = { vary: 'trpc-accept, accept' };
+
 /** An unread rest this small is drained so the connection stays usable; a larger one closes it. */
 const DRAIN_UP_TO = 64 * 1024;
 
@@ -168,6 +175,7 @@ export function sendTrpcError(
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
     ...OWN_HEADERS,
+    ...TRPC_HEADERS,
     ...first.headers,
   });
   res.end(text);

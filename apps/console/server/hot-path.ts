@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorize, describeZodError, nowMs, type TActor, type TAnyHotProcedure, type TServices } from '@coolant/api';
 import { TRPCError } from '@trpc/server';
-import { OWN_HEADERS, readBody, sendTrpcError } from './api-edge';
+import { OWN_HEADERS, readBody, sendTrpcError, TRPC_HEADERS } from './api-edge';
 
-/** OWN_HEADERS as the flat [name, value, …] list writeHead takes, built once. */
-const OWN_HEADER_LIST: readonly string[] = Object.entries(OWN_HEADERS).flat();
+/** OWN_HEADERS and TRPC_HEADERS as the flat [name, value, …] list writeHead takes, built once. */
+const OWN_HEADER_LIST: readonly string[] = Object.entries({ ...OWN_HEADERS, ...TRPC_HEADERS }).flat();
 
 /**
  * A hot procedure (the gateway's admission calls, the agents' reports) sent

@@ -5,7 +5,11 @@
 // security headers, and the same error shape, for admission.consume,
 // admission.refund and agent.report. Real console on PostgreSQL behind a TCP
 // proxy the test cuts (the 503 case). Also: headers on everything the
-// console writes itself, and the login throttle's Retry-After.
+// console writes itself, and the login throttle's Retry-After. Beside those
+// values, the whole list of header names sent is the same on both paths
+// (framing and the date aside; sorted: RFC 9110 gives the order of fields
+// with different names no meaning, and a name sent twice still shows twice).
+import { request } from 'node:http';
 import { createTestDatabase } from '@coolant/db/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { gpu, sample } from '../../../packages/api/test/samples';
@@ -32,7 +36,18 @@ let gateway: string;
 let viewer: string;
 let nodes: string[];
 
-type TAnswer = { status: number; headers: Record<string, string | null>; body: unknown };
+type TAnswer = { status: number; headers: Record<string, string | null>; names: string[]; body: unknown };
+
+/** Per message or per connection, not part of an answer: left out of the compared name list. */
+const FRAMING = new Set(['date', 'content-length', 'transfer-encoding', 'connection', 'keep-alive']);
+
+/** Header names of an answer, lowercased and sorted, framing left out. */
+function compared(names: string[]): string[] {
+  return names
+    .map((n) => n.toLowerCase())
+    .filter((n) => !FRAMING.has(n))
+    .sort();
+}
 
 beforeAll(async () => {
   pg = await createTestDatabase('coolant_console_test');
@@ -85,9 +100,33 @@ async function post(
 ): Promise<TAnswer> {
   const headers: Record<string, string> = { 'content-type': contentType };
   if (token) headers.authorization = `Bearer ${token}`;
-  const r = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(20_000) });
-  const text = await r.text();
-  return { status: r.status, headers: pick((n) => r.headers.get(n)), body: JSON.parse(text) as unknown };
+  // node:http, not fetch: fetch's Headers join a name sent twice into one entry.
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers, timeout: 20_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => {
+        try {
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: pick((n) => res.headers[n]),
+            names: compared(res.rawHeaders.filter((_, i) => i % 2 === 0)),
+            body: JSON.parse(text) as unknown,
+          });
+        } catch (error) {
+          reject(
+            new Error(`${url}: HTTP ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`, {
+              cause: error,
+            }),
+          );
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer within 20 s`)));
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** The fast path: one unbatched POST. */
@@ -235,7 +274,12 @@ describe('the fast path and the adapter answer alike', () => {
         'content-length': String(9 * 1024 * 1024),
       });
       const body = JSON.parse(a.body) as unknown;
-      return { status: a.status, headers: pick((n) => a.headers[n]), body: Array.isArray(body) ? body[0] : body };
+      return {
+        status: a.status,
+        headers: pick((n) => a.headers[n]),
+        names: compared(a.headerNames),
+        body: Array.isArray(body) ? body[0] : body,
+      };
     };
     const f = await upload(`${c.url}/api/trpc/agent.report`);
     expect(f.status).toBe(413);

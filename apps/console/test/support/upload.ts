@@ -11,6 +11,8 @@ import { Readable } from 'node:stream';
 export type TUploadAnswer = {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  /** Header names as sent, in order (res.rawHeaders). */
+  headerNames: string[];
   body: string;
   sentBytes: number;
   answeredAfterMs: number;
@@ -50,7 +52,14 @@ export function streamUpload(
       res.on('end', () => {
         body.destroy();
         req.destroy();
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, sentBytes, answeredAfterMs });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          headerNames: res.rawHeaders.filter((_, i) => i % 2 === 0),
+          body: text,
+          sentBytes,
+          answeredAfterMs,
+        });
       });
     });
     req.on('error', (error) =>
