@@ -1,7 +1,6 @@
 /** The guard's signed webhook (Slack-compatible), retried with doubling delays. */
 import { createHmac } from 'node:crypto';
 import { postJson } from '../notifications/http-post';
-import { hasUserInfo } from '../notifications/redact-url';
 
 export type TWebhookPayload = {
   /** The GuardEvent id: a retry after a lost answer delivers the same id again, so receivers can drop duplicates. */
@@ -53,15 +52,10 @@ export async function sendWebhook(req: {
   attempts?: number | undefined;
   baseDelayMs?: number | undefined;
   log?: ((m: string) => void) | undefined;
-}): Promise<{ ok: boolean; attempts: number; status: number | null }> {
+}): Promise<{ ok: boolean; /** POSTs made. */ attempts: number; status: number | null }> {
   const { hook, payload, ...opts } = req;
   const attempts = opts.attempts ?? 4;
   const body = JSON.stringify(payload);
-  // Stored before guard.update refused such URLs: never posted (fetch would quote the password).
-  if (hasUserInfo(hook.url)) {
-    opts.log?.('guard webhook not sent: its URL carries user:password@; set it again without (guard.update)');
-    return { ok: false, attempts: 0, status: null };
-  }
   let status: number | null = null;
   for (let i = 1; i <= attempts; i++) {
     const r = await postJson({
@@ -69,12 +63,16 @@ export async function sendWebhook(req: {
       body,
       headers: signedWebhookHeaders({ secret: hook.secret, body, event: payload.event }),
       timeoutMs: 5_000,
+      fixWith: 'guard.update',
     });
     status = r.status ?? status;
     if (r.ok) return { ok: true, attempts: i, status };
+    // A redirect, or a user:password URL (never posted: no status), fails the same way every time.
+    if (r.permanent) {
+      opts.log?.(`guard webhook failed, not retried: ${r.error}`);
+      return { ok: false, attempts: r.status === null ? i - 1 : i, status };
+    }
     opts.log?.(`guard webhook attempt ${i} failed: ${r.error}`);
-    // A redirect answers the same way every time: retrying only repeats it.
-    if (r.status !== null && r.status >= 300 && r.status < 400) return { ok: false, attempts: i, status };
     if (i < attempts) await new Promise((res) => setTimeout(res, (opts.baseDelayMs ?? 500) * 2 ** (i - 1)));
   }
   opts.log?.(`guard webhook gave up after ${attempts} attempts (last status ${status ?? 'none'})`);

@@ -13,6 +13,11 @@ export type TPostResult = {
   error: string | null;
   /** Cancelled by the caller's signal (the console is stopping): not an answer, record nothing. */
   cancelled?: true;
+  /**
+   * The same POST would fail the same way again until the URL is changed (a redirect, user:password@):
+   * a caller that retries on its own (the guard's webhook) stops; a queue keeps it until reconfigured.
+   */
+  permanent?: true;
 };
 
 const BODY_LIMIT = 4096;
@@ -57,13 +62,17 @@ export async function postJson(req: {
   headers?: Record<string, string>;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** The procedure that sets this URL, named in the errors that only a new URL fixes. */
+  fixWith?: string;
 }): Promise<TPostResult> {
-  // Stored before notifications.configure refused them: fetch would quote the password in its error.
+  const fixWith = req.fixWith ?? 'notifications.configure';
+  // Stored before fixWith refused them: fetch would quote the password in its error.
   if (hasUserInfo(req.url))
     return {
       ok: false,
       status: null,
-      error: 'the URL carries user:password@; configure it without (notifications.configure)',
+      error: `the URL carries user:password@; set it again without (${fixWith})`,
+      permanent: true,
     };
   const signal = req.signal
     ? AbortSignal.any([req.signal, AbortSignal.timeout(req.timeoutMs)])
@@ -83,7 +92,8 @@ export async function postJson(req: {
       return {
         ok: false,
         status: res.status,
-        error: `HTTP ${res.status}: a redirect to ${to}, not followed (the body is signed for this receiver); configure the final URL`,
+        error: `HTTP ${res.status}: a redirect to ${to}, not followed (the body is signed for this receiver); set the final URL (${fixWith})`,
+        permanent: true,
       };
     }
     if (res.ok) {

@@ -72,7 +72,8 @@ export async function sendTestNotification(req: {
               },
             }),
           });
-    results.push({ channel, ...r });
+    // The answer's fields, not the POST's internals (cancelled, permanent).
+    results.push({ channel, ok: r.ok, status: r.status, error: r.error });
   }
   await recordAudit({
     db: req.db,
