@@ -141,11 +141,28 @@ describe.each(TEST_PROVIDERS)('fleet telemetry (%s)', (provider) => {
     await report(2, [gpu(0, { temperatureGpu: 90 }), gpu(1)]);
     await h.services.fleet.evaluate();
     expect(await mine()).toEqual([expect.objectContaining({ kind: 'gpu_hot', state: 'firing', value: 90 })]);
+    // A firing alert follows its reading (the same reading again writes nothing and changes nothing).
+    for (const [seq, temperatureGpu] of [
+      [3, 92],
+      [4, 92],
+    ] as const) {
+      clock += 5_000;
+      await report(seq, [gpu(0, { temperatureGpu }), gpu(1)]);
+      await h.services.fleet.evaluate();
+      expect(await mine()).toEqual([
+        expect.objectContaining({
+          kind: 'gpu_hot',
+          state: 'firing',
+          value: 92,
+          message: expect.stringContaining('92 °C'),
+        }),
+      ]);
+    }
     clock += 5_000;
-    await report(3, [gpu(0, { temperatureGpu: 60 })]);
+    await report(5, [gpu(0, { temperatureGpu: 60 })]);
     await h.services.fleet.evaluate();
     expect((await mine()).map((a) => `${a.kind}:${a.gpuIndex}:${a.state}`)).toEqual(['gpu_missing:1:pending']);
-    for (let seq = 4; seq <= 6; seq++) await report(seq, [gpu(0), gpu(1)], true);
+    for (let seq = 6; seq <= 8; seq++) await report(seq, [gpu(0), gpu(1)], true);
     await h.services.fleet.evaluate();
     expect((await mine()).map((a) => a.kind)).toEqual(['collector_failing']);
     expect((await admin.fleet.list()).nodes.find((x) => x.id === n.nodeId)!.firingAlerts).toBe(1);
