@@ -44,6 +44,15 @@ export const ZConsoleEnv = z.object({
     .max(86400)
     .default(120)
     .describe('A node with no report for this long is offline'),
+  COOLANT_CREDENTIAL_CACHE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .default(60)
+    .describe(
+      'How long a Bearer token that authenticated is trusted without a database lookup (a revocation reaches every console at once; 0 looks every request up)',
+    ),
   COOLANT_PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://coolant.example.com' })
     .optional()

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     enrollmentSecret,
     log: (m) => console.warn(`[console] ${m}`),
     offlineAfterMs: env.COOLANT_NODE_OFFLINE_AFTER_SECONDS * 1000,
+    credentialCacheMs: env.COOLANT_CREDENTIAL_CACHE_SECONDS * 1000,
     retention: { rawHours: env.COOLANT_RETENTION_RAW_HOURS, rollupDays: env.COOLANT_RETENTION_ROLLUP_DAYS },
     ...(env.COOLANT_PUBLIC_URL ? { notifications: { publicUrl: env.COOLANT_PUBLIC_URL } } : {}),
   });

@@ -18,7 +18,8 @@ beforeAll(async () => {
   proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
   const proxied = new URL(pg.url);
   proxied.port = String(proxy.port);
-  c = await startConsole({ databaseUrl: proxied.toString() });
+  // A 5 s credential cache (default 60 s), so the test can wait past it.
+  c = await startConsole({ databaseUrl: proxied.toString(), env: { COOLANT_CREDENTIAL_CACHE_SECONDS: '5' } });
 });
 
 afterAll(async () => {

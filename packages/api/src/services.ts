@@ -36,6 +36,8 @@ export type TStartServicesOptions = {
   retention?: TRetention;
   /** A node with no report for this long is offline (default 2 min). */
   offlineAfterMs?: number;
+  /** How long a known Bearer credential is trusted without a lookup (default CREDENTIAL_CACHE_MS). */
+  credentialCacheMs?: number;
   /** Guard webhook retry base delay (tests shorten it). */
   webhookBaseDelayMs?: number;
   /** Notification delivery: tick, Alertmanager re-send and hold, backoff, timeout, public URL (tests shorten them). */
@@ -116,7 +118,9 @@ export async function startServices(opts: TStartServicesOptions): Promise<TRunni
     }
   }
   const offlineAfterMs = opts.offlineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS;
-  const credentials = new CredentialCache();
+  const credentials = new CredentialCache(
+    opts.credentialCacheMs === undefined ? {} : { knownMs: opts.credentialCacheMs },
+  );
   await seedTiers({ db: opts.db });
   // A version change may carry a revocation: cached credentials are re-checked.
   config.onApply(() => credentials.clear());

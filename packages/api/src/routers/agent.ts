@@ -72,6 +72,7 @@ export const agentRouter = router({
       ip: ctx.request.ip,
       now: ctx.now(),
       pruning: ctx.pruning,
+      config: ctx.config,
     }),
   ),
   /** Long poll: a smoke job for this node, or null after waitMs. */

@@ -12,6 +12,7 @@ import { newSecret, safeEqualHex, sha256 } from '../../lib/secrets';
 import type { PruneSchedule } from '../audit/prune-schedule';
 import { recordAnonymousFailure } from '../audit/record-anonymous-failure';
 import { recordAudit } from '../audit/record-audit';
+import type { TConfigMutator } from '../tiers/tier-request';
 
 export type TEnrollNodeRequest = {
   db: TDb;
@@ -26,6 +27,8 @@ export type TEnrollNodeRequest = {
   now: Date;
   /** The services' prune schedule (services.pruning). */
   pruning: PruneSchedule;
+  /** A node's token replaced (a rotated secret) bumps the config version: every instance drops cached credentials. */
+  config: TConfigMutator;
 };
 
 function derivedNodeToken(req: { enrollmentSecret: string; enrollKey: string }): string {
@@ -84,8 +87,9 @@ async function enrollAgain(
   }
   const tokenHash = sha256(req.nodeToken);
   // The same token unless the enrollment secret was rotated since: then this attempt's token is the node's.
+  // The old token's cached credential goes with the version bump this commits with, on every instance.
   if (node.tokenHash !== tokenHash) {
-    await req.db.$transaction(async (tx) => {
+    await req.config.mutate(async (tx) => {
       await tx.node.update({ where: { id: node.id }, data: { tokenHash } });
       await recordAudit({
         db: tx,
