@@ -7,11 +7,12 @@
 import type { TActor } from '../actors/actor';
 
 /**
- * A known credential is remembered this long by default (COOLANT_CREDENTIAL_CACHE_SECONDS). Whatever ends one commits with a config-version bump
- * (a token or node revoked, a node token replaced by enrolling again after a rotated secret), and
- * every instance runs clear() when it applies that version; this bound only matters when an instance
- * cannot reach the database to learn of it. Why a minute: agents report every 5 s, so at 5 s nearly
- * every report missed the cache and cost a lookup (1,000 nodes: ~100 Prisma queries a second).
+ * A known credential is remembered this long by default (COOLANT_CREDENTIAL_CACHE_SECONDS).
+ * Whatever ends one commits with a config-version bump (a token or node revoked, a node token
+ * replaced by enrolling again after a rotated secret), and every instance runs clear() when it
+ * applies that version; this bound only matters when an instance cannot learn of it. Why a minute:
+ * agents report every 5 s, so at 5 s nearly every report missed the cache and cost a lookup
+ * (1,000 nodes: ~100 Prisma queries a second).
  */
 export const CREDENTIAL_CACHE_MS = 60_000;
 /** An unknown or refused credential, remembered briefly: a token created a moment later is not refused for long. */
