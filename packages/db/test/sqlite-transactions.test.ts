@@ -152,3 +152,30 @@ it('a transaction that cannot get the write lock in time fails without freezing 
     await short.$disconnect();
   }
 });
+
+it('prepares each statement text once and answers with the arguments of each call', async () => {
+  if (t.config.provider !== 'sqlite') throw new Error('sqlite only');
+  // Counted on better-sqlite3 itself, under the adapter: a client created after the patch uses it.
+  const prepared = new Map<string, number>();
+  const original = Database.prototype.prepare;
+  Database.prototype.prepare = function (this: Database.Database, sql: string) {
+    prepared.set(sql, (prepared.get(sql) ?? 0) + 1);
+    return original.call(this, sql);
+  } as typeof original;
+  const client = createPrismaClient(t.config);
+  try {
+    for (let i = 0; i < 20; i++) await client.setting.create({ data: { key: `cached-${i}`, value: String(i) } });
+    for (let i = 0; i < 20; i++)
+      expect((await client.setting.findUnique({ where: { key: `cached-${i}` } }))?.value).toBe(String(i));
+    await client.$transaction(async (tx) => tx.setting.update({ where: { key: 'cached-3' }, data: { value: 'x' } }));
+    expect(await client.setting.count({ where: { key: { startsWith: 'cached-' } } })).toBe(20);
+    expect((await client.setting.findUnique({ where: { key: 'cached-3' } }))?.value).toBe('x');
+    const settings = [...prepared].filter(([sql]) => sql.includes('`Setting`'));
+    expect(settings.length).toBeGreaterThanOrEqual(3);
+    // 20 inserts and 21 reads of the same texts: each text prepared once.
+    for (const [sql, n] of settings) expect(n, sql).toBe(1);
+  } finally {
+    Database.prototype.prepare = original;
+    await client.$disconnect();
+  }
+});
