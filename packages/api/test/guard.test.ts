@@ -305,6 +305,16 @@ describe.each(TEST_PROVIDERS)('launch-day guard (%s)', (provider) => {
     expect(skip?.reason).toMatch(/operators win/);
   });
 
+  it('operators arming at once are all answered armed: a write of the guard state in between is read again, not refused', async () => {
+    const answers = await Promise.allSettled([operator.guard.arm({}), admin.guard.arm({}), operator.guard.arm({})]);
+    expect(answers.map((a) => (a.status === 'fulfilled' ? a.value.armed : String(a.reason)))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect((await viewer.guard.get()).armed).toBe(true);
+  });
+
   it('dry run: records what it would do, changes nothing', async () => {
     await configure({}, { dryRun: true });
     await run(210, () => 92);
