@@ -2,15 +2,11 @@
 // revokes or replaces it, though the cache would keep it for a minute: whatever ends a credential
 // commits with a config-version bump, and each instance clears its cache when it applies that
 // version. Two services objects sharing one PostgreSQL database, as two consoles do.
-import { createPrismaClient } from '@coolant/db';
 import { TEST_PROVIDERS } from '@coolant/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequestContext } from '../src/create-context';
 import { CREDENTIAL_CACHE_MS } from '../src/domain/auth/credential-cache';
-import { ensureEnrollmentSecret } from '../src/domain/system/bootstrap';
-import { createCaller } from '../src/root';
-import { startServices, type TRunningServices } from '../src/services';
-import { createHarness, type THarness } from './harness';
+import type { TRunningServices } from '../src/services';
+import { callerOn, createHarness, startInstance, type THarness } from './harness';
 import { gpu, sample } from './samples';
 
 const describePg = TEST_PROVIDERS.includes('postgresql') ? describe : describe.skip;
@@ -21,32 +17,13 @@ describePg('a revocation on one instance reaches the credential cache of the oth
 
   beforeAll(async () => {
     h = await createHarness('postgresql');
-    const db = createPrismaClient(h.testDb.config);
-    second = await startServices({
-      db,
-      dbConfig: h.testDb.config,
-      version: 'test',
-      enrollmentSecret: () => ensureEnrollmentSecret({ db }),
-      background: false,
-    });
+    second = await startInstance(h);
   });
   afterAll(async () => {
     await second.stop();
     await second.db.$disconnect();
     await h.close();
   });
-
-  const on = async (services: TRunningServices, authorization: string) =>
-    createCaller(
-      await createRequestContext(services, {
-        authorization,
-        cookieHeader: null,
-        ip: '127.0.0.1',
-        userAgent: 'vitest',
-        secure: false,
-        appendSetCookie: () => {},
-      }),
-    );
 
   /** Polls until `call` is refused; how long it took (the cache alone would take CREDENTIAL_CACHE_MS). */
   async function refusedWithin(call: () => Promise<unknown>, pattern: RegExp): Promise<number> {
@@ -70,10 +47,10 @@ describePg('a revocation on one instance reaches the credential cache of the oth
     const admin = await h.caller({ authorization: await h.makeToken('admin') });
     const viewer = await h.makeToken('viewer');
     // Cached on the second instance.
-    await (await on(second, viewer)).fleet.list();
+    await (await callerOn(second, viewer)).fleet.list();
     const row = await h.db.apiToken.findFirstOrThrow({ where: { name: 't-viewer' } });
     await admin.tokens.revoke({ id: row.id });
-    const ms = await refusedWithin(async () => (await on(second, viewer)).fleet.list(), /revoked/);
+    const ms = await refusedWithin(async () => (await callerOn(second, viewer)).fleet.list(), /revoked/);
     console.log(`[revocation] API token refused on the other instance after ${ms} ms`);
   });
 
@@ -85,7 +62,7 @@ describePg('a revocation on one instance reaches the credential cache of the oth
     const first = await anon.agent.enroll({ enrollToken, hostname: 'two-instances', enrollKey });
     let seq = 0;
     const report = async (token: string) =>
-      (await on(second, `Bearer ${token}`)).agent.report({
+      (await callerOn(second, `Bearer ${token}`)).agent.report({
         intervalSeconds: 5,
         samples: [sample(++seq, [gpu(0)], new Date())],
       });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { TDb, TDbProvider } from '@coolant/db';
+import { createPrismaClient, type TDb, type TDbProvider } from '@coolant/db';
 import { createTestDb, type TTestDb } from '@coolant/db/testing';
 import type { TContext } from '../src/context';
 import { createRequestContext } from '../src/create-context';
@@ -103,4 +103,36 @@ export async function callPath(caller: unknown, path: string, input: unknown): P
   let target: unknown = caller;
   for (const part of path.split('.')) target = (target as Record<string, unknown>)[part];
   return (target as (i: unknown) => Promise<unknown>)(input);
+}
+
+/** A caller on any services object (a second instance, a restarted one) with this Authorization header. */
+export async function callerOn(
+  services: TRunningServices,
+  authorization: string,
+): Promise<ReturnType<typeof createCaller>> {
+  return createCaller(
+    await createRequestContext(services, {
+      authorization,
+      cookieHeader: null,
+      ip: '127.0.0.1',
+      userAgent: 'vitest',
+      secure: false,
+      appendSetCookie: () => {},
+    }),
+  );
+}
+
+/**
+ * Services on the harness's database with a Prisma client of their own: another console instance
+ * (its own pool, config sync and instance id); with `db`, on that client instead (a restart).
+ */
+export async function startInstance(h: THarness, opts: { db?: TDb } = {}): Promise<TRunningServices> {
+  const db = opts.db ?? createPrismaClient(h.testDb.config);
+  return startServices({
+    db,
+    dbConfig: h.testDb.config,
+    version: 'test',
+    enrollmentSecret: () => ensureEnrollmentSecret({ db }),
+    background: false,
+  });
 }

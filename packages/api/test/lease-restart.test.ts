@@ -1,11 +1,8 @@
 // SQLite keeps live leases in the owning process's memory: a console that restarts must load them
 // back before its first decision, or it would admit past the bound the leases still hold.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequestContext } from '../src/create-context';
-import { ensureEnrollmentSecret } from '../src/domain/system/bootstrap';
-import { createCaller } from '../src/root';
-import { startServices, type TRunningServices } from '../src/services';
-import { createHarness, type THarness } from './harness';
+import type { TRunningServices } from '../src/services';
+import { callerOn, createHarness, startInstance, type THarness } from './harness';
 
 describe('generation leases across a restart (sqlite)', () => {
   let h: THarness;
@@ -31,24 +28,8 @@ describe('generation leases across a restart (sqlite)', () => {
     expect(held.every((r) => r.allowed)).toBe(true);
     await h.services.stop();
 
-    const db = h.db;
-    restarted = await startServices({
-      db,
-      dbConfig: h.testDb.config,
-      version: 'test',
-      enrollmentSecret: () => ensureEnrollmentSecret({ db }),
-      background: false,
-    });
-    const gw2 = createCaller(
-      await createRequestContext(restarted, {
-        authorization: token,
-        cookieHeader: null,
-        ip: '127.0.0.1',
-        userAgent: 'vitest',
-        secure: false,
-        appendSetCookie: () => {},
-      }),
-    );
+    restarted = await startInstance(h, { db: h.db });
+    const gw2 = await callerOn(restarted, token);
     expect((await gw2.admission.consume({ tier: 'rs', subject: 'c', lease: { ttlSeconds: 600 } })).reason).toBe(
       'concurrency_limit',
     );

@@ -2,14 +2,11 @@
 // Prisma client, pg pool, config sync and instance id): 1,000 concurrent lease requests split
 // between them admit exactly the bound, with and without the capacity rule; a release on one
 // instance frees the slot for the other; two sweepers count an expiry once.
-import { createPrismaClient } from '@coolant/db';
 import { TEST_PROVIDERS } from '@coolant/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequestContext } from '../src/create-context';
-import { ensureEnrollmentSecret } from '../src/domain/system/bootstrap';
-import { createCaller } from '../src/root';
-import { startServices, type TRunningServices } from '../src/services';
-import { createHarness, type THarness } from './harness';
+import type { createCaller } from '../src/root';
+import type { TRunningServices } from '../src/services';
+import { callerOn, createHarness, startInstance, type THarness } from './harness';
 
 const describePg = TEST_PROVIDERS.includes('postgresql') ? describe : describe.skip;
 
@@ -21,26 +18,10 @@ describePg('generation leases on two instances sharing PostgreSQL', () => {
 
   beforeAll(async () => {
     h = await createHarness('postgresql');
-    const db = createPrismaClient(h.testDb.config);
-    second = await startServices({
-      db,
-      dbConfig: h.testDb.config,
-      version: 'test',
-      enrollmentSecret: () => ensureEnrollmentSecret({ db }),
-      background: false,
-    });
+    second = await startInstance(h);
     admin = await h.caller({ authorization: await h.makeToken('admin') });
     const token = await h.makeToken('gateway');
-    const ctx = (services: TRunningServices) =>
-      createRequestContext(services, {
-        authorization: token,
-        cookieHeader: null,
-        ip: '127.0.0.1',
-        userAgent: 'vitest',
-        secure: false,
-        appendSetCookie: () => {},
-      });
-    gws = [createCaller(await ctx(h.services)), createCaller(await ctx(second))];
+    gws = [await callerOn(h.services, token), await callerOn(second, token)];
     expect(second.config.instanceId).not.toBe(h.services.config.instanceId);
   });
   afterAll(async () => {
