@@ -2,6 +2,7 @@ import { closeSync, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { TDbConfig } from './config';
+import { statementCache } from './statement-cache';
 
 export type TRawStatement = { sql: string; params: unknown[] };
 export type TRawRow = Record<string, unknown>;
@@ -81,16 +82,7 @@ export function openRawSql(config: TDbConfig, opts: { poolSize?: number } = {}):
     db.pragma('busy_timeout = 0');
     // The WAL shrinks back after a checkpoint instead of keeping its peak size.
     db.pragma('journal_size_limit = 67108864');
-    const cache = new Map<string, Database.Statement>();
-    const prepare = (sql: string) => {
-      let s = cache.get(sql);
-      if (!s) {
-        s = db.prepare(sql);
-        if (cache.size > 200) cache.clear();
-        cache.set(sql, s);
-      }
-      return s;
-    };
+    const prepare = statementCache((sql: string) => db.prepare(sql), 200);
     const run = db.transaction((statements: TRawStatement[]) => {
       for (const st of statements) prepare(st.sql).run(...(st.params as unknown[]));
     });

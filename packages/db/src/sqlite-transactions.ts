@@ -28,6 +28,7 @@
  *    arguments at each use instead of binding them.
  */
 import type { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { statementCache } from './statement-cache';
 
 type TFactory = PrismaBetterSqlite3;
 type TAdapter = Awaited<ReturnType<TFactory['connect']>>;
@@ -52,15 +53,9 @@ const STATEMENT_CACHE_SIZE = 500;
  * synchronously (no iterators), so a kept statement is never in use twice.
  */
 function cachedPrepare(prepare: (sql: string) => TStatement): (sql: string) => unknown {
-  const cache = new Map<string, TStatement>();
+  const kept = statementCache(prepare, STATEMENT_CACHE_SIZE);
   return (sql) => {
-    let stmt = cache.get(sql);
-    if (!stmt) {
-      stmt = prepare(sql);
-      if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
-      cache.set(sql, stmt);
-    }
-    const s = stmt;
+    const s = kept(sql);
     return {
       reader: s.reader,
       run: () => s.run(),
