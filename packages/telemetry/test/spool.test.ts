@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -7,6 +7,8 @@ import { Spool, type TCollectedSample, type TSpoolOptions } from '../src/index.t
 
 let dir: string;
 const open: Spool[] = [];
+/** Copies of `dir` a test made (a crash's leftovers), removed with it. */
+const copies: string[] = [];
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'coolant-spool-'));
@@ -14,6 +16,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close().catch(() => undefined)));
   await rm(dir, { recursive: true, force: true });
+  for (const copy of copies.splice(0)) await rm(copy, { recursive: true, force: true });
 });
 
 async function openSpool(options: Partial<TSpoolOptions> = {}): Promise<Spool> {
@@ -144,6 +147,54 @@ describe('Spool', () => {
     await sendAll(spool);
     spool = await restart(spool);
     expect((await spool.append(sample(4))).seq).toBe(4);
+  });
+
+  test('a crash (no close) skips at most a block of seqs and never hands one out again', async () => {
+    const spool = await openSpool();
+    const crashedAt = async (): Promise<Spool> => {
+      // What the disk holds if the process died now: its files, without the lock of a live process.
+      const copy = await mkdtemp(path.join(os.tmpdir(), 'coolant-spool-crash-'));
+      copies.push(copy);
+      await cp(dir, copy, { recursive: true });
+      await unlink(path.join(copy, 'lock'));
+      const reopened = await Spool.open({ dir: copy, durable: false });
+      open.push(reopened);
+      return reopened;
+    };
+    for (let n = 1; n <= 3; n += 1) await spool.append(sample(n));
+    await sendAll(spool);
+    const early = (await (await crashedAt()).append(sample(4))).seq;
+    expect(early).toBeGreaterThan(3);
+    expect(early).toBeLessThanOrEqual(3 + 64);
+    // Past the first block: the ceiling moved before the record that crossed it was written.
+    for (let n = 4; n <= 70; n += 1) await spool.append(sample(n));
+    await sendAll(spool);
+    const late = (await (await crashedAt()).append(sample(71))).seq;
+    expect(late).toBeGreaterThan(70);
+    expect(late).toBeLessThanOrEqual(70 + 64);
+  });
+
+  test('peek hands out the newest records from memory and older ones from disk, the same either way', async () => {
+    const size = Buffer.byteLength(JSON.stringify({ seq: 1, spoolDropped: 0, ...sample(1) }));
+    // Room in memory for the two newest records only.
+    let spool = await openSpool({ memoryBytes: size * 2 + 1 });
+    for (let n = 1; n <= 6; n += 1) await spool.append(sample(n));
+    // The oldest files are damaged on disk: only a record read back from disk can notice.
+    await writeFile(path.join(dir, 'records', '0000000000000003.json'), '');
+    await writeFile(path.join(dir, 'records', '0000000000000006.json'), '');
+    const mixed = await spool.peek(10);
+    expect(mixed.map((r) => [r.seq, r.host.memUsedBytes])).toEqual([
+      [1, 1],
+      [2, 2],
+      [4, 4],
+      [5, 5],
+      [6, 6],
+    ]);
+    expect(spool.stats()).toMatchObject({ records: 5, corrupt: 1 });
+    spool = await restart(spool, { memoryBytes: 0 });
+    const fromDisk = await spool.peek(10);
+    expect(fromDisk).toEqual(mixed.slice(0, 4));
+    expect(spool.stats().corrupt).toBe(2);
   });
 
   test('a record torn by a crash is discarded and counted; its neighbours and seq order survive', async () => {
