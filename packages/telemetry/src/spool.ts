@@ -183,7 +183,8 @@ export class Spool {
       }
       this.state = { ...this.state, nextSeq: seq + 1, dropped: this.state.dropped + victims.length };
       // Before the record: a new dropped count, or a seq at the ceiling (a new block is reserved).
-      if (victims.length > 0 || seq + 1 > this.persistedNextSeq) await this.writeState({ reserve: true });
+      if (victims.length > 0 || seq + 1 > this.persistedNextSeq)
+        await this.writeState(Math.max(seq + SEQ_BLOCK, this.persistedNextSeq));
 
       for (const victim of victims) await this.removeRecord(victim);
       const record: TTelemetrySample = { seq, spoolDropped: this.state.dropped, ...collected };
@@ -332,7 +333,7 @@ export class Spool {
     return this.exclusive(async () => {
       this.closed = true;
       // The exact next seq, so a clean stop skips none of the reserved block (best effort: a gap is harmless).
-      if (this.persistedNextSeq > this.state.nextSeq) await this.writeState({ exact: true }).catch(() => undefined);
+      if (this.persistedNextSeq > this.state.nextSeq) await this.writeState(this.state.nextSeq).catch(() => undefined);
       await unlink(this.lockPath).catch(() => undefined);
       openDirs.delete(this.dir);
     });
@@ -434,13 +435,10 @@ export class Spool {
   }
 
   /**
-   * Writes state.json with nextSeq never below what it held (every seq handed out stays below it);
-   * `reserve` raises it a block past the next seq, `exact` (close) writes the next seq itself.
+   * Writes state.json. Its nextSeq must stay above every seq handed out: by default the larger of
+   * the next seq and what the file held (append reserves a block above it, close writes the next seq).
    */
-  private async writeState(opts: { reserve?: boolean; exact?: boolean } = {}): Promise<void> {
-    const nextSeq = opts.exact
-      ? this.state.nextSeq
-      : Math.max(this.state.nextSeq + (opts.reserve ? SEQ_BLOCK - 1 : 0), this.persistedNextSeq);
+  private async writeState(nextSeq = Math.max(this.state.nextSeq, this.persistedNextSeq)): Promise<void> {
     await this.writeAtomic(this.statePath, JSON.stringify({ ...this.state, nextSeq }));
     this.persistedNextSeq = nextSeq;
   }
